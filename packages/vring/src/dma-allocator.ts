@@ -1,0 +1,106 @@
+import { VringError, checkAddress } from './errors.js';
+import type { GuestMemory } from './guest-memory.js';
+
+/** Options of {@link DmaAllocator}. */
+export interface DmaAllocatorOptions {
+  /** First guest-physical address the allocator may hand out (default: the first region's start). */
+  readonly base?: number;
+  /** Bytes it manages from `base` (default: to the end of the region holding `base`). */
+  readonly size?: number;
+}
+
+interface Block {
+  addr: number;
+  size: number;
+}
+
+/**
+ * The driver side's DMA allocator (the `dma_alloc_coherent` analogue): first-fit over a range of one
+ * memory region, with power-of-two alignment and coalescing frees. Not a hot-path object: drivers
+ * allocate rings and buffer pools once.
+ *
+ * @example
+ * const dma = new DmaAllocator(mem);
+ * const ring = dma.alloc(4096, 4096);
+ * dma.free(ring);
+ */
+export class DmaAllocator {
+  private readonly base: number;
+  private readonly limit: number;
+  private free_: Block[];
+  private readonly used = new Map<number, number>();
+
+  /**
+   * @throws VringError `EFAULT` if the range is not inside one region of `mem`.
+   */
+  constructor(mem: GuestMemory, options: DmaAllocatorOptions = {}) {
+    const first = mem.regions()[0];
+    const base = options.base ?? first?.gpa ?? 0;
+    checkAddress(base, 'dma base');
+    const region = mem.regionOf(base, 1);
+    const size = options.size ?? region.gpa + region.size - base;
+    mem.regionOf(base, size);
+    this.base = base;
+    this.limit = base + size;
+    this.free_ = [{ addr: base, size }];
+  }
+
+  /**
+   * Allocates `size` bytes aligned to `align` (a power of two).
+   * @returns the guest-physical address
+   * @throws VringError `EINVAL` for a bad size or alignment, `ENOMEM` when no free block fits.
+   */
+  alloc(size: number, align = 16): number {
+    if (!Number.isSafeInteger(size) || size <= 0) throw new VringError('EINVAL', `dma size ${size} is not positive`);
+    if (!Number.isSafeInteger(align) || align <= 0 || (align & (align - 1)) !== 0) {
+      throw new VringError('EINVAL', `dma alignment ${align} is not a power of two`);
+    }
+    for (let i = 0; i < this.free_.length; i++) {
+      const b = this.free_[i];
+      const start = Math.ceil(b.addr / align) * align;
+      const pad = start - b.addr;
+      if (pad + size > b.size) continue;
+      const tail = b.size - pad - size;
+      const pieces: Block[] = [];
+      if (pad > 0) pieces.push({ addr: b.addr, size: pad });
+      if (tail > 0) pieces.push({ addr: start + size, size: tail });
+      this.free_.splice(i, 1, ...pieces);
+      this.used.set(start, size);
+      return start;
+    }
+    throw new VringError('ENOMEM', `no free dma block of ${size} bytes aligned to ${align} (${this.available()} bytes free)`);
+  }
+
+  /**
+   * Frees a block returned by {@link alloc}.
+   * @throws VringError `EINVAL` if `addr` is not an allocated block.
+   */
+  free(addr: number): void {
+    const size = this.used.get(addr);
+    if (size === undefined) throw new VringError('EINVAL', `0x${addr.toString(16)} is not an allocated dma block`);
+    this.used.delete(addr);
+    const list = this.free_;
+    let i = 0;
+    while (i < list.length && list[i].addr < addr) i++;
+    list.splice(i, 0, { addr, size });
+    // Coalesce with the neighbours so that long-running stacks do not fragment.
+    if (i + 1 < list.length && list[i].addr + list[i].size === list[i + 1].addr) {
+      list[i].size += list[i + 1].size;
+      list.splice(i + 1, 1);
+    }
+    if (i > 0 && list[i - 1].addr + list[i - 1].size === list[i].addr) {
+      list[i - 1].size += list[i].size;
+      list.splice(i, 1);
+    }
+  }
+
+  /** Bytes not allocated. */
+  available(): number {
+    return this.free_.reduce((n, b) => n + b.size, 0);
+  }
+
+  /** The managed range `[base, limit)`. */
+  range(): { readonly base: number; readonly limit: number } {
+    return { base: this.base, limit: this.limit };
+  }
+}

@@ -1,0 +1,208 @@
+import { IOVA_MAX, VringError, checkAddress } from './errors.js';
+import type { GuestMemory } from './guest-memory.js';
+import type { Iov } from './iov.js';
+
+/** vhost_iotlb permission bits (include/uapi/linux/vhost_types.h). */
+export const VHOST_MAP_RO = 0x1;
+/** Device may write. */
+export const VHOST_MAP_WO = 0x2;
+/** Device may read and write. */
+export const VHOST_MAP_RW = 0x3;
+
+/** Access kinds for {@link Iotlb.translate}: a read needs `VHOST_MAP_RO`, a write `VHOST_MAP_WO`. */
+export type IotlbAccess = typeof VHOST_MAP_RO | typeof VHOST_MAP_WO;
+
+/** One mapping: IOVAs `[start, last]` (inclusive) map to physical addresses from `addr`. */
+export interface IotlbMap {
+  readonly start: number;
+  readonly last: number;
+  readonly addr: number;
+  readonly perm: number;
+  /** Opaque per-entry context (`vdpa_map_file` in the kernel's VA mode). */
+  readonly opaque?: unknown;
+}
+
+/** Options of {@link Iotlb}. */
+export interface IotlbOptions {
+  /** Maximum number of entries, 0 = unlimited (the kernel's `limit`). */
+  readonly limit?: number;
+  /** When full, evict the oldest entry instead of failing (`VHOST_IOTLB_FLAG_RETIRE`). */
+  readonly retire?: boolean;
+}
+
+/**
+ * An I/O TLB with vhost_iotlb semantics (reference §6.1): inclusive ranges with RO/WO/RW permissions,
+ * no overlap check on add (callers check), `delRange` removes every overlapping entry whole, and
+ * translation of `(iova, len, access)` into physical segments where a hole is `EINVAL` and a missing
+ * permission is `EPERM`. One instance per address space.
+ *
+ * @example
+ * const tlb = new Iotlb();
+ * tlb.addRange(0x1000, 0x1fff, 0x8000, VHOST_MAP_RW);
+ */
+export class Iotlb {
+  /** Entries sorted by `start` (overlaps are the caller's business, as in the kernel). */
+  private maps: IotlbMap[] = [];
+  /** Insertion order, for `retire`. */
+  private order: IotlbMap[] = [];
+  private hit: IotlbMap | undefined;
+  private readonly limit: number;
+  private readonly retire: boolean;
+  private generation_ = 0;
+
+  constructor(options: IotlbOptions = {}) {
+    this.limit = options.limit ?? 0;
+    this.retire = options.retire ?? false;
+  }
+
+  /** An IOTLB with the single identity entry `[0, IOVA_MAX] -> 0, RW` (vdpa_sim's passthrough). */
+  static identity(): Iotlb {
+    const tlb = new Iotlb();
+    tlb.addRange(0, IOVA_MAX, 0, VHOST_MAP_RW);
+    return tlb;
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.maps.length;
+  }
+
+  /** Bumped on every change; users caching translations compare it. */
+  get generation(): number {
+    return this.generation_;
+  }
+
+  /** True when the table is exactly the identity passthrough entry. */
+  isIdentity(): boolean {
+    const m = this.maps;
+    return m.length === 1 && m[0].start === 0 && m[0].last === IOVA_MAX && m[0].addr === 0 && m[0].perm === VHOST_MAP_RW;
+  }
+
+  /**
+   * Adds `[start, last] -> addr` with `perm` (`vhost_iotlb_add_range_ctx`).
+   * @throws VringError `EFAULT` if `last < start`, `EINVAL` for a bad permission, `ERANGE` for an
+   * address beyond 2^53, `ENOMEM` when the limit is reached and `retire` is off.
+   */
+  addRange(start: number, last: number, addr: number, perm: number, opaque?: unknown): void {
+    checkAddress(start, 'iotlb start');
+    checkAddress(last, 'iotlb last');
+    checkAddress(addr, 'iotlb address');
+    if (last < start) throw new VringError('EFAULT', `iotlb range 0x${start.toString(16)}-0x${last.toString(16)} ends before it starts`);
+    if (perm !== VHOST_MAP_RO && perm !== VHOST_MAP_WO && perm !== VHOST_MAP_RW) {
+      throw new VringError('EINVAL', `iotlb permission ${perm} is not RO, WO or RW`);
+    }
+    if (addr + (last - start) > IOVA_MAX) throw new VringError('ERANGE', `iotlb target 0x${addr.toString(16)} overflows`);
+    if (this.limit > 0 && this.maps.length >= this.limit) {
+      if (!this.retire) throw new VringError('ENOMEM', `iotlb is full (${this.limit} entries)`);
+      const oldest = this.order.shift();
+      if (oldest) this.maps.splice(this.maps.indexOf(oldest), 1);
+    }
+    const map: IotlbMap = opaque === undefined ? { start, last, addr, perm } : { start, last, addr, perm, opaque };
+    let i = this.maps.length;
+    while (i > 0 && this.maps[i - 1].start > start) i--;
+    this.maps.splice(i, 0, map);
+    this.order.push(map);
+    this.generation_++;
+  }
+
+  /** Removes every entry overlapping `[start, last]`, whole (`vhost_iotlb_del_range`). */
+  delRange(start: number, last: number): void {
+    const keep = (m: IotlbMap): boolean => m.last < start || m.start > last;
+    const before = this.maps.length;
+    this.maps = this.maps.filter(keep);
+    this.order = this.order.filter(keep);
+    if (this.hit && !keep(this.hit)) this.hit = undefined;
+    if (this.maps.length !== before) this.generation_++;
+  }
+
+  /** Removes every entry. */
+  reset(): void {
+    this.maps = [];
+    this.order = [];
+    this.hit = undefined;
+    this.generation_++;
+  }
+
+  /** Replaces this table's entries with a copy of `other`'s (the body of `set_map`). */
+  copyFrom(other: Iotlb): void {
+    this.reset();
+    for (const m of other.entries()) this.addRange(m.start, m.last, m.addr, m.perm, m.opaque);
+  }
+
+  /** The lowest-starting entry overlapping `[start, last]` (`vhost_iotlb_itree_first`). */
+  first(start: number, last: number): IotlbMap | undefined {
+    for (const m of this.maps) if (m.start <= last && m.last >= start) return m;
+    return undefined;
+  }
+
+  /** Entries in address order. */
+  entries(): readonly IotlbMap[] {
+    return this.maps;
+  }
+
+  /** The entry containing `iova`, or undefined. Remembers the last hit. */
+  lookup(iova: number): IotlbMap | undefined {
+    const h = this.hit;
+    if (h !== undefined && iova >= h.start && iova <= h.last) return h;
+    const maps = this.maps;
+    let lo = 0;
+    let hi = maps.length - 1;
+    // Binary search for the last entry starting at or before iova, then scan back for overlaps that
+    // still cover it (entries may overlap since add does not check).
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (maps[mid].start <= iova) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    for (let i = hi; i >= 0; i--) {
+      const m = maps[i];
+      if (m.last >= iova) {
+        this.hit = m;
+        return m;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Translates `[iova, iova + len)` for `access` and appends the resulting memory segments to `iov`
+   * (`iotlb_translate` followed by the physical lookup).
+   * @throws VringError `EINVAL` for a hole (no entry, or a gap), `EPERM` when an entry lacks the
+   * permission, `EFAULT` when the physical range is outside guest memory.
+   */
+  translate(iova: number, len: number, access: IotlbAccess, mem: GuestMemory, iov: Iov): void {
+    let addr = iova;
+    let left = len;
+    while (left > 0) {
+      const m = this.lookup(addr);
+      if (m === undefined) {
+        throw new VringError('EINVAL', `iova 0x${addr.toString(16)} is not mapped`);
+      }
+      if ((m.perm & access) === 0) {
+        throw new VringError('EPERM', `iova 0x${addr.toString(16)} is mapped ${permName(m.perm)}, ${access === VHOST_MAP_RO ? 'read' : 'write'} denied`);
+      }
+      const inEntry = m.last - addr + 1;
+      let n = left < inEntry ? left : inEntry;
+      let pa = m.addr + (addr - m.start);
+      // A physical range may still span guest-memory regions: split it per region.
+      while (n > 0) {
+        const r = mem.findRegion(pa, 1);
+        if (r === undefined) {
+          throw new VringError('EFAULT', `physical address 0x${pa.toString(16)} (iova 0x${addr.toString(16)}) is outside guest memory`);
+        }
+        const off = pa - r.gpa;
+        const inRegion = r.size - off;
+        const k = n < inRegion ? n : inRegion;
+        iov.add(r.bytes, off, k);
+        pa += k;
+        addr += k;
+        left -= k;
+        n -= k;
+      }
+    }
+  }
+}
+
+function permName(perm: number): string {
+  return perm === VHOST_MAP_RO ? 'read-only' : perm === VHOST_MAP_WO ? 'write-only' : 'read-write';
+}
