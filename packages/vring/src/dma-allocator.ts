@@ -31,7 +31,10 @@ export class DmaAllocator {
   private readonly used = new Map<number, number>();
 
   /**
-   * @throws VringError `EFAULT` if the range is not inside one region of `mem`.
+   * @param mem the memory to allocate from
+   * @param options the managed range (default: all of the first region)
+   * @throws VringError `EFAULT` if the range is not inside one region of `mem`, `EINVAL` for a size that
+   * is not a positive integer, `ERANGE` for a base beyond 2^53.
    */
   constructor(mem: GuestMemory, options: DmaAllocatorOptions = {}) {
     const first = mem.regions()[0];
@@ -39,6 +42,7 @@ export class DmaAllocator {
     checkAddress(base, 'dma base');
     const region = mem.regionOf(base, 1);
     const size = options.size ?? region.gpa + region.size - base;
+    if (!Number.isSafeInteger(size) || size <= 0) throw new VringError('EINVAL', `dma range size ${size} is not positive`);
     mem.regionOf(base, size);
     this.base = base;
     this.limit = base + size;
@@ -52,7 +56,8 @@ export class DmaAllocator {
    */
   alloc(size: number, align = 16): number {
     if (!Number.isSafeInteger(size) || size <= 0) throw new VringError('EINVAL', `dma size ${size} is not positive`);
-    if (!Number.isSafeInteger(align) || align <= 0 || (align & (align - 1)) !== 0) {
+    // Not `align & (align - 1)`: bitwise operators truncate to 32 bits and would accept 3 * 2^32.
+    if (!Number.isSafeInteger(align) || align <= 0 || 2 ** Math.round(Math.log2(align)) !== align) {
       throw new VringError('EINVAL', `dma alignment ${align} is not a power of two`);
     }
     for (let i = 0; i < this.free_.length; i++) {

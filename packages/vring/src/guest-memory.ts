@@ -44,8 +44,14 @@ export class GuestMemory {
   private readonly list: MemoryRegion[] = [];
   private last: MemoryRegion | undefined;
 
-  /** Creates memory with one region of `size` bytes at `base`. */
+  /**
+   * Creates memory with one region of `size` bytes at `base`.
+   * @throws VringError `EINVAL` unless `size` is a positive safe integer, `ERANGE` for a base beyond 2^53.
+   */
   static create(options: GuestMemoryOptions): GuestMemory {
+    if (!Number.isSafeInteger(options.size) || options.size <= 0) {
+      throw new VringError('EINVAL', `guest memory size ${options.size} is not a positive integer`);
+    }
     const mem = new GuestMemory();
     const buffer = options.shared ? new SharedArrayBuffer(options.size) : new ArrayBuffer(options.size);
     mem.addRegion(options.base ?? 0, buffer);
@@ -59,7 +65,7 @@ export class GuestMemory {
    */
   addRegion(gpa: number, buffer: MemoryBacking, offset = 0, size = buffer.byteLength - offset): MemoryRegion {
     checkAddress(gpa, 'region address');
-    if (!Number.isInteger(size) || size <= 0 || offset < 0 || offset + size > buffer.byteLength) {
+    if (!Number.isSafeInteger(size) || size <= 0 || !Number.isSafeInteger(offset) || offset < 0 || offset + size > buffer.byteLength) {
       throw new VringError('EINVAL', `region of ${size} bytes at buffer offset ${offset} does not fit its buffer`);
     }
     checkAddress(gpa + size - 1, 'region end');
@@ -98,35 +104,37 @@ export class GuestMemory {
   }
 
   /**
-   * The region holding all of `[gpa, gpa + len)`, or `undefined`. `len` 0 asks only about `gpa`.
-   * Hot paths call this once per segment; it remembers the last hit.
+   * The region holding all of `[gpa, gpa + len)`, or `undefined`. A `len` of 0 (or less) asks only
+   * about `gpa`. Hot paths call this once per segment; it remembers the last hit.
    */
   findRegion(gpa: number, len = 1): MemoryRegion | undefined {
+    const end = gpa + (len > 0 ? len : 1);
     const last = this.last;
-    if (last !== undefined && gpa >= last.gpa && gpa + len <= last.gpa + last.size) return last;
+    if (last !== undefined && gpa >= last.gpa && end <= last.gpa + last.size) return last;
     const list = this.list;
     let lo = 0;
     let hi = list.length - 1;
+    // Written so that a NaN address matches no region and still terminates.
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const r = list[mid];
-      if (gpa < r.gpa) hi = mid - 1;
-      else if (gpa >= r.gpa + r.size) lo = mid + 1;
-      else {
-        if (gpa + len > r.gpa + r.size) return undefined;
+      if (gpa >= r.gpa && gpa < r.gpa + r.size) {
+        if (end > r.gpa + r.size) return undefined;
         this.last = r;
         return r;
       }
+      if (gpa < r.gpa) hi = mid - 1;
+      else lo = mid + 1;
     }
     return undefined;
   }
 
   /**
-   * The region holding `[gpa, gpa + len)`.
-   * @throws VringError `EFAULT` if no single region holds it.
+   * The region holding `[gpa, gpa + len)`; a `len` of 0 needs `gpa` itself inside a region.
+   * @throws VringError `EFAULT` if no single region holds it or `gpa`/`len` are not non-negative integers.
    */
   regionOf(gpa: number, len: number): MemoryRegion {
-    const r = len >= 0 && Number.isSafeInteger(gpa) ? this.findRegion(gpa, Math.max(len, 1)) : undefined;
+    const r = Number.isSafeInteger(len) && len >= 0 && Number.isSafeInteger(gpa) ? this.findRegion(gpa, len) : undefined;
     if (r === undefined) {
       throw new VringError('EFAULT', `guest range 0x${gpa.toString(16)}+${len} is not inside one memory region`);
     }
@@ -214,6 +222,8 @@ export class GuestMemory {
 }
 
 const TWO_32 = 0x1_0000_0000;
+/** Largest high word of a u64 that is still a safe integer: 2^53 - 1 = 0x1f_ffff_ffff_ffff. */
+const SAFE_U64_HI_MAX = 0x1f_ffff;
 
 /**
  * Reads a little-endian u64 at `off` of `view` as a number, without BigInt.
@@ -222,7 +232,7 @@ const TWO_32 = 0x1_0000_0000;
 export function readU64(view: DataView, off: number): number {
   const lo = view.getUint32(off, true);
   const hi = view.getUint32(off + 4, true);
-  if (hi > 0x1f_ffff) {
+  if (hi > SAFE_U64_HI_MAX) {
     throw new VringError('ERANGE', `u64 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} exceeds 2^53 - 1`);
   }
   return hi * TWO_32 + lo;

@@ -45,11 +45,19 @@ export class Iotlb {
   private maps: IotlbMap[] = [];
   /** Insertion order, for `retire`. */
   private order: IotlbMap[] = [];
+  /**
+   * `reach[i]` is the largest `last` of `maps[0..i]`: non-decreasing, so one binary search finds the
+   * lowest-starting entry reaching an address even when entries overlap.
+   */
+  private reach: number[] = [];
+  /** True when some entries overlap; the `hit` cache is only exact without overlaps. */
+  private overlapping = false;
   private hit: IotlbMap | undefined;
   private readonly limit: number;
   private readonly retire: boolean;
   private generation_ = 0;
 
+  /** @param options entry limit and eviction policy (default: unlimited) */
   constructor(options: IotlbOptions = {}) {
     this.limit = options.limit ?? 0;
     this.retire = options.retire ?? false;
@@ -98,41 +106,51 @@ export class Iotlb {
       if (oldest) this.maps.splice(this.maps.indexOf(oldest), 1);
     }
     const map: IotlbMap = opaque === undefined ? { start, last, addr, perm } : { start, last, addr, perm, opaque };
+    // Equal starts keep insertion order, as the kernel's interval tree does.
     let i = this.maps.length;
     while (i > 0 && this.maps[i - 1].start > start) i--;
     this.maps.splice(i, 0, map);
     this.order.push(map);
-    this.generation_++;
+    this.changed();
   }
 
-  /** Removes every entry overlapping `[start, last]`, whole (`vhost_iotlb_del_range`). */
+  /**
+   * Removes every entry overlapping `[start, last]`, whole (`vhost_iotlb_del_range`).
+   * @throws VringError `ERANGE` for an address beyond 2^53.
+   */
   delRange(start: number, last: number): void {
+    checkAddress(start, 'iotlb start');
+    checkAddress(last, 'iotlb last');
     const keep = (m: IotlbMap): boolean => m.last < start || m.start > last;
     const before = this.maps.length;
     this.maps = this.maps.filter(keep);
     this.order = this.order.filter(keep);
-    if (this.hit && !keep(this.hit)) this.hit = undefined;
-    if (this.maps.length !== before) this.generation_++;
+    if (this.maps.length !== before) this.changed();
   }
 
   /** Removes every entry. */
   reset(): void {
     this.maps = [];
     this.order = [];
-    this.hit = undefined;
-    this.generation_++;
+    this.changed();
   }
 
-  /** Replaces this table's entries with a copy of `other`'s (the body of `set_map`). */
+  /**
+   * Replaces this table's entries with a copy of `other`'s (the body of `set_map`). Copying a table
+   * onto itself leaves it unchanged.
+   * @throws VringError `ENOMEM` when `other` has more entries than this table's limit allows.
+   */
   copyFrom(other: Iotlb): void {
+    const source = other.entries().slice();
     this.reset();
-    for (const m of other.entries()) this.addRange(m.start, m.last, m.addr, m.perm, m.opaque);
+    for (const m of source) this.addRange(m.start, m.last, m.addr, m.perm, m.opaque);
   }
 
   /** The lowest-starting entry overlapping `[start, last]` (`vhost_iotlb_itree_first`). */
   first(start: number, last: number): IotlbMap | undefined {
-    for (const m of this.maps) if (m.start <= last && m.last >= start) return m;
-    return undefined;
+    const i = this.firstReaching(start);
+    const m = this.maps[i];
+    return m !== undefined && m.start <= last ? m : undefined;
   }
 
   /** Entries in address order. */
@@ -140,37 +158,60 @@ export class Iotlb {
     return this.maps;
   }
 
-  /** The entry containing `iova`, or undefined. Remembers the last hit. */
+  /**
+   * The entry containing `iova`, or undefined. With overlapping entries it is the lowest-starting one
+   * (the entry the kernel's `iotlb_translate` finds). Remembers the last hit.
+   */
   lookup(iova: number): IotlbMap | undefined {
     const h = this.hit;
     if (h !== undefined && iova >= h.start && iova <= h.last) return h;
-    const maps = this.maps;
+    const m = this.maps[this.firstReaching(iova)];
+    if (m === undefined || m.start > iova) return undefined;
+    // Without overlaps the covering entry is unique, so caching it cannot hide a lower-starting one.
+    if (!this.overlapping) this.hit = m;
+    return m;
+  }
+
+  /** Index of the first entry whose prefix-maximum `last` reaches `iova`, or `maps.length`. */
+  private firstReaching(iova: number): number {
+    const reach = this.reach;
     let lo = 0;
-    let hi = maps.length - 1;
-    // Binary search for the last entry starting at or before iova, then scan back for overlaps that
-    // still cover it (entries may overlap since add does not check).
-    while (lo <= hi) {
+    let hi = reach.length;
+    while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (maps[mid].start <= iova) lo = mid + 1;
-      else hi = mid - 1;
+      if (reach[mid] >= iova) hi = mid;
+      else lo = mid + 1;
     }
-    for (let i = hi; i >= 0; i--) {
-      const m = maps[i];
-      if (m.last >= iova) {
-        this.hit = m;
-        return m;
-      }
+    return lo;
+  }
+
+  /** Rebuilds the search index after any change and bumps the generation. */
+  private changed(): void {
+    const maps = this.maps;
+    const reach = new Array<number>(maps.length);
+    let overlapping = false;
+    let max = -1;
+    for (let i = 0; i < maps.length; i++) {
+      if (maps[i].start <= max) overlapping = true;
+      if (maps[i].last > max) max = maps[i].last;
+      reach[i] = max;
     }
-    return undefined;
+    this.reach = reach;
+    this.overlapping = overlapping;
+    this.hit = undefined;
+    this.generation_++;
   }
 
   /**
    * Translates `[iova, iova + len)` for `access` and appends the resulting memory segments to `iov`
    * (`iotlb_translate` followed by the physical lookup).
    * @throws VringError `EINVAL` for a hole (no entry, or a gap), `EPERM` when an entry lacks the
-   * permission, `EFAULT` when the physical range is outside guest memory.
+   * permission, `EFAULT` when the physical range is outside guest memory, `ERANGE` when `iova` or
+   * `len` is not a non-negative safe integer. Segments appended before an error stay in `iov`.
    */
   translate(iova: number, len: number, access: IotlbAccess, mem: GuestMemory, iov: Iov): void {
+    checkAddress(iova, 'iova');
+    checkAddress(len, 'translation length');
     let addr = iova;
     let left = len;
     while (left > 0) {

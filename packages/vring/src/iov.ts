@@ -1,7 +1,38 @@
+import { VringError } from './errors.js';
+
+/** Segment capacity of a new `Iov`, and of the first growth of a zero-capacity one. */
+const IOV_DEFAULT_CAPACITY = 16;
+
+/** Largest value a `Uint32Array` slot holds: the bound of a segment offset or length. */
+const U32_MAX = 0xffff_ffff;
+
+/**
+ * Copies of at most this many bytes between different buffers use a byte loop: cheaper than the
+ * `subarray` view that `Uint8Array.prototype.set` needs, and allocation-free (virtio headers are 10-16 B).
+ */
+const SMALL_COPY_MAX = 16;
+
+/** One whole-buffer byte view per backing buffer, created on first use and shared by every `Iov`. */
+const wholeViews = new WeakMap<ArrayBufferLike, Uint8Array>();
+
+function wholeViewOf(buffer: ArrayBufferLike): Uint8Array {
+  let whole = wholeViews.get(buffer);
+  if (whole === undefined) {
+    whole = new Uint8Array(buffer);
+    wholeViews.set(buffer, whole);
+  }
+  return whole;
+}
+
 /**
  * A reusable list of memory segments (the kernel's `vringh_kiov`): each segment is a range of a region's
  * byte view. Filled by translation, consumed by `pull`/`push`. Grows on demand and never shrinks, so a
  * steady-state datapath allocates nothing.
+ *
+ * @example
+ * const iov = new Iov();
+ * tlb.translate(addr, len, VHOST_MAP_RO, mem, iov);
+ * const n = iov.pull(header);
  */
 export class Iov {
   /** Number of segments. */
@@ -19,8 +50,17 @@ export class Iov {
   /** Length of each segment. */
   lens: Uint32Array;
 
+  // The last pair of views copied between and what `pairWith` learnt about them. `.buffer` and
+  // `.byteOffset` are runtime calls as costly as a `subarray`, so they are asked once per new pair.
+  private pairDst: Uint8Array | undefined;
+  private pairSrc: Uint8Array | undefined;
+  /** Whole-buffer view when the pair shares a buffer, otherwise undefined. */
+  private pairWhole: Uint8Array | undefined;
+  private pairDstBase = 0;
+  private pairSrcBase = 0;
+
   /** @param capacity initial segment capacity */
-  constructor(capacity = 16) {
+  constructor(capacity = IOV_DEFAULT_CAPACITY) {
     this.bufs = new Array<Uint8Array>(capacity);
     this.offs = new Uint32Array(capacity);
     this.lens = new Uint32Array(capacity);
@@ -34,10 +74,19 @@ export class Iov {
     this.totalLength = 0;
   }
 
-  /** Appends a segment; merges it with the previous one when contiguous in the same buffer. */
+  /**
+   * Appends a segment; merges it with the previous one when contiguous in the same buffer.
+   * @param buf the region's byte view
+   * @param off offset of the segment in `buf`
+   * @param len length of the segment (0 is allowed)
+   * @throws VringError `EFAULT` if `[off, off + len)` is not inside `buf`.
+   */
   add(buf: Uint8Array, off: number, len: number): void {
+    if (off >>> 0 !== off || len >>> 0 !== len || off + len > buf.length) {
+      throw new VringError('EFAULT', `iov segment ${off}+${len} is outside its ${buf.length}-byte buffer`);
+    }
     const n = this.count;
-    if (n > 0 && this.bufs[n - 1] === buf && this.offs[n - 1] + this.lens[n - 1] === off) {
+    if (n > 0 && this.bufs[n - 1] === buf && this.offs[n - 1] + this.lens[n - 1] === off && this.lens[n - 1] + len <= U32_MAX) {
       this.lens[n - 1] += len;
       this.totalLength += len;
       return;
@@ -58,17 +107,21 @@ export class Iov {
   }
 
   /**
-   * Copies up to `len` bytes (default: `dst.length - dstOff`) out of the unconsumed segments into `dst`
-   * and consumes them (`vringh_iov_pull`). @returns bytes copied
+   * Copies up to `len` bytes (default and upper bound: `dst.length - dstOff`) out of the unconsumed
+   * segments into `dst` and consumes them (`vringh_iov_pull`). @returns bytes copied
+   * @throws VringError `EINVAL` if `dstOff` is not an offset in `dst`.
    */
   pull(dst: Uint8Array, dstOff = 0, len = dst.length - dstOff): number {
+    const room = dst.length - dstOff;
+    if (!(dstOff >= 0 && room >= 0)) throw new VringError('EINVAL', `pull offset ${dstOff} is outside the ${dst.length}-byte buffer`);
+    // Written so that a NaN `len` copies nothing, as before.
+    const want = len >= room ? room : len;
     let done = 0;
-    while (done < len && this.index < this.count) {
+    while (done < want && this.index < this.count) {
       const i = this.index;
       const avail = this.lens[i] - this.consumed;
-      const n = avail < len - done ? avail : len - done;
-      const start = this.offs[i] + this.consumed;
-      dst.set(this.bufs[i].subarray(start, start + n), dstOff + done);
+      const n = avail < want - done ? avail : want - done;
+      this.copy(dst, dstOff + done, this.bufs[i], this.offs[i] + this.consumed, n);
       done += n;
       this.advanceWithin(i, n, avail);
     }
@@ -76,16 +129,21 @@ export class Iov {
   }
 
   /**
-   * Copies up to `len` bytes of `src` from `srcOff` into the unconsumed segments and consumes them
-   * (`vringh_iov_push`). @returns bytes copied
+   * Copies up to `len` bytes (default and upper bound: `src.length - srcOff`) of `src` from `srcOff`
+   * into the unconsumed segments and consumes them (`vringh_iov_push`). @returns bytes copied
+   * @throws VringError `EINVAL` if `srcOff` is not an offset in `src`.
    */
   push(src: Uint8Array, srcOff = 0, len = src.length - srcOff): number {
+    const room = src.length - srcOff;
+    if (!(srcOff >= 0 && room >= 0)) throw new VringError('EINVAL', `push offset ${srcOff} is outside the ${src.length}-byte buffer`);
+    // Written so that a NaN `len` copies nothing, as before.
+    const want = len >= room ? room : len;
     let done = 0;
-    while (done < len && this.index < this.count) {
+    while (done < want && this.index < this.count) {
       const i = this.index;
       const avail = this.lens[i] - this.consumed;
-      const n = avail < len - done ? avail : len - done;
-      this.bufs[i].set(src.subarray(srcOff + done, srcOff + done + n), this.offs[i] + this.consumed);
+      const n = avail < want - done ? avail : want - done;
+      this.copy(this.bufs[i], this.offs[i] + this.consumed, src, srcOff + done, n);
       done += n;
       this.advanceWithin(i, n, avail);
     }
@@ -94,7 +152,8 @@ export class Iov {
 
   /**
    * Copies up to `len` bytes from this list's unconsumed segments into `dst`'s, consuming both: the
-   * zero-bounce loopback copy. Uses `copyWithin` when both sides share a buffer. @returns bytes copied
+   * zero-bounce loopback copy. Overlapping source and destination ranges copy as `memmove` does.
+   * @returns bytes copied
    */
   copyTo(dst: Iov, len = Number.MAX_SAFE_INTEGER): number {
     let done = 0;
@@ -105,12 +164,7 @@ export class Iov {
       const b = dst.lens[j] - dst.consumed;
       let n = a < b ? a : b;
       if (n > len - done) n = len - done;
-      const sb = this.bufs[i];
-      const db = dst.bufs[j];
-      const s = this.offs[i] + this.consumed;
-      const d = dst.offs[j] + dst.consumed;
-      if (sb.buffer === db.buffer && sb.byteOffset === db.byteOffset) db.copyWithin(d, s, s + n);
-      else db.set(sb.subarray(s, s + n), d);
+      this.copy(dst.bufs[j], dst.offs[j] + dst.consumed, this.bufs[i], this.offs[i] + this.consumed, n);
       done += n;
       this.advanceWithin(i, n, a);
       dst.advanceWithin(j, n, b);
@@ -139,8 +193,45 @@ export class Iov {
     }
   }
 
+  /**
+   * `dst[d, d + n) = src[s, s + n)` with `memmove` semantics and, within one buffer or for small
+   * copies, without allocating. Ranges that do not fit their views take the `set(subarray)` path,
+   * which clamps or throws exactly as before rather than touching bytes outside the views.
+   */
+  private copy(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
+    if (dst === src) {
+      dst.copyWithin(d, s, s + n);
+      return;
+    }
+    if (dst !== this.pairDst || src !== this.pairSrc) this.pairWith(dst, src);
+    const inside = s + n <= src.length && d + n <= dst.length;
+    const whole = this.pairWhole;
+    if (whole !== undefined && inside) {
+      const from = this.pairSrcBase + s;
+      whole.copyWithin(this.pairDstBase + d, from, from + n);
+    } else if (whole === undefined && inside && n <= SMALL_COPY_MAX) {
+      // Different buffers cannot overlap, so a forward loop is exact.
+      for (let k = 0; k < n; k++) dst[d + k] = src[s + k];
+    } else {
+      dst.set(src.subarray(s, s + n), d);
+    }
+  }
+
+  private pairWith(dst: Uint8Array, src: Uint8Array): void {
+    this.pairDst = dst;
+    this.pairSrc = src;
+    const buffer = dst.buffer;
+    if (buffer === src.buffer) {
+      this.pairWhole = wholeViewOf(buffer);
+      this.pairDstBase = dst.byteOffset;
+      this.pairSrcBase = src.byteOffset;
+    } else {
+      this.pairWhole = undefined;
+    }
+  }
+
   private grow(): void {
-    const cap = this.offs.length * 2 || 16;
+    const cap = this.offs.length * 2 || IOV_DEFAULT_CAPACITY;
     const offs = new Uint32Array(cap);
     offs.set(this.offs);
     const lens = new Uint32Array(cap);

@@ -1,0 +1,128 @@
+/**
+ * The in-run ceilings of the ring benchmark (../shared/reference/performance.md): a minimal hand-written
+ * loop over the same split-ring layout (driver and loopback device in one thread, TX and RX rings,
+ * typed-array views made once, whole-batch processing, payload copied TX -> RX, no translation, no
+ * validation), and a plain `copyWithin` of the payload size. vring's own numbers are reported as ratios
+ * to these, measured in the same process, because absolute numbers swing with machine load.
+ */
+
+const DESC = 16;
+
+interface RawRing {
+  descOff: number;
+  availOff: number;
+  usedOff: number;
+}
+
+/** Lays out a split ring of `num` entries at `base` (desc 16-aligned, avail, used 4-aligned). */
+function layout(base: number, num: number): RawRing {
+  const descOff = base;
+  const availOff = descOff + DESC * num;
+  const usedOff = (availOff + 6 + 2 * num + 3) & ~3;
+  return { descOff, availOff, usedOff };
+}
+
+/**
+ * Runs the reference loop for `packets` packets of `size` bytes with rings of `num` entries and
+ * batches of `batch`. @returns packets per second
+ */
+export function referenceLoop(size: number, packets: number, num = 256, batch = 64): number {
+  const bufBytes = 2048;
+  const mem = new ArrayBuffer(1 << 22);
+  const u8 = new Uint8Array(mem);
+  const u16 = new Uint16Array(mem);
+  const u32 = new Uint32Array(mem);
+  const tx = layout(0, num);
+  const rx = layout(0x8000, num);
+  const txBufs = 0x10000;
+  const rxBufs = txBufs + num * bufBytes;
+  // Descriptor i of each ring permanently points at buffer i (a driver with a fixed buffer pool).
+  for (let i = 0; i < num; i++) {
+    const t = (tx.descOff + i * DESC) >> 2;
+    u32[t] = txBufs + i * bufBytes;
+    u32[t + 1] = 0;
+    u32[t + 2] = size;
+    u16[(tx.descOff + i * DESC + 12) >> 1] = 0;
+    const r = (rx.descOff + i * DESC) >> 2;
+    u32[r] = rxBufs + i * bufBytes;
+    u32[r + 1] = 0;
+    u32[r + 2] = bufBytes;
+    u16[(rx.descOff + i * DESC + 12) >> 1] = 2;
+  }
+  for (let i = 0; i < size; i++) u8[txBufs + i] = i & 0xff;
+  const mask = num - 1;
+  let txAvail = 0;
+  let rxAvail = 0;
+  let txLastAvail = 0;
+  let rxLastAvail = 0;
+  let txUsed = 0;
+  let rxUsed = 0;
+  let txLastUsed = 0;
+  let rxLastUsed = 0;
+  let received = 0;
+  let sent = 0;
+  let check = 0;
+  const t0 = process.hrtime.bigint();
+  while (received < packets) {
+    // Driver: post RX buffers and TX packets for a batch.
+    while (((rxAvail - rxLastUsed) & 0xffff) < num && ((rxAvail - received) & 0xffff) < num) {
+      u16[(rx.availOff + 4 + 2 * (rxAvail & mask)) >> 1] = rxAvail & mask;
+      rxAvail = (rxAvail + 1) & 0xffff;
+    }
+    u16[(rx.availOff + 2) >> 1] = rxAvail;
+    let n = 0;
+    while (n < batch && sent < packets && ((txAvail - txLastUsed) & 0xffff) < num) {
+      u16[(tx.availOff + 4 + 2 * (txAvail & mask)) >> 1] = txAvail & mask;
+      txAvail = (txAvail + 1) & 0xffff;
+      sent++;
+      n++;
+    }
+    u16[(tx.availOff + 2) >> 1] = txAvail;
+    // Device: drain TX into RX.
+    const txIdx = u16[(tx.availOff + 2) >> 1];
+    const rxIdx = u16[(rx.availOff + 2) >> 1];
+    while (txLastAvail !== txIdx && rxLastAvail !== rxIdx) {
+      const th = u16[(tx.availOff + 4 + 2 * (txLastAvail & mask)) >> 1];
+      const rh = u16[(rx.availOff + 4 + 2 * (rxLastAvail & mask)) >> 1];
+      const tAddr = u32[(tx.descOff + th * DESC) >> 2];
+      const tLen = u32[(tx.descOff + th * DESC + 8) >> 2];
+      const rAddr = u32[(rx.descOff + rh * DESC) >> 2];
+      u8.copyWithin(rAddr, tAddr, tAddr + tLen);
+      u32[(tx.usedOff + 4 + 8 * (txUsed & mask)) >> 2] = th;
+      u32[(tx.usedOff + 8 + 8 * (txUsed & mask)) >> 2] = 0;
+      u32[(rx.usedOff + 4 + 8 * (rxUsed & mask)) >> 2] = rh;
+      u32[(rx.usedOff + 8 + 8 * (rxUsed & mask)) >> 2] = tLen;
+      txUsed = (txUsed + 1) & 0xffff;
+      rxUsed = (rxUsed + 1) & 0xffff;
+      txLastAvail = (txLastAvail + 1) & 0xffff;
+      rxLastAvail = (rxLastAvail + 1) & 0xffff;
+    }
+    u16[(tx.usedOff + 2) >> 1] = txUsed;
+    u16[(rx.usedOff + 2) >> 1] = rxUsed;
+    // Driver: reap used TX and RX.
+    const tu = u16[(tx.usedOff + 2) >> 1];
+    while (txLastUsed !== tu) txLastUsed = (txLastUsed + 1) & 0xffff;
+    const ru = u16[(rx.usedOff + 2) >> 1];
+    while (rxLastUsed !== ru) {
+      const len = u32[(rx.usedOff + 8 + 8 * (rxLastUsed & mask)) >> 2];
+      check += len;
+      received++;
+      rxLastUsed = (rxLastUsed + 1) & 0xffff;
+    }
+  }
+  const ns = Number(process.hrtime.bigint() - t0);
+  if (check !== packets * size) throw new Error(`reference loop lost data: ${check} != ${packets * size}`);
+  return (packets * 1e9) / ns;
+}
+
+/** `copyWithin` of `size` bytes inside one plain ArrayBuffer. @returns copies per second */
+export function copyCeiling(size: number, copies: number): number {
+  const u8 = new Uint8Array(1 << 20);
+  const slots = (1 << 19) / 2048;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < copies; i++) {
+    const s = (i % slots) * 2048;
+    u8.copyWithin((1 << 19) + s, s, s + size);
+  }
+  return (copies * 1e9) / Number(process.hrtime.bigint() - t0);
+}

@@ -1,0 +1,673 @@
+import { VringError } from './errors.js';
+import { type GuestMemory, writeU64 } from './guest-memory.js';
+import type { DmaAllocator } from './dma-allocator.js';
+import type { BufferList } from './virtqueue-buffer-list.js';
+import {
+  VIRTQ_AVAIL_ALIGN,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_DESC_ALIGN,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_DESC_SIZE,
+  VIRTQ_USED_ALIGN,
+  VIRTQ_USED_F_NO_NOTIFY,
+} from './constants.js';
+import {
+  VIRTQ_AVAIL_FLAGS_OFF,
+  VIRTQ_AVAIL_IDX_OFF,
+  VIRTQ_DESC_ADDR_OFF,
+  VIRTQ_DESC_FLAGS_OFF,
+  VIRTQ_DESC_LEN_OFF,
+  VIRTQ_DESC_NEXT_OFF,
+  VIRTQ_USED_ELEM_ID_OFF,
+  VIRTQ_USED_ELEM_LEN_OFF,
+  VIRTQ_USED_FLAGS_OFF,
+  VIRTQ_USED_IDX_OFF,
+  checkQueueSize,
+  legacyLayout,
+  validateLayout,
+  vringAvailEventOffset,
+  vringAvailRingOffset,
+  vringAvailSize,
+  vringDescSize,
+  vringSize,
+  vringUsedEventOffset,
+  vringUsedRingOffset,
+  vringUsedSize,
+  type SplitRingLayout,
+} from './split-ring-layout.js';
+
+/** Ring indices are free-running u16 (§2.7): all index arithmetic is taken modulo 2^16. */
+const U16_MASK = 0xffff;
+/** Largest `le32 len` of a descriptor (§2.7.5). */
+const DESC_LEN_MAX = 0xffff_ffff;
+/** Indirect table capacity (descriptors) when `maxIndirect` is not given, capped at the queue size. */
+const DEFAULT_MAX_INDIRECT = 16;
+/** `virtqueue_enable_cb_delayed` asks for an interrupt after 3/4 of the outstanding buffers: numerator. */
+const DELAYED_CB_NUMERATOR = 3;
+/** ... and denominator. */
+const DELAYED_CB_DENOMINATOR = 4;
+
+/**
+ * The kernel's `vring_need_event`: should the side that moved an index from `old` to `newIdx` notify the
+ * other side, which asked to be notified once the index passes `eventIdx`? True iff `eventIdx` is in
+ * `[old, newIdx)` modulo 2^16 (§2.7.10): `(u16)(newIdx - eventIdx - 1) < (u16)(newIdx - old)`.
+ *
+ * @param eventIdx the other side's threshold (`avail_event` for kicks, `used_event` for interrupts)
+ * @param newIdx the index after publishing
+ * @param old the index at the previous notification decision
+ * @example
+ * vringNeedEvent(5, 6, 5); // true: index 5 was just published
+ * vringNeedEvent(0, 1, 65535); // true across the wrap
+ */
+export function vringNeedEvent(eventIdx: number, newIdx: number, old: number): boolean {
+  return ((newIdx - eventIdx - 1) & U16_MASK) < ((newIdx - old) & U16_MASK);
+}
+
+/** Options of {@link Virtqueue.create}. */
+export interface VirtqueueOptions<T> {
+  /** Queue index on its device (reported in errors and passed to the transport). */
+  readonly index: number;
+  /** Queue size: a power of two in 1..32768. */
+  readonly num: number;
+  /**
+   * If given, allocate one legacy contiguous area (§2.7.2) with the used ring at this alignment (the
+   * transport's `getVqAlign`, a power of two). If not, allocate three separate minimally aligned areas.
+   */
+  readonly align?: number;
+  /** `VIRTIO_RING_F_EVENT_IDX` was negotiated: use `used_event` / `avail_event`. */
+  readonly eventIdx: boolean;
+  /** `VIRTIO_RING_F_INDIRECT_DESC` was negotiated: chains of more than one buffer use indirect tables. */
+  readonly indirect: boolean;
+  /**
+   * Descriptors per indirect table (1..num, default min(16, num)). One table per descriptor slot is
+   * preallocated, so adding never allocates; a longer chain falls back to direct descriptors.
+   */
+  readonly maxIndirect?: number;
+  /** Kicks the device (the transport's `kickVq`); called by {@link Virtqueue.notify}. */
+  readonly notify: (vq: Virtqueue<T>) => void;
+  /** The vq callback: called by {@link Virtqueue.interrupt} when used buffers are pending. */
+  readonly callback?: (vq: Virtqueue<T>) => void;
+  /**
+   * Test hook: start every index (avail idx, used idx, last used, `used_event`, `avail_event`) here
+   * instead of 0, as if the ring had already run; give the device side the same `lastAvailIdx`.
+   * 0..65535; {@link Virtqueue.reset} returns to 0.
+   */
+  readonly initialIdx?: number;
+}
+
+/**
+ * The driver side of one split virtqueue (the kernel's `virtio_ring` / `vring_virtqueue`): descriptor
+ * free list, available ring publication, used ring consumption, indirect descriptors and notification
+ * suppression with or without `EVENT_IDX`. `T` is the per-request token handed back by {@link getBuf}.
+ *
+ * Nothing is allocated per request: ring areas, the indirect table pool and all bookkeeping are created
+ * once; rings are accessed through the DataView of the memory region that holds them. A device that
+ * breaks the protocol (bad used id or length) makes the queue `broken`: the failing call and every later
+ * datapath call throw `VringError('EIO')` until {@link reset}.
+ *
+ * @example
+ * const vq = Virtqueue.create<number>(mem, dma, {
+ *   index: 0, num: 256, eventIdx: true, indirect: true, notify: (q) => handle.kickVq(q.index),
+ * });
+ * handle.setVqAddress(0, vq.layout.descAddr, vq.layout.availAddr, vq.layout.usedAddr);
+ * vq.addOutbuf(frameAddr, 60, 1);
+ * vq.kick();
+ * const done = vq.getBuf(); // 1, once the device has used it
+ */
+export class Virtqueue<T> {
+  /** Queue index on its device. */
+  readonly index: number;
+  /** Queue size. */
+  readonly num: number;
+  /** Whether `EVENT_IDX` suppression is in use. */
+  readonly eventIdx: boolean;
+  /** Descriptors per indirect table; 0 when indirect descriptors are off. */
+  readonly maxIndirect: number;
+
+  private readonly layout_: SplitRingLayout;
+  private readonly mem: GuestMemory;
+  private readonly dma: DmaAllocator;
+  private readonly allocs: readonly number[];
+  private readonly notifyFn: (vq: Virtqueue<T>) => void;
+  private readonly callback: ((vq: Virtqueue<T>) => void) | undefined;
+  private readonly mask: number;
+
+  // Region byte views and the offsets of each area inside them, resolved once.
+  private readonly descView: DataView;
+  private readonly descOff: number;
+  private readonly availView: DataView;
+  private readonly availOff: number;
+  private readonly usedEventOff: number;
+  private readonly usedView: DataView;
+  private readonly usedOff: number;
+  private readonly availEventOff: number;
+  private readonly indView: DataView;
+  private readonly indOff: number;
+  private readonly indAddr: number;
+  private readonly indStride: number;
+
+  // Driver-private state the device cannot corrupt (the kernel's desc_extra / desc_state).
+  /** Free-list link of each descriptor; chains keep their links while in flight. */
+  private readonly nextOf: Uint16Array;
+  /** Ring descriptors held by the chain at each head (1 for indirect); 0 when not a head in flight. */
+  private readonly chainCount: Uint16Array;
+  /** Last ring descriptor of the chain at each head. */
+  private readonly chainTail: Uint16Array;
+  /** Total device-writable bytes of the chain at each head: the bound on its used `len`. */
+  private readonly writable: Float64Array;
+  private readonly tokens: (T | undefined)[];
+
+  private freeHead = 0;
+  private numFree_ = 0;
+  private availIdxShadow = 0;
+  /** Avail idx at the previous kickPrepare (`avail_idx_shadow - num_added` in the kernel). */
+  private kickedIdx = 0;
+  private lastUsedIdx_ = 0;
+  private availFlagsShadow = 0;
+  private lastLen_ = 0;
+  private broken = false;
+  private destroyed = false;
+
+  /**
+   * Allocates and zeroes the rings (and the indirect table pool) from `dma` and returns an empty queue.
+   *
+   * @param mem the memory `dma` allocates from; every area must lie inside one of its regions
+   * @param dma the driver's DMA allocator
+   * @param options queue parameters
+   * @throws VringError `EINVAL` for a bad index, size, alignment, `maxIndirect` or `initialIdx`,
+   * `ENOMEM` when the allocator is full (nothing stays allocated), `EFAULT` if an area is not inside
+   * one region of `mem`.
+   * @example
+   * const vq = Virtqueue.create<string>(mem, new DmaAllocator(mem), {
+   *   index: 0, num: 64, align: 4096, eventIdx: false, indirect: false, notify: () => {},
+   * });
+   */
+  static create<T>(mem: GuestMemory, dma: DmaAllocator, options: VirtqueueOptions<T>): Virtqueue<T> {
+    const { index, num } = options;
+    if (!Number.isSafeInteger(index) || index < 0) {
+      throw new VringError('EINVAL', `virtqueue index ${index} is not a non-negative integer`);
+    }
+    checkQueueSize(num);
+    const initialIdx = options.initialIdx ?? 0;
+    if (!Number.isInteger(initialIdx) || initialIdx < 0 || initialIdx > U16_MASK) {
+      throw new VringError('EINVAL', `initial ring index ${initialIdx} is not a u16`);
+    }
+    let maxIndirect = 0;
+    if (options.indirect) {
+      maxIndirect = options.maxIndirect ?? Math.min(DEFAULT_MAX_INDIRECT, num);
+      if (!Number.isInteger(maxIndirect) || maxIndirect < 1 || maxIndirect > num) {
+        throw new VringError('EINVAL', `indirect table size ${maxIndirect} is not in 1..${num}`);
+      }
+    }
+    const allocs: number[] = [];
+    try {
+      let layout: SplitRingLayout;
+      if (options.align !== undefined) {
+        const size = vringSize(num, options.align);
+        const base = dma.alloc(size, Math.max(options.align, VIRTQ_DESC_ALIGN));
+        allocs.push(base);
+        layout = legacyLayout(base, num, options.align);
+      } else {
+        const descAddr = dma.alloc(vringDescSize(num), VIRTQ_DESC_ALIGN);
+        allocs.push(descAddr);
+        const availAddr = dma.alloc(vringAvailSize(num), VIRTQ_AVAIL_ALIGN);
+        allocs.push(availAddr);
+        const usedAddr = dma.alloc(vringUsedSize(num), VIRTQ_USED_ALIGN);
+        allocs.push(usedAddr);
+        layout = { num, descAddr, availAddr, usedAddr };
+        validateLayout(layout);
+      }
+      let indAddr = 0;
+      if (maxIndirect > 0) {
+        indAddr = dma.alloc(num * maxIndirect * VIRTQ_DESC_SIZE, VIRTQ_DESC_ALIGN);
+        allocs.push(indAddr);
+      }
+      const vq = new Virtqueue<T>(mem, dma, options, layout, maxIndirect, indAddr, allocs);
+      vq.init(initialIdx);
+      return vq;
+    } catch (err) {
+      for (const addr of allocs) dma.free(addr);
+      throw err;
+    }
+  }
+
+  private constructor(
+    mem: GuestMemory,
+    dma: DmaAllocator,
+    options: VirtqueueOptions<T>,
+    layout: SplitRingLayout,
+    maxIndirect: number,
+    indAddr: number,
+    allocs: readonly number[],
+  ) {
+    const num = layout.num;
+    this.index = options.index;
+    this.num = num;
+    this.mask = num - 1;
+    this.eventIdx = options.eventIdx;
+    this.maxIndirect = maxIndirect;
+    this.layout_ = layout;
+    this.mem = mem;
+    this.dma = dma;
+    this.allocs = allocs;
+    this.notifyFn = options.notify;
+    this.callback = options.callback;
+
+    const desc = mem.regionOf(layout.descAddr, vringDescSize(num));
+    this.descView = desc.view;
+    this.descOff = layout.descAddr - desc.gpa;
+    const avail = mem.regionOf(layout.availAddr, vringAvailSize(num));
+    this.availView = avail.view;
+    this.availOff = layout.availAddr - avail.gpa;
+    this.usedEventOff = this.availOff + vringUsedEventOffset(num);
+    const used = mem.regionOf(layout.usedAddr, vringUsedSize(num));
+    this.usedView = used.view;
+    this.usedOff = layout.usedAddr - used.gpa;
+    this.availEventOff = this.usedOff + vringAvailEventOffset(num);
+    this.indStride = maxIndirect * VIRTQ_DESC_SIZE;
+    this.indAddr = indAddr;
+    if (maxIndirect > 0) {
+      const ind = mem.regionOf(indAddr, num * this.indStride);
+      this.indView = ind.view;
+      this.indOff = indAddr - ind.gpa;
+    } else {
+      this.indView = this.descView;
+      this.indOff = 0;
+    }
+
+    this.nextOf = new Uint16Array(num);
+    this.chainCount = new Uint16Array(num);
+    this.chainTail = new Uint16Array(num);
+    this.writable = new Float64Array(num);
+    this.tokens = new Array<T | undefined>(num).fill(undefined);
+  }
+
+  /** The ring addresses, for the transport's `setVqNum` / `setVqAddress`. */
+  get layout(): SplitRingLayout {
+    return this.layout_;
+  }
+
+  /** Descriptors not held by any chain in flight. */
+  get numFree(): number {
+    return this.numFree_;
+  }
+
+  /** Whether the device broke the protocol (or the queue was destroyed); datapath calls then throw `EIO`. */
+  get isBroken(): boolean {
+    return this.broken;
+  }
+
+  /** The driver's shadow of `avail.idx`: the next index it will publish (u16). */
+  get availIdx(): number {
+    return this.availIdxShadow;
+  }
+
+  /** Used ring index the driver has consumed up to (u16). */
+  get lastUsedIdx(): number {
+    return this.lastUsedIdx_;
+  }
+
+  /** `len` of the used element consumed by the last successful {@link getBuf}: bytes the device wrote. */
+  get lastLen(): number {
+    return this.lastLen_;
+  }
+
+  /**
+   * Makes a chain of `out` (device-readable) then `inb` (device-writable) buffers available
+   * (`virtqueue_add_split`). With indirect descriptors and more than one buffer (up to `maxIndirect`)
+   * the chain goes into this head's preallocated indirect table and takes one ring descriptor;
+   * otherwise it takes one free descriptor per buffer. `avail.idx` is written at once; call
+   * {@link kick} (or {@link kickPrepare} + {@link notify}) to tell the device.
+   *
+   * @param out device-readable buffers
+   * @param inb device-writable buffers
+   * @param token returned by {@link getBuf} or {@link detachUnusedBuf} for this chain; not `undefined`
+   * @throws VringError `EINVAL` for an empty chain, a zero total length, a chain longer than the queue
+   * or an undefined token; `ENOSPC` when not enough descriptors are free; `EIO` if the queue is broken.
+   */
+  add(out: BufferList, inb: BufferList, token: T): void {
+    if (this.broken) throw this.brokenError();
+    if (token === undefined) throw new VringError('EINVAL', `token of virtqueue ${this.index} is undefined`);
+    const outN = out.count;
+    const total = outN + inb.count;
+    if (total === 0) throw new VringError('EINVAL', `buffer chain of ${total} buffers is empty`);
+    if (total > this.num) {
+      throw new VringError('EINVAL', `buffer chain of ${total} buffers is longer than queue size ${this.num}`);
+    }
+    const inLen = inb.totalLength();
+    if (out.totalLength() + inLen === 0) {
+      throw new VringError('EINVAL', `buffer chain of ${total} buffers has zero total length`);
+    }
+    const useIndirect = total > 1 && total <= this.maxIndirect;
+    const needed = useIndirect ? 1 : total;
+    if (this.numFree_ < needed) throw this.noSpace(needed);
+
+    const head = this.freeHead;
+    const nextOf = this.nextOf;
+    if (useIndirect) {
+      const view = this.indView;
+      let off = this.indOff + head * this.indStride;
+      for (let i = 0; i < total; i++) {
+        const last = i === total - 1;
+        const list = i < outN ? out : inb;
+        const k = i < outN ? i : i - outN;
+        const flags = (i < outN ? 0 : VIRTQ_DESC_F_WRITE) | (last ? 0 : VIRTQ_DESC_F_NEXT);
+        writeDesc(view, off, list.addr(k), list.len(k), flags, last ? 0 : i + 1);
+        off += VIRTQ_DESC_SIZE;
+      }
+      const table = this.indAddr + head * this.indStride;
+      writeDesc(this.descView, this.descOff + head * VIRTQ_DESC_SIZE, table, total * VIRTQ_DESC_SIZE, VIRTQ_DESC_F_INDIRECT, 0);
+      this.freeHead = nextOf[head];
+      this.chainTail[head] = head;
+    } else {
+      const view = this.descView;
+      let d = head;
+      let tail = head;
+      for (let i = 0; i < total; i++) {
+        const last = i === total - 1;
+        const list = i < outN ? out : inb;
+        const k = i < outN ? i : i - outN;
+        const flags = (i < outN ? 0 : VIRTQ_DESC_F_WRITE) | (last ? 0 : VIRTQ_DESC_F_NEXT);
+        writeDesc(view, this.descOff + d * VIRTQ_DESC_SIZE, list.addr(k), list.len(k), flags, last ? 0 : nextOf[d]);
+        tail = d;
+        d = nextOf[d];
+      }
+      this.freeHead = d;
+      this.chainTail[head] = tail;
+    }
+    this.numFree_ -= total;
+    this.chainCount[head] = needed;
+    this.writable[head] = inLen;
+    this.tokens[head] = token;
+    this.publish(head);
+  }
+
+  /**
+   * Fast path of {@link add} for one device-readable buffer (`virtqueue_add_outbuf` with one entry).
+   * @throws VringError `EINVAL` for a zero or too long length or an undefined token, `ERANGE` for a bad
+   * address, `ENOSPC` when no descriptor is free, `EIO` if the queue is broken.
+   */
+  addOutbuf(addr: number, len: number, token: T): void {
+    this.addOne(addr, len, 0, token);
+  }
+
+  /**
+   * Fast path of {@link add} for one device-writable buffer (`virtqueue_add_inbuf` with one entry).
+   * @throws VringError as {@link addOutbuf}.
+   */
+  addInbuf(addr: number, len: number, token: T): void {
+    this.addOne(addr, len, VIRTQ_DESC_F_WRITE, token);
+  }
+
+  /**
+   * Decides whether the device must be notified of the buffers added since the previous call
+   * (`virtqueue_kick_prepare_split`). With `EVENT_IDX`: `vringNeedEvent(avail_event, availIdx, old)`
+   * where `old` is the avail idx at the previous call; without: unless `used.flags` has `NO_NOTIFY`.
+   * @throws VringError `EIO` if the queue is broken.
+   */
+  kickPrepare(): boolean {
+    if (this.broken) throw this.brokenError();
+    const newIdx = this.availIdxShadow;
+    const old = this.kickedIdx;
+    this.kickedIdx = newIdx;
+    // avail.idx was written before this read of the device's suppression state (virtio_mb in the
+    // kernel); in one thread program order gives that.
+    if (this.eventIdx) return vringNeedEvent(this.usedView.getUint16(this.availEventOff, true), newIdx, old);
+    return (this.usedView.getUint16(this.usedOff + VIRTQ_USED_FLAGS_OFF, true) & VIRTQ_USED_F_NO_NOTIFY) === 0;
+  }
+
+  /**
+   * Notifies the device unconditionally (`virtqueue_notify`): calls the `notify` option.
+   * @throws VringError `EIO` if the queue is broken; whatever `notify` throws.
+   */
+  notify(): void {
+    if (this.broken) throw this.brokenError();
+    this.notifyFn(this);
+  }
+
+  /**
+   * {@link kickPrepare}, then {@link notify} if needed (`virtqueue_kick`).
+   * @returns whether the device was notified
+   * @throws VringError `EIO` if the queue is broken.
+   */
+  kick(): boolean {
+    if (!this.kickPrepare()) return false;
+    this.notify();
+    return true;
+  }
+
+  /**
+   * Whether the device has used buffers the driver has not consumed (`more_used_split`).
+   */
+  moreUsed(): boolean {
+    return this.usedView.getUint16(this.usedOff + VIRTQ_USED_IDX_OFF, true) !== this.lastUsedIdx_;
+  }
+
+  /**
+   * Consumes one used element (`virtqueue_get_buf`): frees its chain, sets {@link lastLen} and returns its
+   * token, or `undefined` when none is pending. With `EVENT_IDX` and callbacks enabled, moves
+   * `used_event` to the new last used index.
+   * @throws VringError `EIO` (and the queue becomes broken) if the device published more used
+   * elements than were outstanding, a used id out of range or not in flight, or a used len beyond the
+   * chain's writable bytes; `EIO` if the queue is already broken.
+   */
+  getBuf(): T | undefined {
+    if (this.broken) throw this.brokenError();
+    const last = this.lastUsedIdx_;
+    const usedIdx = this.usedView.getUint16(this.usedOff + VIRTQ_USED_IDX_OFF, true);
+    if (usedIdx === last) return undefined;
+    if (((usedIdx - last) & U16_MASK) > ((this.availIdxShadow - last) & U16_MASK)) {
+      throw this.markBroken(`used idx ${usedIdx} is ahead of avail idx ${this.availIdxShadow} (last used ${last})`);
+    }
+    // The element is read only after used.idx showed it (virtio_rmb in the kernel).
+    const elem = this.usedOff + vringUsedRingOffset(last & this.mask);
+    const id = this.usedView.getUint32(elem + VIRTQ_USED_ELEM_ID_OFF, true);
+    const len = this.usedView.getUint32(elem + VIRTQ_USED_ELEM_LEN_OFF, true);
+    if (id >= this.num) throw this.markBroken(`used id ${id} is out of range for queue size ${this.num}`);
+    if (this.chainCount[id] === 0) throw this.markBroken(`used id ${id} is not in flight`);
+    if (len > this.writable[id]) {
+      throw this.markBroken(`used len ${len} is beyond the ${this.writable[id]} writable bytes of id ${id}`);
+    }
+    const token = this.tokens[id];
+    this.detach(id);
+    this.lastUsedIdx_ = (last + 1) & U16_MASK;
+    this.lastLen_ = len;
+    if (this.eventIdx && (this.availFlagsShadow & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0) {
+      this.availView.setUint16(this.usedEventOff, this.lastUsedIdx_, true);
+    }
+    return token;
+  }
+
+  /**
+   * Asks the device not to interrupt (`virtqueue_disable_cb`): sets `NO_INTERRUPT` in `avail.flags` —
+   * a hint the device ignores with `EVENT_IDX`, where `used_event` is left as it is and simply stops
+   * advancing. Works on a broken queue.
+   */
+  disableCb(): void {
+    if ((this.availFlagsShadow & VIRTQ_AVAIL_F_NO_INTERRUPT) !== 0) return;
+    this.availFlagsShadow |= VIRTQ_AVAIL_F_NO_INTERRUPT;
+    this.availView.setUint16(this.availOff + VIRTQ_AVAIL_FLAGS_OFF, this.availFlagsShadow, true);
+  }
+
+  /**
+   * Re-enables interrupts (`virtqueue_enable_cb`): clears `NO_INTERRUPT`, with `EVENT_IDX` writes
+   * `used_event = lastUsedIdx`, then re-checks the used ring.
+   * @returns `false` if used buffers are already pending (the caller must poll again, or it may miss
+   * them), `true` otherwise
+   * @throws VringError `EIO` if the queue is broken.
+   */
+  enableCb(): boolean {
+    if (this.broken) throw this.brokenError();
+    this.clearNoInterrupt();
+    if (this.eventIdx) this.availView.setUint16(this.usedEventOff, this.lastUsedIdx_, true);
+    // The threshold is written before used.idx is re-read (virtio_mb in the kernel).
+    return !this.moreUsed();
+  }
+
+  /**
+   * Re-enables interrupts but asks for one only after 3/4 of the outstanding buffers are used
+   * (`virtqueue_enable_cb_delayed`): `used_event = lastUsedIdx + floor(3 · outstanding / 4)` with
+   * `EVENT_IDX`; without it the same as {@link enableCb} with the delayed re-check.
+   * @returns `false` if more than that many used buffers are already pending, `true` otherwise
+   * @throws VringError `EIO` if the queue is broken.
+   */
+  enableCbDelayed(): boolean {
+    if (this.broken) throw this.brokenError();
+    this.clearNoInterrupt();
+    const last = this.lastUsedIdx_;
+    const outstanding = (this.availIdxShadow - last) & U16_MASK;
+    const bufs = Math.floor((outstanding * DELAYED_CB_NUMERATOR) / DELAYED_CB_DENOMINATOR);
+    if (this.eventIdx) this.availView.setUint16(this.usedEventOff, (last + bufs) & U16_MASK, true);
+    const usedIdx = this.usedView.getUint16(this.usedOff + VIRTQ_USED_IDX_OFF, true);
+    return ((usedIdx - last) & U16_MASK) <= bufs;
+  }
+
+  /**
+   * The interrupt handler (`vring_interrupt`): does nothing if no used buffer is pending or the queue
+   * is broken; otherwise calls the `callback` option.
+   */
+  interrupt(): void {
+    if (!this.moreUsed()) return;
+    if (this.broken) return;
+    this.callback?.(this);
+  }
+
+  /**
+   * Takes back one chain still in flight, for teardown after the device was reset
+   * (`virtqueue_detach_unused_buf`): frees it, steps the avail index back and returns its token, or
+   * `undefined` when none is left. Works on a broken queue.
+   */
+  detachUnusedBuf(): T | undefined {
+    for (let head = 0; head < this.num; head++) {
+      if (this.chainCount[head] === 0) continue;
+      const token = this.tokens[head];
+      this.detach(head);
+      this.availIdxShadow = (this.availIdxShadow - 1) & U16_MASK;
+      this.availView.setUint16(this.availOff + VIRTQ_AVAIL_IDX_OFF, this.availIdxShadow, true);
+      return token;
+    }
+    return undefined;
+  }
+
+  /**
+   * Returns the queue to its initial state without reallocating (`virtqueue_reinit_split`): rings
+   * zeroed, every index 0, all descriptors free, interrupts enabled, not broken. Tokens still in flight
+   * are dropped: call {@link detachUnusedBuf} first to get them back.
+   * @throws VringError `EIO` if the queue was destroyed.
+   */
+  reset(): void {
+    if (this.destroyed) throw this.brokenError();
+    this.init(0);
+  }
+
+  /** Frees the rings and the indirect pool back to the DMA allocator; the queue is then broken. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.broken = true;
+    for (const addr of this.allocs) this.dma.free(addr);
+  }
+
+  private init(start: number): void {
+    const num = this.num;
+    const layout = this.layout_;
+    this.mem.fill(layout.descAddr, vringDescSize(num));
+    this.mem.fill(layout.availAddr, vringAvailSize(num));
+    this.mem.fill(layout.usedAddr, vringUsedSize(num));
+    for (let i = 0; i < num; i++) this.nextOf[i] = i + 1;
+    this.chainCount.fill(0);
+    this.chainTail.fill(0);
+    this.writable.fill(0);
+    this.tokens.fill(undefined);
+    this.freeHead = 0;
+    this.numFree_ = num;
+    this.availIdxShadow = start;
+    this.kickedIdx = start;
+    this.lastUsedIdx_ = start;
+    this.availFlagsShadow = 0;
+    this.lastLen_ = 0;
+    this.broken = false;
+    if (start !== 0) {
+      this.availView.setUint16(this.availOff + VIRTQ_AVAIL_IDX_OFF, start, true);
+      this.availView.setUint16(this.usedEventOff, start, true);
+      this.usedView.setUint16(this.usedOff + VIRTQ_USED_IDX_OFF, start, true);
+      this.usedView.setUint16(this.availEventOff, start, true);
+    }
+  }
+
+  private addOne(addr: number, len: number, flags: number, token: T): void {
+    if (this.broken) throw this.brokenError();
+    if (token === undefined) throw new VringError('EINVAL', `token of virtqueue ${this.index} is undefined`);
+    if (!Number.isSafeInteger(addr) || addr < 0) {
+      throw new VringError('ERANGE', `buffer address ${addr} is not an address in [0, 2^53)`);
+    }
+    if (!Number.isInteger(len) || len < 1 || len > DESC_LEN_MAX) {
+      throw new VringError('EINVAL', `buffer length ${len} is not in 1..${DESC_LEN_MAX}`);
+    }
+    if (this.numFree_ < 1) throw this.noSpace(1);
+    const head = this.freeHead;
+    writeDesc(this.descView, this.descOff + head * VIRTQ_DESC_SIZE, addr, len, flags, 0);
+    this.freeHead = this.nextOf[head];
+    this.numFree_ -= 1;
+    this.chainCount[head] = 1;
+    this.chainTail[head] = head;
+    this.writable[head] = flags === VIRTQ_DESC_F_WRITE ? len : 0;
+    this.tokens[head] = token;
+    this.publish(head);
+  }
+
+  /** Puts `head` in the next avail slot and publishes the new avail idx. */
+  private publish(head: number): void {
+    const slot = this.availIdxShadow & this.mask;
+    this.availView.setUint16(this.availOff + vringAvailRingOffset(slot), head, true);
+    this.availIdxShadow = (this.availIdxShadow + 1) & U16_MASK;
+    // The ring entry is written before the index that publishes it (virtio_wmb in the kernel).
+    this.availView.setUint16(this.availOff + VIRTQ_AVAIL_IDX_OFF, this.availIdxShadow, true);
+    // vring_need_event cannot see more than 0xffff additions between decisions: kick before that.
+    if (((this.availIdxShadow - this.kickedIdx) & U16_MASK) === U16_MASK) this.kick();
+  }
+
+  /** Returns the chain at `head` to the free list (`detach_buf_split`). */
+  private detach(head: number): void {
+    const count = this.chainCount[head];
+    this.nextOf[this.chainTail[head]] = this.freeHead;
+    this.freeHead = head;
+    this.numFree_ += count;
+    this.chainCount[head] = 0;
+    this.writable[head] = 0;
+    this.tokens[head] = undefined;
+  }
+
+  private clearNoInterrupt(): void {
+    if ((this.availFlagsShadow & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0) return;
+    this.availFlagsShadow &= ~VIRTQ_AVAIL_F_NO_INTERRUPT;
+    this.availView.setUint16(this.availOff + VIRTQ_AVAIL_FLAGS_OFF, this.availFlagsShadow, true);
+  }
+
+  private markBroken(message: string): VringError {
+    this.broken = true;
+    return new VringError('EIO', `virtqueue ${this.index}: ${message}`);
+  }
+
+  private brokenError(): VringError {
+    const why = this.destroyed ? 'destroyed' : 'broken';
+    return new VringError('EIO', `virtqueue ${this.index} is ${why}`);
+  }
+
+  private noSpace(needed: number): VringError {
+    return new VringError(
+      'ENOSPC',
+      `virtqueue ${this.index} has ${this.numFree_} free descriptors, the chain needs ${needed}`,
+    );
+  }
+}
+
+/** Writes one split descriptor at `off` of `view` (§2.7.5). */
+function writeDesc(view: DataView, off: number, addr: number, len: number, flags: number, next: number): void {
+  writeU64(view, off + VIRTQ_DESC_ADDR_OFF, addr);
+  view.setUint32(off + VIRTQ_DESC_LEN_OFF, len, true);
+  view.setUint16(off + VIRTQ_DESC_FLAGS_OFF, flags, true);
+  view.setUint16(off + VIRTQ_DESC_NEXT_OFF, next, true);
+}

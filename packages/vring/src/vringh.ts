@@ -1,0 +1,399 @@
+import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED_F_NO_NOTIFY } from './constants.js';
+import { VringError, checkAddress } from './errors.js';
+import { GuestMemory } from './guest-memory.js';
+import { Iotlb, VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
+import type { Iov } from './iov.js';
+import {
+  VIRTQ_AVAIL_FLAGS_OFF,
+  VIRTQ_AVAIL_IDX_OFF,
+  VIRTQ_USED_ELEM_ID_OFF,
+  VIRTQ_USED_ELEM_LEN_OFF,
+  VIRTQ_USED_FLAGS_OFF,
+  VIRTQ_USED_IDX_OFF,
+  checkQueueSize,
+  vringAvailEventOffset,
+  vringAvailRingOffset,
+  vringAvailSize,
+  vringDescSize,
+  vringUsedEventOffset,
+  vringUsedRingOffset,
+  vringUsedSize,
+} from './split-ring-layout.js';
+import { VringhArea } from './vringh-area.js';
+import { VringhChain } from './vringh-chain.js';
+import type { DeviceVirtqueue } from './vringh-device-virtqueue.js';
+import { vringNeedEvent } from './virtqueue.js';
+
+/** Ring indices are free-running u16 counters (§2.7.6). */
+const U16_MASK = 0xffff;
+
+/** Options of {@link Vringh.init} (`vringh_init_iotlb`). */
+export interface VringhInitOptions {
+  /** Queue size: a power of two in 1..32768 (§2.7). */
+  readonly num: number;
+  /** IOVA of the descriptor table (16·num bytes, needs read permission). */
+  readonly descAddr: number;
+  /** IOVA of the available ring (4 + 2·num bytes, + 2 with EVENT_IDX; needs read permission). */
+  readonly availAddr: number;
+  /** IOVA of the used ring (4 + 8·num bytes, + 2 with EVENT_IDX; needs write permission). */
+  readonly usedAddr: number;
+  /** `VIRTIO_RING_F_EVENT_IDX` was negotiated: use `used_event` / `avail_event` (§2.7.10). */
+  readonly eventIdx: boolean;
+  /** Guest memory the IOTLB maps into. */
+  readonly mem: GuestMemory;
+  /** Address space of the ring and of every buffer. */
+  readonly iotlb: Iotlb;
+}
+
+/**
+ * The device side of a split virtqueue (the kernel's `vringh` with IOTLB accessors, reference §6.2):
+ * takes chains the driver made available, translates their buffers through the IOTLB into readable and
+ * writable {@link Iov} lists, puts completed chains on the used ring and applies the notification
+ * suppression rules.
+ *
+ * Ring areas are IOVAs: each is translated once into a cached view (descriptor table and available ring
+ * with `VHOST_MAP_RO`, used ring with `VHOST_MAP_WO`) and again only when the IOTLB's generation moves,
+ * checked once per call. An area must land in one contiguous guest-memory range, else `EFAULT` (see
+ * {@link VringhArea}). Buffers are translated per descriptor, readable ones with `VHOST_MAP_RO`,
+ * writable ones with `VHOST_MAP_WO`, so no copy ever leaves what the IOTLB grants.
+ *
+ * Bad guest input is a `VringError`, never another exception, an out-of-bounds access or a hang:
+ * `EINVAL` (bad head, next, indirect table, ordering, index jump, unmapped IOVA), `ELOOP` (loops),
+ * `EPROTO` (a buffer kind the caller gave no list for), `EPERM` (missing permission), `EFAULT` (outside
+ * guest memory), `ERANGE` (an address beyond 2^53). Nothing is allocated per chain or per descriptor.
+ *
+ * Only little-endian (VERSION_1) rings are handled. Memory ordering across threads: the accesses are
+ * plain DataView reads and writes; a device in a worker must synchronise with the driver through the
+ * doorbell's `Atomics` operations (which order everything before them), as the kernel's barriers do.
+ *
+ * @example
+ * const vrh = new Vringh();
+ * vrh.init({ num: 256, descAddr, availAddr, usedAddr, eventIdx: true, mem, iotlb: Iotlb.identity() });
+ * const riov = new Iov();
+ * const wiov = new Iov();
+ * for (let head = vrh.getdesc(riov, wiov); head >= 0; head = vrh.getdesc(riov, wiov)) {
+ *   const n = vrh.pull(riov, scratch);
+ *   vrh.complete(head, vrh.push(wiov, scratch, n));
+ * }
+ * if (vrh.needNotify()) raiseInterrupt();
+ */
+export class Vringh implements DeviceVirtqueue {
+  private size = 0;
+  private mask = 0;
+  private eventIdx = false;
+  private mem = new GuestMemory();
+  private iotlb = new Iotlb();
+  private lastAvail = 0;
+  private lastUsed = 0;
+  /** Chains completed since the last {@link needNotify} (`vrh->completed`). */
+  private completed = 0;
+
+  private readonly desc = new VringhArea('descriptor table', VHOST_MAP_RO);
+  private readonly avail = new VringhArea('available ring', VHOST_MAP_RO);
+  // The kernel translates used-element writes with VHOST_MAP_WO but its 16-bit index writes (used->idx,
+  // used->flags, avail_event) with VHOST_MAP_RO, so a write-only used ring fails and a read-only one
+  // is written. Here every used-ring write needs VHOST_MAP_WO.
+  private readonly used = new VringhArea('used ring', VHOST_MAP_WO);
+  private readonly chain = new VringhChain();
+
+  /**
+   * Sets up the ring (`vringh_init_iotlb`): size, area addresses, EVENT_IDX, memory and IOTLB; zeroes
+   * `lastAvailIdx`, `lastUsedIdx` and the completion count. No ring memory is touched: areas are
+   * translated on first use. Alignment is not checked (the kernel's vringh does not either).
+   *
+   * @throws VringError `EINVAL` for a queue size that is not a power of two in 1..32768 (`queue size
+   * 300 is not a power of two`), `ERANGE` for an area beyond 2^53.
+   * @example
+   * vrh.init({ num: 256, descAddr: 0x1000, availAddr: 0x2000, usedAddr: 0x3000, eventIdx: false, mem, iotlb });
+   */
+  init(options: VringhInitOptions): void {
+    const { num, descAddr, availAddr, usedAddr, eventIdx, mem, iotlb } = options;
+    checkQueueSize(num);
+    const availSize = eventIdx ? vringAvailSize(num) : vringUsedEventOffset(num);
+    const usedSize = eventIdx ? vringUsedSize(num) : vringAvailEventOffset(num);
+    checkArea(descAddr, vringDescSize(num), 'descriptor table');
+    checkArea(availAddr, availSize, 'available ring');
+    checkArea(usedAddr, usedSize, 'used ring');
+    this.size = num;
+    this.mask = num - 1;
+    this.eventIdx = eventIdx;
+    this.mem = mem;
+    this.iotlb = iotlb;
+    this.lastAvail = 0;
+    this.lastUsed = 0;
+    this.completed = 0;
+    this.desc.configure(descAddr, vringDescSize(num));
+    this.avail.configure(availAddr, availSize);
+    this.used.configure(usedAddr, usedSize);
+  }
+
+  /** Queue size given to {@link init} (0 before). */
+  get num(): number {
+    return this.size;
+  }
+
+  /**
+   * Replaces the IOTLB (`vringh_set_iotlb`, e.g. after `set_group_asid`); cached areas are translated
+   * again on next use.
+   */
+  setIotlb(iotlb: Iotlb): void {
+    this.iotlb = iotlb;
+    this.desc.invalidate();
+    this.avail.invalidate();
+    this.used.invalidate();
+  }
+
+  /**
+   * Index of the next available entry {@link getdesc} takes (`last_avail_idx`; `get_vq_state` /
+   * `set_vq_state`).
+   * @throws VringError `ERANGE` on set unless an integer in 0..65535.
+   */
+  get lastAvailIdx(): number {
+    return this.lastAvail;
+  }
+
+  set lastAvailIdx(value: number) {
+    this.lastAvail = checkU16(value, 'last avail idx');
+  }
+
+  /**
+   * Used index as of the last {@link needNotify} (`last_used_idx`); {@link complete} writes entries
+   * from `lastUsedIdx + completed`. Setting it leaves the completion count alone, as the kernel does (a
+   * simulator sets it to `lastAvailIdx` when a queue becomes ready).
+   * @throws VringError `ERANGE` on set unless an integer in 0..65535.
+   */
+  get lastUsedIdx(): number {
+    return this.lastUsed;
+  }
+
+  set lastUsedIdx(value: number) {
+    this.lastUsed = checkU16(value, 'last used idx');
+  }
+
+  /**
+   * The driver's available index (`avail->idx`).
+   * @throws VringError if the available ring does not translate, or `EINVAL` before {@link init}.
+   */
+  availIdx(): number {
+    return this.availView().getUint16(VIRTQ_AVAIL_IDX_OFF, true);
+  }
+
+  /**
+   * True when `avail->idx` differs from `lastAvailIdx`: {@link getdesc} has a chain (or an error) to
+   * return.
+   * @throws VringError as {@link availIdx}.
+   */
+  hasWork(): boolean {
+    return this.availIdx() !== this.lastAvail;
+  }
+
+  /**
+   * Takes the next available chain (`vringh_getdesc_iotlb`). Resets both lists, then, if the driver
+   * made an entry available, consumes it (`lastAvailIdx` moves on *before* the chain is walked, so a
+   * bad chain is skipped rather than retried forever) and gathers its buffers: readable ones into
+   * `riov`, writable ones into `wiov`. Zero-length descriptors are accepted and add nothing.
+   *
+   * @param riov list for the device-readable buffers, or `null` when this queue has none
+   * @param wiov list for the device-writable buffers, or `null` when this queue has none
+   * @returns the head descriptor id (≥ 0), or -1 when the ring is empty
+   * @throws VringError, leaving the lists partly filled:
+   * - `EINVAL`: `avail->idx` moved more than `num` past `lastAvailIdx` (nothing consumed); head ≥ num;
+   *   `next` beyond the table; an indirect table whose length is 0 or not a multiple of 16; an indirect
+   *   descriptor inside an indirect table, or with `NEXT` set (§2.7.5.3.1); a readable descriptor after
+   *   a writable one; a chain longer than 2^32 − 1 bytes; an unmapped IOVA.
+   * - `ELOOP`: more descriptors than the queue size (or the indirect table's entries).
+   * - `EPROTO`: a readable (writable) descriptor when `riov` (`wiov`) is `null`.
+   * - `EPERM`: a buffer or table mapped without the permission it needs.
+   * - `EFAULT`: a mapping pointing outside guest memory, or a ring area not contiguous in memory.
+   * - `ERANGE`: a descriptor address beyond 2^53, or one whose range runs past it.
+   * @example
+   * const head = vrh.getdesc(riov, wiov);
+   * if (head >= 0) vrh.complete(head, vrh.push(wiov, reply));
+   */
+  getdesc(riov: Iov | null, wiov: Iov | null): number {
+    if (riov !== null) riov.reset();
+    if (wiov !== null) wiov.reset();
+    const avail = this.availView();
+    const table = this.desc.ensure(this.iotlb, this.mem);
+    const num = this.size;
+    const last = this.lastAvail;
+    const idx = avail.getUint16(VIRTQ_AVAIL_IDX_OFF, true);
+    if (idx === last) return -1;
+    if (((idx - last) & U16_MASK) > num) {
+      throw new VringError('EINVAL', `avail idx ${idx} moved more than ${num} past last avail idx ${last}`);
+    }
+    // The ring entry is read only after the index that published it (the kernel's read barrier here).
+    const head = avail.getUint16(vringAvailRingOffset(last & this.mask), true);
+    this.lastAvail = (last + 1) & U16_MASK;
+    if (head >= num) {
+      throw new VringError(
+        'EINVAL',
+        `head ${head} at avail slot ${last & this.mask} is not below queue size ${num}`,
+      );
+    }
+    this.chain.gather(table, num, head, riov, wiov, this.iotlb, this.mem);
+    return head;
+  }
+
+  /**
+   * Copies up to `len` bytes (default and at most `dst.length`) out of `riov` into `dst`, consuming
+   * them (`vringh_iov_pull_iotlb`).
+   * @returns bytes copied
+   */
+  pull(riov: Iov, dst: Uint8Array, len = dst.length): number {
+    return riov.pull(dst, 0, len < dst.length ? len : dst.length);
+  }
+
+  /**
+   * Copies up to `len` bytes (default and at most `src.length`) of `src` into `wiov`, consuming them
+   * (`vringh_iov_push_iotlb`).
+   * @returns bytes copied
+   */
+  push(wiov: Iov, src: Uint8Array, len = src.length): number {
+    return wiov.push(src, 0, len < src.length ? len : src.length);
+  }
+
+  /**
+   * Puts chain `head` on the used ring with `len` bytes written (`vringh_complete_iotlb`): writes the
+   * element at slot `(lastUsedIdx + completed) % num`, then `used->idx`. Call {@link needNotify} after
+   * a batch.
+   *
+   * @param head the id {@link getdesc} returned
+   * @param len bytes written into the chain's writable buffers
+   * @throws VringError `EINVAL` for a head not below the queue size (a device bug), `ERANGE` for a
+   * length that is not a u32, or a used-ring translation error (`EPERM` without write permission).
+   * @example
+   * vrh.complete(head, written);
+   */
+  complete(head: number, len: number): void {
+    const used = this.usedView();
+    this.checkCompletion(head, len);
+    this.putUsed(used, this.completed, head, len);
+    this.completed++;
+    // The element must be visible before the index that publishes it (the kernel's write barrier).
+    used.setUint16(VIRTQ_USED_IDX_OFF, (this.lastUsed + this.completed) & U16_MASK, true);
+  }
+
+  /**
+   * Puts `count` chains on the used ring and publishes them with one `used->idx` write: the batched
+   * form of {@link complete}. Every pair is checked before anything is written.
+   *
+   * @param heads ids from {@link getdesc}
+   * @param lens bytes written per chain
+   * @param count how many pairs to take (default `heads.length`)
+   * @throws VringError as {@link complete}, and `EINVAL` when `count` exceeds either list.
+   */
+  completeMany(heads: ArrayLike<number>, lens: ArrayLike<number>, count = heads.length): void {
+    const used = this.usedView();
+    if (!Number.isInteger(count) || count < 0 || count > heads.length || count > lens.length) {
+      throw new VringError(
+        'EINVAL',
+        `completion count ${count} exceeds the ${heads.length} heads or ${lens.length} lengths given`,
+      );
+    }
+    for (let k = 0; k < count; k++) this.checkCompletion(heads[k], lens[k]);
+    for (let k = 0; k < count; k++) this.putUsed(used, this.completed + k, heads[k], lens[k]);
+    this.completed += count;
+    used.setUint16(VIRTQ_USED_IDX_OFF, (this.lastUsed + this.completed) & U16_MASK, true);
+  }
+
+  /**
+   * Whether the driver wants an interrupt for the chains completed since the last call
+   * (`vringh_need_notify_iotlb`), and the end of that batch: `lastUsedIdx += completed`, completed = 0.
+   * Without EVENT_IDX: unless `avail->flags` has `VIRTQ_AVAIL_F_NO_INTERRUPT` (even when nothing was
+   * completed). With EVENT_IDX: `vringNeedEvent(used_event, lastUsedIdx + completed, lastUsedIdx)`, or
+   * always after more than 65535 completions, where the u16 window no longer tells.
+   *
+   * @throws VringError if the available ring does not translate.
+   * @example
+   * if (vrh.needNotify()) raiseInterrupt();
+   */
+  needNotify(): boolean {
+    const avail = this.availView();
+    const old = this.lastUsed;
+    const completed = this.completed;
+    // The used index written by complete() must be visible before the driver's threshold is read.
+    let notify: boolean;
+    if (!this.eventIdx) {
+      notify = (avail.getUint16(VIRTQ_AVAIL_FLAGS_OFF, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+    } else if (completed > U16_MASK) {
+      notify = true;
+    } else {
+      const usedEvent = avail.getUint16(vringUsedEventOffset(this.size), true);
+      notify = vringNeedEvent(usedEvent, (old + completed) & U16_MASK, old);
+    }
+    // The kernel returns early without EVENT_IDX and leaves last_used_idx behind; the slots complete()
+    // writes are the same either way, and this keeps lastUsedIdx equal to used->idx after a batch.
+    this.lastUsed = (old + completed) & U16_MASK;
+    this.completed = 0;
+    return notify;
+  }
+
+  /**
+   * Asks the driver to kick again (`vringh_notify_enable_iotlb`): with EVENT_IDX writes
+   * `avail_event = lastAvailIdx`, without it clears `used->flags`; then looks at `avail->idx` again.
+   *
+   * @returns true when the ring is still empty, false when the driver added buffers meanwhile (process
+   * them, and call this again before sleeping)
+   * @throws VringError if the used or available ring does not translate.
+   */
+  notifyEnable(): boolean {
+    const used = this.usedView();
+    const avail = this.availView();
+    if (this.eventIdx) used.setUint16(vringAvailEventOffset(this.size), this.lastAvail, true);
+    else used.setUint16(VIRTQ_USED_FLAGS_OFF, 0, true);
+    // The write above must be visible before avail->idx is read again (the kernel's full barrier), or a
+    // kick sent in between is lost.
+    return avail.getUint16(VIRTQ_AVAIL_IDX_OFF, true) === this.lastAvail;
+  }
+
+  /**
+   * Tells the driver not to kick while the device polls (`vringh_notify_disable_iotlb`): without
+   * EVENT_IDX sets `VIRTQ_USED_F_NO_NOTIFY` in `used->flags`; with EVENT_IDX does nothing (the driver
+   * kicks only when it passes `avail_event`).
+   * @throws VringError if the used ring does not translate.
+   */
+  notifyDisable(): void {
+    if (this.eventIdx) return;
+    this.usedView().setUint16(VIRTQ_USED_FLAGS_OFF, VIRTQ_USED_F_NO_NOTIFY, true);
+  }
+
+  private availView(): DataView {
+    if (this.size === 0) throw notInitialised();
+    return this.avail.ensure(this.iotlb, this.mem);
+  }
+
+  private usedView(): DataView {
+    if (this.size === 0) throw notInitialised();
+    return this.used.ensure(this.iotlb, this.mem);
+  }
+
+  private checkCompletion(head: number, len: number): void {
+    if (!(head >= 0 && head < this.size && Number.isInteger(head))) {
+      throw new VringError('EINVAL', `completed head ${head} is not below queue size ${this.size}`);
+    }
+    if (len >>> 0 !== len) throw new VringError('ERANGE', `used length ${len} is not a u32`);
+  }
+
+  private putUsed(used: DataView, ahead: number, head: number, len: number): void {
+    const off = vringUsedRingOffset((this.lastUsed + ahead) & this.mask);
+    used.setUint32(off + VIRTQ_USED_ELEM_ID_OFF, head, true);
+    used.setUint32(off + VIRTQ_USED_ELEM_LEN_OFF, len, true);
+  }
+}
+
+function notInitialised(): VringError {
+  return new VringError('EINVAL', 'vringh is not initialised: queue size 0');
+}
+
+function checkU16(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > U16_MASK) {
+    throw new VringError('ERANGE', `${what} ${value} is not a u16`);
+  }
+  return value;
+}
+
+function checkArea(addr: number, size: number, what: string): void {
+  checkAddress(addr, `${what} address`);
+  checkAddress(addr + size - 1, `${what} end`);
+}
