@@ -90,9 +90,10 @@ export class Vringh implements DeviceVirtqueue {
 
   private readonly desc = new VringhArea('descriptor table', VHOST_MAP_RO);
   private readonly avail = new VringhArea('available ring', VHOST_MAP_RO);
-  // The kernel translates used-element writes with VHOST_MAP_WO but its 16-bit index writes (used->idx,
-  // used->flags, avail_event) with VHOST_MAP_RO, so a write-only used ring fails and a read-only one
-  // is written. Here every used-ring write needs VHOST_MAP_WO.
+  // Kernel quirk, not reproduced: vringh's IOTLB accessors translate used-element writes with
+  // VHOST_MAP_WO but 16-bit index writes (used->idx, used->flags, avail_event, via putu16) with
+  // VHOST_MAP_RO, so on a write-only used ring the index writes fail and on a read-only one they
+  // succeed. Here every used-ring write needs VHOST_MAP_WO.
   private readonly used = new VringhArea('used ring', VHOST_MAP_WO);
   private readonly chain = new VringhChain();
 

@@ -1,0 +1,4 @@
+export { FakeDevice, type FakeCall, type FakeDeviceOptions, type FakeVq } from './fake-device.js';
+export { FakeMgmtDevice, type FakeMgmtDeviceOptions } from './fake-mgmt-device.js';
+export { FakeTransport, type FakeTransportOptions, type FakeTransportRecord } from './fake-transport.js';
+export { collectEvents, type EventCollector } from './collect-events.js';
