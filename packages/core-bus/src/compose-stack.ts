@@ -23,11 +23,16 @@ export interface ComposedStack {
  * const { bus } = composeStack([vdpasimModule(), transportVirtioModule()], { clock: 'logical' });
  * bus.devAdd('vdpasim_net', 'vdpa0');
  */
-export function composeStack(modules: readonly ContainerModule[], options: CoreBusOptions = {}): ComposedStack {
+export function composeStack(
+  modules: readonly ContainerModule[],
+  options: CoreBusOptions = {},
+): ComposedStack {
   const container = new Container();
   container.load(coreBusModule(options), ...modules);
   const bus = container.get<VdpaBus>(VDPA_BUS);
-  for (const mdev of container.getAll<MgmtDevice>(MGMT_DEVICE, { optional: true })) bus.registerMgmtDevice(mdev);
-  for (const driver of container.getAll<VdpaDriver>(VDPA_DRIVER, { optional: true })) bus.registerDriver(driver);
+  for (const mdev of container.getAll<MgmtDevice>(MGMT_DEVICE, { optional: true }))
+    bus.registerMgmtDevice(mdev);
+  for (const driver of container.getAll<VdpaDriver>(VDPA_DRIVER, { optional: true }))
+    bus.registerDriver(driver);
   return { container, bus };
 }

@@ -136,7 +136,10 @@ export class ConfigChannel {
       try {
         this.setFeatures('core', 0n);
       } catch (err) {
-        this.logger.debug('implicit setDriverFeatures(0) failed', { dev: this.device.name, err: VdpaError.from(err).code });
+        this.logger.debug('implicit setDriverFeatures(0) failed', {
+          dev: this.device.name,
+          err: VdpaError.from(err).code,
+        });
       }
     }
     this.call2(origin, 'getConfig', offset, buf);
@@ -169,19 +172,23 @@ export class ConfigChannel {
       if (!owner.alive) {
         if (this.active) {
           const message = `${op} of ${dev} dropped: the driver that registered it is unbound`;
-          this.sink.emit({ kind: 'cb', dev, op, args: idx === undefined ? [] : [idx], err: 'ENODEV', message });
+          this.sink.emitCb(dev, op, idx === undefined ? [] : [idx], 'ENODEV', message);
         }
         return;
       }
       if (this.active) {
         const args = idx === undefined ? [] : [idx];
-        const seq = this.sink.emit({ kind: 'cb', dev, op, args });
+        const seq = this.sink.emitCb(dev, op, args);
         for (const layer of this.chain.current) {
           if (layer.callback === undefined) continue;
           try {
             layer.callback({ seq, dev, op, args });
           } catch (err) {
-            this.logger.error('interceptor callback hook threw', { dev, op, err: VdpaError.from(err).message });
+            this.logger.error('interceptor callback hook threw', {
+              dev,
+              op,
+              err: VdpaError.from(err).message,
+            });
           }
         }
       }
@@ -192,10 +199,15 @@ export class ConfigChannel {
   /** Full path: events and interceptor layers around the device call. */
   invoke(origin: OpOrigin | undefined, op: OpName, args: unknown[]): unknown {
     const dev = this.device.name;
-    const seq = this.sink.emit(
-      origin === undefined
-        ? { kind: 'op', dev, op, phase: 'call', args: encodeArgs(op, args) }
-        : { kind: 'op', dev, op, phase: 'call', origin, args: encodeArgs(op, args) },
+    const seq = this.sink.emitOp(
+      dev,
+      op,
+      'call',
+      origin,
+      encodeArgs(op, args),
+      undefined,
+      undefined,
+      undefined,
     );
     const call: OpCall = { seq, dev, op, args, origin };
     const layers = this.chain.current;
@@ -209,7 +221,8 @@ export class ConfigChannel {
         if (layer.before !== undefined) decision = layer.before(call);
       }
       if (decision == null) result = this.callDevice(op, args);
-      else if ('error' in decision) error = new VdpaError(decision.error, decision.message ?? `${op} on ${dev} failed by an interceptor`);
+      else if ('error' in decision)
+        error = new VdpaError(decision.error, decision.message ?? `${op} on ${dev} failed by an interceptor`);
       else result = this.substitute(op, args, decision.result);
     } catch (err) {
       error = VdpaError.from(err);
@@ -225,16 +238,19 @@ export class ConfigChannel {
       }
     }
     if (error !== undefined) {
-      this.sink.emit(
-        origin === undefined
-          ? { kind: 'op', dev, op, phase: 'error', err: error.code, message: error.message }
-          : { kind: 'op', dev, op, phase: 'error', origin, err: error.code, message: error.message },
-      );
+      this.sink.emitOp(dev, op, 'error', origin, undefined, undefined, error.code, error.message);
       throw error;
     }
-    const ret = encodeResult(op, result, args);
-    const base = origin === undefined ? { kind: 'op', dev, op, phase: 'return' } as const : { kind: 'op', dev, op, phase: 'return', origin } as const;
-    this.sink.emit(ret === undefined ? base : { ...base, ret });
+    this.sink.emitOp(
+      dev,
+      op,
+      'return',
+      origin,
+      undefined,
+      encodeResult(op, result, args),
+      undefined,
+      undefined,
+    );
     return result;
   }
 
@@ -259,7 +275,10 @@ export class ConfigChannel {
     if (meta.ret !== 'outBytes') return result;
     const buf = args[meta.args.indexOf('outBytes')];
     if (!(buf instanceof Uint8Array) || !(result instanceof Uint8Array)) {
-      throw new VdpaError('EINVAL', `interceptor result ${String(encodeValue(result))} for ${op} is not bytes`);
+      throw new VdpaError(
+        'EINVAL',
+        `interceptor result ${String(encodeValue(result))} for ${op} is not bytes`,
+      );
     }
     buf.set(result.length > buf.length ? result.subarray(0, buf.length) : result);
     return undefined;

@@ -10,7 +10,6 @@ export const VDPA_RESET_F_CLEAN_MAP = 1;
 /** Default minimum vq size when a device has no `getVqNumMin` (reference §1.2, `get_vq_num_min`). */
 export const VDPA_VQ_NUM_MIN_DEFAULT = 1;
 
-
 /** Largest virtio device id that can appear in a mgmtdev's supported-classes bit mask (§2.5). */
 export const VDPA_MGMTDEV_CLASS_ID_MAX = 63;
 
@@ -19,6 +18,9 @@ export const ETH_ALEN = 6;
 
 /** Largest value of a netlink `u16` attribute (MTU, max_vqp). */
 export const U16_MAX = 0xffff;
+
+/** Largest 15-bit index of a packed vq state (`last_avail_idx`, `last_used_idx`, reference §1.1). */
+export const PACKED_VQ_IDX_MAX = 0x7fff;
 
 /** Largest value of a `u32` (vq indices, queue index attributes). */
 export const U32_MAX = 0xffffffff;

@@ -50,7 +50,7 @@ import {
   VIRTIO_NET_F_RSS,
   VIRTIO_NET_F_STATUS,
   bit,
-} from './vring-constants.js';
+} from '@vdpa-kit/vring';
 import { ETH_ALEN } from './constants.js';
 
 const has = (features: bigint, n: number): boolean => (features & bit(n)) !== 0n;
@@ -80,7 +80,9 @@ function netConfig(handle: DeviceHandle): VdpaNetConfigInfo {
   const features = handle.getDeviceFeatures();
   return {
     deviceFeatures: features,
-    ...(has(features, VIRTIO_NET_F_MAC) ? { mac: buf.slice(VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MAC + ETH_ALEN) } : {}),
+    ...(has(features, VIRTIO_NET_F_MAC)
+      ? { mac: buf.slice(VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MAC + ETH_ALEN) }
+      : {}),
     ...(has(features, VIRTIO_NET_F_STATUS) ? { status: view.getUint16(VIRTIO_NET_CONFIG_STATUS, LE) } : {}),
     ...(has(features, VIRTIO_NET_F_MQ) || has(features, VIRTIO_NET_F_RSS)
       ? { maxVqPairs: view.getUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, LE) }
@@ -141,11 +143,15 @@ function blkConfig(handle: DeviceHandle): VdpaBlkConfigInfo {
 export function devConfig(rawHandle: DeviceHandle): VdpaDevConfigInfo {
   const deviceId = rawHandle.getDeviceId();
   const status = rawHandle.getStatus();
-  const negotiated = (status & VIRTIO_CONFIG_S_FEATURES_OK) !== 0 ? { negotiatedFeatures: rawHandle.getDriverFeatures() } : {};
+  const negotiated =
+    (status & VIRTIO_CONFIG_S_FEATURES_OK) !== 0 ? { negotiatedFeatures: rawHandle.getDriverFeatures() } : {};
   const base = { name: rawHandle.name, deviceId, ...negotiated };
   if (deviceId === VIRTIO_ID_NET) return { ...base, net: netConfig(rawHandle) };
   if (deviceId === VIRTIO_ID_BLOCK) return { ...base, blk: blkConfig(rawHandle) };
-  throw new VdpaError('EOPNOTSUPP', `device ${rawHandle.name} has virtio id ${deviceId}: config show supports net and blk only`);
+  throw new VdpaError(
+    'EOPNOTSUPP',
+    `device ${rawHandle.name} has virtio id ${deviceId}: config show supports net and blk only`,
+  );
 }
 
 /**
@@ -159,17 +165,26 @@ export function devVstats(handle: DeviceHandle, queueIndex: number): VdpaDevVsta
   }
   const deviceId = handle.getDeviceId();
   if (deviceId !== VIRTIO_ID_NET) {
-    throw new VdpaError('EOPNOTSUPP', `device ${handle.name} has virtio id ${deviceId}: vstats supports net only`);
+    throw new VdpaError(
+      'EOPNOTSUPP',
+      `device ${handle.name} has virtio id ${deviceId}: vstats supports net only`,
+    );
   }
   if (queueIndex > VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX) {
-    throw new VdpaError('ERANGE', `queue index ${queueIndex} exceeds max value ${VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX}`);
+    throw new VdpaError(
+      'ERANGE',
+      `queue index ${queueIndex} exceeds max value ${VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX}`,
+    );
   }
   if (!handle.has('getVendorVqStats')) {
     throw new VdpaError('EOPNOTSUPP', `device ${handle.name} has no vendor vq statistics`);
   }
   const status = handle.getStatus();
   if ((status & VIRTIO_CONFIG_S_FEATURES_OK) === 0) {
-    throw new VdpaError('EAGAIN', `device ${handle.name} status 0x${status.toString(16)}: feature negotiation not complete`);
+    throw new VdpaError(
+      'EAGAIN',
+      `device ${handle.name} status 0x${status.toString(16)}: feature negotiation not complete`,
+    );
   }
   const buf = new Uint8Array(VIRTIO_NET_CONFIG_SIZE);
   handle.getConfig(0, buf);

@@ -121,7 +121,10 @@ export class ChannelHandle implements DeviceHandle {
 
   private live(): ConfigChannel {
     if (this.dead) {
-      throw new VdpaError('ENODEV', `handle of device ${this.ch.device.name} held by ${this.holder} is dead: the driver was removed`);
+      throw new VdpaError(
+        'ENODEV',
+        `handle of device ${this.ch.device.name} held by ${this.holder} is dead: the driver was removed`,
+      );
     }
     return this.ch;
   }
@@ -189,7 +192,11 @@ export class ChannelHandle implements DeviceHandle {
   }
   setConfigCb(cb: VdpaCallback | null): void {
     const ch = this.live();
-    ch.call1(this.origin, 'setConfigCb', cb === null ? null : ch.wrapCallback(this, 'configCb', undefined, cb));
+    ch.call1(
+      this.origin,
+      'setConfigCb',
+      cb === null ? null : ch.wrapCallback(this, 'configCb', undefined, cb),
+    );
   }
   getVqNumMax(): number {
     return this.live().call0(this.origin, 'getVqNumMax') as number;
@@ -247,7 +254,8 @@ export class ChannelHandle implements DeviceHandle {
     this.live().call2(this.origin, 'setMap', asid, iotlb);
   }
   dmaMap(asid: number, iova: number, size: number, pa: number, perm: number, opaque?: VdpaMapFile): void {
-    const args: unknown[] = opaque === undefined ? [asid, iova, size, pa, perm] : [asid, iova, size, pa, perm, opaque];
+    const args: unknown[] =
+      opaque === undefined ? [asid, iova, size, pa, perm] : [asid, iova, size, pa, perm, opaque];
     this.live().callN(this.origin, 'dmaMap', args);
   }
   dmaUnmap(asid: number, iova: number, size: number): void {

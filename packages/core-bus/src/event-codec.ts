@@ -1,23 +1,14 @@
 import { Iotlb } from '@vdpa-kit/vring';
 import type { OpName, VdpaCallback, VdpaVqState, VendorStat } from './config-ops.js';
 import { VdpaError, isVdpaErrno } from './errors.js';
-import {
-  BUS_OPS,
-  CB_NAMES,
-  MGMT_OPS,
-  type BusEvent,
-  type JsonObject,
-  type JsonValue,
-} from './events.js';
+import { BUS_OPS, CB_NAMES, MGMT_OPS, type BusEvent, type JsonObject, type JsonValue } from './events.js';
 import { OP_TABLE, isOpName, type ValueKind } from './op-table.js';
-import { EVENT_FORMAT_VERSION, U64_LIMIT } from './constants.js';
+import { EVENT_FORMAT_VERSION, PACKED_VQ_IDX_MAX, U16_MAX } from './constants.js';
 
 const HEX_BYTES = /^(?:[0-9a-f]{2})*$/i;
 const HEX_BIGINT = /^0x[0-9a-f]+$/i;
 const HEX_RADIX = 16;
 const BYTE_HEX_WIDTH = 2;
-const U15_MAX = 0x7fff;
-const U16_MAX = 0xffff;
 
 /** Lower-case hex of `bytes`, two digits per byte, no prefix. */
 export function toHex(bytes: Uint8Array): string {
@@ -31,7 +22,8 @@ export function toHex(bytes: Uint8Array): string {
  * @throws VdpaError `EINVAL` for odd length or a non-hex digit
  */
 export function fromHex(hex: string): Uint8Array {
-  if (!HEX_BYTES.test(hex)) throw new VdpaError('EINVAL', `hex string ${JSON.stringify(hex)} is not whole bytes`);
+  if (!HEX_BYTES.test(hex))
+    throw new VdpaError('EINVAL', `hex string ${JSON.stringify(hex)} is not whole bytes`);
   const out = new Uint8Array(hex.length / BYTE_HEX_WIDTH);
   for (let i = 0; i < out.length; i++) {
     out[i] = Number.parseInt(hex.slice(i * BYTE_HEX_WIDTH, i * BYTE_HEX_WIDTH + BYTE_HEX_WIDTH), HEX_RADIX);
@@ -143,14 +135,15 @@ function decodeIndex(json: unknown, max: number, what: string): number {
 
 function decodeVqState(json: unknown): VdpaVqState {
   if (!isRecord(json)) throw bad('vq state', json);
-  if (json.kind === 'split') return { kind: 'split', availIndex: decodeIndex(json.availIndex, U16_MAX, 'u16 availIndex') };
+  if (json.kind === 'split')
+    return { kind: 'split', availIndex: decodeIndex(json.availIndex, U16_MAX, 'u16 availIndex') };
   if (json.kind === 'packed') {
     return {
       kind: 'packed',
       lastAvailCounter: decodeIndex(json.lastAvailCounter, 1, 'wrap counter'),
-      lastAvailIdx: decodeIndex(json.lastAvailIdx, U15_MAX, '15-bit index'),
+      lastAvailIdx: decodeIndex(json.lastAvailIdx, PACKED_VQ_IDX_MAX, '15-bit index'),
       lastUsedCounter: decodeIndex(json.lastUsedCounter, 1, 'wrap counter'),
-      lastUsedIdx: decodeIndex(json.lastUsedIdx, U15_MAX, '15-bit index'),
+      lastUsedIdx: decodeIndex(json.lastUsedIdx, PACKED_VQ_IDX_MAX, '15-bit index'),
     };
   }
   throw bad('vq state', json);
@@ -170,10 +163,18 @@ function decodeIotlb(json: unknown): Iotlb {
   for (const m of json as unknown[]) {
     if (!isRecord(m)) throw bad('iotlb entry', m);
     try {
-      tlb.addRange(decodeNumber(m.start), decodeNumber(m.last), decodeNumber(m.addr), decodeNumber(m.perm), m.opaque);
+      tlb.addRange(
+        decodeNumber(m.start),
+        decodeNumber(m.last),
+        decodeNumber(m.addr),
+        decodeNumber(m.perm),
+        m.opaque,
+      );
     } catch (err) {
       const e = VdpaError.from(err);
-      throw new VdpaError('EINVAL', `trace iotlb entry ${JSON.stringify(m)} is invalid: ${e.message}`, { cause: e });
+      throw new VdpaError('EINVAL', `trace iotlb entry ${JSON.stringify(m)} is invalid: ${e.message}`, {
+        cause: e,
+      });
     }
   }
   return tlb;
@@ -233,7 +234,8 @@ export function decodeValue(kind: ValueKind, json: unknown): unknown {
 export function decodeArgs(op: OpName, args: readonly JsonValue[]): unknown[] {
   const kinds = OP_TABLE[op].args;
   // Trailing optional arguments (dmaMap's opaque) may be absent.
-  if (args.length > kinds.length) throw new VdpaError('EINVAL', `trace call of ${op} has ${args.length} arguments`);
+  if (args.length > kinds.length)
+    throw new VdpaError('EINVAL', `trace call of ${op} has ${args.length} arguments`);
   return args.map((a, i) => (kinds[i] === 'json' && a === null ? undefined : decodeValue(kinds[i], a)));
 }
 
@@ -256,7 +258,8 @@ function optionalString(e: Record<string, unknown>, key: string): void {
  */
 export function parseEvent(value: unknown): BusEvent {
   if (!isRecord(value)) throw bad('event record', value);
-  if (value.v !== EVENT_FORMAT_VERSION) throw new VdpaError('EINVAL', `event version ${String(value.v)} is not supported`);
+  if (value.v !== EVENT_FORMAT_VERSION)
+    throw new VdpaError('EINVAL', `event version ${String(value.v)} is not supported`);
   decodeIndex(value.seq, Number.MAX_SAFE_INTEGER, 'event seq');
   decodeNumber(value.ts, 'event ts');
   if (value.dev !== null && typeof value.dev !== 'string') throw bad('device name or null', value.dev);
@@ -272,12 +275,22 @@ export function parseEvent(value: unknown): BusEvent {
           : kind === 'mgmt'
             ? (MGMT_OPS as readonly unknown[]).includes(op)
             : false;
-  if (!known) throw new VdpaError('EINVAL', `event op ${JSON.stringify(op)} of kind ${JSON.stringify(kind)} is unknown`);
+  if (!known)
+    throw new VdpaError(
+      'EINVAL',
+      `event op ${JSON.stringify(op)} of kind ${JSON.stringify(kind)} is unknown`,
+    );
   if ((kind === 'op' || kind === 'cb') && typeof value.dev !== 'string') throw bad('device name', value.dev);
   const phase = value.phase;
-  if (kind === 'op' && phase !== 'call' && phase !== 'return' && phase !== 'error') throw bad('op phase', phase);
+  if (kind === 'op' && phase !== 'call' && phase !== 'return' && phase !== 'error')
+    throw bad('op phase', phase);
   if (kind === 'mgmt' && phase !== 'return' && phase !== 'error') throw bad('mgmt phase', phase);
-  if (value.origin !== undefined && value.origin !== 'core' && value.origin !== 'bus' && value.origin !== 'mgmt') {
+  if (
+    value.origin !== undefined &&
+    value.origin !== 'core' &&
+    value.origin !== 'bus' &&
+    value.origin !== 'mgmt'
+  ) {
     throw bad('op origin', value.origin);
   }
   const args = value.args;
@@ -298,14 +311,4 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
-}
-
-/** True when `value` fits a `u64` feature mask. */
-export function isU64(value: bigint): boolean {
-  return value >= 0n && value < U64_LIMIT;
-}
-
-/** Type guard for an encoded record (used by projections). */
-export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -44,7 +44,13 @@ export const BUS_OPS = [
 export type BusOp = (typeof BUS_OPS)[number];
 
 /** Management events (the `vdpa` netlink commands that change state). */
-export const MGMT_OPS = ['mgmtdev_registered', 'mgmtdev_unregistered', 'dev_add', 'dev_del', 'dev_set_attr'] as const;
+export const MGMT_OPS = [
+  'mgmtdev_registered',
+  'mgmtdev_unregistered',
+  'dev_add',
+  'dev_del',
+  'dev_set_attr',
+] as const;
 /** Name of a management event. */
 export type MgmtOp = (typeof MGMT_OPS)[number];
 

@@ -21,11 +21,11 @@ export interface OpCall {
  * `Uint8Array` copied into the caller's buffer).
  */
 export type InterceptDecision =
-  | { readonly error: VdpaErrno; readonly message?: string }
-  | { readonly result: unknown };
+  { readonly error: VdpaErrno; readonly message?: string } | { readonly result: unknown };
 
 /** How an op ended, as `after` sees it. */
-export type OpOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: VdpaError };
+export type OpOutcome =
+  { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: VdpaError };
 
 /** A device invoking a driver callback, as interceptors see it (observe only). */
 export interface CbCall {

@@ -20,7 +20,12 @@ function discard(): void {
 }
 
 /** A logger that drops everything (the default). */
-export const nullLogger: Logger = Object.freeze({ debug: discard, info: discard, warn: discard, error: discard });
+export const nullLogger: Logger = Object.freeze({
+  debug: discard,
+  info: discard,
+  warn: discard,
+  error: discard,
+});
 
 const LEVEL_RANK: Readonly<Record<LogLevel, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -42,5 +47,10 @@ export function consoleLogger(level: LogLevel = 'info'): Logger {
       if (fields === undefined) console.error(`${l} ${message}`);
       else console.error(`${l} ${message}`, fields);
     };
-  return Object.freeze({ debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') });
+  return Object.freeze({
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+  });
 }

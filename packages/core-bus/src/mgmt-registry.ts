@@ -23,7 +23,7 @@ import {
   mgmtdevClasses,
 } from './mgmt-validation.js';
 import type { VdpaDevice } from './vdpa-device.js';
-import { VIRTIO_ID_NET, bit } from './vring-constants.js';
+import { VIRTIO_ID_NET, bit } from '@vdpa-kit/vring';
 
 /** What the registry needs from the bus (internal). */
 export interface MgmtHost {
@@ -60,11 +60,13 @@ export class MgmtRegistry {
   register(mdev: MgmtDevice): void {
     const name = typeof mdev?.name === 'string' ? mdev.name : '';
     this.command('mgmtdev_registered', null, { mgmtdev: name }, () => {
-      if (name.length === 0) throw new VdpaError('EINVAL', `management device name ${JSON.stringify(mdev?.name)} is empty`);
+      if (name.length === 0)
+        throw new VdpaError('EINVAL', `management device name ${JSON.stringify(mdev?.name)} is empty`);
       if (typeof mdev.devAdd !== 'function' || typeof mdev.devDel !== 'function') {
         throw new VdpaError('EINVAL', `management device ${name} lacks devAdd or devDel`);
       }
-      if (!Array.isArray(mdev.idTable)) throw new VdpaError('EINVAL', `management device ${name} has no id table`);
+      if (!Array.isArray(mdev.idTable))
+        throw new VdpaError('EINVAL', `management device ${name} has no id table`);
       if (this.mgmtdevs.has(name)) throw new VdpaError('EEXIST', `management device ${name} already exists`);
       this.mgmtdevs.set(name, mdev);
       return encodeValue(this.info(mdev));
@@ -84,7 +86,11 @@ export class MgmtRegistry {
         try {
           mdev.devDel(dev);
         } catch (err) {
-          this.host.logger.error('devDel failed during mgmtdev unregistration', { mgmtdev: name, dev: dev.name, err: VdpaError.from(err).message });
+          this.host.logger.error('devDel failed during mgmtdev unregistration', {
+            mgmtdev: name,
+            dev: dev.name,
+            err: VdpaError.from(err).message,
+          });
         }
       }
       this.mgmtdevs.delete(name);
@@ -129,7 +135,10 @@ export class MgmtRegistry {
       checkMgmtdevAccepts(mdev, config);
       const dev = mdev.devAdd(name, config);
       if (this.host.device(dev.name) !== dev) {
-        throw new VdpaError('EINVAL', `management device ${mgmtdevName} returned device ${dev.name} without registering it`);
+        throw new VdpaError(
+          'EINVAL',
+          `management device ${mgmtdevName} returned device ${dev.name} without registering it`,
+        );
       }
       created = dev;
       return encodeValue({ index: dev.index, nvqs: dev.nvqs });
@@ -160,10 +169,14 @@ export class MgmtRegistry {
       const dev = this.managed(name);
       const mdev = this.find(dev.mgmtdev as string);
       if ((mgmtdevClasses(mdev).classes & bit(VIRTIO_ID_NET)) === 0n) {
-        throw new VdpaError('EOPNOTSUPP', `device ${name}: management device ${mdev.name} is not of the net class`);
+        throw new VdpaError(
+          'EOPNOTSUPP',
+          `device ${name}: management device ${mdev.name} is not of the net class`,
+        );
       }
       if (mac === undefined) throw new VdpaError('EINVAL', `no attribute to set on device ${name}`);
-      if (!isValidEtherAddr(mac)) throw new VdpaError('EINVAL', `mac address ${formatMac(mac)} is not a valid unicast address`);
+      if (!isValidEtherAddr(mac))
+        throw new VdpaError('EINVAL', `mac address ${formatMac(mac)} is not a valid unicast address`);
       if (typeof mdev.devSetAttr !== 'function') {
         throw new VdpaError('EOPNOTSUPP', `operation not supported by management device ${mdev.name}`);
       }
@@ -214,7 +227,8 @@ export class MgmtRegistry {
   private managed(name: string): VdpaDevice {
     const dev = this.host.device(name);
     if (dev === undefined) throw new VdpaError('ENODEV', `vdpa device ${name} not found`);
-    if (dev.mgmtdev === undefined) throw new VdpaError('EINVAL', `vdpa device ${name} is not managed by a management device`);
+    if (dev.mgmtdev === undefined)
+      throw new VdpaError('EINVAL', `vdpa device ${name} is not managed by a management device`);
     return dev;
   }
 
@@ -232,15 +246,32 @@ export class MgmtRegistry {
     };
   }
 
-  private command(op: MgmtOp, dev: string | null, args: JsonObject, run: () => ReturnType<typeof encodeValue>): void {
+  private command(
+    op: MgmtOp,
+    dev: string | null,
+    args: JsonObject,
+    run: () => ReturnType<typeof encodeValue>,
+  ): void {
     let ret: ReturnType<typeof encodeValue>;
     try {
       ret = run();
     } catch (e) {
       const err = VdpaError.from(e);
-      this.host.sink.emit({ kind: 'mgmt', dev, op, phase: 'error', args, err: err.code, message: err.message });
+      this.host.sink.emit({
+        kind: 'mgmt',
+        dev,
+        op,
+        phase: 'error',
+        args,
+        err: err.code,
+        message: err.message,
+      });
       throw err;
     }
-    this.host.sink.emit(ret === null ? { kind: 'mgmt', dev, op, phase: 'return', args } : { kind: 'mgmt', dev, op, phase: 'return', args, ret });
+    this.host.sink.emit(
+      ret === null
+        ? { kind: 'mgmt', dev, op, phase: 'return', args }
+        : { kind: 'mgmt', dev, op, phase: 'return', args, ret },
+    );
   }
 }

@@ -19,7 +19,7 @@ import {
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_MIN_MTU,
   bit,
-} from './vring-constants.js';
+} from '@vdpa-kit/vring';
 
 /** `VDPA_DEV_NET_ATTRS_MASK`: the net attributes of a `dev add`. */
 export const VDPA_DEV_NET_ATTRS_MASK =
@@ -96,10 +96,12 @@ export function buildDevSetConfig(name: unknown, request: VdpaDevAddRequest): Vd
     if (maxVqPairs !== undefined && maxVqPairs > 1 && (features & bit(VIRTIO_NET_F_MQ)) === 0n) {
       missing |= bit(VIRTIO_NET_F_MQ);
     }
-    if (missing !== 0n) throw new VdpaError('EINVAL', `missing features ${bigintToHex(missing)} for provided attributes`);
+    if (missing !== 0n)
+      throw new VdpaError('EINVAL', `missing features ${bigintToHex(missing)} for provided attributes`);
     mask |= bit(VDPA_ATTR_DEV_FEATURES);
   }
-  const netOut = mac === undefined && mtu === undefined && maxVqPairs === undefined ? undefined : { mac, mtu, maxVqPairs };
+  const netOut =
+    mac === undefined && mtu === undefined && maxVqPairs === undefined ? undefined : { mac, mtu, maxVqPairs };
   return Object.freeze({
     ...(features === undefined ? {} : { deviceFeatures: features }),
     ...(netOut === undefined ? {} : { net: Object.freeze(netOut) }),
@@ -115,12 +117,18 @@ export function buildDevSetConfig(name: unknown, request: VdpaDevAddRequest): Vd
 export function checkMgmtdevAccepts(mdev: MgmtDevice, config: VdpaDevSetConfig): void {
   const unsupported = config.mask & ~mdev.configAttrMask;
   if (unsupported !== 0n) {
-    throw new VdpaError('EOPNOTSUPP', `some provided attributes are not supported: ${bigintToHex(unsupported)}`);
+    throw new VdpaError(
+      'EOPNOTSUPP',
+      `some provided attributes are not supported: ${bigintToHex(unsupported)}`,
+    );
   }
   const { classes, count } = mgmtdevClasses(mdev);
   const hasNetAttrs = (config.mask & VDPA_DEV_NET_ATTRS_MASK) !== 0n;
   if (hasNetAttrs && (classes & bit(VIRTIO_ID_NET)) === 0n) {
-    throw new VdpaError('EINVAL', `network class attributes provided on unsupported management device ${mdev.name}`);
+    throw new VdpaError(
+      'EINVAL',
+      `network class attributes provided on unsupported management device ${mdev.name}`,
+    );
   }
   const features = config.deviceFeatures ?? 0n;
   if (

@@ -41,7 +41,13 @@ export interface OpMeta {
   readonly ret: ValueKind;
 }
 
-function op(name: OpName, mandatory: boolean, since: string, args: readonly ValueKind[], ret: ValueKind): OpMeta {
+function op(
+  name: OpName,
+  mandatory: boolean,
+  since: string,
+  args: readonly ValueKind[],
+  ret: ValueKind,
+): OpMeta {
   return Object.freeze({ name, mandatory, since, args: Object.freeze([...args]), ret });
 }
 

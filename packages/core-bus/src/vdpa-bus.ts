@@ -135,8 +135,10 @@ export class VdpaBus {
   registerDevice(dev: VdpaDevice, nvqs: number): void {
     const entry = this.entryOf(dev);
     if (entry.registered) throw new VdpaError('EBUSY', `device ${dev.name} is already registered`);
-    if (!Number.isInteger(nvqs) || nvqs < 0 || nvqs > U32_MAX) throw new VdpaError('EINVAL', `nvqs ${String(nvqs)} is not a u32`);
-    if (this.registered.has(dev.name)) throw new VdpaError('EEXIST', `device name ${dev.name} already exists`);
+    if (!Number.isInteger(nvqs) || nvqs < 0 || nvqs > U32_MAX)
+      throw new VdpaError('EINVAL', `nvqs ${String(nvqs)} is not a u32`);
+    if (this.registered.has(dev.name))
+      throw new VdpaError('EEXIST', `device name ${dev.name} already exists`);
     entry.dev.nvqs = nvqs;
     entry.registered = true;
     this.registered.set(dev.name, entry);
@@ -159,7 +161,8 @@ export class VdpaBus {
    */
   unregisterDevice(dev: VdpaDevice): void {
     const entry = this.allocated.get(dev);
-    if (entry === undefined || !entry.registered) throw new VdpaError('ENODEV', `device ${dev.name} is not registered`);
+    if (entry === undefined || !entry.registered)
+      throw new VdpaError('ENODEV', `device ${dev.name} is not registered`);
     if (entry.driver !== undefined) this.detach(entry);
     entry.registered = false;
     this.registered.delete(dev.name);
@@ -174,7 +177,8 @@ export class VdpaBus {
    */
   releaseDevice(dev: VdpaDevice): void {
     const entry = this.entryOf(dev);
-    if (entry.registered) throw new VdpaError('EBUSY', `device ${dev.name} is registered: unregister it instead`);
+    if (entry.registered)
+      throw new VdpaError('EBUSY', `device ${dev.name} is registered: unregister it instead`);
     this.release(entry);
   }
 
@@ -216,10 +220,18 @@ export class VdpaBus {
     if (typeof driver.probe !== 'function' || typeof driver.remove !== 'function') {
       throw new VdpaError('EINVAL', `driver ${driver.name} lacks probe or remove`);
     }
-    if (!Array.isArray(driver.idTable) || driver.idTable.length === 0 || !driver.idTable.every(isVdpaClassId)) {
-      throw new VdpaError('EINVAL', `driver ${driver.name} id table ${JSON.stringify(driver.idTable)} is not a list of class ids`);
+    if (
+      !Array.isArray(driver.idTable) ||
+      driver.idTable.length === 0 ||
+      !driver.idTable.every(isVdpaClassId)
+    ) {
+      throw new VdpaError(
+        'EINVAL',
+        `driver ${driver.name} id table ${JSON.stringify(driver.idTable)} is not a list of class ids`,
+      );
     }
-    if (this.driverMap.has(driver.name)) throw new VdpaError('EEXIST', `driver ${driver.name} already exists`);
+    if (this.driverMap.has(driver.name))
+      throw new VdpaError('EEXIST', `driver ${driver.name} already exists`);
     this.driverMap.set(driver.name, driver);
     this.emitBus('driver_registered', null, { driver: driver.name, idTable: [...driver.idTable] });
     for (const entry of [...this.registered.values()]) {
@@ -273,7 +285,11 @@ export class VdpaBus {
     }
     const override = entry.dev.driverOverride;
     if (override !== undefined && override !== drvName) {
-      throw this.refuse(entry, drv, `device ${devName} driver_override ${override} excludes driver ${drvName}`);
+      throw this.refuse(
+        entry,
+        drv,
+        `device ${devName} driver_override ${override} excludes driver ${drvName}`,
+      );
     }
     if (!this.classMatch(entry.dev, drv)) throw this.refuse(entry, drv);
     const err = this.probe(entry, drv);
@@ -286,8 +302,10 @@ export class VdpaBus {
    */
   unbind(devName: string): void {
     const entry = this.find(devName);
-    if (entry.driver === undefined) throw new VdpaError('ENODEV', `device ${devName} is not bound to a driver`);
-    if (entry.probing) throw new VdpaError('EBUSY', `device ${devName} is being probed by ${entry.driver.name}`);
+    if (entry.driver === undefined)
+      throw new VdpaError('ENODEV', `device ${devName} is not bound to a driver`);
+    if (entry.probing)
+      throw new VdpaError('EBUSY', `device ${devName} is being probed by ${entry.driver.name}`);
     this.detach(entry);
   }
 
@@ -400,7 +418,8 @@ export class VdpaBus {
 
   private entryOf(dev: VdpaDevice): DeviceEntry {
     const entry = this.allocated.get(dev);
-    if (entry === undefined) throw new VdpaError('EINVAL', `device ${String(dev?.name)} was not allocated by this bus`);
+    if (entry === undefined)
+      throw new VdpaError('EINVAL', `device ${String(dev?.name)} was not allocated by this bus`);
     return entry;
   }
 
@@ -466,7 +485,9 @@ export class VdpaBus {
     entry.probing = true;
     try {
       const max = entry.busHandle.getVqNumMax();
-      const min = entry.busHandle.has('getVqNumMin') ? entry.busHandle.getVqNumMin() : VDPA_VQ_NUM_MIN_DEFAULT;
+      const min = entry.busHandle.has('getVqNumMin')
+        ? entry.busHandle.getVqNumMin()
+        : VDPA_VQ_NUM_MIN_DEFAULT;
       if (max < min) throw new VdpaError('EINVAL', `device ${name} vq num max ${max} is below min ${min}`);
       drv.probe(handle);
     } catch (e) {
@@ -494,7 +515,11 @@ export class VdpaBus {
       drv.remove(handle);
     } catch (e) {
       err = VdpaError.from(e);
-      this.logger.error('driver remove threw', { dev: entry.dev.name, driver: drv.name, message: err.message });
+      this.logger.error('driver remove threw', {
+        dev: entry.dev.name,
+        driver: drv.name,
+        message: err.message,
+      });
     }
     handle.kill();
     entry.driver = undefined;

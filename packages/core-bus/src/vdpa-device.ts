@@ -69,7 +69,8 @@ export interface VdpaAllocOptions {
 export type MutableVdpaDevice = { -readonly [K in keyof VdpaDevice]: VdpaDevice[K] };
 
 function positiveInteger(value: number, what: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new VdpaError('EINVAL', `${what} ${String(value)} is not a positive integer`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new VdpaError('EINVAL', `${what} ${String(value)} is not a positive integer`);
   return value;
 }
 
@@ -83,15 +84,20 @@ function positiveInteger(value: number, what: string): number {
  */
 export function checkAllocOptions(options: VdpaAllocOptions): void {
   const ops = options.ops as VdpaConfigOps | undefined;
-  if (typeof ops !== 'object' || ops === null) throw new VdpaError('EINVAL', `device ops ${String(ops)} are not an object`);
+  if (typeof ops !== 'object' || ops === null)
+    throw new VdpaError('EINVAL', `device ops ${String(ops)} are not an object`);
   const table = ops as unknown as Record<string, unknown>;
   for (const name of MANDATORY_OPS) {
-    if (typeof table[name] !== 'function') throw new VdpaError('EINVAL', `device ops lack mandatory op ${name}`);
+    if (typeof table[name] !== 'function')
+      throw new VdpaError('EINVAL', `device ops lack mandatory op ${name}`);
   }
   const hasMap = typeof ops.dmaMap === 'function';
   const hasUnmap = typeof ops.dmaUnmap === 'function';
   if (hasMap !== hasUnmap) {
-    throw new VdpaError('EINVAL', `device ops have ${hasMap ? 'dmaMap' : 'dmaUnmap'} without ${hasMap ? 'dmaUnmap' : 'dmaMap'}`);
+    throw new VdpaError(
+      'EINVAL',
+      `device ops have ${hasMap ? 'dmaMap' : 'dmaUnmap'} without ${hasMap ? 'dmaUnmap' : 'dmaMap'}`,
+    );
   }
   if (options.useVa === true && !hasMap && typeof ops.setMap !== 'function') {
     throw new VdpaError('EINVAL', 'useVa device has neither setMap nor dmaMap');
@@ -100,7 +106,8 @@ export function checkAllocOptions(options: VdpaAllocOptions): void {
     throw new VdpaError('EINVAL', `class id list ${JSON.stringify(options.classIds)} is empty`);
   }
   for (const id of options.classIds) {
-    if (!isVdpaClassId(id)) throw new VdpaError('EINVAL', `class id ${JSON.stringify(id)} is not virtio or vhost`);
+    if (!isVdpaClassId(id))
+      throw new VdpaError('EINVAL', `class id ${JSON.stringify(id)} is not virtio or vhost`);
   }
   if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length === 0)) {
     throw new VdpaError('EINVAL', `device name ${JSON.stringify(options.name)} is empty`);

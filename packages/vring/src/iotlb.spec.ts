@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { IOVA_MAX, VringError, type VringErrno } from './errors.js';
 import { GuestMemory, type MemoryRegion } from './guest-memory.js';
 import { Iov } from './iov.js';
-import { Iotlb, VHOST_MAP_RO, VHOST_MAP_RW, VHOST_MAP_WO, type IotlbAccess, type IotlbMap } from './iotlb.js';
+import { Iotlb, VHOST_MAP_RO, VHOST_MAP_RW, VHOST_MAP_WO, type IotlbAccess } from './iotlb.js';
 
 /** The `code` of the VringError `fn` throws, or `undefined` if it returns. Rethrows anything else. */
 function codeOf(fn: () => unknown): VringErrno | undefined {

@@ -117,7 +117,12 @@ describe('legacyLayout', () => {
 
   it('places used right after avail when the avail ring already ends aligned', () => {
     // num 1: desc 16 bytes, avail 8 bytes -> avail ends at base + 24, aligned to 4.
-    expect(legacyLayout(0x2000, 1, 4)).toEqual({ num: 1, descAddr: 0x2000, availAddr: 0x2010, usedAddr: 0x2018 });
+    expect(legacyLayout(0x2000, 1, 4)).toEqual({
+      num: 1,
+      descAddr: 0x2000,
+      availAddr: 0x2010,
+      usedAddr: 0x2018,
+    });
   });
 
   it('rejects an alignment that is not a power of two', () => {

@@ -4,7 +4,8 @@ import { VringError } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
 import { DmaAllocator } from './dma-allocator.js';
 import { BufferList } from './virtqueue-buffer-list.js';
-import { Virtqueue, vringNeedEvent, type VirtqueueOptions } from './virtqueue.js';
+import { Virtqueue, vringNeedEvent } from './virtqueue.js';
+import type { VirtqueueOptions } from './virtqueue-options.js';
 import type { SplitRingLayout } from './split-ring-layout.js';
 import {
   VIRTQ_AVAIL_F_NO_INTERRUPT,
@@ -161,7 +162,13 @@ describe('Virtqueue.create', () => {
     const mem = GuestMemory.create({ size: MEM_SIZE });
     mem.fill(0, MEM_SIZE, 0xa5);
     const dma = new DmaAllocator(mem);
-    const vq = Virtqueue.create(mem, dma, { index: 3, num: 64, eventIdx: true, indirect: false, notify: () => {} });
+    const vq = Virtqueue.create(mem, dma, {
+      index: 3,
+      num: 64,
+      eventIdx: true,
+      indirect: false,
+      notify: () => {},
+    });
     const { descAddr, availAddr, usedAddr, num } = vq.layout;
     expect(num).toBe(64);
     expect(descAddr % 16).toBe(0);
@@ -188,7 +195,13 @@ describe('Virtqueue.create', () => {
     const mem = GuestMemory.create({ size: MEM_SIZE });
     const dma = new DmaAllocator(mem);
     const before = dma.available();
-    const vq = Virtqueue.create(mem, dma, { index: 0, num: 32, eventIdx: false, indirect: true, notify: () => {} });
+    const vq = Virtqueue.create(mem, dma, {
+      index: 0,
+      num: 32,
+      eventIdx: false,
+      indirect: true,
+      notify: () => {},
+    });
     expect(dma.available()).toBeLessThan(before - 32 * 16 * 16);
     vq.destroy();
     vq.destroy();
@@ -264,8 +277,18 @@ describe('add and getBuf', () => {
     vq.addOutbuf(HIGH, 60, 'tx');
     vq.addInbuf(0x4000, 1514, 'rx');
     expect(vq.numFree).toBe(6);
-    expect(dev.pop()).toEqual({ head: 0, indirect: false, readable: [{ addr: HIGH, len: 60 }], writable: [] });
-    expect(dev.pop()).toEqual({ head: 1, indirect: false, readable: [], writable: [{ addr: 0x4000, len: 1514 }] });
+    expect(dev.pop()).toEqual({
+      head: 0,
+      indirect: false,
+      readable: [{ addr: HIGH, len: 60 }],
+      writable: [],
+    });
+    expect(dev.pop()).toEqual({
+      head: 1,
+      indirect: false,
+      readable: [],
+      writable: [{ addr: 0x4000, len: 1514 }],
+    });
     dev.use(1, 1514);
     dev.use(0, 0);
     expect([vq.getBuf(), vq.lastLen, vq.getBuf(), vq.lastLen]).toEqual(['rx', 1514, 'tx', 0]);
@@ -566,8 +589,16 @@ describe('a device that breaks the protocol', () => {
   }
 
   it.each([
-    ['a used id out of range', (s: Setup<string>) => s.dev.use(8, 0), 'virtqueue 0: used id 8 is out of range for queue size 8'],
-    ['a used id not in flight', (s: Setup<string>) => s.dev.use(3, 0), 'virtqueue 0: used id 3 is not in flight'],
+    [
+      'a used id out of range',
+      (s: Setup<string>) => s.dev.use(8, 0),
+      'virtqueue 0: used id 8 is out of range for queue size 8',
+    ],
+    [
+      'a used id not in flight',
+      (s: Setup<string>) => s.dev.use(3, 0),
+      'virtqueue 0: used id 3 is not in flight',
+    ],
     [
       'a used len beyond the writable bytes',
       (s: Setup<string>) => s.dev.use(0, 101),
@@ -682,7 +713,8 @@ describe('u16 wrap-around', () => {
     let spuriousKicks = 0;
     let wakeups = 0;
     const iterations = 3 * U16 + 100;
-    for (let pass = 0; done < iterations; pass++) {
+    // Bounded, so that a bug that stops progress fails the test instead of hanging it.
+    for (let pass = 0; done < iterations && pass < 4 * iterations; pass++) {
       // Keep up to 5 requests in flight with varying shapes.
       const before = vq.availIdx;
       while (vq.numFree >= 3 && next < iterations && next - done < 5) {
@@ -784,7 +816,9 @@ describe('property: random add/complete sequences', () => {
               expect(popped.has(c.head)).toBe(false);
               expect(c.readable).toEqual(h?.out);
               expect(c.writable).toEqual(h?.in);
-              expect(c.indirect).toBe(indirect && h !== undefined && h.descs === 1 && h.out.length + h.in.length > 1);
+              expect(c.indirect).toBe(
+                indirect && h !== undefined && h.descs === 1 && h.out.length + h.in.length > 1,
+              );
               popped.set(c.head, token);
             }
           };
@@ -816,7 +850,12 @@ describe('property: random add/complete sequences', () => {
                 expect(errorOf(() => vq.add(out, inb, token)).code).toBe('ENOSPC');
               } else {
                 vq.add(out, inb, token);
-                held.set(token, { descs, writable: op.inLens.reduce((a, b) => a + b, 0), out: outSegs, in: inSegs });
+                held.set(token, {
+                  descs,
+                  writable: op.inLens.reduce((a, b) => a + b, 0),
+                  out: outSegs,
+                  in: inSegs,
+                });
                 availOrder.push(token);
                 nextToken++;
               }

@@ -1,42 +1,16 @@
 import { VringError } from './errors.js';
-import { type GuestMemory, writeU64 } from './guest-memory.js';
+import type { GuestMemory } from './guest-memory.js';
 import type { DmaAllocator } from './dma-allocator.js';
 import type { BufferList } from './virtqueue-buffer-list.js';
+import type { VirtqueueOptions } from './virtqueue-options.js';
+import { VirtqueueRings } from './virtqueue-rings.js';
 import {
-  VIRTQ_AVAIL_ALIGN,
   VIRTQ_AVAIL_F_NO_INTERRUPT,
-  VIRTQ_DESC_ALIGN,
-  VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
-  VIRTQ_DESC_SIZE,
-  VIRTQ_USED_ALIGN,
   VIRTQ_USED_F_NO_NOTIFY,
 } from './constants.js';
-import {
-  VIRTQ_AVAIL_FLAGS_OFF,
-  VIRTQ_AVAIL_IDX_OFF,
-  VIRTQ_DESC_ADDR_OFF,
-  VIRTQ_DESC_FLAGS_OFF,
-  VIRTQ_DESC_LEN_OFF,
-  VIRTQ_DESC_NEXT_OFF,
-  VIRTQ_USED_ELEM_ID_OFF,
-  VIRTQ_USED_ELEM_LEN_OFF,
-  VIRTQ_USED_FLAGS_OFF,
-  VIRTQ_USED_IDX_OFF,
-  checkQueueSize,
-  legacyLayout,
-  validateLayout,
-  vringAvailEventOffset,
-  vringAvailRingOffset,
-  vringAvailSize,
-  vringDescSize,
-  vringSize,
-  vringUsedEventOffset,
-  vringUsedRingOffset,
-  vringUsedSize,
-  type SplitRingLayout,
-} from './split-ring-layout.js';
+import { checkQueueSize, type SplitRingLayout } from './split-ring-layout.js';
 
 /** Ring indices are free-running u16 (§2.7): all index arithmetic is taken modulo 2^16. */
 const U16_MASK = 0xffff;
@@ -63,38 +37,6 @@ const DELAYED_CB_DENOMINATOR = 4;
  */
 export function vringNeedEvent(eventIdx: number, newIdx: number, old: number): boolean {
   return ((newIdx - eventIdx - 1) & U16_MASK) < ((newIdx - old) & U16_MASK);
-}
-
-/** Options of {@link Virtqueue.create}. */
-export interface VirtqueueOptions<T> {
-  /** Queue index on its device (reported in errors and passed to the transport). */
-  readonly index: number;
-  /** Queue size: a power of two in 1..32768. */
-  readonly num: number;
-  /**
-   * If given, allocate one legacy contiguous area (§2.7.2) with the used ring at this alignment (the
-   * transport's `getVqAlign`, a power of two). If not, allocate three separate minimally aligned areas.
-   */
-  readonly align?: number;
-  /** `VIRTIO_RING_F_EVENT_IDX` was negotiated: use `used_event` / `avail_event`. */
-  readonly eventIdx: boolean;
-  /** `VIRTIO_RING_F_INDIRECT_DESC` was negotiated: chains of more than one buffer use indirect tables. */
-  readonly indirect: boolean;
-  /**
-   * Descriptors per indirect table (1..num, default min(16, num)). One table per descriptor slot is
-   * preallocated, so adding never allocates; a longer chain falls back to direct descriptors.
-   */
-  readonly maxIndirect?: number;
-  /** Kicks the device (the transport's `kickVq`); called by {@link Virtqueue.notify}. */
-  readonly notify: (vq: Virtqueue<T>) => void;
-  /** The vq callback: called by {@link Virtqueue.interrupt} when used buffers are pending. */
-  readonly callback?: (vq: Virtqueue<T>) => void;
-  /**
-   * Test hook: start every index (avail idx, used idx, last used, `used_event`, `avail_event`) here
-   * instead of 0, as if the ring had already run; give the device side the same `lastAvailIdx`.
-   * 0..65535; {@link Virtqueue.reset} returns to 0.
-   */
-  readonly initialIdx?: number;
 }
 
 /**
@@ -126,27 +68,10 @@ export class Virtqueue<T> {
   /** Descriptors per indirect table; 0 when indirect descriptors are off. */
   readonly maxIndirect: number;
 
-  private readonly layout_: SplitRingLayout;
-  private readonly mem: GuestMemory;
-  private readonly dma: DmaAllocator;
-  private readonly allocs: readonly number[];
+  private readonly rings: VirtqueueRings;
   private readonly notifyFn: (vq: Virtqueue<T>) => void;
   private readonly callback: ((vq: Virtqueue<T>) => void) | undefined;
   private readonly mask: number;
-
-  // Region byte views and the offsets of each area inside them, resolved once.
-  private readonly descView: DataView;
-  private readonly descOff: number;
-  private readonly availView: DataView;
-  private readonly availOff: number;
-  private readonly usedEventOff: number;
-  private readonly usedView: DataView;
-  private readonly usedOff: number;
-  private readonly availEventOff: number;
-  private readonly indView: DataView;
-  private readonly indOff: number;
-  private readonly indAddr: number;
-  private readonly indStride: number;
 
   // Driver-private state the device cannot corrupt (the kernel's desc_extra / desc_state).
   /** Free-list link of each descriptor; chains keep their links while in flight. */
@@ -201,82 +126,21 @@ export class Virtqueue<T> {
         throw new VringError('EINVAL', `indirect table size ${maxIndirect} is not in 1..${num}`);
       }
     }
-    const allocs: number[] = [];
-    try {
-      let layout: SplitRingLayout;
-      if (options.align !== undefined) {
-        const size = vringSize(num, options.align);
-        const base = dma.alloc(size, Math.max(options.align, VIRTQ_DESC_ALIGN));
-        allocs.push(base);
-        layout = legacyLayout(base, num, options.align);
-      } else {
-        const descAddr = dma.alloc(vringDescSize(num), VIRTQ_DESC_ALIGN);
-        allocs.push(descAddr);
-        const availAddr = dma.alloc(vringAvailSize(num), VIRTQ_AVAIL_ALIGN);
-        allocs.push(availAddr);
-        const usedAddr = dma.alloc(vringUsedSize(num), VIRTQ_USED_ALIGN);
-        allocs.push(usedAddr);
-        layout = { num, descAddr, availAddr, usedAddr };
-        validateLayout(layout);
-      }
-      let indAddr = 0;
-      if (maxIndirect > 0) {
-        indAddr = dma.alloc(num * maxIndirect * VIRTQ_DESC_SIZE, VIRTQ_DESC_ALIGN);
-        allocs.push(indAddr);
-      }
-      const vq = new Virtqueue<T>(mem, dma, options, layout, maxIndirect, indAddr, allocs);
-      vq.init(initialIdx);
-      return vq;
-    } catch (err) {
-      for (const addr of allocs) dma.free(addr);
-      throw err;
-    }
+    const vq = new Virtqueue<T>(options, VirtqueueRings.alloc(mem, dma, num, options.align, maxIndirect));
+    vq.init(initialIdx);
+    return vq;
   }
 
-  private constructor(
-    mem: GuestMemory,
-    dma: DmaAllocator,
-    options: VirtqueueOptions<T>,
-    layout: SplitRingLayout,
-    maxIndirect: number,
-    indAddr: number,
-    allocs: readonly number[],
-  ) {
-    const num = layout.num;
+  private constructor(options: VirtqueueOptions<T>, rings: VirtqueueRings) {
+    const num = rings.layout.num;
     this.index = options.index;
     this.num = num;
     this.mask = num - 1;
     this.eventIdx = options.eventIdx;
-    this.maxIndirect = maxIndirect;
-    this.layout_ = layout;
-    this.mem = mem;
-    this.dma = dma;
-    this.allocs = allocs;
+    this.maxIndirect = rings.maxIndirect;
+    this.rings = rings;
     this.notifyFn = options.notify;
     this.callback = options.callback;
-
-    const desc = mem.regionOf(layout.descAddr, vringDescSize(num));
-    this.descView = desc.view;
-    this.descOff = layout.descAddr - desc.gpa;
-    const avail = mem.regionOf(layout.availAddr, vringAvailSize(num));
-    this.availView = avail.view;
-    this.availOff = layout.availAddr - avail.gpa;
-    this.usedEventOff = this.availOff + vringUsedEventOffset(num);
-    const used = mem.regionOf(layout.usedAddr, vringUsedSize(num));
-    this.usedView = used.view;
-    this.usedOff = layout.usedAddr - used.gpa;
-    this.availEventOff = this.usedOff + vringAvailEventOffset(num);
-    this.indStride = maxIndirect * VIRTQ_DESC_SIZE;
-    this.indAddr = indAddr;
-    if (maxIndirect > 0) {
-      const ind = mem.regionOf(indAddr, num * this.indStride);
-      this.indView = ind.view;
-      this.indOff = indAddr - ind.gpa;
-    } else {
-      this.indView = this.descView;
-      this.indOff = 0;
-    }
-
     this.nextOf = new Uint16Array(num);
     this.chainCount = new Uint16Array(num);
     this.chainTail = new Uint16Array(num);
@@ -286,7 +150,7 @@ export class Virtqueue<T> {
 
   /** The ring addresses, for the transport's `setVqNum` / `setVqAddress`. */
   get layout(): SplitRingLayout {
-    return this.layout_;
+    return this.rings.layout;
   }
 
   /** Descriptors not held by any chain in flight. */
@@ -334,7 +198,10 @@ export class Virtqueue<T> {
     const total = outN + inb.count;
     if (total === 0) throw new VringError('EINVAL', `buffer chain of ${total} buffers is empty`);
     if (total > this.num) {
-      throw new VringError('EINVAL', `buffer chain of ${total} buffers is longer than queue size ${this.num}`);
+      throw new VringError(
+        'EINVAL',
+        `buffer chain of ${total} buffers is longer than queue size ${this.num}`,
+      );
     }
     const inLen = inb.totalLength();
     if (out.totalLength() + inLen === 0) {
@@ -344,25 +211,22 @@ export class Virtqueue<T> {
     const needed = useIndirect ? 1 : total;
     if (this.numFree_ < needed) throw this.noSpace(needed);
 
+    const rings = this.rings;
     const head = this.freeHead;
     const nextOf = this.nextOf;
     if (useIndirect) {
-      const view = this.indView;
-      let off = this.indOff + head * this.indStride;
       for (let i = 0; i < total; i++) {
         const last = i === total - 1;
         const list = i < outN ? out : inb;
         const k = i < outN ? i : i - outN;
         const flags = (i < outN ? 0 : VIRTQ_DESC_F_WRITE) | (last ? 0 : VIRTQ_DESC_F_NEXT);
-        writeDesc(view, off, list.addr(k), list.len(k), flags, last ? 0 : i + 1);
-        off += VIRTQ_DESC_SIZE;
+        rings.writeIndirectDesc(head, i, list.addr(k), list.len(k), flags, last ? 0 : i + 1);
       }
-      const table = this.indAddr + head * this.indStride;
-      writeDesc(this.descView, this.descOff + head * VIRTQ_DESC_SIZE, table, total * VIRTQ_DESC_SIZE, VIRTQ_DESC_F_INDIRECT, 0);
+      rings.writeIndirectHead(head, total);
       this.freeHead = nextOf[head];
       this.chainTail[head] = head;
     } else {
-      const view = this.descView;
+      // Direct chains follow the free list, whose links are driver-private (desc_extra in the kernel).
       let d = head;
       let tail = head;
       for (let i = 0; i < total; i++) {
@@ -370,14 +234,14 @@ export class Virtqueue<T> {
         const list = i < outN ? out : inb;
         const k = i < outN ? i : i - outN;
         const flags = (i < outN ? 0 : VIRTQ_DESC_F_WRITE) | (last ? 0 : VIRTQ_DESC_F_NEXT);
-        writeDesc(view, this.descOff + d * VIRTQ_DESC_SIZE, list.addr(k), list.len(k), flags, last ? 0 : nextOf[d]);
+        rings.writeDesc(d, list.addr(k), list.len(k), flags, last ? 0 : nextOf[d]);
         tail = d;
         d = nextOf[d];
       }
       this.freeHead = d;
       this.chainTail[head] = tail;
     }
-    this.numFree_ -= total;
+    this.numFree_ -= needed;
     this.chainCount[head] = needed;
     this.writable[head] = inLen;
     this.tokens[head] = token;
@@ -414,8 +278,8 @@ export class Virtqueue<T> {
     this.kickedIdx = newIdx;
     // avail.idx was written before this read of the device's suppression state (virtio_mb in the
     // kernel); in one thread program order gives that.
-    if (this.eventIdx) return vringNeedEvent(this.usedView.getUint16(this.availEventOff, true), newIdx, old);
-    return (this.usedView.getUint16(this.usedOff + VIRTQ_USED_FLAGS_OFF, true) & VIRTQ_USED_F_NO_NOTIFY) === 0;
+    if (this.eventIdx) return vringNeedEvent(this.rings.availEvent(), newIdx, old);
+    return (this.rings.usedFlags() & VIRTQ_USED_F_NO_NOTIFY) === 0;
   }
 
   /**
@@ -442,7 +306,7 @@ export class Virtqueue<T> {
    * Whether the device has used buffers the driver has not consumed (`more_used_split`).
    */
   moreUsed(): boolean {
-    return this.usedView.getUint16(this.usedOff + VIRTQ_USED_IDX_OFF, true) !== this.lastUsedIdx_;
+    return this.rings.usedIdx() !== this.lastUsedIdx_;
   }
 
   /**
@@ -456,15 +320,16 @@ export class Virtqueue<T> {
   getBuf(): T | undefined {
     if (this.broken) throw this.brokenError();
     const last = this.lastUsedIdx_;
-    const usedIdx = this.usedView.getUint16(this.usedOff + VIRTQ_USED_IDX_OFF, true);
+    const usedIdx = this.rings.usedIdx();
     if (usedIdx === last) return undefined;
     if (((usedIdx - last) & U16_MASK) > ((this.availIdxShadow - last) & U16_MASK)) {
-      throw this.markBroken(`used idx ${usedIdx} is ahead of avail idx ${this.availIdxShadow} (last used ${last})`);
+      throw this.markBroken(
+        `used idx ${usedIdx} is ahead of avail idx ${this.availIdxShadow} (last used ${last})`,
+      );
     }
     // The element is read only after used.idx showed it (virtio_rmb in the kernel).
-    const elem = this.usedOff + vringUsedRingOffset(last & this.mask);
-    const id = this.usedView.getUint32(elem + VIRTQ_USED_ELEM_ID_OFF, true);
-    const len = this.usedView.getUint32(elem + VIRTQ_USED_ELEM_LEN_OFF, true);
+    const id = this.rings.usedId(last & this.mask);
+    const len = this.rings.usedLen(last & this.mask);
     if (id >= this.num) throw this.markBroken(`used id ${id} is out of range for queue size ${this.num}`);
     if (this.chainCount[id] === 0) throw this.markBroken(`used id ${id} is not in flight`);
     if (len > this.writable[id]) {
@@ -475,7 +340,7 @@ export class Virtqueue<T> {
     this.lastUsedIdx_ = (last + 1) & U16_MASK;
     this.lastLen_ = len;
     if (this.eventIdx && (this.availFlagsShadow & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0) {
-      this.availView.setUint16(this.usedEventOff, this.lastUsedIdx_, true);
+      this.rings.setUsedEvent(this.lastUsedIdx_);
     }
     return token;
   }
@@ -488,7 +353,7 @@ export class Virtqueue<T> {
   disableCb(): void {
     if ((this.availFlagsShadow & VIRTQ_AVAIL_F_NO_INTERRUPT) !== 0) return;
     this.availFlagsShadow |= VIRTQ_AVAIL_F_NO_INTERRUPT;
-    this.availView.setUint16(this.availOff + VIRTQ_AVAIL_FLAGS_OFF, this.availFlagsShadow, true);
+    this.rings.setAvailFlags(this.availFlagsShadow);
   }
 
   /**
@@ -501,7 +366,7 @@ export class Virtqueue<T> {
   enableCb(): boolean {
     if (this.broken) throw this.brokenError();
     this.clearNoInterrupt();
-    if (this.eventIdx) this.availView.setUint16(this.usedEventOff, this.lastUsedIdx_, true);
+    if (this.eventIdx) this.rings.setUsedEvent(this.lastUsedIdx_);
     // The threshold is written before used.idx is re-read (virtio_mb in the kernel).
     return !this.moreUsed();
   }
@@ -519,9 +384,9 @@ export class Virtqueue<T> {
     const last = this.lastUsedIdx_;
     const outstanding = (this.availIdxShadow - last) & U16_MASK;
     const bufs = Math.floor((outstanding * DELAYED_CB_NUMERATOR) / DELAYED_CB_DENOMINATOR);
-    if (this.eventIdx) this.availView.setUint16(this.usedEventOff, (last + bufs) & U16_MASK, true);
-    const usedIdx = this.usedView.getUint16(this.usedOff + VIRTQ_USED_IDX_OFF, true);
-    return ((usedIdx - last) & U16_MASK) <= bufs;
+    if (this.eventIdx) this.rings.setUsedEvent((last + bufs) & U16_MASK);
+    // The threshold is written before used.idx is re-read (virtio_mb in the kernel).
+    return ((this.rings.usedIdx() - last) & U16_MASK) <= bufs;
   }
 
   /**
@@ -545,7 +410,7 @@ export class Virtqueue<T> {
       const token = this.tokens[head];
       this.detach(head);
       this.availIdxShadow = (this.availIdxShadow - 1) & U16_MASK;
-      this.availView.setUint16(this.availOff + VIRTQ_AVAIL_IDX_OFF, this.availIdxShadow, true);
+      this.rings.setAvailIdx(this.availIdxShadow);
       return token;
     }
     return undefined;
@@ -567,15 +432,12 @@ export class Virtqueue<T> {
     if (this.destroyed) return;
     this.destroyed = true;
     this.broken = true;
-    for (const addr of this.allocs) this.dma.free(addr);
+    this.rings.free();
   }
 
   private init(start: number): void {
     const num = this.num;
-    const layout = this.layout_;
-    this.mem.fill(layout.descAddr, vringDescSize(num));
-    this.mem.fill(layout.availAddr, vringAvailSize(num));
-    this.mem.fill(layout.usedAddr, vringUsedSize(num));
+    this.rings.zero();
     for (let i = 0; i < num; i++) this.nextOf[i] = i + 1;
     this.chainCount.fill(0);
     this.chainTail.fill(0);
@@ -590,10 +452,10 @@ export class Virtqueue<T> {
     this.lastLen_ = 0;
     this.broken = false;
     if (start !== 0) {
-      this.availView.setUint16(this.availOff + VIRTQ_AVAIL_IDX_OFF, start, true);
-      this.availView.setUint16(this.usedEventOff, start, true);
-      this.usedView.setUint16(this.usedOff + VIRTQ_USED_IDX_OFF, start, true);
-      this.usedView.setUint16(this.availEventOff, start, true);
+      this.rings.setAvailIdx(start);
+      this.rings.setUsedEvent(start);
+      this.rings.setUsedIdx(start);
+      this.rings.setAvailEvent(start);
     }
   }
 
@@ -608,7 +470,7 @@ export class Virtqueue<T> {
     }
     if (this.numFree_ < 1) throw this.noSpace(1);
     const head = this.freeHead;
-    writeDesc(this.descView, this.descOff + head * VIRTQ_DESC_SIZE, addr, len, flags, 0);
+    this.rings.writeDesc(head, addr, len, flags, 0);
     this.freeHead = this.nextOf[head];
     this.numFree_ -= 1;
     this.chainCount[head] = 1;
@@ -621,10 +483,10 @@ export class Virtqueue<T> {
   /** Puts `head` in the next avail slot and publishes the new avail idx. */
   private publish(head: number): void {
     const slot = this.availIdxShadow & this.mask;
-    this.availView.setUint16(this.availOff + vringAvailRingOffset(slot), head, true);
+    this.rings.setAvailRing(slot, head);
     this.availIdxShadow = (this.availIdxShadow + 1) & U16_MASK;
     // The ring entry is written before the index that publishes it (virtio_wmb in the kernel).
-    this.availView.setUint16(this.availOff + VIRTQ_AVAIL_IDX_OFF, this.availIdxShadow, true);
+    this.rings.setAvailIdx(this.availIdxShadow);
     // vring_need_event cannot see more than 0xffff additions between decisions: kick before that.
     if (((this.availIdxShadow - this.kickedIdx) & U16_MASK) === U16_MASK) this.kick();
   }
@@ -643,7 +505,7 @@ export class Virtqueue<T> {
   private clearNoInterrupt(): void {
     if ((this.availFlagsShadow & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0) return;
     this.availFlagsShadow &= ~VIRTQ_AVAIL_F_NO_INTERRUPT;
-    this.availView.setUint16(this.availOff + VIRTQ_AVAIL_FLAGS_OFF, this.availFlagsShadow, true);
+    this.rings.setAvailFlags(this.availFlagsShadow);
   }
 
   private markBroken(message: string): VringError {
@@ -662,12 +524,4 @@ export class Virtqueue<T> {
       `virtqueue ${this.index} has ${this.numFree_} free descriptors, the chain needs ${needed}`,
     );
   }
-}
-
-/** Writes one split descriptor at `off` of `view` (§2.7.5). */
-function writeDesc(view: DataView, off: number, addr: number, len: number, flags: number, next: number): void {
-  writeU64(view, off + VIRTQ_DESC_ADDR_OFF, addr);
-  view.setUint32(off + VIRTQ_DESC_LEN_OFF, len, true);
-  view.setUint16(off + VIRTQ_DESC_FLAGS_OFF, flags, true);
-  view.setUint16(off + VIRTQ_DESC_NEXT_OFF, next, true);
 }

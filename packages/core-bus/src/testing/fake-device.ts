@@ -1,4 +1,13 @@
-import type { GuestMemory, Iotlb } from '@vdpa-kit/vring';
+import {
+  type GuestMemory,
+  type Iotlb,
+  VIRTIO_CONFIG_S_FEATURES_OK,
+  VIRTIO_F_ACCESS_PLATFORM,
+  VIRTIO_F_VERSION_1,
+  VIRTIO_ID_NET,
+  VIRTIO_NET_CONFIG_SIZE,
+  bit,
+} from '@vdpa-kit/vring';
 import type {
   OpName,
   VdpaCallback,
@@ -13,14 +22,6 @@ import { VdpaError, type VdpaErrno } from '../errors.js';
 import { OP_TABLE } from '../op-table.js';
 import type { VdpaBus } from '../vdpa-bus.js';
 import type { VdpaAllocOptions, VdpaClassId, VdpaDevice } from '../vdpa-device.js';
-import {
-  VIRTIO_CONFIG_S_FEATURES_OK,
-  VIRTIO_F_ACCESS_PLATFORM,
-  VIRTIO_F_VERSION_1,
-  VIRTIO_ID_NET,
-  VIRTIO_NET_CONFIG_SIZE,
-  bit,
-} from '../vring-constants.js';
 
 /** Options of {@link FakeDevice}. */
 export interface FakeDeviceOptions {
@@ -105,8 +106,9 @@ export class FakeDevice implements VdpaConfigOps {
   constructor(options: FakeDeviceOptions = {}) {
     this.options = options;
     this.nvqs = options.nvqs ?? 2;
-    this.deviceFeatures = options.deviceFeatures ?? (bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM));
-    this.config = options.config === undefined ? new Uint8Array(VIRTIO_NET_CONFIG_SIZE) : Uint8Array.from(options.config);
+    this.deviceFeatures = options.deviceFeatures ?? bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM);
+    this.config =
+      options.config === undefined ? new Uint8Array(VIRTIO_NET_CONFIG_SIZE) : Uint8Array.from(options.config);
     this.vqs = Array.from({ length: this.nvqs }, () => this.freshVq());
     for (const op of options.without ?? []) {
       if (OP_TABLE[op].mandatory) throw new VdpaError('EINVAL', `fake device cannot omit mandatory op ${op}`);
@@ -115,12 +117,21 @@ export class FakeDevice implements VdpaConfigOps {
   }
 
   /**
-   * Allocates and registers this device on `bus` (`ops: this`, `nvqs` from the options).
+   * Allocates and registers this device on `bus` (`ops: this`, `nvqs` from the options, class ids
+   * default virtio and vhost); a failed registration releases the allocation.
    * @returns the bus record
    */
-  register(bus: VdpaBus, options: Omit<VdpaAllocOptions, 'ops' | 'classIds'> & { classIds?: readonly VdpaClassId[] } = {}): VdpaDevice {
+  register(
+    bus: VdpaBus,
+    options: Omit<VdpaAllocOptions, 'ops' | 'classIds'> & { classIds?: readonly VdpaClassId[] } = {},
+  ): VdpaDevice {
     const dev = bus.allocDevice({ classIds: ['virtio', 'vhost'], ...options, ops: this });
-    bus.registerDevice(dev, this.nvqs);
+    try {
+      bus.registerDevice(dev, this.nvqs);
+    } catch (err) {
+      bus.releaseDevice(dev);
+      throw err;
+    }
     this.vdpa = dev;
     return dev;
   }
@@ -177,7 +188,8 @@ export class FakeDevice implements VdpaConfigOps {
 
   private vq(idx: number): FakeVq {
     const vq = this.vqs[idx];
-    if (vq === undefined) throw new VdpaError('EINVAL', `vq index ${idx} is out of range (nvqs ${this.nvqs})`);
+    if (vq === undefined)
+      throw new VdpaError('EINVAL', `vq index ${idx} is out of range (nvqs ${this.nvqs})`);
     return vq;
   }
 

@@ -14,7 +14,7 @@ import {
   VIRTIO_NET_CONFIG_MAX_VQ_PAIRS,
   VIRTIO_NET_CONFIG_MTU,
   bit,
-} from '../vring-constants.js';
+} from '@vdpa-kit/vring';
 import { FakeDevice, type FakeDeviceOptions } from './fake-device.js';
 
 /** Options of {@link FakeMgmtDevice}. */
@@ -67,28 +67,38 @@ export class FakeMgmtDevice implements MgmtDevice {
     this.idTable = options.idTable ?? [VIRTIO_ID_NET];
     this.configAttrMask =
       options.configAttrMask ??
-      (bit(VDPA_ATTR_DEV_NET_CFG_MACADDR) |
+      bit(VDPA_ATTR_DEV_NET_CFG_MACADDR) |
         bit(VDPA_ATTR_DEV_NET_CFG_MTU) |
         bit(VDPA_ATTR_DEV_NET_CFG_MAX_VQP) |
-        bit(VDPA_ATTR_DEV_FEATURES));
+        bit(VDPA_ATTR_DEV_FEATURES);
     this.maxSupportedVqs = options.maxSupportedVqs ?? 3;
     this.supportedFeatures = options.supportedFeatures ?? new FakeDevice(options.device).deviceFeatures;
-    if (options.withSetAttr === false) Object.defineProperty(this, 'devSetAttr', { value: undefined, enumerable: false });
+    if (options.withSetAttr === false)
+      Object.defineProperty(this, 'devSetAttr', { value: undefined, enumerable: false });
   }
 
   devAdd(name: string, config: VdpaDevSetConfig): VdpaDevice {
     const fake = new FakeDevice({ nvqs: this.maxSupportedVqs, ...this.options.device });
     if (config.deviceFeatures !== undefined) {
       if ((config.deviceFeatures & ~this.supportedFeatures) !== 0n) {
-        throw new VdpaError('EINVAL', `features 0x${config.deviceFeatures.toString(16)} exceed the supported set`);
+        throw new VdpaError(
+          'EINVAL',
+          `features 0x${config.deviceFeatures.toString(16)} exceed the supported set`,
+        );
       }
       fake.deviceFeatures = config.deviceFeatures;
     }
     const view = new DataView(fake.config.buffer, fake.config.byteOffset, fake.config.byteLength);
     if (config.net?.mac !== undefined) fake.config.set(config.net.mac, VIRTIO_NET_CONFIG_MAC);
     if (config.net?.mtu !== undefined) view.setUint16(VIRTIO_NET_CONFIG_MTU, config.net.mtu, LE);
-    if (config.net?.maxVqPairs !== undefined) view.setUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, config.net.maxVqPairs, LE);
-    const dev = this.bus.allocDevice({ ops: fake, name, classIds: this.options.classIds ?? ['virtio', 'vhost'], mgmtdev: this.name });
+    if (config.net?.maxVqPairs !== undefined)
+      view.setUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, config.net.maxVqPairs, LE);
+    const dev = this.bus.allocDevice({
+      ops: fake,
+      name,
+      classIds: this.options.classIds ?? ['virtio', 'vhost'],
+      mgmtdev: this.name,
+    });
     try {
       this.bus.registerDevice(dev, fake.nvqs);
     } catch (err) {
@@ -108,6 +118,7 @@ export class FakeMgmtDevice implements MgmtDevice {
   devSetAttr(dev: VdpaDevice, config: VdpaDevSetConfig): void {
     this.setAttrs.push(config);
     const fake = this.devices.get(dev.name);
-    if (fake !== undefined && config.net?.mac !== undefined) fake.config.set(config.net.mac, VIRTIO_NET_CONFIG_MAC);
+    if (fake !== undefined && config.net?.mac !== undefined)
+      fake.config.set(config.net.mac, VIRTIO_NET_CONFIG_MAC);
   }
 }

@@ -60,7 +60,8 @@ export class FakeTransport implements VdpaDriver {
    */
   handle(devName: string): DeviceHandle {
     const h = this.held.get(devName);
-    if (h === undefined) throw new VdpaError('ENODEV', `fake transport ${this.name} does not hold device ${devName}`);
+    if (h === undefined)
+      throw new VdpaError('ENODEV', `fake transport ${this.name} does not hold device ${devName}`);
     return h;
   }
 

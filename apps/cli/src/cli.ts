@@ -1,0 +1,214 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { ContainerModule } from 'inversify';
+import { loadVringCeilings } from './bench/vring-ceilings.js';
+import { benchLoopback } from './bench/loopback-bench.js';
+import {
+  BENCH_DEFAULT_PACKETS,
+  BENCH_DEFAULT_RUNS,
+  RUN_DEFAULT_BURST,
+  RUN_DEFAULT_COUNT,
+  RUN_DEFAULT_MGMTDEV,
+  RUN_DEFAULT_SIZE,
+} from './constants.js';
+import { CliError } from './errors.js';
+import { type CliIo, processIo } from './io.js';
+import { loadPlugins } from './load-plugins.js';
+import { formatBenchReport } from './bench/bench-report.js';
+import { createProgress } from './run/progress.js';
+import { runStack } from './run/run-command.js';
+import { formatRunReport } from './run/run-report.js';
+import { defaultStatePath } from './state/default-state-path.js';
+import { withManagementState } from './state/management-session.js';
+import { type ManagementRunner, runVdpaCommand } from './vdpa/vdpa-commands.js';
+import { DEV_USAGE, MGMTDEV_USAGE, PROGRAM } from './vdpa/usage.js';
+
+/** Global options of `vdpa-kit`. */
+interface GlobalOptions {
+  readonly json?: boolean;
+  readonly pretty?: boolean;
+  readonly state?: string;
+  readonly plugin: string[];
+}
+
+const JSON_INDENT = 2;
+
+/** The version of this package (from its package.json). */
+export function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function integer(min: number, what: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(`${what} ${value} is not an integer ≥ ${min}.`);
+    }
+    return Number(value);
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Builds the `vdpa-kit` command tree (commander): the iproute2 objects `mgmtdev` and `dev` (their
+ * words parsed by the iproute2-compatible parser), `run`, and `bench loopback`.
+ *
+ * @param io where output goes
+ * @param exit receives the exit status of the command that ran
+ */
+export function createProgram(io: CliIo, exit: (code: number) => void): Command {
+  const program = new Command(PROGRAM);
+  let pluginModules: ContainerModule[] | undefined;
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const plugins = async (): Promise<ContainerModule[]> => {
+    pluginModules ??= await loadPlugins(globals().plugin, io.cwd);
+    return pluginModules;
+  };
+  const vdpa = async (object: string | undefined, words: readonly string[], bind?: string): Promise<void> => {
+    if (bind !== undefined && bind !== 'virtio') throw new CliError(`--bind ${bind} is not a transport (only virtio)`);
+    const g = globals();
+    const statePath = g.state ?? defaultStatePath(io.env);
+    const management: ManagementRunner = async (fn) =>
+      (await withManagementState({ statePath, plugins: await plugins(), bind: bind === 'virtio' }, fn)).value;
+    const result = await runVdpaCommand(object, words, { json: g.json === true, pretty: g.pretty === true, management });
+    for (const line of result.stderr) io.stderr(`${line}\n`);
+    io.stdout(result.stdout);
+    exit(result.exitCode);
+  };
+  const printJson = (value: unknown): void => {
+    io.stdout(`${JSON.stringify(value, null, globals().pretty === true ? JSON_INDENT : undefined)}\n`);
+  };
+
+  program
+    .description('The Linux vDPA framework in userspace: iproute2 `vdpa` management, traffic runs and benchmarks.')
+    .version(`${PROGRAM} utility, ${PROGRAM}-${cliVersion()}`, '-V, --version', 'print the version')
+    .option('-j, --json', 'JSON output')
+    .option('-p, --pretty', 'pretty JSON (with -j)')
+    .option('--state <file>', 'management state log (default $VDPA_KIT_STATE, $XDG_STATE_HOME/vdpa-kit/state.jsonl or ~/.local/state/vdpa-kit/state.jsonl)')
+    .option('--plugin <package|path>', 'load a ContainerModule plugin (repeatable)', collect, [])
+    .argument('[object]', 'an object prefix (m, d) or help')
+    .argument('[words...]')
+    .showSuggestionAfterError(false)
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .exitOverride()
+    .action(async (object: string | undefined, words: string[]) => {
+      if (object === undefined) {
+        io.stdout(program.helpInformation());
+        exit(0);
+        return;
+      }
+      await vdpa(object, words);
+    });
+
+  program
+    .command('mgmtdev')
+    .description('management devices (iproute2 `vdpa mgmtdev`): show [ MGMTDEV ]')
+    .argument('[words...]', 'show [ MGMTDEV ] | help')
+    .addHelpText('after', `\n${MGMTDEV_USAGE.join('\n')}\n\nExample:\n  ${PROGRAM} -jp mgmtdev show vdpasim_net\n`)
+    .action(async (words: string[]) => vdpa('mgmtdev', words));
+
+  program
+    .command('dev')
+    .description('vDPA devices (iproute2 `vdpa dev`): show, add, del, set, config show, vstats show')
+    .argument('[words...]', 'iproute2 words, e.g. add name vdpa0 mgmtdev vdpasim_net mac 00:11:22:33:44:55')
+    .addOption(
+      new Option('--bind <transport>', 'bring the devices up with this transport in-process first (config/vstats)').choices([
+        'virtio',
+      ]),
+    )
+    .addHelpText(
+      'after',
+      `\n${DEV_USAGE.join('\n')}\n       ${PROGRAM} dev set name NAME [ mac MACADDR ]\n       ${PROGRAM} dev config show [ DEV ]\n       ${PROGRAM} dev vstats show DEV qidx QUEUE_INDEX\n\nExamples:\n  ${PROGRAM} dev add name vdpa0 mgmtdev vdpasim_net mac 00:11:22:33:44:55 mtu 9000\n  ${PROGRAM} -j dev config show vdpa0 --bind virtio\n`,
+    )
+    .action(async (words: string[], opts: { bind?: string }) => vdpa('dev', words, opts.bind));
+
+  program
+    .command('run')
+    .description('compose a stack, bring a device up with virtio-net and drive checked traffic through it')
+    .option('--mgmtdev <name>', 'management device (vdpasim_net, mvnet or a plugin’s)', RUN_DEFAULT_MGMTDEV)
+    .option('--mac <mac>', 'device MAC attribute')
+    .option('--mtu <mtu>', 'device MTU attribute', integer(1, '--mtu'))
+    .option('--max-vqp <n>', 'device max queue pairs attribute', integer(1, '--max-vqp'))
+    .option('--queues <n>', 'active queue pairs (set through the control queue)', integer(1, '--queues'))
+    .option('--count <n>', 'frames to send', integer(1, '--count'), RUN_DEFAULT_COUNT)
+    .option('--size <bytes>', 'frame size (≥ 60)', integer(1, '--size'), RUN_DEFAULT_SIZE)
+    .option('--burst <n>', 'frames per flush', integer(1, '--burst'), RUN_DEFAULT_BURST)
+    .option('--rate <pps>', 'frames per second (0 = unlimited)', integer(0, '--rate'), 0)
+    .addOption(new Option('--work-queue <mode>', 'device work queue').choices(['inline', 'microtask']).default('inline'))
+    .addHelpText('after', `\nExamples:\n  ${PROGRAM} run --count 100000 --size 64\n  ${PROGRAM} run --mgmtdev mvnet --json\n`)
+    .action(async (opts: Record<string, unknown>) => {
+      const g = globals();
+      const report = await runStack({
+        mgmtdev: opts.mgmtdev as string,
+        mac: opts.mac as string | undefined,
+        mtu: opts.mtu as number | undefined,
+        maxVqp: opts.maxVqp as number | undefined,
+        queues: opts.queues as number | undefined,
+        count: opts.count as number,
+        size: opts.size as number,
+        burst: opts.burst as number,
+        rate: opts.rate as number,
+        workQueue: opts.workQueue as 'inline' | 'microtask',
+        plugins: await plugins(),
+        progress: (total) => createProgress(total, io.progressStream, g.json !== true),
+      });
+      if (g.json === true) printJson(report);
+      else io.stdout(formatRunReport(report));
+      exit(report.ok ? 0 : 1);
+    });
+
+  const bench = program.command('bench').description('benchmarks against in-run ceilings');
+  bench
+    .command('loopback')
+    .description('full stack (virtio-net → bus → vdpasim_net → back) in one thread vs vring’s reference loop')
+    .option('--size <bytes>', 'frame size (64 and 1500 are the reference points)', integer(1, '--size'), RUN_DEFAULT_SIZE)
+    .option('--packets <n>', 'packets per timed run', integer(1, '--packets'), BENCH_DEFAULT_PACKETS)
+    .option('--runs <k>', 'timed runs (medians are reported)', integer(1, '--runs'), BENCH_DEFAULT_RUNS)
+    .addHelpText('after', `\nExample:\n  ${PROGRAM} bench loopback --size 64 --json\n`)
+    .action(async (opts: { size: number; packets: number; runs: number }) => {
+      const report = benchLoopback(opts, await loadVringCeilings());
+      if (globals().json === true) printJson(report);
+      else io.stdout(formatBenchReport(report));
+      exit(0);
+    });
+
+  for (const cmd of [program, ...program.commands, ...bench.commands]) {
+    cmd
+      .showSuggestionAfterError(false)
+      .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+      .exitOverride();
+  }
+  return program;
+}
+
+/**
+ * Runs `vdpa-kit` with `argv` (the words after the program name).
+ *
+ * @returns the exit status: 0 on success, non-zero on any error (which printed one line to stderr,
+ * or the iproute2 text for `vdpa` commands); a stack trace only with `VDPA_KIT_DEBUG=1`
+ * @example
+ * process.exitCode = await main(process.argv.slice(2));
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let code = 0;
+  const program = createProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliError) {
+      for (const line of err.stderrLines()) io.stderr(`${line}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`${PROGRAM}: ${message.split('\n')[0]}\n`);
+    if (io.env.VDPA_KIT_DEBUG === '1' && err instanceof Error && err.stack !== undefined) io.stderr(`${err.stack}\n`);
+    return 1;
+  }
+  return code;
+}

@@ -1,0 +1,74 @@
+/**
+ * Constants of the `vdpa-kit` CLI that are not virtio spec values (those come from
+ * `@vdpa-kit/vring`): Ethernet framing used by the packet generator and the defaults of `run` and
+ * `bench`.
+ */
+
+/** Bytes of an Ethernet header: destination, source, EtherType (IEEE 802.3). */
+export const ETH_HLEN = 14;
+/** Offset of the destination MAC. */
+export const ETH_DEST_OFFSET = 0;
+/** Offset of the source MAC. */
+export const ETH_SOURCE_OFFSET = 6;
+/** Offset of the EtherType. */
+export const ETH_TYPE_OFFSET = 12;
+/** Minimum Ethernet frame length without FCS (`ETH_ZLEN`). */
+export const ETH_ZLEN = 60;
+/** Largest frame `run` generates: a 64 KiB jumbo frame would not fit the transport's RX buffers. */
+export const PKTGEN_MAX_FRAME = 9018;
+/** IEEE 802 Local Experimental EtherType 1: what the packet generator's frames carry. */
+export const ETH_P_802_EX1 = 0x88b5;
+/** Source MAC of generated frames: locally administered, unicast (02:00:00:00:00:01). */
+export const PKTGEN_SOURCE_MAC: readonly number[] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+
+/** Bytes of a 32-bit and of a 16-bit field. */
+export const U32_BYTES = 4;
+export const U16_BYTES = 2;
+
+/** Offset of the 32-bit big-endian sequence number in a generated frame. */
+export const PKTGEN_SEQ_OFFSET = ETH_HLEN;
+/** Offset of the 16-bit big-endian queue-pair index. */
+export const PKTGEN_QUEUE_OFFSET = PKTGEN_SEQ_OFFSET + U32_BYTES;
+/** Offset of the 32-bit big-endian FNV-1a checksum. */
+export const PKTGEN_CSUM_OFFSET = PKTGEN_QUEUE_OFFSET + U16_BYTES;
+/** Offset of the payload pattern. */
+export const PKTGEN_PAYLOAD_OFFSET = PKTGEN_CSUM_OFFSET + U32_BYTES;
+
+/** FNV-1a 32-bit offset basis. */
+export const FNV1A_OFFSET_BASIS = 0x811c9dc5;
+/** FNV-1a 32-bit prime. */
+export const FNV1A_PRIME = 0x01000193;
+
+/** `run` defaults. */
+export const RUN_DEFAULT_COUNT = 100_000;
+export const RUN_DEFAULT_SIZE = 64;
+export const RUN_DEFAULT_BURST = 32;
+export const RUN_DEFAULT_MGMTDEV = 'vdpasim_net';
+/** Name of the device `run` and `bench` create in their own, throw-away stack. */
+export const RUN_DEVICE_NAME = 'vdpa0';
+/** Bursts between two yields to the event loop (progress display, I/O) in inline mode. */
+export const RUN_BURSTS_PER_YIELD = 64;
+/** Abort the drain or a stalled send loop after this long without any progress. */
+export const RUN_STALL_TIMEOUT_MS = 2_000;
+/** Progress redraws at most this often. */
+export const RUN_PROGRESS_INTERVAL_MS = 100;
+
+/** `bench loopback` defaults. */
+export const BENCH_DEFAULT_RUNS = 5;
+export const BENCH_DEFAULT_PACKETS = 1_000_000;
+export const BENCH_BURST = 64;
+/** Packets of the untimed warm-up pass (JIT) before the timed runs. */
+export const BENCH_WARMUP_PACKETS = 100_000;
+/** Copies timed for the copy ceiling. */
+export const BENCH_COPIES = 2_000_000;
+/** Goals of the issue: stack Mpps / reference-loop Mpps at 64 B and at 1500 B. */
+export const BENCH_GOALS: Readonly<Record<number, number>> = { 64: 0.35, 1500: 0.5 };
+
+/** Nanoseconds per second, millisecond. */
+export const NS_PER_SEC = 1e9;
+export const NS_PER_MS = 1e6;
+/** Bits per byte. */
+export const BITS_PER_BYTE = 8;
+/** Packets per Mpps unit, bits per Gbit. */
+export const PER_MEGA = 1e6;
+export const PER_GIGA = 1e9;

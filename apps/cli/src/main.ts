@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+import { main } from './cli.js';
+
+process.exitCode = await main(process.argv.slice(2));

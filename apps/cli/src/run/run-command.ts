@@ -1,0 +1,202 @@
+import { type VdpaBus, VdpaError, type VendorStat, type WorkQueueMode } from '@vdpa-kit/core-bus';
+import { type NetInterface, type NetQueueStats, VIRTIO_BUS, type VirtioBus } from '@vdpa-kit/transport-virtio';
+import type { ContainerModule } from 'inversify';
+import { composeCliStack } from '../compose.js';
+import { BITS_PER_BYTE, NS_PER_MS, NS_PER_SEC, PER_GIGA, PER_MEGA, RUN_DEVICE_NAME } from '../constants.js';
+import { CliError } from '../errors.js';
+import { parseLladdr } from '../vdpa/parse-values.js';
+import { formatLladdr } from '../vdpa/show-printers.js';
+import { checkFrameSize } from './packet-generator.js';
+import type { Progress } from './progress.js';
+import { type TrafficResult, runTraffic } from './traffic.js';
+
+/** Options of {@link runStack} (the `run` command). */
+export interface RunOptions {
+  readonly mgmtdev: string;
+  /** `--mac`: the device's MAC attribute (only given to devices that accept it). */
+  readonly mac?: string;
+  readonly mtu?: number;
+  /** `--max-vqp`: device attribute. */
+  readonly maxVqp?: number;
+  /** `--queues`: active queue pairs to set through the control queue and to send on. */
+  readonly queues?: number;
+  readonly count: number;
+  readonly size: number;
+  readonly burst: number;
+  readonly rate: number;
+  readonly workQueue: WorkQueueMode;
+  readonly plugins: readonly ContainerModule[];
+  /** Builds the progress display once the total is known. */
+  readonly progress?: (total: number) => Progress;
+}
+
+/** The report of one `run`, as printed with `--json`. */
+export interface RunReport {
+  readonly mgmtdev: string;
+  readonly dev: string;
+  readonly mac: string;
+  readonly mtu: number;
+  readonly linkUp: boolean;
+  readonly maxQueuePairs: number;
+  readonly queuePairs: number;
+  readonly features: string;
+  readonly workQueue: WorkQueueMode;
+  readonly size: number;
+  readonly burst: number;
+  readonly rate: number;
+  readonly tx: { readonly packets: number; readonly bytes: number };
+  readonly rx: { readonly packets: number; readonly bytes: number; readonly intact: number };
+  readonly drops: number;
+  readonly errors: number;
+  readonly lost: number;
+  readonly corrupt: number;
+  readonly outOfOrder: number;
+  readonly backpressure: number;
+  readonly stalled: boolean;
+  readonly durationMs: number;
+  readonly mpps: number;
+  readonly gbps: number;
+  readonly perQueue: TrafficResult['perQueue'];
+  readonly queues: readonly NetQueueStats[];
+  /** Vendor counters of each virtqueue (`dev vstats show`), by queue index. */
+  readonly vendorStats: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** No frame lost or corrupt. */
+  readonly ok: boolean;
+}
+
+function vendorStats(bus: VdpaBus, name: string): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  const nvqs = bus.device(name)?.nvqs ?? 0;
+  for (let q = 0; q < nvqs; q++) {
+    let stats: readonly VendorStat[];
+    try {
+      stats = bus.devVstats(name, q).stats;
+    } catch {
+      continue;
+    }
+    out[String(q)] = Object.fromEntries(stats.map((s) => [s.name, Number(s.value)]));
+  }
+  return out;
+}
+
+/**
+ * `vdpa-kit run`: composes a throw-away stack with the virtio transport (the state log is not
+ * touched), adds device `vdpa0` on `mgmtdev` with the given attributes, lets virtio-net bring it up,
+ * sets the active queue pairs through the control queue, drives traffic with the packet generator
+ * and checks every frame, then reports driver and vendor counters.
+ *
+ * @throws CliError for bad options, a device the bus refuses or that no virtio-net driver bound
+ * @example
+ * const report = await runStack({ mgmtdev: 'vdpasim_net', count: 1000, size: 64, burst: 32, rate: 0, workQueue: 'inline', plugins: [] });
+ */
+export async function runStack(options: RunOptions): Promise<RunReport> {
+  checkFrameSize(options.size);
+  const mac = options.mac === undefined ? undefined : (parseLladdr(options.mac) ?? badMac(options.mac));
+  let stack;
+  try {
+    stack = composeCliStack({ plugins: options.plugins, transport: true, workQueue: options.workQueue });
+  } catch (err) {
+    throw new CliError(`cannot compose the stack: ${VdpaError.from(err).message}`, { cause: err });
+  }
+  const { bus, container } = stack;
+  try {
+    const net = bus.mgmtdevs().some((m) => m.name === options.mgmtdev)
+      ? addDevice(bus, container.get<VirtioBus>(VIRTIO_BUS), options, mac)
+      : notLoaded(options.mgmtdev, bus);
+    const pairs = options.queues ?? net.queuePairs;
+    if (!Number.isInteger(pairs) || pairs < 1 || pairs > net.maxQueuePairs) {
+      throw new CliError(`--queues ${pairs} is not in 1..${net.maxQueuePairs} (the device's max queue pairs)`);
+    }
+    if (pairs !== net.queuePairs) {
+      try {
+        await net.setQueuePairs(pairs);
+      } catch (err) {
+        throw new CliError(`device ${net.name} refused ${pairs} queue pairs: ${VdpaError.from(err).message}`, { cause: err });
+      }
+    }
+    const progress = options.progress?.(options.count);
+    let result: TrafficResult;
+    try {
+      result = await runTraffic(net, {
+        count: options.count,
+        size: options.size,
+        burst: options.burst,
+        rate: options.rate,
+        queues: pairs,
+        microtask: options.workQueue === 'microtask',
+        onProgress: progress === undefined ? undefined : (s, r) => progress.update(s, r),
+      });
+    } finally {
+      progress?.stop();
+    }
+    const queues = net.stats();
+    const seconds = Number(result.durationNs) / NS_PER_SEC;
+    const report: RunReport = {
+      mgmtdev: options.mgmtdev,
+      dev: net.name,
+      mac: formatLladdr(net.mac),
+      mtu: net.mtu,
+      linkUp: net.linkUp,
+      maxQueuePairs: net.maxQueuePairs,
+      queuePairs: net.queuePairs,
+      features: `0x${net.features.toString(16)}`,
+      workQueue: options.workQueue,
+      size: options.size,
+      burst: options.burst,
+      rate: options.rate,
+      tx: { packets: result.sent, bytes: result.sentBytes },
+      rx: { packets: result.received, bytes: result.receivedBytes, intact: result.intact },
+      drops: queues.reduce((n, q) => n + q.drops, 0),
+      errors: queues.reduce((n, q) => n + q.errors, 0),
+      lost: result.lost,
+      corrupt: result.corrupt,
+      outOfOrder: result.outOfOrder,
+      backpressure: result.backpressure,
+      stalled: result.stalled,
+      durationMs: Number(result.durationNs) / NS_PER_MS,
+      mpps: seconds > 0 ? result.intact / seconds / PER_MEGA : 0,
+      gbps: seconds > 0 ? (result.receivedBytes * BITS_PER_BYTE) / seconds / PER_GIGA : 0,
+      perQueue: result.perQueue,
+      queues,
+      vendorStats: vendorStats(bus, net.name),
+      ok: result.lost === 0 && result.corrupt === 0,
+    };
+    net.close();
+    return report;
+  } finally {
+    bus.dispose();
+  }
+}
+
+function badMac(text: string): never {
+  throw new CliError(`--mac ${text} is not a MAC address`);
+}
+
+function notLoaded(mgmtdev: string, bus: VdpaBus): never {
+  const known = bus
+    .mgmtdevs()
+    .map((m) => m.name)
+    .join(', ');
+  throw new CliError(`management device ${mgmtdev} not found (loaded: ${known}; a plugin's needs --plugin)`);
+}
+
+function addDevice(bus: VdpaBus, vbus: VirtioBus, options: RunOptions, mac: Uint8Array | undefined): NetInterface {
+  const net = {
+    ...(mac === undefined ? {} : { mac }),
+    ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
+    ...(options.maxVqp === undefined ? {} : { maxVqPairs: options.maxVqp }),
+  };
+  try {
+    bus.devAdd(options.mgmtdev, RUN_DEVICE_NAME, Object.keys(net).length === 0 ? {} : { net });
+  } catch (err) {
+    throw new CliError(`${options.mgmtdev} refused device ${RUN_DEVICE_NAME}: ${VdpaError.from(err).message}`, { cause: err });
+  }
+  const iface = vbus.netDevice(RUN_DEVICE_NAME);
+  if (iface === undefined) {
+    const driver = bus.driverOf(RUN_DEVICE_NAME);
+    throw new CliError(
+      `device ${RUN_DEVICE_NAME} on ${options.mgmtdev} has no virtio-net interface (bus driver: ${driver ?? 'none'})`,
+    );
+  }
+  return iface;
+}

@@ -1,0 +1,18 @@
+import { MGMT_DEVICE } from '@vdpa-kit/core-bus';
+import { ContainerModule } from 'inversify';
+import { MvnetMgmtDevice } from './mvnet-mgmt-device.js';
+import { MVNET_MGMT_DEVICE } from './tokens.js';
+
+/**
+ * The device-mvnet plugin: binds the `mvnet` management device (singleton) to `MVNET_MGMT_DEVICE` and
+ * to core-bus's `MGMT_DEVICE`, which `composeStack` registers on the bus.
+ * @example
+ * const { bus } = composeStack([mvnetModule(), transportVirtioModule()]);
+ * bus.devAdd('mvnet', 'vdpa0');
+ */
+export function mvnetModule(): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(MVNET_MGMT_DEVICE).to(MvnetMgmtDevice).inSingletonScope();
+    bind(MGMT_DEVICE).toService(MVNET_MGMT_DEVICE);
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * Constants of the vDPA device simulator (reference §3.1–3.2, kernel `drivers/vdpa/vdpa_sim/`) and the
+ * few protocol sizes it needs that `@vdpa-kit/vring`'s spec constants do not name. Virtio spec
+ * constants themselves come from `@vdpa-kit/vring`.
+ */
+import {
+  VIRTIO_F_ACCESS_PLATFORM,
+  VIRTIO_F_ANY_LAYOUT,
+  VIRTIO_F_VERSION_1,
+  VIRTIO_NET_F_CTRL_MAC_ADDR,
+  VIRTIO_NET_F_CTRL_RX,
+  VIRTIO_NET_F_CTRL_VQ,
+  VIRTIO_NET_F_MAC,
+  VIRTIO_NET_F_MQ,
+  VIRTIO_NET_F_MTU,
+  VIRTIO_NET_F_STATUS,
+  bit,
+} from '@vdpa-kit/vring';
+
+/** Ring alignment the simulator reports (`VDPASIM_QUEUE_ALIGN` = PAGE_SIZE, reference §3.1). */
+export const VDPASIM_QUEUE_ALIGN = 4096;
+
+/** Largest (and default) queue size (`VDPASIM_QUEUE_MAX`, reference §3.1). */
+export const VDPASIM_QUEUE_MAX = 256;
+
+/** Virtio vendor id of every simulated device (`VDPASIM_VENDOR_ID`, reference §3.1). */
+export const VDPASIM_VENDOR_ID = 0;
+
+/** Features of every simulated device: ANY_LAYOUT | VERSION_1 | ACCESS_PLATFORM (`VDPASIM_FEATURES`, §3.1). */
+export const VDPASIM_FEATURES = bit(VIRTIO_F_ANY_LAYOUT) | bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM);
+
+/**
+ * The kernel's `VDPASIM_NET_FEATURES` = VDPASIM_FEATURES | MAC | STATUS | MTU | CTRL_VQ | CTRL_MAC_ADDR
+ * = `0x308830028` (reference §3.2).
+ */
+export const VDPASIM_NET_FEATURES =
+  VDPASIM_FEATURES |
+  bit(VIRTIO_NET_F_MAC) |
+  bit(VIRTIO_NET_F_STATUS) |
+  bit(VIRTIO_NET_F_MTU) |
+  bit(VIRTIO_NET_F_CTRL_VQ) |
+  bit(VIRTIO_NET_F_CTRL_MAC_ADDR);
+
+/**
+ * What the `vdpasim_net` management device supports: {@link VDPASIM_NET_FEATURES} plus, beyond the
+ * kernel, MQ (`VQ_PAIRS_SET`) and CTRL_RX (`PROMISC` / `ALLMULTI`).
+ */
+export const VDPASIM_NET_SUPPORTED_FEATURES = VDPASIM_NET_FEATURES | bit(VIRTIO_NET_F_MQ) | bit(VIRTIO_NET_F_CTRL_RX);
+
+/** Largest `max_vqp` a `vdpasim_net` device accepts (beyond the kernel, which has one pair). */
+export const VDPASIM_NET_MAX_VQP = 8;
+
+/**
+ * `max_supported_vqs` of `vdpasim_net`: 2 · {@link VDPASIM_NET_MAX_VQP} data queues + the control
+ * queue = 17. The kernel reports 3 because it has exactly one queue pair.
+ */
+export const VDPASIM_NET_MAX_SUPPORTED_VQS = 2 * VDPASIM_NET_MAX_VQP + 1;
+
+/** MTU a `vdpasim_net` device reports when none is provisioned (reference §3.2). */
+export const VDPASIM_NET_DEFAULT_MTU = 1500;
+
+/** Virtqueue groups of a `vdpasim_net` device: data queues and the control queue (reference §3.2). */
+export const VDPASIM_NET_NGROUPS = 2;
+
+/** Address spaces of a `vdpasim_net` device (reference §3.2). */
+export const VDPASIM_NET_NAS = 2;
+
+/** Group of the data virtqueues (`get_vq_group`, reference §3.1). */
+export const VDPASIM_DATAVQ_GROUP = 0;
+
+/** Group of the control virtqueue (`get_vq_group`, reference §3.1). */
+export const VDPASIM_CVQ_GROUP = 1;
+
+/** Name of the net management device (reference §3.2). */
+export const VDPASIM_NET_MGMTDEV_NAME = 'vdpasim_net';
+
+/**
+ * `VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK` (uapi `vhost_types.h`): the bit number of the only backend
+ * feature the simulator reports (`get_backend_features`, reference §3.1).
+ */
+export const VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK = 6;
+
+/**
+ * Default packets (or control requests) one work pass processes per queue before it requeues
+ * itself. The kernel uses 5; a larger batch amortises the pass and its notification decision.
+ */
+export const VDPASIM_DEFAULT_WORK_BUDGET = 64;
+
+/** Default IOTLB entry limit per address space, 0 = unlimited (`max_iotlb_entries`, reference §3.1). */
+export const VDPASIM_DEFAULT_MAX_IOTLB_ENTRIES = 2048;
+
+/** Length of an Ethernet address (`ETH_ALEN`). */
+export const ETH_ALEN = 6;
+
+/** Size of `struct virtio_net_ctrl_hdr` `{u8 class; u8 cmd}` (virtio 1.2 §5.1.6.5). */
+export const VIRTIO_NET_CTRL_HDR_SIZE = 2;
+
+/** Size of the control queue's `u8 ack` (virtio 1.2 §5.1.6.5). */
+export const VIRTIO_NET_CTRL_ACK_SIZE = 1;
+
+/** Size of the `u8 on` argument of the RX class commands (virtio 1.2 §5.1.6.5.1). */
+export const VIRTIO_NET_CTRL_RX_ARG_SIZE = 1;
+
+/** Size of the `le16 virtqueue_pairs` argument of `VQ_PAIRS_SET` (virtio 1.2 §5.1.6.5.5). */
+export const VIRTIO_NET_CTRL_MQ_ARG_SIZE = 2;
+
+/** Largest device status value: the status is one byte (virtio 1.2 §2.1). */
+export const VIRTIO_STATUS_MAX = 0xff;
+
+/** Largest u16 (ring indices, vq state). */
+export const U16_MAX = 0xffff;

@@ -1,0 +1,58 @@
+import { ETH_ALEN } from './constants.js';
+
+/** The all-ones byte of the broadcast address. */
+const BROADCAST_OCTET = 0xff;
+/** Bit 0 of the first destination octet: group (multicast) address. */
+const ETH_MULTICAST_BIT = 0x01;
+
+/**
+ * The receive filter of `vdpasim_net` (`receive_filter`, reference §3.2) with the RX-mode state the
+ * control queue sets (beyond the kernel, virtio 1.2 §5.1.6.5.1): a frame is accepted when it holds at
+ * least a virtio-net header and a destination address, and the destination is broadcast, multicast
+ * (while `allmulti` is on), the device's own MAC, or anything while `promisc` is on.
+ *
+ * After reset `promisc` is off and `allmulti` on, which is the kernel's filter (it accepts every
+ * multicast frame); turning `allmulti` off drops multicast frames other than broadcast.
+ *
+ * @example
+ * const filter = new VdpasimNetFilter(macBytes);
+ * filter.accepts(frame, frame.length, 12); // header 12 bytes with VERSION_1
+ */
+export class VdpasimNetFilter {
+  /** Accept every frame (`VIRTIO_NET_CTRL_RX_PROMISC`). */
+  promisc = false;
+  /** Accept every multicast frame (`VIRTIO_NET_CTRL_RX_ALLMULTI`). */
+  allmulti = true;
+
+  /** @param mac the device's MAC: a live 6-byte view of its config space */
+  constructor(readonly mac: Uint8Array) {}
+
+  /** RX mode back to its reset state: not promiscuous, all multicast. */
+  reset(): void {
+    this.promisc = false;
+    this.allmulti = true;
+  }
+
+  /**
+   * Whether the frame in `buf[0, len)` (virtio-net header first) passes the filter. Reads only the
+   * destination address; allocates nothing.
+   * @param buf the header and at least the destination address of the frame
+   * @param len how many bytes of `buf` are valid (the whole chain may be longer)
+   * @param hdrLen virtio-net header length (12 with VERSION_1, else 10)
+   */
+  accepts(buf: Uint8Array, len: number, hdrLen: number): boolean {
+    if (len < hdrLen + ETH_ALEN) return false;
+    if (this.promisc) return true;
+    if ((buf[hdrLen] & ETH_MULTICAST_BIT) !== 0) {
+      return this.allmulti || isBroadcast(buf, hdrLen);
+    }
+    const mac = this.mac;
+    for (let i = 0; i < ETH_ALEN; i++) if (buf[hdrLen + i] !== mac[i]) return false;
+    return true;
+  }
+}
+
+function isBroadcast(buf: Uint8Array, at: number): boolean {
+  for (let i = 0; i < ETH_ALEN; i++) if (buf[at + i] !== BROADCAST_OCTET) return false;
+  return true;
+}

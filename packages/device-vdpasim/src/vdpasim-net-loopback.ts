@@ -1,0 +1,159 @@
+import type { Work } from '@vdpa-kit/core-bus';
+import { VIRTIO_NET_HDR_V1_SIZE } from '@vdpa-kit/vring';
+import { ETH_ALEN } from './constants.js';
+import type { VdpasimNetFilter } from './vdpasim-net-filter.js';
+import type { VdpasimNetStats } from './vdpasim-net-stats.js';
+import type { VdpasimVirtqueue } from './vdpasim-vq.js';
+
+/** What the loopback work of a queue pair needs from its `vdpasim_net` device. */
+export interface VdpasimNetDatapath {
+  /** Running with DRIVER_OK. */
+  datapathEnabled(): boolean;
+  /** Whether queue pair `pair` is among the active pairs (`VQ_PAIRS_SET`). */
+  pairActive(pair: number): boolean;
+  /** Negotiated virtio-net header length: 12 with VERSION_1, else 10. */
+  readonly hdrLen: number;
+  /** The receive filter. */
+  readonly filter: VdpasimNetFilter;
+  /** The device's counters. */
+  readonly stats: VdpasimNetStats;
+  /** Packets per pass before the work requeues itself. */
+  readonly workBudget: number;
+  /** Reports bad guest input on `vq` (stops it, sets NEEDS_RESET, calls the config callback). */
+  guestError(vq: VdpasimVirtqueue, err: unknown): void;
+  /** Calls the used-buffer callback of `vq`. */
+  callVqCb(vq: VdpasimVirtqueue): void;
+}
+
+/**
+ * The loopback datapath of one queue pair (the body of `vdpasim_net_work`, reference §3.2, with one
+ * work per pair): every frame the driver transmits on the pair's TX queue is received on the same
+ * pair's RX queue if the receive filter accepts it.
+ *
+ * Per frame: take a TX chain; read its virtio-net header and destination address into a fixed
+ * scratch buffer; filter (refused → `rx drops`, TX completed); take an RX chain (none → `rx overruns`,
+ * TX completed, the pass stops until the next kick); a chain too small for the frame → `rx errors`,
+ * both completed with 0; otherwise copy header and frame TX → RX with `Iov.copyTo` (no bounce buffer),
+ * complete TX with 0 and RX with the bytes written. Nothing is allocated per frame.
+ *
+ * A pass handles at most `workBudget` frames and returns true (requeue) when it stopped on the budget.
+ * Notifications are decided once per pass and queue with `needNotify`, then the callbacks run, last.
+ * Bad guest input (a `VringError`) counts in the failing queue's errors and stops that queue until
+ * reset; the pass never throws.
+ */
+export class VdpasimNetLoopback implements Work {
+  private readonly scratch = new Uint8Array(VIRTIO_NET_HDR_V1_SIZE + ETH_ALEN);
+
+  /**
+   * @param pair queue pair index
+   * @param rx the pair's receive queue (vq 2·pair)
+   * @param tx the pair's transmit queue (vq 2·pair + 1)
+   * @param dp the device
+   */
+  constructor(
+    readonly pair: number,
+    private readonly rx: VdpasimVirtqueue,
+    private readonly tx: VdpasimVirtqueue,
+    private readonly dp: VdpasimNetDatapath,
+  ) {}
+
+  /** One pass. @returns true when the budget ran out (more may be pending) */
+  run(): boolean {
+    const { dp, rx, tx, pair, scratch } = this;
+    if (!dp.datapathEnabled() || !dp.pairActive(pair)) return false;
+    if (!tx.ready || !rx.ready || tx.broken || rx.broken) return false;
+    const stats = dp.stats;
+    const filter = dp.filter;
+    const hdrLen = dp.hdrLen;
+    const txv = tx.vring;
+    const rxv = rx.vring;
+    const riov = tx.riov;
+    const wiov = rx.wiov;
+    let budget = dp.workBudget;
+    let txDone = 0;
+    let rxDone = 0;
+    let txHead = -1;
+    let at = tx;
+    let more = false;
+    try {
+      for (;;) {
+        if (budget === 0) {
+          more = true;
+          break;
+        }
+        at = tx;
+        txHead = txv.getdesc(riov, null);
+        if (txHead < 0) break;
+        budget--;
+        const total = riov.totalLength;
+        stats.txPackets[pair]++;
+        stats.txBytes[pair] += total;
+        const n = riov.pull(scratch, 0, hdrLen + ETH_ALEN);
+        if (!filter.accepts(scratch, n, hdrLen)) {
+          stats.rxDrops[pair]++;
+          txv.complete(txHead, 0);
+          txHead = -1;
+          txDone++;
+          continue;
+        }
+        at = rx;
+        const rxHead = rxv.getdesc(null, wiov);
+        if (rxHead < 0) {
+          stats.rxOverruns[pair]++;
+          at = tx;
+          txv.complete(txHead, 0);
+          txHead = -1;
+          txDone++;
+          break;
+        }
+        let written = 0;
+        if (wiov.totalLength < total) {
+          stats.rxErrors[pair]++;
+        } else {
+          written = wiov.push(scratch, 0, n) + riov.copyTo(wiov);
+          stats.rxPackets[pair]++;
+          stats.rxBytes[pair] += written;
+        }
+        rxv.complete(rxHead, written);
+        rxDone++;
+        at = tx;
+        txv.complete(txHead, 0);
+        txHead = -1;
+        txDone++;
+      }
+    } catch (err) {
+      more = false;
+      this.fail(at, err);
+      // A TX chain taken before the RX side failed is given back rather than leaked.
+      if (txHead >= 0 && at !== tx) {
+        try {
+          txv.complete(txHead, 0);
+          txDone++;
+        } catch (err2) {
+          this.fail(tx, err2);
+        }
+      }
+    }
+    const notifyTx = txDone > 0 && this.needNotify(tx);
+    const notifyRx = rxDone > 0 && this.needNotify(rx);
+    if (notifyTx) dp.callVqCb(tx);
+    if (notifyRx) dp.callVqCb(rx);
+    return more;
+  }
+
+  private needNotify(vq: VdpasimVirtqueue): boolean {
+    try {
+      return vq.vring.needNotify();
+    } catch (err) {
+      this.fail(vq, err);
+      return false;
+    }
+  }
+
+  private fail(vq: VdpasimVirtqueue, err: unknown): void {
+    if (vq.broken) return;
+    if (vq === this.tx) this.dp.stats.txErrors[this.pair]++;
+    else this.dp.stats.rxErrors[this.pair]++;
+    this.dp.guestError(vq, err);
+  }
+}

@@ -1,0 +1,546 @@
+import {
+  VDPA_RESET_F_CLEAN_MAP,
+  VdpaError,
+  type Logger,
+  type VdpaCallback,
+  type VdpaConfigOps,
+  type VdpaIovaRange,
+  type VdpaMapFile,
+  type VdpaVqState,
+  type VendorStat,
+  type Work,
+  type WorkQueue,
+} from '@vdpa-kit/core-bus';
+import {
+  IOVA_MAX,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+  VIRTIO_F_ACCESS_PLATFORM,
+  bit,
+  checkAddress,
+  type GuestMemory,
+  type Iotlb,
+} from '@vdpa-kit/vring';
+import {
+  U16_MAX,
+  VDPASIM_QUEUE_ALIGN,
+  VDPASIM_QUEUE_MAX,
+  VDPASIM_VENDOR_ID,
+  VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK,
+  VIRTIO_STATUS_MAX,
+} from './constants.js';
+import { VdpasimIommu } from './vdpasim-iommu.js';
+import { VdpasimVirtqueue } from './vdpasim-vq.js';
+
+/** The shape of a simulated device (`struct vdpasim_dev_attr`, reference §3.1). */
+export interface VdpasimDevAttr {
+  /** vDPA device name, used in messages and logs. */
+  readonly name: string;
+  /** Virtio device id (`VIRTIO_ID_NET`, …). */
+  readonly deviceId: number;
+  /** Features offered: the provisioned features, or the device type's default. */
+  readonly supportedFeatures: bigint;
+  /** Number of virtqueues. */
+  readonly nvqs: number;
+  /** Number of virtqueue groups. */
+  readonly ngroups: number;
+  /** Number of address spaces. */
+  readonly nas: number;
+  /** Size of the device-specific config space in bytes. */
+  readonly configSize: number;
+  /** IOTLB entry limit per address space, 0 = unlimited. */
+  readonly maxIotlbEntries: number;
+}
+
+/** What a simulated device runs on (injected by its management device). */
+export interface VdpasimDeps {
+  /** Guest memory the IOTLBs map into (`GUEST_MEMORY`). */
+  readonly mem: GuestMemory;
+  /** Where the datapath runs (`WORK_QUEUE`). */
+  readonly workQueue: WorkQueue;
+  /** Where guest errors and callback failures are reported (`LOGGER`). */
+  readonly logger: Logger;
+}
+
+/**
+ * The generic vDPA device simulator (`vdpa_sim.c`, reference §3.1): every config op of the bus on top
+ * of simulated virtqueues, an on-chip IOMMU with identity-mapped address spaces, status and feature
+ * handling, suspend/resume and reset. A device type (net, blk) extends it with its config space, its
+ * queue-to-work mapping, its groups and its statistics.
+ *
+ * Datapath model: `kickVq` queues the device type's work for that vq on the `WorkQueue` (while
+ * suspended after DRIVER_OK it only records a pending kick, which `resume` replays); works process
+ * rings only while the device is running with DRIVER_OK. Guest errors met by a work go to
+ * {@link guestError}: the queue stops until reset, the status gains `DEVICE_NEEDS_RESET` and the
+ * config-change callback runs.
+ *
+ * Beyond the kernel: the config-change callback is stored and used (link changes, NEEDS_RESET, MAC
+ * changes by the management device); `setStatus(0)` resets, as the virtio spec says; the
+ * `DRIVER_OK` edge processes rings the driver filled before it; `DEVICE_NEEDS_RESET` stays set until
+ * reset whatever the driver writes.
+ *
+ * Op errors are `VdpaError`: `EINVAL` for a vq index, group, address space, size, status or state out
+ * of range, and as documented per op.
+ */
+export abstract class Vdpasim implements VdpaConfigOps {
+  /** The simulated virtqueues, by index. */
+  readonly vqs: readonly VdpasimVirtqueue[];
+  /** The on-chip IOMMU. */
+  readonly iommu: VdpasimIommu;
+  /** The device-specific config space. */
+  protected readonly config: Uint8Array;
+  /** A little-endian view of {@link config}. */
+  protected readonly configView: DataView;
+  protected readonly mem: GuestMemory;
+  protected readonly workQueue: WorkQueue;
+  protected readonly logger: Logger;
+  private status_ = 0;
+  private features_ = 0n;
+  private generation_ = 0;
+  private running = false;
+  private pendingKick = false;
+  private configCb: VdpaCallback | null = null;
+  private readonly groupAsid: number[];
+  private lastError_: VdpaError | undefined;
+  private freed = false;
+
+  /**
+   * @param attr the device's shape
+   * @param deps memory, work queue and logger
+   */
+  constructor(
+    readonly attr: VdpasimDevAttr,
+    deps: VdpasimDeps,
+  ) {
+    this.mem = deps.mem;
+    this.workQueue = deps.workQueue;
+    this.logger = deps.logger;
+    this.iommu = new VdpasimIommu(attr.nas, attr.maxIotlbEntries);
+    const as0 = this.iommu.iotlb(0);
+    this.vqs = Array.from({ length: attr.nvqs }, (_, idx) => new VdpasimVirtqueue(idx, as0));
+    this.config = new Uint8Array(attr.configSize);
+    this.configView = new DataView(this.config.buffer);
+    this.groupAsid = new Array<number>(attr.ngroups).fill(0);
+  }
+
+  // ---- for device types -------------------------------------------------------------------
+
+  /** The work that processes vq `idx`, or undefined when nothing processes it. */
+  protected abstract workOf(idx: number): Work | undefined;
+
+  /** Every work of the device (cancelled on reset and free). */
+  protected abstract works(): readonly Work[];
+
+  /** The group of vq `idx` (< `ngroups`). */
+  protected abstract vqGroup(idx: number): number;
+
+  /** Vendor statistics of vq `idx` (`dev_attr.get_stats`). @throws VdpaError `EINVAL` for an index without statistics */
+  protected abstract vqStats(idx: number): VendorStat[];
+
+  /** Brings the config space up to date before a read (`dev_attr.get_config`). */
+  protected abstract refreshConfig(): void;
+
+  /**
+   * Applies a driver write of `buf` at `offset` to the config space (`dev_attr.set_config`); the range
+   * is already checked. Default: ignored (read-only config).
+   */
+  protected writeConfig(offset: number, buf: Uint8Array): void {
+    void offset;
+    void buf;
+  }
+
+  /** Resets device-type state on a device reset (after the core state). Default: nothing. */
+  protected onReset(): void {
+    // a device type without reset state has nothing to do
+  }
+
+  /** Negotiated features. */
+  get features(): bigint {
+    return this.features_;
+  }
+
+  /** Device status byte. */
+  get status(): number {
+    return this.status_;
+  }
+
+  /** The last guest error the datapath met (also logged), or undefined. Cleared by reset. */
+  get lastError(): VdpaError | undefined {
+    return this.lastError_;
+  }
+
+  /** Whether works may process rings: running (not suspended) with DRIVER_OK. */
+  datapathEnabled(): boolean {
+    return this.running && (this.status_ & VIRTIO_CONFIG_S_DRIVER_OK) !== 0;
+  }
+
+  /** Queues the work of vq `idx`, if it has one. */
+  protected schedule(idx: number): void {
+    const work = this.workOf(idx);
+    if (work !== undefined) this.workQueue.queue(work);
+  }
+
+  /**
+   * Reports bad guest input met on `vq` by the datapath: the queue stops until reset, the error is
+   * kept as {@link lastError} and logged, and the first one sets `DEVICE_NEEDS_RESET` and calls the
+   * config-change callback. The caller counts it in the queue's statistics.
+   * @param vq the queue whose ring or buffers were bad
+   * @param err what was thrown (a `VringError` normally)
+   */
+  guestError(vq: VdpasimVirtqueue, err: unknown): void {
+    vq.broken = true;
+    const cause = VdpaError.from(err);
+    const error = new VdpaError(cause.code, `device ${this.attr.name} vq ${vq.index}: ${cause.message}`, { cause: err });
+    this.lastError_ = error;
+    this.logger.warn('guest error: queue stopped until reset', { dev: this.attr.name, vq: vq.index, err: error.code, message: error.message });
+    if ((this.status_ & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) return;
+    this.status_ |= VIRTIO_CONFIG_S_NEEDS_RESET;
+    this.configChanged();
+  }
+
+  /** Calls the used-buffer callback of `vq`; a throwing callback is logged, never propagated. */
+  callVqCb(vq: VdpasimVirtqueue): void {
+    const cb = vq.cb;
+    if (cb === null) return;
+    try {
+      cb();
+    } catch (err) {
+      this.logger.error('vq callback threw', { dev: this.attr.name, vq: vq.index, message: VdpaError.from(err).message });
+    }
+  }
+
+  /** Calls the config-change callback, if any; a throwing callback is logged, never propagated. */
+  protected configChanged(): void {
+    const cb = this.configCb;
+    if (cb === null) return;
+    try {
+      cb();
+    } catch (err) {
+      this.logger.error('config callback threw', { dev: this.attr.name, message: VdpaError.from(err).message });
+    }
+  }
+
+  /** Bumps the config generation (a config field changed). */
+  protected bumpGeneration(): void {
+    this.generation_ = (this.generation_ + 1) >>> 0;
+  }
+
+  // ---- vq ops -----------------------------------------------------------------------------
+
+  /** @inheritdoc @throws VdpaError `EINVAL` for a bad index, `ERANGE` for an address beyond `IOVA_MAX` */
+  setVqAddress(idx: number, descArea: number, driverArea: number, deviceArea: number): void {
+    const vq = this.vq(idx);
+    try {
+      checkAddress(descArea, 'descriptor area');
+      checkAddress(driverArea, 'driver area');
+      checkAddress(deviceArea, 'device area');
+    } catch (err) {
+      throw VdpaError.from(err);
+    }
+    vq.descAddr = descArea;
+    vq.driverAddr = driverArea;
+    vq.deviceAddr = deviceArea;
+  }
+
+  /** @inheritdoc @throws VdpaError `EINVAL` for a bad index or a size above 256 */
+  setVqNum(idx: number, num: number): void {
+    const vq = this.vq(idx);
+    if (!Number.isInteger(num) || num < 0 || num > VDPASIM_QUEUE_MAX) {
+      throw new VdpaError('EINVAL', `vq ${idx} size ${String(num)} is not in 0..${VDPASIM_QUEUE_MAX}`);
+    }
+    vq.num = num;
+  }
+
+  /**
+   * `kick_vq`: while suspended after DRIVER_OK records a pending kick; otherwise queues the vq's work
+   * if the vq is ready.
+   * @throws VdpaError `EINVAL` for a bad index
+   */
+  kickVq(idx: number): void {
+    const vq = this.vq(idx);
+    if (!this.running && (this.status_ & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) {
+      this.pendingKick = true;
+      return;
+    }
+    if (vq.ready) this.schedule(idx);
+  }
+
+  /** @inheritdoc @throws VdpaError `EINVAL` for a bad index */
+  setVqCb(idx: number, cb: VdpaCallback | null): void {
+    this.vq(idx).cb = cb;
+  }
+
+  /**
+   * `set_vq_ready`: on the 0→1 edge initialises the ring (`queue_ready`) on the address space of the
+   * vq's group.
+   * @throws VdpaError `EINVAL` for a bad index or a ring size that is not a power of two (the vq then
+   * stays not ready)
+   */
+  setVqReady(idx: number, ready: boolean): void {
+    const vq = this.vq(idx);
+    if (ready && !vq.ready) {
+      const asid = this.groupAsid[this.vqGroup(idx)] ?? 0;
+      const iotlb = this.iommu.iotlb(asid);
+      vq.asid = asid;
+      vq.queueReady(this.features_, this.mem, iotlb);
+    }
+    vq.ready = ready === true;
+  }
+
+  /** @inheritdoc @throws VdpaError `EINVAL` for a bad index */
+  getVqReady(idx: number): boolean {
+    return this.vq(idx).ready;
+  }
+
+  /**
+   * `set_vq_state`, split only: sets the next available index the device reads.
+   * @throws VdpaError `EINVAL` for a bad index or an index that is not a u16, `EOPNOTSUPP` for a
+   * packed state (packed rings are not offered)
+   */
+  setVqState(idx: number, state: VdpaVqState): void {
+    const vq = this.vq(idx);
+    if (state?.kind !== 'split') throw new VdpaError('EOPNOTSUPP', `vq ${idx} state kind ${String(state?.kind)} is not split`);
+    const avail = state.availIndex;
+    if (!Number.isInteger(avail) || avail < 0 || avail > U16_MAX) {
+      throw new VdpaError('EINVAL', `vq ${idx} avail index ${String(avail)} is not a u16`);
+    }
+    vq.vring.lastAvailIdx = avail;
+  }
+
+  /** `get_vq_state`, split: the next available index the device reads. @throws VdpaError `EINVAL` for a bad index */
+  getVqState(idx: number): VdpaVqState {
+    return { kind: 'split', availIndex: this.vq(idx).vring.lastAvailIdx };
+  }
+
+  /** @inheritdoc @throws VdpaError `EINVAL` for an index without statistics */
+  getVendorVqStats(idx: number): VendorStat[] {
+    this.vq(idx);
+    return this.vqStats(idx);
+  }
+
+  /** `get_vq_size`: the programmed size after DRIVER_OK, else 256. @throws VdpaError `EINVAL` for a bad index */
+  getVqSize(idx: number): number {
+    const vq = this.vq(idx);
+    return (this.status_ & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 ? vq.num : VDPASIM_QUEUE_MAX;
+  }
+
+  /** `get_vq_align`: PAGE_SIZE. */
+  getVqAlign(): number {
+    return VDPASIM_QUEUE_ALIGN;
+  }
+
+  /** @inheritdoc @throws VdpaError `EINVAL` for a bad index */
+  getVqGroup(idx: number): number {
+    this.vq(idx);
+    return this.vqGroup(idx);
+  }
+
+  // ---- features, status, config -----------------------------------------------------------
+
+  /** Offered features. */
+  getDeviceFeatures(): bigint {
+    return this.attr.supportedFeatures;
+  }
+
+  /** `get_backend_features`: `VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK`. */
+  getBackendFeatures(): bigint {
+    return bit(VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK);
+  }
+
+  /**
+   * `set_driver_features`: stores `features & offered`.
+   * @throws VdpaError `EINVAL` without `VIRTIO_F_ACCESS_PLATFORM` or for a value that is not a bigint
+   */
+  setDriverFeatures(features: bigint): void {
+    if (typeof features !== 'bigint') throw new VdpaError('EINVAL', `driver features ${String(features)} are not a bigint`);
+    if ((features & bit(VIRTIO_F_ACCESS_PLATFORM)) === 0n) {
+      throw new VdpaError('EINVAL', `driver features 0x${features.toString(16)} lack ACCESS_PLATFORM`);
+    }
+    this.features_ = features & this.attr.supportedFeatures;
+  }
+
+  /** Negotiated features. */
+  getDriverFeatures(): bigint {
+    return this.features_;
+  }
+
+  /** Stores the config-change callback (the kernel's simulator ignores it; this one uses it). */
+  setConfigCb(cb: VdpaCallback | null): void {
+    this.configCb = cb;
+  }
+
+  /** `get_vq_num_max`: 256. */
+  getVqNumMax(): number {
+    return VDPASIM_QUEUE_MAX;
+  }
+
+  /** Virtio device id. */
+  getDeviceId(): number {
+    return this.attr.deviceId;
+  }
+
+  /** Virtio vendor id (0). */
+  getVendorId(): number {
+    return VDPASIM_VENDOR_ID;
+  }
+
+  /** Device status. */
+  getStatus(): number {
+    return this.status_;
+  }
+
+  /**
+   * `set_status`: stores the status (keeping `DEVICE_NEEDS_RESET`) and runs while DRIVER_OK is set;
+   * 0 resets the device. On the DRIVER_OK edge every ready vq's work is queued.
+   * @throws VdpaError `EINVAL` unless a byte
+   */
+  setStatus(status: number): void {
+    if (!Number.isInteger(status) || status < 0 || status > VIRTIO_STATUS_MAX) {
+      throw new VdpaError('EINVAL', `status ${String(status)} is not a byte`);
+    }
+    if (status === 0) {
+      this.compatReset(0);
+      return;
+    }
+    const wasOk = (this.status_ & VIRTIO_CONFIG_S_DRIVER_OK) !== 0;
+    this.status_ = status | (this.status_ & VIRTIO_CONFIG_S_NEEDS_RESET);
+    this.running = (status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0;
+    if (this.running && !wasOk) this.kickReady();
+  }
+
+  /** `reset` = `compatReset(0)`. */
+  reset(): void {
+    this.compatReset(0);
+  }
+
+  /**
+   * `compat_reset`: status 0, every vq reset (not ready, no areas, no callback, indices 0, address
+   * space 0, not broken), groups back on address space 0, not running, no pending kick, features 0,
+   * config callback cleared, generation bumped, pending work cancelled; with `VDPA_RESET_F_CLEAN_MAP`
+   * every address space is identity-mapped again, otherwise mappings survive.
+   * @param flags `VDPA_RESET_F_*`
+   */
+  compatReset(flags: number): void {
+    for (const work of this.works()) this.workQueue.cancel(work);
+    this.status_ = 0;
+    this.running = false;
+    this.pendingKick = false;
+    this.features_ = 0n;
+    this.configCb = null;
+    this.lastError_ = undefined;
+    this.groupAsid.fill(0);
+    if ((flags & VDPA_RESET_F_CLEAN_MAP) !== 0) this.iommu.resetAll();
+    const as0 = this.iommu.iotlb(0);
+    for (const vq of this.vqs) vq.reset(as0);
+    this.bumpGeneration();
+    this.onReset();
+  }
+
+  /** `suspend`: stops processing; kicks after DRIVER_OK are remembered. */
+  suspend(): void {
+    this.running = false;
+  }
+
+  /** `resume`: processes again and, if a kick came while suspended, kicks every vq. */
+  resume(): void {
+    this.running = true;
+    if (!this.pendingKick) return;
+    this.pendingKick = false;
+    for (let idx = 0; idx < this.vqs.length; idx++) this.kickVq(idx);
+  }
+
+  /** Size of the config space. */
+  getConfigSize(): number {
+    return this.attr.configSize;
+  }
+
+  /**
+   * `get_config`: refreshes and copies `[offset, offset + buf.length)` into `buf`; a range outside the
+   * config space is ignored (`buf` untouched), as the kernel does.
+   */
+  getConfig(offset: number, buf: Uint8Array): void {
+    if (!this.inConfig(offset, buf)) return;
+    this.refreshConfig();
+    for (let i = 0; i < buf.length; i++) buf[i] = this.config[offset + i];
+  }
+
+  /** `set_config`: hands an in-range write to the device type; a range outside is ignored. */
+  setConfig(offset: number, buf: Uint8Array): void {
+    if (!this.inConfig(offset, buf)) return;
+    this.writeConfig(offset, buf);
+  }
+
+  /** Config generation, bumped on reset and on device-initiated config changes. */
+  getGeneration(): number {
+    return this.generation_;
+  }
+
+  /** `get_iova_range`: `[0, IOVA_MAX]`. */
+  getIovaRange(): VdpaIovaRange {
+    return { first: 0, last: IOVA_MAX };
+  }
+
+  // ---- address spaces ---------------------------------------------------------------------
+
+  /** @inheritdoc @throws VdpaError see {@link VdpasimIommu.setMap} */
+  setMap(asid: number, iotlb: Iotlb): void {
+    this.iommu.setMap(asid, iotlb);
+  }
+
+  /** @inheritdoc @throws VdpaError see {@link VdpasimIommu.dmaMap} */
+  dmaMap(asid: number, iova: number, size: number, pa: number, perm: number, opaque?: VdpaMapFile): void {
+    this.iommu.dmaMap(asid, iova, size, pa, perm, opaque);
+  }
+
+  /** @inheritdoc @throws VdpaError see {@link VdpasimIommu.dmaUnmap} */
+  dmaUnmap(asid: number, iova: number, size: number): void {
+    this.iommu.dmaUnmap(asid, iova, size);
+  }
+
+  /** @inheritdoc @throws VdpaError `EINVAL` for a bad address space */
+  resetMap(asid: number): void {
+    this.iommu.resetMap(asid);
+  }
+
+  /**
+   * `set_group_asid`: binds group `group` to address space `asid`: every vq now in the group moves
+   * there, and vqs of the group made ready later start there.
+   * @throws VdpaError `EINVAL` for a group not below `ngroups` or an address space not below `nas`
+   */
+  setGroupAsid(group: number, asid: number): void {
+    if (!Number.isInteger(group) || group < 0 || group >= this.attr.ngroups) {
+      throw new VdpaError('EINVAL', `group ${String(group)} is out of range (ngroups ${this.attr.ngroups})`);
+    }
+    const iotlb = this.iommu.iotlb(asid);
+    this.groupAsid[group] = asid;
+    for (const vq of this.vqs) if (this.vqGroup(vq.index) === group) vq.setAddressSpace(asid, iotlb);
+  }
+
+  /** `free`: cancels pending work. The device must not be used afterwards. */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.running = false;
+    for (const work of this.works()) this.workQueue.cancel(work);
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  /**
+   * The vq at `idx`.
+   * @throws VdpaError `EINVAL` for an index not below `nvqs`
+   */
+  protected vq(idx: number): VdpasimVirtqueue {
+    const vq = Number.isInteger(idx) ? this.vqs[idx] : undefined;
+    if (vq === undefined) throw new VdpaError('EINVAL', `vq index ${String(idx)} is out of range (nvqs ${this.vqs.length})`);
+    return vq;
+  }
+
+  private kickReady(): void {
+    for (const vq of this.vqs) if (vq.ready) this.schedule(vq.index);
+  }
+
+  private inConfig(offset: number, buf: Uint8Array): boolean {
+    return Number.isInteger(offset) && offset >= 0 && buf instanceof Uint8Array && offset + buf.length <= this.attr.configSize;
+  }
+}

@@ -1,0 +1,394 @@
+import { type DeviceHandle, type Logger, nullLogger } from '@vdpa-kit/core-bus';
+import {
+  type DmaAllocator,
+  type GuestMemory,
+  type Virtqueue,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VIRTIO_CONFIG_S_FAILED,
+  VIRTIO_CONFIG_S_FEATURES_OK,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+  VIRTIO_RING_F_EVENT_IDX,
+  VIRTIO_RING_F_INDIRECT_DESC,
+} from '@vdpa-kit/vring';
+import { type Observable, Subject } from 'rxjs';
+import { CONFIG_GENERATION_RETRIES, DEFAULT_QUEUE_SIZE } from './constants.js';
+import { VirtioError } from './errors.js';
+import { hasFeature } from './features.js';
+import type { VirtioDriver } from './virtio-driver.js';
+import { type VirtqueueInfo, type VqSetupContext, setupVq } from './virtio-vq-setup.js';
+
+/** Options of {@link VirtioDevice}. */
+export interface VirtioDeviceOptions {
+  /** Virtio device id read at probe. */
+  readonly deviceId: number;
+  /** Virtio vendor id read at probe. */
+  readonly vendorId: number;
+  /** The memory rings and buffers live in (the stack's `GUEST_MEMORY`). */
+  readonly mem: GuestMemory;
+  /** The transport's DMA allocator over `mem`. */
+  readonly dma: DmaAllocator;
+  /** Default ring size of `findVqs` (default 256). */
+  readonly queueSize?: number;
+  readonly logger?: Logger;
+}
+
+/** Options of {@link VirtioDevice.findVqs}. */
+export interface FindVqsOptions {
+  /** Requested ring size (default: the device's `queueSize` option). */
+  readonly queueSize?: number;
+}
+
+/**
+ * A virtio device on top of a vDPA `DeviceHandle` (the kernel's `virtio_vdpa_device` plus the parts of
+ * the virtio core a driver relies on): the status handshake, feature negotiation, config access with the
+ * generation retry loop, the config-change callback and `findVqs` / `delVqs` (reference §5.1, §1.3).
+ *
+ * Misbehaviour seen here (FEATURES_OK cleared, a ring protocol violation reported by a driver,
+ * DEVICE_NEEDS_RESET) never throws into the device: the error is a {@link VirtioError} on
+ * {@link errors$}, the device is marked {@link broken}, FAILED is written to its status and the driver's
+ * `broken` hook runs.
+ *
+ * @example
+ * const vdev = new VirtioDevice(handle, { deviceId: 1, vendorId: 0, mem, dma });
+ * vdev.reset();
+ * vdev.addStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+ * vdev.finalizeFeatures(negotiateFeatures(vdev.name, vdev.readDeviceFeatures(), wanted));
+ * const [rx, tx] = vdev.findVqs([{ name: 'rx0', callback: onRx }, { name: 'tx0' }]);
+ * vdev.ready();
+ */
+export class VirtioDevice {
+  /** The vdpa device name (`bus_name`). */
+  readonly name: string;
+  readonly deviceId: number;
+  readonly vendorId: number;
+  readonly mem: GuestMemory;
+  readonly dma: DmaAllocator;
+  /** Every error this device reported, fatal ({@link broken}) or not. */
+  readonly errors$: Observable<VirtioError>;
+  /** The driver bound by the `VirtioBus`, if any. */
+  driver: VirtioDriver | undefined;
+  /** The driver's per-device object (the `VirtioNet` of a net device). */
+  driverData: unknown;
+
+  private readonly handle: DeviceHandle;
+  private readonly logger: Logger;
+  private readonly queueSize: number;
+  private readonly errors = new Subject<VirtioError>();
+  private status_ = 0;
+  private features_ = 0n;
+  private broken_ = false;
+  private vqs: Virtqueue<number>[] = [];
+  private configEnabled = false;
+  private configPending = false;
+  private readonly configCb = (): void => this.configChanged();
+  private readonly notifyVq = (vq: Virtqueue<number>): void => this.handle.kickVq(vq.index);
+
+  /**
+   * @param handle the bus handle of the vdpa device
+   * @param options ids read at probe, memory, DMA allocator, defaults
+   */
+  constructor(handle: DeviceHandle, options: VirtioDeviceOptions) {
+    this.handle = handle;
+    this.name = handle.name;
+    this.deviceId = options.deviceId;
+    this.vendorId = options.vendorId;
+    this.mem = options.mem;
+    this.dma = options.dma;
+    this.queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
+    this.logger = options.logger ?? nullLogger;
+    this.errors$ = this.errors.asObservable();
+  }
+
+  /** The status this driver last wrote (the device's own bits, like NEEDS_RESET, are not in it). */
+  get status(): number {
+    return this.status_;
+  }
+
+  /** Negotiated features (0 before {@link finalizeFeatures}). */
+  get features(): bigint {
+    return this.features_;
+  }
+
+  /** True once the device misbehaved or failed; it is then FAILED and unusable until removed. */
+  get broken(): boolean {
+    return this.broken_;
+  }
+
+  /** Number of virtqueues the vdpa device has (`nvqs`). */
+  get nvqs(): number {
+    return this.handle.nvqs;
+  }
+
+  /** The virtqueues set up by {@link findVqs}, in index order. */
+  get virtqueues(): readonly Virtqueue<number>[] {
+    return this.vqs;
+  }
+
+  /** True when feature bit `n` was negotiated. */
+  hasFeature(n: number): boolean {
+    return hasFeature(this.features_, n);
+  }
+
+  /** Reads the device's status byte (`get_status`). */
+  readStatus(): number {
+    return this.handle.getStatus();
+  }
+
+  /** ORs `bits` into the status and writes it (`virtio_add_status`, without the read). */
+  addStatus(bits: number): void {
+    this.status_ |= bits;
+    this.handle.setStatus(this.status_);
+  }
+
+  /**
+   * `vdpa_reset`: resets the device; the status and negotiated features return to 0 and config-change
+   * delivery stops until the next {@link ready}. Virtqueues are not freed: call {@link delVqs}.
+   */
+  reset(): void {
+    this.handle.reset();
+    this.status_ = 0;
+    this.features_ = 0n;
+    this.configEnabled = false;
+    this.configPending = false;
+  }
+
+  /** Features the device offers (`get_device_features`). */
+  readDeviceFeatures(): bigint {
+    return this.handle.getDeviceFeatures();
+  }
+
+  /**
+   * `finalize_features` + `virtio_features_ok`: writes the accepted features, sets FEATURES_OK and
+   * re-reads the status.
+   *
+   * @param features the accepted set (see `negotiateFeatures`)
+   * @throws VirtioError reason `features` with the device's errno when it refuses the features;
+   * `ENODEV` reason `features-ok` when FEATURES_OK does not stick
+   */
+  finalizeFeatures(features: bigint): void {
+    try {
+      this.handle.setDriverFeatures(features);
+    } catch (err) {
+      throw VirtioError.wrap(err, 'features', this.name, `device ${this.name} refused features 0x${features.toString(16)}`);
+    }
+    this.features_ = features;
+    this.addStatus(VIRTIO_CONFIG_S_FEATURES_OK);
+    const status = this.handle.getStatus();
+    if ((status & VIRTIO_CONFIG_S_FEATURES_OK) === 0) {
+      throw new VirtioError(
+        'ENODEV',
+        'features-ok',
+        this.name,
+        `device ${this.name} cleared FEATURES_OK (status 0x${status.toString(16)}) for features 0x${features.toString(16)}`,
+      );
+    }
+  }
+
+  /**
+   * Reads device config into the whole of `buf` with the generation loop (§2.5.1): read the generation,
+   * the bytes, the generation again; retry while it moved, at most 16 times.
+   *
+   * @throws VirtioError `EAGAIN` (reason `config-generation`) when the generation never settles; reason
+   * `device-op` with the op's errno when a read fails
+   */
+  readConfig(offset: number, buf: Uint8Array): void {
+    try {
+      if (!this.handle.has('getGeneration')) {
+        this.handle.getConfig(offset, buf);
+        return;
+      }
+      for (let attempt = 0; attempt < CONFIG_GENERATION_RETRIES; attempt++) {
+        const before = this.handle.getGeneration();
+        this.handle.getConfig(offset, buf);
+        if (this.handle.getGeneration() === before) return;
+      }
+    } catch (err) {
+      throw VirtioError.wrap(err, 'device-op', this.name, `config read of ${buf.length} bytes at ${offset} failed`);
+    }
+    throw new VirtioError(
+      'EAGAIN',
+      'config-generation',
+      this.name,
+      `config generation of device ${this.name} did not settle after ${CONFIG_GENERATION_RETRIES} reads`,
+    );
+  }
+
+  /**
+   * Writes device config (`vdpa_set_config`).
+   * @throws VirtioError reason `device-op` with the op's errno
+   */
+  writeConfig(offset: number, buf: Uint8Array): void {
+    try {
+      this.handle.setConfig(offset, buf);
+    } catch (err) {
+      throw VirtioError.wrap(err, 'device-op', this.name, `config write of ${buf.length} bytes at ${offset} failed`);
+    }
+  }
+
+  /**
+   * `virtio_vdpa_find_vqs`: sets up one virtqueue per named entry, in order (a `null` entry gets `null`
+   * and uses no index), then registers the config-change callback. On failure every vq set up so far
+   * is deleted (`setVqReady(false)`, rings freed) and the error is thrown.
+   *
+   * @param infos names and callbacks, one per queue
+   * @param options requested ring size
+   * @returns the virtqueues, `null` for `null` entries
+   * @throws VirtioError reason `vq-setup` (see `setupVq`); `EBUSY` when vqs already exist
+   */
+  findVqs(infos: readonly (VirtqueueInfo | null)[], options: FindVqsOptions = {}): (Virtqueue<number> | null)[] {
+    if (this.vqs.length > 0) throw new VirtioError('EBUSY', 'vq-setup', this.name, `device ${this.name} already has ${this.vqs.length} vqs`);
+    const ctx: VqSetupContext = {
+      dev: this.name,
+      handle: this.handle,
+      mem: this.mem,
+      dma: this.dma,
+      logger: this.logger,
+      eventIdx: this.hasFeature(VIRTIO_RING_F_EVENT_IDX),
+      indirect: this.hasFeature(VIRTIO_RING_F_INDIRECT_DESC),
+      notify: this.notifyVq,
+      interrupt: (vq) => () => this.vqInterrupt(vq),
+    };
+    const requested = options.queueSize ?? this.queueSize;
+    const out: (Virtqueue<number> | null)[] = [];
+    let queueIdx = 0;
+    try {
+      for (const info of infos) {
+        if (info === null) {
+          out.push(null);
+          continue;
+        }
+        const vq = setupVq(ctx, queueIdx++, info, requested);
+        this.vqs.push(vq);
+        out.push(vq);
+      }
+      this.handle.setConfigCb(this.configCb);
+    } catch (err) {
+      this.delVqs();
+      throw VirtioError.wrap(err, 'vq-setup', this.name, 'set config callback failed');
+    }
+    return out;
+  }
+
+  /**
+   * `virtio_vdpa_del_vqs`: per vq `setVqReady(false)` (best effort) and the rings freed. Call after
+   * {@link reset}.
+   */
+  delVqs(): void {
+    const vqs = this.vqs;
+    this.vqs = [];
+    for (const vq of vqs) {
+      if (this.handle.alive) {
+        try {
+          this.handle.setVqReady(vq.index, false);
+        } catch (err) {
+          this.logger.warn('deactivating vq failed', { dev: this.name, vq: vq.index, message: String(err) });
+        }
+      }
+      vq.destroy();
+    }
+  }
+
+  /**
+   * `virtio_device_ready`: sets DRIVER_OK and starts delivering config changes (one that arrived
+   * earlier is delivered now).
+   */
+  ready(): void {
+    this.addStatus(VIRTIO_CONFIG_S_DRIVER_OK);
+    this.configEnabled = true;
+    if (this.configPending) {
+      this.configPending = false;
+      this.deliverConfigChange();
+    }
+  }
+
+  /**
+   * Leaves the device quiet: resets it (when it was touched since the last reset) and deletes its
+   * virtqueues. Safe to call more than once and on a device whose handle is dead.
+   */
+  teardown(): void {
+    if (this.handle.alive && (this.status_ !== 0 || this.vqs.length > 0)) {
+      try {
+        this.reset();
+      } catch (err) {
+        this.logger.warn('reset at teardown failed', { dev: this.name, message: String(err) });
+      }
+    }
+    this.delVqs();
+  }
+
+  /**
+   * Marks the device broken (first error only): the error goes to {@link errors$}, FAILED is written to
+   * the status and the driver's `broken` hook runs. Never throws.
+   */
+  fail(error: VirtioError): void {
+    if (this.broken_) {
+      this.logger.debug('virtio device already broken', { dev: this.name, message: error.message });
+      return;
+    }
+    this.broken_ = true;
+    this.logger.error('virtio device failed', { dev: this.name, reason: error.reason, err: error.code, message: error.message });
+    this.errors.next(error);
+    if (this.handle.alive) {
+      try {
+        this.addStatus(VIRTIO_CONFIG_S_FAILED);
+      } catch (err) {
+        this.logger.warn('setting FAILED failed', { dev: this.name, message: String(err) });
+      }
+    }
+    try {
+      this.driver?.broken?.(this, error);
+    } catch (err) {
+      this.logger.error('driver broken hook threw', { dev: this.name, message: String(err) });
+    }
+  }
+
+  /** Reports a non-fatal error on {@link errors$} (the device stays usable). Never throws. */
+  report(error: VirtioError): void {
+    this.logger.warn('virtio device error', { dev: this.name, reason: error.reason, err: error.code, message: error.message });
+    this.errors.next(error);
+  }
+
+  /** Completes {@link errors$}; called when the device leaves the virtio bus. */
+  dispose(): void {
+    this.errors.complete();
+  }
+
+  /** The used-buffer callback: `vring_interrupt`, with every throw turned into {@link fail}. */
+  private vqInterrupt(vq: Virtqueue<number>): void {
+    if (this.broken_) return;
+    try {
+      vq.interrupt();
+    } catch (err) {
+      this.fail(VirtioError.wrap(err, 'ring', this.name, `interrupt of vq ${vq.index} failed`));
+    }
+  }
+
+  /** `virtio_config_changed`: NEEDS_RESET check, then the driver's hook (deferred until DRIVER_OK). */
+  private configChanged(): void {
+    if (!this.handle.alive || this.broken_) return;
+    let status: number;
+    try {
+      status = this.handle.getStatus();
+    } catch (err) {
+      this.report(VirtioError.wrap(err, 'device-op', this.name, 'status read after config change failed'));
+      return;
+    }
+    if ((status & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) {
+      this.fail(new VirtioError('EIO', 'needs-reset', this.name, `device ${this.name} needs reset (status 0x${status.toString(16)})`));
+      return;
+    }
+    if (!this.configEnabled) {
+      this.configPending = true;
+      return;
+    }
+    this.deliverConfigChange();
+  }
+
+  private deliverConfigChange(): void {
+    try {
+      this.driver?.configChanged?.(this);
+    } catch (err) {
+      this.report(VirtioError.wrap(err, 'device-op', this.name, 'config change handling failed'));
+    }
+  }
+}

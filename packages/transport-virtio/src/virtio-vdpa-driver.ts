@@ -1,0 +1,89 @@
+import { type DeviceHandle, GUEST_MEMORY, LOGGER, type Logger, type VdpaClassId, type VdpaDriver } from '@vdpa-kit/core-bus';
+import { DmaAllocator, type GuestMemory } from '@vdpa-kit/vring';
+import { inject, injectable } from 'inversify';
+import { VIRTIO_ID_RESERVED } from './constants.js';
+import { VirtioError } from './errors.js';
+import type { ResolvedTransportVirtioOptions } from './options.js';
+import { TRANSPORT_VIRTIO_OPTIONS, VIRTIO_BUS } from './tokens.js';
+import type { VirtioBus } from './virtio-bus.js';
+import { VirtioDevice } from './virtio-device.js';
+
+/** Name of the driver on the vDPA bus. */
+export const VIRTIO_VDPA_DRIVER_NAME = 'virtio_vdpa';
+
+/**
+ * `virtio_vdpa` (reference §5.1): the vDPA bus driver that turns a vDPA device into a virtio device.
+ * `probe` reads the device id (0 → `EINVAL`) and vendor id, creates a {@link VirtioDevice} over the
+ * handle and adds it to the {@link VirtioBus}, which probes the virtio driver for that id; `remove`
+ * runs the virtio driver's remove, resets the device, deactivates every vq and frees the rings.
+ * Rings and buffers come from one `DmaAllocator` over the stack's `GUEST_MEMORY`.
+ *
+ * @example
+ * const { container, bus } = composeStack([transportVirtioModule()]);
+ * bus.devAdd('vdpasim_net', 'vdpa0'); // probed by virtio_vdpa, then by virtio_net
+ * const net = container.get<VirtioBus>(VIRTIO_BUS).netDevice('vdpa0');
+ */
+@injectable()
+export class VirtioVdpaDriver implements VdpaDriver {
+  readonly name = VIRTIO_VDPA_DRIVER_NAME;
+  readonly idTable: readonly VdpaClassId[] = ['virtio'];
+  /** The allocator rings and buffers of every device of this driver come from. */
+  readonly dma: DmaAllocator;
+  private readonly bound = new Map<string, VirtioDevice>();
+
+  /**
+   * @param virtioBus the virtio bus devices are added to
+   * @param mem the stack's guest memory
+   * @param logger the stack's logger
+   * @param options queue size and DMA range
+   * @throws VringError when the DMA range does not lie inside one region of `mem`
+   */
+  constructor(
+    @inject(VIRTIO_BUS) private readonly virtioBus: VirtioBus,
+    @inject(GUEST_MEMORY) private readonly mem: GuestMemory,
+    @inject(LOGGER) private readonly logger: Logger,
+    @inject(TRANSPORT_VIRTIO_OPTIONS) private readonly options: ResolvedTransportVirtioOptions,
+  ) {
+    this.dma = new DmaAllocator(mem, {
+      ...(options.dmaBase === undefined ? {} : { base: options.dmaBase }),
+      ...(options.dmaSize === undefined ? {} : { size: options.dmaSize }),
+    });
+  }
+
+  /**
+   * `virtio_vdpa_probe`.
+   * @throws VirtioError `EINVAL` (reason `device-id`) for device id 0; the virtio driver's probe error
+   */
+  probe(handle: DeviceHandle): void {
+    const deviceId = handle.getDeviceId();
+    if (deviceId === VIRTIO_ID_RESERVED) {
+      throw new VirtioError('EINVAL', 'device-id', handle.name, `device ${handle.name} has reserved virtio device id ${deviceId}`);
+    }
+    const vendorId = handle.getVendorId();
+    const vdev = new VirtioDevice(handle, {
+      deviceId,
+      vendorId,
+      mem: this.mem,
+      dma: this.dma,
+      queueSize: this.options.queueSize,
+      logger: this.logger,
+    });
+    try {
+      this.virtioBus.add(vdev);
+    } catch (err) {
+      // A driver that failed after creating vqs must not leave rings the device may still use.
+      if (vdev.virtqueues.length > 0) vdev.teardown();
+      vdev.dispose();
+      throw err;
+    }
+    this.bound.set(handle.name, vdev);
+  }
+
+  /** `virtio_vdpa_remove`: the virtio driver's remove, reset, `setVqReady(false)` per vq, rings freed. */
+  remove(handle: DeviceHandle): void {
+    const vdev = this.bound.get(handle.name);
+    if (vdev === undefined) return;
+    this.bound.delete(handle.name);
+    this.virtioBus.remove(vdev);
+  }
+}

@@ -1,0 +1,263 @@
+import {
+  VIRTQ_AVAIL_ALIGN,
+  VIRTQ_DESC_ALIGN,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_SIZE,
+  VIRTQ_USED_ALIGN,
+} from './constants.js';
+import type { DmaAllocator } from './dma-allocator.js';
+import { type GuestMemory, writeU64 } from './guest-memory.js';
+import {
+  VIRTQ_AVAIL_FLAGS_OFF,
+  VIRTQ_AVAIL_IDX_OFF,
+  VIRTQ_DESC_ADDR_OFF,
+  VIRTQ_DESC_FLAGS_OFF,
+  VIRTQ_DESC_LEN_OFF,
+  VIRTQ_DESC_NEXT_OFF,
+  VIRTQ_USED_ELEM_ID_OFF,
+  VIRTQ_USED_ELEM_LEN_OFF,
+  VIRTQ_USED_FLAGS_OFF,
+  VIRTQ_USED_IDX_OFF,
+  legacyLayout,
+  validateLayout,
+  vringAvailEventOffset,
+  vringAvailRingOffset,
+  vringAvailSize,
+  vringDescSize,
+  vringSize,
+  vringUsedEventOffset,
+  vringUsedRingOffset,
+  vringUsedSize,
+  type SplitRingLayout,
+} from './split-ring-layout.js';
+
+/**
+ * The driver-side memory of one split virtqueue (the kernel's `struct vring` plus the indirect table
+ * pool): allocates the areas from a {@link DmaAllocator}, resolves the memory region of each area once
+ * and reads and writes ring fields through that region's DataView, little-endian, at precomputed
+ * offsets. It holds no queue state: {@link Virtqueue} does.
+ *
+ * @example
+ * const rings = VirtqueueRings.alloc(mem, dma, 256, 4096, 0);
+ * rings.writeDesc(0, bufAddr, 64, 0, 0);
+ * rings.setAvailRing(0, 0);
+ * rings.setAvailIdx(1);
+ */
+export class VirtqueueRings {
+  /** Where the three areas are. */
+  readonly layout: SplitRingLayout;
+  /** Descriptors per indirect table; 0 when there is no pool. */
+  readonly maxIndirect: number;
+
+  private readonly mem: GuestMemory;
+  private readonly dma: DmaAllocator;
+  private readonly allocs: readonly number[];
+  private freed = false;
+
+  private readonly descView: DataView;
+  private readonly descOff: number;
+  private readonly availView: DataView;
+  private readonly availOff: number;
+  private readonly usedEventOff: number;
+  private readonly usedView: DataView;
+  private readonly usedOff: number;
+  private readonly availEventOff: number;
+  private readonly indView: DataView;
+  private readonly indOff: number;
+  private readonly indAddr: number;
+  private readonly indStride: number;
+
+  /**
+   * Allocates the rings of a queue of `num` entries and, if `maxIndirect > 0`, one indirect table of
+   * `maxIndirect` descriptors per descriptor slot. The areas are not zeroed: call {@link zero}.
+   *
+   * @param mem the memory `dma` allocates from
+   * @param dma the driver's DMA allocator
+   * @param num queue size, a power of two in 1..32768
+   * @param align legacy contiguous layout with the used ring at this alignment, or `undefined` for
+   * three separate minimally aligned areas
+   * @param maxIndirect descriptors per indirect table, 0 for none
+   * @throws VringError `EINVAL` for a bad size or alignment, `ENOMEM` when the allocator is full,
+   * `EFAULT` if an area is not inside one region of `mem`. Nothing stays allocated on failure.
+   */
+  static alloc(
+    mem: GuestMemory,
+    dma: DmaAllocator,
+    num: number,
+    align: number | undefined,
+    maxIndirect: number,
+  ): VirtqueueRings {
+    const allocs: number[] = [];
+    try {
+      let layout: SplitRingLayout;
+      if (align !== undefined) {
+        const base = dma.alloc(vringSize(num, align), Math.max(align, VIRTQ_DESC_ALIGN));
+        allocs.push(base);
+        layout = legacyLayout(base, num, align);
+      } else {
+        const descAddr = dma.alloc(vringDescSize(num), VIRTQ_DESC_ALIGN);
+        allocs.push(descAddr);
+        const availAddr = dma.alloc(vringAvailSize(num), VIRTQ_AVAIL_ALIGN);
+        allocs.push(availAddr);
+        const usedAddr = dma.alloc(vringUsedSize(num), VIRTQ_USED_ALIGN);
+        allocs.push(usedAddr);
+        layout = { num, descAddr, availAddr, usedAddr };
+        validateLayout(layout);
+      }
+      let indAddr = 0;
+      if (maxIndirect > 0) {
+        indAddr = dma.alloc(num * maxIndirect * VIRTQ_DESC_SIZE, VIRTQ_DESC_ALIGN);
+        allocs.push(indAddr);
+      }
+      return new VirtqueueRings(mem, dma, layout, maxIndirect, indAddr, allocs);
+    } catch (err) {
+      for (const addr of allocs) dma.free(addr);
+      throw err;
+    }
+  }
+
+  private constructor(
+    mem: GuestMemory,
+    dma: DmaAllocator,
+    layout: SplitRingLayout,
+    maxIndirect: number,
+    indAddr: number,
+    allocs: readonly number[],
+  ) {
+    const num = layout.num;
+    this.layout = layout;
+    this.maxIndirect = maxIndirect;
+    this.mem = mem;
+    this.dma = dma;
+    this.allocs = allocs;
+    const desc = mem.regionOf(layout.descAddr, vringDescSize(num));
+    this.descView = desc.view;
+    this.descOff = layout.descAddr - desc.gpa;
+    const avail = mem.regionOf(layout.availAddr, vringAvailSize(num));
+    this.availView = avail.view;
+    this.availOff = layout.availAddr - avail.gpa;
+    this.usedEventOff = this.availOff + vringUsedEventOffset(num);
+    const used = mem.regionOf(layout.usedAddr, vringUsedSize(num));
+    this.usedView = used.view;
+    this.usedOff = layout.usedAddr - used.gpa;
+    this.availEventOff = this.usedOff + vringAvailEventOffset(num);
+    this.indAddr = indAddr;
+    this.indStride = maxIndirect * VIRTQ_DESC_SIZE;
+    if (maxIndirect > 0) {
+      const ind = mem.regionOf(indAddr, num * this.indStride);
+      this.indView = ind.view;
+      this.indOff = indAddr - ind.gpa;
+    } else {
+      this.indView = this.descView;
+      this.indOff = 0;
+    }
+  }
+
+  /** Zeroes the descriptor table, available ring and used ring (not the indirect pool). */
+  zero(): void {
+    const { num, descAddr, availAddr, usedAddr } = this.layout;
+    this.mem.fill(descAddr, vringDescSize(num));
+    this.mem.fill(availAddr, vringAvailSize(num));
+    this.mem.fill(usedAddr, vringUsedSize(num));
+  }
+
+  /** Returns every area to the DMA allocator. Idempotent. */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    for (const addr of this.allocs) this.dma.free(addr);
+  }
+
+  /** Writes descriptor `i` of the ring's table. */
+  writeDesc(i: number, addr: number, len: number, flags: number, next: number): void {
+    writeDesc(this.descView, this.descOff + i * VIRTQ_DESC_SIZE, addr, len, flags, next);
+  }
+
+  /** Writes entry `i` of the indirect table that belongs to descriptor slot `head`. */
+  writeIndirectDesc(head: number, i: number, addr: number, len: number, flags: number, next: number): void {
+    writeDesc(
+      this.indView,
+      this.indOff + head * this.indStride + i * VIRTQ_DESC_SIZE,
+      addr,
+      len,
+      flags,
+      next,
+    );
+  }
+
+  /** Points ring descriptor `head` at its indirect table holding `count` entries (`VIRTQ_DESC_F_INDIRECT`). */
+  writeIndirectHead(head: number, count: number): void {
+    const table = this.indAddr + head * this.indStride;
+    this.writeDesc(head, table, count * VIRTQ_DESC_SIZE, VIRTQ_DESC_F_INDIRECT, 0);
+  }
+
+  /** Writes `avail.ring[slot] = head`. */
+  setAvailRing(slot: number, head: number): void {
+    this.availView.setUint16(this.availOff + vringAvailRingOffset(slot), head, true);
+  }
+
+  /** Writes `avail.idx`. */
+  setAvailIdx(idx: number): void {
+    this.availView.setUint16(this.availOff + VIRTQ_AVAIL_IDX_OFF, idx, true);
+  }
+
+  /** Writes `avail.flags`. */
+  setAvailFlags(flags: number): void {
+    this.availView.setUint16(this.availOff + VIRTQ_AVAIL_FLAGS_OFF, flags, true);
+  }
+
+  /** Writes `used_event` (at the end of the available ring). */
+  setUsedEvent(idx: number): void {
+    this.availView.setUint16(this.usedEventOff, idx, true);
+  }
+
+  /** Reads `used.idx`. */
+  usedIdx(): number {
+    return this.usedView.getUint16(this.usedOff + VIRTQ_USED_IDX_OFF, true);
+  }
+
+  /** Writes `used.idx` (only to start a fresh ring at a non-zero index). */
+  setUsedIdx(idx: number): void {
+    this.usedView.setUint16(this.usedOff + VIRTQ_USED_IDX_OFF, idx, true);
+  }
+
+  /** Reads `used.flags`. */
+  usedFlags(): number {
+    return this.usedView.getUint16(this.usedOff + VIRTQ_USED_FLAGS_OFF, true);
+  }
+
+  /** Reads `avail_event` (at the end of the used ring). */
+  availEvent(): number {
+    return this.usedView.getUint16(this.availEventOff, true);
+  }
+
+  /** Writes `avail_event` (only to start a fresh ring at a non-zero index). */
+  setAvailEvent(idx: number): void {
+    this.usedView.setUint16(this.availEventOff, idx, true);
+  }
+
+  /** Reads `used.ring[slot].id`. */
+  usedId(slot: number): number {
+    return this.usedView.getUint32(this.usedOff + vringUsedRingOffset(slot) + VIRTQ_USED_ELEM_ID_OFF, true);
+  }
+
+  /** Reads `used.ring[slot].len`. */
+  usedLen(slot: number): number {
+    return this.usedView.getUint32(this.usedOff + vringUsedRingOffset(slot) + VIRTQ_USED_ELEM_LEN_OFF, true);
+  }
+}
+
+/** Writes one split descriptor at `off` of `view` (§2.7.5). */
+function writeDesc(
+  view: DataView,
+  off: number,
+  addr: number,
+  len: number,
+  flags: number,
+  next: number,
+): void {
+  writeU64(view, off + VIRTQ_DESC_ADDR_OFF, addr);
+  view.setUint32(off + VIRTQ_DESC_LEN_OFF, len, true);
+  view.setUint16(off + VIRTQ_DESC_FLAGS_OFF, flags, true);
+  view.setUint16(off + VIRTQ_DESC_NEXT_OFF, next, true);
+}
