@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { include: ['src/**/*.spec.ts', 'test/**/*.spec.ts'], pool: 'threads' },
+  test: {
+    include: ['src/**/*.spec.ts', 'test/**/*.spec.ts'],
+    pool: 'threads',
+    // inversify decorators in tests need the reflect-metadata polyfill, loaded once per worker.
+    setupFiles: ['./test/setup.ts'],
+  },
 });

@@ -16,6 +16,9 @@ export const VDPA_MGMTDEV_CLASS_ID_MAX = 63;
 /** Length of an Ethernet address (`ETH_ALEN`). */
 export const ETH_ALEN = 6;
 
+/** Group (multicast) bit of an Ethernet address's first octet (`is_multicast_ether_addr`). */
+export const ETH_ADDR_GROUP_BIT = 0x01;
+
 /** Largest value of a netlink `u16` attribute (MTU, max_vqp). */
 export const U16_MAX = 0xffff;
 

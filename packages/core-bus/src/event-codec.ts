@@ -1,7 +1,7 @@
 import { Iotlb } from '@vdpa-kit/vring';
 import type { OpName, VdpaCallback, VdpaVqState, VendorStat } from './config-ops.js';
 import { VdpaError, isVdpaErrno } from './errors.js';
-import { BUS_OPS, CB_NAMES, MGMT_OPS, type BusEvent, type JsonObject, type JsonValue } from './events.js';
+import { BUS_OPS, CB_NAMES, MGMT_OPS, type BusEvent, type JsonValue } from './events.js';
 import { OP_TABLE, isOpName, type ValueKind } from './op-table.js';
 import { EVENT_FORMAT_VERSION, PACKED_VQ_IDX_MAX, U16_MAX } from './constants.js';
 

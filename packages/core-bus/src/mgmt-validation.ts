@@ -1,4 +1,5 @@
 import {
+  ETH_ADDR_GROUP_BIT,
   ETH_ALEN,
   U16_MAX,
   U64_LIMIT,
@@ -48,7 +49,7 @@ export function checkMacLength(mac: unknown): Uint8Array {
 
 /** `is_valid_ether_addr`: not multicast (bit 0 of the first byte) and not all zero. */
 export function isValidEtherAddr(mac: Uint8Array): boolean {
-  return mac.length === ETH_ALEN && (mac[0] & 1) === 0 && mac.some((b) => b !== 0);
+  return mac.length === ETH_ALEN && (mac[0] & ETH_ADDR_GROUP_BIT) === 0 && mac.some((b) => b !== 0);
 }
 
 /** Formats a MAC as `00:11:22:33:44:55`. */
@@ -116,7 +117,7 @@ export function buildDevSetConfig(name: unknown, request: VdpaDevAddRequest): Vd
  */
 export function checkMgmtdevAccepts(mdev: MgmtDevice, config: VdpaDevSetConfig): void {
   const unsupported = config.mask & ~mdev.configAttrMask;
-  if (unsupported !== 0n) {
+  if (unsupported === 1n) {
     throw new VdpaError(
       'EOPNOTSUPP',
       `some provided attributes are not supported: ${bigintToHex(unsupported)}`,

@@ -37,7 +37,7 @@ export interface ResolvedCoreBusOptions {
  * `MGMT_DEVICE` bindings in their own modules; use {@link composeStack} to build a container.
  *
  * @example
- * const container = new Container();
+ * // in a composition root (apps/cli, a test), on a container it created:
  * container.load(coreBusModule({ workQueue: 'inline', clock: 'logical' }), myPluginModule);
  * const bus = container.get<VdpaBus>(VDPA_BUS);
  */

@@ -22,6 +22,7 @@ import type { DeviceHandle, VdpaDriver } from '@vdpa-kit/core-bus';
 /** Ethernet header + payload of the largest standard frame. */
 const ETH_FRAME_MAX = 1514;
 const CTRL_HDR = 2;
+const ACK_UNSET = 0xee;
 
 /** A VdpaDriver that only keeps the handles it is given. */
 export class HandleCatcher implements VdpaDriver {
@@ -76,6 +77,8 @@ export class SimNetDriver {
   /** Interrupts per vq index. */
   readonly interrupts: number[];
   configChanges = 0;
+  /** Used length of the last completed control request. */
+  ctrlUsedLen = -1;
   readonly dma: DmaAllocator;
   private readonly rxSize: number;
   private readonly repost: boolean;
@@ -171,20 +174,28 @@ export class SimNetDriver {
    * was not used (the device did not process it).
    */
   ctrl(cls: number, cmd: number, data: Uint8Array = new Uint8Array(0)): number | undefined {
+    const request = new Uint8Array(CTRL_HDR + data.length);
+    request[0] = cls;
+    request[1] = cmd;
+    request.set(data, CTRL_HDR);
+    return this.ctrlRaw(request);
+  }
+
+  /** Sends `request` (header and data, as given) plus a 1-byte ack buffer; returns the ack or undefined. */
+  ctrlRaw(request: Uint8Array): number | undefined {
     const vq = this.cvq;
     if (vq === undefined) throw new Error('control queue not negotiated');
     const base = this.ctrlBuf;
-    this.mem.writeU8(base, cls);
-    this.mem.writeU8(base + 1, cmd);
-    this.mem.write(base + CTRL_HDR, data);
-    const ackAt = base + CTRL_HDR + data.length;
-    this.mem.writeU8(ackAt, 0xee);
-    this.out.clear().push(base + this.cvqOffset, CTRL_HDR + data.length);
+    this.mem.write(base, request);
+    const ackAt = base + request.length;
+    this.mem.writeU8(ackAt, ACK_UNSET);
+    this.out.clear().push(base + this.cvqOffset, request.length);
     this.inb.clear().push(ackAt + this.cvqOffset, 1);
     vq.add(this.out, this.inb, 1);
     vq.kick();
     const token = vq.getBuf();
     if (token === undefined) return undefined;
+    this.ctrlUsedLen = vq.lastLen;
     return this.mem.readU8(ackAt);
   }
 

@@ -183,3 +183,36 @@ export {
   VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP,
   VIRTIO_BLK_CONFIG_SIZE,
 } from './constants.js';
+export {
+  type SplitRingLayout,
+  vringDescSize,
+  vringAvailSize,
+  vringUsedSize,
+  vringSize,
+  legacyLayout,
+  validateLayout,
+  checkQueueSize,
+  vringAvailRingOffset,
+  vringUsedEventOffset,
+  vringUsedRingOffset,
+  vringAvailEventOffset,
+  VIRTQ_DESC_ADDR_OFF,
+  VIRTQ_DESC_LEN_OFF,
+  VIRTQ_DESC_FLAGS_OFF,
+  VIRTQ_DESC_NEXT_OFF,
+  VIRTQ_AVAIL_FLAGS_OFF,
+  VIRTQ_AVAIL_IDX_OFF,
+  VIRTQ_AVAIL_RING_OFF,
+  VIRTQ_AVAIL_ELEM_SIZE,
+  VIRTQ_USED_FLAGS_OFF,
+  VIRTQ_USED_IDX_OFF,
+  VIRTQ_USED_RING_OFF,
+  VIRTQ_USED_ELEM_ID_OFF,
+  VIRTQ_USED_ELEM_LEN_OFF,
+} from './split-ring-layout.js';
+export { Virtqueue, vringNeedEvent } from './virtqueue.js';
+export type { VirtqueueOptions } from './virtqueue-options.js';
+export { BufferList } from './virtqueue-buffer-list.js';
+export { Vringh, type VringhInitOptions } from './vringh.js';
+export type { DeviceVirtqueue } from './vringh-device-virtqueue.js';
+export { referenceLoop, copyCeiling } from './bench/reference-loop.js';
