@@ -6,6 +6,8 @@ export default defineConfig({
     pool: 'threads',
     // inversify decorators need the reflect-metadata polyfill, loaded once per worker.
     setupFiles: ['./test/setup.ts'],
+    // The end-to-end tests run the built binary: compile it first.
+    globalSetup: ['./test/global-setup.ts'],
     testTimeout: 30_000,
   },
 });

@@ -117,7 +117,7 @@ export function buildDevSetConfig(name: unknown, request: VdpaDevAddRequest): Vd
  */
 export function checkMgmtdevAccepts(mdev: MgmtDevice, config: VdpaDevSetConfig): void {
   const unsupported = config.mask & ~mdev.configAttrMask;
-  if (unsupported === 1n) {
+  if (unsupported !== 0n) {
     throw new VdpaError(
       'EOPNOTSUPP',
       `some provided attributes are not supported: ${bigintToHex(unsupported)}`,

@@ -70,14 +70,16 @@ export class VdpasimIommu {
   /**
    * `dma_map`: adds `[iova, iova + size)` → `pa` with `perm`; an address space still in passthrough is
    * emptied first.
-   * @throws VdpaError `EINVAL` for a bad `asid` or permission, `EFAULT` for a zero or negative size,
-   * `ERANGE` for addresses beyond `IOVA_MAX`, `ENOMEM` when the limit is reached
+   * @throws VdpaError `EINVAL` for a bad `asid` or permission, `EFAULT` for a zero size (the range
+   * would end before it starts), `ERANGE` for an IOVA, size or address that is not a safe integer or a
+   * range running past `IOVA_MAX`, `ENOMEM` when the limit is reached
    */
   dmaMap(asid: number, iova: number, size: number, pa: number, perm: number, opaque?: VdpaMapFile): void {
     const tlb = this.tlbs[this.check(asid)];
+    const last = lastOf(iova, size);
     this.leavePassthrough(asid);
     try {
-      tlb.addRange(iova, iova + size - 1, pa, perm, opaque);
+      tlb.addRange(iova, last, pa, perm, opaque);
     } catch (err) {
       throw VdpaError.from(err);
     }
@@ -86,13 +88,14 @@ export class VdpasimIommu {
   /**
    * `dma_unmap`: removes every entry overlapping `[iova, iova + size)`; an address space still in
    * passthrough is emptied first (as the kernel does).
-   * @throws VdpaError `EINVAL` for a bad `asid`, `ERANGE` for addresses beyond `IOVA_MAX`
+   * @throws VdpaError `EINVAL` for a bad `asid`, `EFAULT` for a zero size, `ERANGE` as {@link dmaMap}
    */
   dmaUnmap(asid: number, iova: number, size: number): void {
     const tlb = this.tlbs[this.check(asid)];
+    const last = lastOf(iova, size);
     this.leavePassthrough(asid);
     try {
-      tlb.delRange(iova, iova + size - 1);
+      tlb.delRange(iova, last);
     } catch (err) {
       throw VdpaError.from(err);
     }
@@ -127,4 +130,18 @@ export class VdpasimIommu {
     }
     return asid;
   }
+}
+
+/**
+ * The inclusive end of `[iova, iova + size)`, computed without leaving the safe integers.
+ * @throws VdpaError `ERANGE` for a bad iova or size or a range past `IOVA_MAX`, `EFAULT` for size 0
+ */
+function lastOf(iova: number, size: number): number {
+  if (!Number.isSafeInteger(iova) || iova < 0) throw new VdpaError('ERANGE', `iova ${String(iova)} is not an address in [0, 2^53)`);
+  if (!Number.isSafeInteger(size) || size < 0) throw new VdpaError('ERANGE', `map size ${String(size)} is not a size in [0, 2^53)`);
+  if (size === 0) throw new VdpaError('EFAULT', `map of 0 bytes at iova 0x${iova.toString(16)} ends before it starts`);
+  if (size - 1 > IOVA_MAX - iova) {
+    throw new VdpaError('ERANGE', `map of 0x${size.toString(16)} bytes at iova 0x${iova.toString(16)} runs past 2^53`);
+  }
+  return iova + (size - 1);
 }

@@ -128,7 +128,7 @@ describe('vdpasim_net loopback, one pair', () => {
 
   it('counts an RX error and uses the buffer with length 0 when it is too small for the frame', () => {
     const { handle, mem } = netStack();
-    const drv = new SimNetDriver(handle, mem, { rxBufferSize: 64 });
+    const drv = new SimNetDriver(handle, mem, { rxBufferSize: 80 });
     drv.send(ethFrame(MAC, 200));
     expect(drv.rxLens[0]).toEqual([0]);
     expect(drv.received[0]).toHaveLength(0);

@@ -77,6 +77,8 @@ export class SimNetDriver {
   /** Interrupts per vq index. */
   readonly interrupts: number[];
   configChanges = 0;
+  /** Every RX buffer ever posted: address → size (the only memory the device may write besides used rings). */
+  readonly rxBufs = new Map<number, number>();
   /** Used length of the last completed control request. */
   ctrlUsedLen = -1;
   readonly dma: DmaAllocator;
@@ -139,6 +141,7 @@ export class SimNetDriver {
     const vq = this.rx[pair];
     for (let i = 0; i < count; i++) {
       const addr = this.dma.alloc(this.rxSize, 16);
+      this.rxBufs.set(addr, this.rxSize);
       vq.addInbuf(addr, this.rxSize, addr);
     }
     if (count > 0) vq.kick();

@@ -23,11 +23,11 @@ export interface SimStack {
   add(name: string, request?: VdpaDevAddRequest): { handle: DeviceHandle; sim: VdpasimNet };
 }
 
-export function simStack(options: { module?: VdpasimOptions; workQueue?: WorkQueueMode } = {}): SimStack {
+export function simStack(options: { module?: VdpasimOptions; workQueue?: WorkQueueMode; memorySize?: number } = {}): SimStack {
   const { container, bus } = composeStack([vdpasimModule(options.module)], {
     workQueue: options.workQueue ?? 'inline',
     clock: 'logical',
-    memorySize: TEST_MEMORY_SIZE,
+    memorySize: options.memorySize ?? TEST_MEMORY_SIZE,
   });
   const catcher = new HandleCatcher();
   bus.registerDriver(catcher);

@@ -89,10 +89,12 @@ export class NetRxQueue {
   }
 
   /**
-   * Posts every free buffer (`try_fill_recv`) and kicks the device if it asked for it.
+   * Posts every free buffer (`try_fill_recv`) and kicks the device if it asked for it; nothing when no
+   * buffer is free.
    * @throws VringError / VdpaError from the ring or the kick
    */
   refill(): void {
+    if (this.freeCount === 0) return;
     const vq = this.vq;
     const bufSize = this.bufSize;
     while (this.freeCount > 0) {

@@ -25,6 +25,8 @@ export class NetTxQueue {
   private readonly hdrLen: number;
   private readonly free: Uint16Array;
   private freeTop = 0;
+  /** Frames queued since the last kick decision. */
+  private queued = 0;
   /** Frame length in each slot, counted when the slot completes. */
   private readonly slotLen: Uint32Array;
 
@@ -108,14 +110,18 @@ export class NetTxQueue {
     this.bytes.set(frame, off + hdrLen);
     this.slotLen[slot] = len;
     this.vq.addOutbuf(this.poolAddr + slot * this.slotSize, hdrLen + len, slot);
+    this.queued++;
     return true;
   }
 
   /**
-   * One kick decision for everything queued since the last one (`virtqueue_kick`).
+   * One kick decision for everything queued since the last one (`virtqueue_kick`); nothing when nothing
+   * was queued.
    * @throws VringError / VdpaError from the ring or the kick op
    */
   flush(): void {
+    if (this.queued === 0) return;
+    this.queued = 0;
     if (this.vq.kickPrepare()) {
       this.vq.notify();
       this.counters.kicks++;

@@ -1,0 +1,168 @@
+import {
+  VIRTIO_CONFIG_S_ACKNOWLEDGE,
+  VIRTIO_CONFIG_S_DRIVER,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VIRTIO_CONFIG_S_FEATURES_OK,
+} from '@vdpa-kit/vring';
+import { describe, expect, it } from 'vitest';
+import { addLoopback, busEvent, driverOps, makeStack } from '../test/harness.js';
+import { VirtioError } from './errors.js';
+import { VirtioNet } from './virtio-net.js';
+
+const ACK_DRIVER_FEATURES_OK = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
+
+/** Per vq, §1.3 / §5.1 setup_vq (the loopback device has getVqNumMin and no getVqSize). */
+const SETUP_VQ = [
+  'getVqReady',
+  'getVqNumMax',
+  'getVqNumMin',
+  'getVqAlign',
+  'setVqCb',
+  'setVqNum',
+  'setVqAddress',
+  'setVqState',
+  'setVqReady',
+];
+
+describe('VirtioVdpaDriver bring-up', () => {
+  it('issues the canonical virtio_vdpa op sequence up to DRIVER_OK (reference §1.3)', () => {
+    const s = makeStack();
+    addLoopback(s);
+    const ops = driverOps(s.events);
+    const names = ops.map((e) => e.op);
+    const driverOk = ACK_DRIVER_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
+    const end = ops.findIndex((e) => e.op === 'setStatus' && e.args?.[0] === driverOk);
+    expect(end).toBeGreaterThan(0);
+    expect(names.slice(0, end + 1)).toEqual([
+      'getDeviceId',
+      'getVendorId',
+      'reset',
+      'setStatus',
+      'setStatus',
+      'getDeviceFeatures',
+      'setDriverFeatures',
+      'setStatus',
+      'getStatus',
+      // virtnet_probe reads the config (generation loop) between FEATURES_OK and find_vqs.
+      'getGeneration',
+      'getConfig',
+      'getGeneration',
+      ...SETUP_VQ, // rx0
+      ...SETUP_VQ, // tx0
+      ...SETUP_VQ, // cvq
+      'setConfigCb',
+      'setStatus',
+    ]);
+    const statuses = ops.filter((e) => e.op === 'setStatus').map((e) => e.args?.[0]);
+    expect(statuses.slice(0, 4)).toEqual([
+      VIRTIO_CONFIG_S_ACKNOWLEDGE,
+      VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER,
+      ACK_DRIVER_FEATURES_OK,
+      driverOk,
+    ]);
+    // Each vq is set up with its own index, in order, and made ready with true.
+    const ready = ops.filter((e) => e.op === 'setVqReady').map((e) => e.args);
+    expect(ready).toEqual([
+      [0, true],
+      [1, true],
+      [2, true],
+    ]);
+    expect(busEvent(s.events, 'bind')).toMatchObject({ args: { driver: 'virtio_vdpa' } });
+  });
+
+  it('passes desc, avail and used addresses and a zero avail index to the device', () => {
+    const s = makeStack();
+    addLoopback(s);
+    const vdev = s.vbus.device('vdpa0');
+    expect(vdev).toBeDefined();
+    const ops = driverOps(s.events);
+    for (const vq of vdev?.virtqueues ?? []) {
+      const addr = ops.find((e) => e.op === 'setVqAddress' && e.args?.[0] === vq.index);
+      expect(addr?.args).toEqual([vq.index, vq.layout.descAddr, vq.layout.availAddr, vq.layout.usedAddr]);
+      const num = ops.find((e) => e.op === 'setVqNum' && e.args?.[0] === vq.index);
+      expect(num?.args).toEqual([vq.index, vq.num]);
+      const state = ops.find((e) => e.op === 'setVqState' && e.args?.[0] === vq.index);
+      expect(state?.args).toEqual([vq.index, { kind: 'split', availIndex: 0 }]);
+    }
+  });
+
+  it('adds a net device to the virtio bus with a VirtioNet driver instance', async () => {
+    const s = makeStack();
+    const seen: string[] = [];
+    s.vbus.added$.subscribe((d) => seen.push(d.name));
+    addLoopback(s);
+    expect(seen).toEqual(['vdpa0']);
+    expect(s.vbus.netDevice('vdpa0')).toBeInstanceOf(VirtioNet);
+    expect(s.vbus.devices().map((d) => d.name)).toEqual(['vdpa0']);
+    // added$ replays the devices already on the bus to a late subscriber.
+    const late: string[] = [];
+    s.vbus.added$.subscribe((d) => late.push(d.name)).unsubscribe();
+    expect(late).toEqual(['vdpa0']);
+  });
+
+  it('refuses device id 0 with EINVAL before touching the device', () => {
+    const s = makeStack();
+    const device = addLoopback(s, { deviceId: 0 });
+    expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EINVAL' });
+    expect(driverOps(s.events).map((e) => e.op)).toEqual(['getDeviceId']);
+    expect(device.status).toBe(0);
+    expect(s.vbus.devices()).toEqual([]);
+  });
+
+  it('leaves a device of an unknown virtio id on the virtio bus, acknowledged, without a driver', () => {
+    const s = makeStack();
+    const consoleId = 3;
+    const device = addLoopback(s, { deviceId: consoleId });
+    expect(busEvent(s.events, 'bind')).toBeDefined();
+    expect(device.status).toBe(VIRTIO_CONFIG_S_ACKNOWLEDGE);
+    expect(s.vbus.device('vdpa0')?.driver).toBeUndefined();
+    expect(s.vbus.netDevice('vdpa0')).toBeUndefined();
+  });
+});
+
+describe('VirtioVdpaDriver remove', () => {
+  it('resets, deactivates every vq and frees every ring and buffer on unbind', () => {
+    const s = makeStack();
+    const freeBefore = s.driver.dma.available();
+    const device = addLoopback(s, { maxQueuePairs: 2 });
+    const net = s.vbus.netDevice('vdpa0');
+    expect(device.readyVqs()).toEqual([0, 1, 2, 3, 4]);
+    expect(s.driver.dma.available()).toBeLessThan(freeBefore);
+    const mark = s.events.length;
+    s.bus.unbind('vdpa0');
+    const names = driverOps(s.events.slice(mark)).map((e) => [e.op, ...(e.args ?? [])]);
+    expect(names).toEqual([
+      ['reset'],
+      ['setVqReady', 0, false],
+      ['setVqReady', 1, false],
+      ['setVqReady', 2, false],
+      ['setVqReady', 3, false],
+      ['setVqReady', 4, false],
+    ]);
+    expect(device.readyVqs()).toEqual([]);
+    expect(device.status).toBe(0);
+    expect(s.driver.dma.available()).toBe(freeBefore);
+    expect(s.vbus.devices()).toEqual([]);
+    expect(net?.closed).toBe(true);
+    expect(() => net?.send(new Uint8Array(60))).toThrow(VirtioError);
+  });
+
+  it('can bind the device again after an unbind', () => {
+    const s = makeStack();
+    const device = addLoopback(s);
+    s.bus.unbind('vdpa0');
+    s.bus.bind('vdpa0', 'virtio_vdpa');
+    expect(device.readyVqs()).toEqual([0, 1, 2]);
+    expect(s.vbus.netDevice('vdpa0')?.closed).toBe(false);
+  });
+
+  it('tears down on device unregistration', () => {
+    const s = makeStack();
+    const freeBefore = s.driver.dma.available();
+    const device = addLoopback(s);
+    s.bus.unregisterDevice(device.vdpa as NonNullable<typeof device.vdpa>);
+    expect(device.readyVqs()).toEqual([]);
+    expect(s.driver.dma.available()).toBe(freeBefore);
+    expect(s.vbus.devices()).toEqual([]);
+  });
+});
