@@ -68,9 +68,14 @@ export function check(rootDir = root) {
         if (ours !== null && ok !== null && !ok.includes(ours)) {
           violations.push(`${top}/${name}/package.json: ${kind} package depends on @vdpa-kit/${ours}`);
         }
-        if (bad3p.includes(dep)) violations.push(`${top}/${name}/package.json: ${kind} package depends on ${dep}`);
+        if (bad3p.includes(dep))
+          violations.push(`${top}/${name}/package.json: ${kind} package depends on ${dep}`);
       }
-      for (const file of [...walk(join(dir, 'src')), ...walk(join(dir, 'test')), ...walk(join(dir, 'bench'))]) {
+      for (const file of [
+        ...walk(join(dir, 'src')),
+        ...walk(join(dir, 'test')),
+        ...walk(join(dir, 'bench')),
+      ]) {
         const rel = relative(rootDir, file);
         const text = readFileSync(file, 'utf8');
         const isTest = /\.spec\.ts$|\/test\//.test(rel);
@@ -78,16 +83,28 @@ export function check(rootDir = root) {
           const spec = m[1];
           const ours = spec.startsWith('@vdpa-kit/') ? spec.slice('@vdpa-kit/'.length).split('/')[0] : null;
           // Tests may compose with other packages' public APIs, except that vring stays self-contained.
-          if (ours !== null && ok !== null && !ok.includes(ours) && !(isTest && kind !== 'vring' && kind !== 'device' && kind !== 'transport')) {
+          if (
+            ours !== null &&
+            ok !== null &&
+            !ok.includes(ours) &&
+            !(isTest && kind !== 'vring' && kind !== 'device' && kind !== 'transport')
+          ) {
             violations.push(`${rel}: ${kind} package imports @vdpa-kit/${ours}`);
           }
           const third = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
           if (bad3p.includes(third)) violations.push(`${rel}: ${kind} package imports ${third}`);
         }
         if ((kind === 'device' || kind === 'transport') && !isTest && /new\s+Container\s*\(/.test(text)) {
-          violations.push(`${rel}: plugin package creates an inversify Container (compose in apps/cli or tests)`);
+          violations.push(
+            `${rel}: plugin package creates an inversify Container (compose in apps/cli or tests)`,
+          );
         }
-        if (kind === 'core' && !isTest && /new\s+Container\s*\(/.test(text) && !/compose-stack\.ts$/.test(rel)) {
+        if (
+          kind === 'core' &&
+          !isTest &&
+          /new\s+Container\s*\(/.test(text) &&
+          !/compose-stack\.ts$/.test(rel)
+        ) {
           violations.push(`${rel}: core-bus creates a Container outside its compose helper`);
         }
       }

@@ -6,7 +6,9 @@ import { join, basename } from 'node:path';
 
 const [dir, description = '', ...deps] = process.argv.slice(2);
 if (!dir || !/^(packages|apps)\/[a-z][a-z0-9-]*$/.test(dir)) {
-  console.error('usage: node scripts/new-package.mjs packages/<name>|apps/<name> "<description>" [@vdpa-kit/dep ...]');
+  console.error(
+    'usage: node scripts/new-package.mjs packages/<name>|apps/<name> "<description>" [@vdpa-kit/dep ...]',
+  );
   process.exit(2);
 }
 if (existsSync(dir)) {
@@ -14,7 +16,8 @@ if (existsSync(dir)) {
   process.exit(1);
 }
 const name = basename(dir);
-const version = (d) => JSON.parse(readFileSync(join('packages', d.replace('@vdpa-kit/', ''), 'package.json'), 'utf8')).version;
+const version = (d) =>
+  JSON.parse(readFileSync(join('packages', d.replace('@vdpa-kit/', ''), 'package.json'), 'utf8')).version;
 mkdirSync(join(dir, 'src'), { recursive: true });
 const pkg = {
   name: `@vdpa-kit/${name}`,
@@ -38,7 +41,12 @@ writeFileSync(
   JSON.stringify(
     {
       extends: '../../tsconfig.base.json',
-      compilerOptions: { composite: true, rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/.tsbuildinfo' },
+      compilerOptions: {
+        composite: true,
+        rootDir: 'src',
+        outDir: 'dist',
+        tsBuildInfoFile: 'dist/.tsbuildinfo',
+      },
       include: ['src/**/*.ts'],
       exclude: ['src/**/*.spec.ts'],
       references: refs,
@@ -50,7 +58,11 @@ writeFileSync(
 writeFileSync(
   join(dir, 'tsconfig.json'),
   JSON.stringify(
-    { extends: '../../tsconfig.base.json', compilerOptions: { noEmit: true }, include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'] },
+    {
+      extends: '../../tsconfig.base.json',
+      compilerOptions: { noEmit: true },
+      include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    },
     null,
     2,
   ) + '\n',
@@ -61,3 +73,6 @@ writeFileSync(
 );
 writeFileSync(join(dir, 'README.md'), `# @vdpa-kit/${name}\n\n${description}\n`);
 console.log(`created ${dir}; add it to the root tsconfig build list if it is an app, then npm install`);
+// Keep the generated files in the repository's format.
+import { spawnSync } from 'node:child_process';
+spawnSync('npx', ['prettier', '--write', '--log-level', 'warn', dir], { stdio: 'inherit' });

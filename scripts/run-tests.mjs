@@ -30,7 +30,11 @@ for (const top of ['packages', 'apps']) {
 }
 
 const nxStatus = run('npx', ['nx', 'run-many', '-t', 'test', '--parallel=2', '--outputStyle=stream']);
-const tap = spawnSync('node', ['--test', '--test-reporter=tap', 'scripts/test/'], { cwd: root, env, encoding: 'utf8' });
+const tap = spawnSync('node', ['--test', '--test-reporter=tap', 'scripts/test/'], {
+  cwd: root,
+  env,
+  encoding: 'utf8',
+});
 writeFileSync(join(reports, 'scripts.tap'), tap.stdout ?? '');
 process.stdout.write(tap.stdout ?? '');
 
@@ -50,7 +54,9 @@ for (const name of expected) {
   failed += r.numFailedTests ?? 0;
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   // A suite file that failed to load has no tests but a failed status.
-  const brokenFiles = (r.testResults ?? []).filter((t) => t.status === 'failed' && (t.assertionResults ?? []).length === 0);
+  const brokenFiles = (r.testResults ?? []).filter(
+    (t) => t.status === 'failed' && (t.assertionResults ?? []).length === 0,
+  );
   for (const t of brokenFiles) {
     failed++;
     problems.push(`${name}: ${t.name} failed to load: ${String(t.message ?? '').split('\n')[0]}`);

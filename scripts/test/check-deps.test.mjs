@@ -50,7 +50,8 @@ test('a transport importing a device fails, even from its tests', () => {
 test('vring importing anything of ours or rxjs fails', () => {
   const dir = tree({
     'packages/vring/package.json': pkg({ rxjs: '^7' }),
-    'packages/vring/src/a.ts': "import type { VdpaBus } from '@vdpa-kit/core-bus';\nimport { Subject } from 'rxjs/internal/Subject';\n",
+    'packages/vring/src/a.ts':
+      "import type { VdpaBus } from '@vdpa-kit/core-bus';\nimport { Subject } from 'rxjs/internal/Subject';\n",
   });
   const v = check(dir);
   assert.equal(v.length, 3);

@@ -27,7 +27,8 @@ export const VDPASIM_QUEUE_MAX = 256;
 export const VDPASIM_VENDOR_ID = 0;
 
 /** Features of every simulated device: ANY_LAYOUT | VERSION_1 | ACCESS_PLATFORM (`VDPASIM_FEATURES`, §3.1). */
-export const VDPASIM_FEATURES = bit(VIRTIO_F_ANY_LAYOUT) | bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM);
+export const VDPASIM_FEATURES =
+  bit(VIRTIO_F_ANY_LAYOUT) | bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM);
 
 /**
  * The kernel's `VDPASIM_NET_FEATURES` = VDPASIM_FEATURES | MAC | STATUS | MTU | CTRL_VQ | CTRL_MAC_ADDR
@@ -45,7 +46,8 @@ export const VDPASIM_NET_FEATURES =
  * What the `vdpasim_net` management device supports: {@link VDPASIM_NET_FEATURES} plus, beyond the
  * kernel, MQ (`VQ_PAIRS_SET`) and CTRL_RX (`PROMISC` / `ALLMULTI`).
  */
-export const VDPASIM_NET_SUPPORTED_FEATURES = VDPASIM_NET_FEATURES | bit(VIRTIO_NET_F_MQ) | bit(VIRTIO_NET_F_CTRL_RX);
+export const VDPASIM_NET_SUPPORTED_FEATURES =
+  VDPASIM_NET_FEATURES | bit(VIRTIO_NET_F_MQ) | bit(VIRTIO_NET_F_CTRL_RX);
 
 /** Largest `max_vqp` a `vdpasim_net` device accepts (beyond the kernel, which has one pair). */
 export const VDPASIM_NET_MAX_VQP = 8;

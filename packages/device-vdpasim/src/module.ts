@@ -2,7 +2,11 @@ import { MGMT_DEVICE, type MgmtDevice } from '@vdpa-kit/core-bus';
 import { ContainerModule } from 'inversify';
 import { VDPASIM_NET_MGMT, VDPASIM_OPTIONS } from './tokens.js';
 import { VdpasimNetMgmt } from './vdpasim-net-mgmt.js';
-import { type ResolvedVdpasimOptions, type VdpasimOptions, resolveVdpasimOptions } from './vdpasim-options.js';
+import {
+  type ResolvedVdpasimOptions,
+  type VdpasimOptions,
+  resolveVdpasimOptions,
+} from './vdpasim-options.js';
 
 /**
  * The device-vdpasim `ContainerModule`: binds `VDPASIM_OPTIONS`, the `vdpasim_net` management device

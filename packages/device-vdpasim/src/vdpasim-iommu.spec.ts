@@ -29,7 +29,9 @@ describe('VdpasimIommu', () => {
     const iommu = new VdpasimIommu(2, 2048);
     iommu.dmaMap(0, 0x1000, 0x2000, 0x10000, VHOST_MAP_RO);
     expect(iommu.isPassthrough(0)).toBe(false);
-    expect(iommu.iotlb(0).entries()).toEqual([{ start: 0x1000, last: 0x2fff, addr: 0x10000, perm: VHOST_MAP_RO }]);
+    expect(iommu.iotlb(0).entries()).toEqual([
+      { start: 0x1000, last: 0x2fff, addr: 0x10000, perm: VHOST_MAP_RO },
+    ]);
     iommu.dmaMap(0, 0x4000, 0x1000, 0x20000, VHOST_MAP_WO, { file: 'memfd:guest', offset: 0 });
     expect(iommu.iotlb(0).size).toBe(2);
     expect(iommu.iotlb(0).lookup(0x4000)?.opaque).toEqual({ file: 'memfd:guest', offset: 0 });
@@ -50,7 +52,12 @@ describe('VdpasimIommu', () => {
     iommu.dmaMap(0, 0x2000, 0x1000, 0x2000, VHOST_MAP_RW);
     iommu.dmaMap(0, 0x8000, 0x1000, 0x8000, VHOST_MAP_RW);
     iommu.dmaUnmap(0, 0x1800, 0x1000);
-    expect(iommu.iotlb(0).entries().map((m) => m.start)).toEqual([0x8000]);
+    expect(
+      iommu
+        .iotlb(0)
+        .entries()
+        .map((m) => m.start),
+    ).toEqual([0x8000]);
   });
 
   it('setMap replaces the whole space with a copy', () => {
@@ -128,10 +135,17 @@ describe('address spaces through the config ops', () => {
     const src = new Iotlb();
     src.addRange(0, 0xffff, 0x100000, VHOST_MAP_RW);
     handle.setMap(0, src);
-    expect(sim.iommu.iotlb(0).entries()).toEqual([{ start: 0, last: 0xffff, addr: 0x100000, perm: VHOST_MAP_RW }]);
+    expect(sim.iommu.iotlb(0).entries()).toEqual([
+      { start: 0, last: 0xffff, addr: 0x100000, perm: VHOST_MAP_RW },
+    ]);
     handle.dmaMap(0, 0x10000, 0x1000, 0x200000, VHOST_MAP_RO);
     handle.dmaUnmap(0, 0, 0x10);
-    expect(sim.iommu.iotlb(0).entries().map((m) => m.start)).toEqual([0x10000]);
+    expect(
+      sim.iommu
+        .iotlb(0)
+        .entries()
+        .map((m) => m.start),
+    ).toEqual([0x10000]);
     handle.resetMap(0);
     expect(sim.iommu.iotlb(0).isIdentity()).toBe(true);
   });

@@ -57,7 +57,8 @@ export class VdpasimIommu {
    */
   setMap(asid: number, source: Iotlb): void {
     const tlb = this.tlbs[this.check(asid)];
-    if (!(source instanceof Iotlb)) throw new VdpaError('EINVAL', `set_map source ${String(source)} is not an iotlb`);
+    if (!(source instanceof Iotlb))
+      throw new VdpaError('EINVAL', `set_map source ${String(source)} is not an iotlb`);
     this.pt[asid] = false;
     try {
       tlb.copyFrom(source);
@@ -137,11 +138,17 @@ export class VdpasimIommu {
  * @throws VdpaError `ERANGE` for a bad iova or size or a range past `IOVA_MAX`, `EFAULT` for size 0
  */
 function lastOf(iova: number, size: number): number {
-  if (!Number.isSafeInteger(iova) || iova < 0) throw new VdpaError('ERANGE', `iova ${String(iova)} is not an address in [0, 2^53)`);
-  if (!Number.isSafeInteger(size) || size < 0) throw new VdpaError('ERANGE', `map size ${String(size)} is not a size in [0, 2^53)`);
-  if (size === 0) throw new VdpaError('EFAULT', `map of 0 bytes at iova 0x${iova.toString(16)} ends before it starts`);
+  if (!Number.isSafeInteger(iova) || iova < 0)
+    throw new VdpaError('ERANGE', `iova ${String(iova)} is not an address in [0, 2^53)`);
+  if (!Number.isSafeInteger(size) || size < 0)
+    throw new VdpaError('ERANGE', `map size ${String(size)} is not a size in [0, 2^53)`);
+  if (size === 0)
+    throw new VdpaError('EFAULT', `map of 0 bytes at iova 0x${iova.toString(16)} ends before it starts`);
   if (size - 1 > IOVA_MAX - iova) {
-    throw new VdpaError('ERANGE', `map of 0x${size.toString(16)} bytes at iova 0x${iova.toString(16)} runs past 2^53`);
+    throw new VdpaError(
+      'ERANGE',
+      `map of 0x${size.toString(16)} bytes at iova 0x${iova.toString(16)} runs past 2^53`,
+    );
   }
   return iova + (size - 1);
 }

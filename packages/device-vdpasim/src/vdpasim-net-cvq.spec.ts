@@ -38,7 +38,9 @@ describe('vdpasim_net control queue', () => {
   it('MAC_ADDR_SET changes the config MAC and the filter follows it, without a config callback', () => {
     const { handle, mem, sim } = stackWith();
     const drv = new SimNetDriver(handle, mem);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, new Uint8Array(NEW_MAC))).toBe(VIRTIO_NET_OK);
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, new Uint8Array(NEW_MAC))).toBe(
+      VIRTIO_NET_OK,
+    );
     expect(drv.ctrlUsedLen).toBe(1);
     expect([...sim.mac]).toEqual(NEW_MAC);
     const cfg = new Uint8Array(6);
@@ -53,18 +55,30 @@ describe('vdpasim_net control queue', () => {
   it('answers ERR to short data, unknown classes and unsupported commands', () => {
     const { handle, mem, sim } = stackWith(2);
     const drv = new SimNetDriver(handle, mem);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, new Uint8Array(4))).toBe(VIRTIO_NET_ERR);
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, new Uint8Array(4))).toBe(
+      VIRTIO_NET_ERR,
+    );
     expect([...sim.mac]).toEqual(MAC);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, new Uint8Array(8))).toBe(VIRTIO_NET_ERR);
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, new Uint8Array(8))).toBe(
+      VIRTIO_NET_ERR,
+    );
     expect(drv.ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLUNI, new Uint8Array([1]))).toBe(VIRTIO_NET_ERR);
     expect(drv.ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC)).toBe(VIRTIO_NET_ERR);
     expect(drv.ctrl(VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK)).toBe(VIRTIO_NET_ERR);
     expect(drv.ctrl(0x7f, 0)).toBe(VIRTIO_NET_ERR);
     expect(drv.ctrlRaw(new Uint8Array([VIRTIO_NET_CTRL_MAC]))).toBe(VIRTIO_NET_ERR);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([0, 0]))).toBe(VIRTIO_NET_ERR);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([3, 0]))).toBe(VIRTIO_NET_ERR);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([2]))).toBe(VIRTIO_NET_ERR);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([2, 0]))).toBe(VIRTIO_NET_OK);
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([0, 0]))).toBe(
+      VIRTIO_NET_ERR,
+    );
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([3, 0]))).toBe(
+      VIRTIO_NET_ERR,
+    );
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([2]))).toBe(
+      VIRTIO_NET_ERR,
+    );
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([2, 0]))).toBe(
+      VIRTIO_NET_OK,
+    );
     expect(sim.activePairs).toBe(2);
     expect(handle.getVendorVqStats(4)).toEqual([
       { name: 'cvq requests', value: 11n },
@@ -77,11 +91,18 @@ describe('vdpasim_net control queue', () => {
   it('refuses commands whose feature was not negotiated', () => {
     const { handle, mem, sim } = stackWith(2);
     const offered = handle.getDeviceFeatures();
-    const features = offered & ~(bit(VIRTIO_NET_F_CTRL_MAC_ADDR) | bit(VIRTIO_NET_F_CTRL_RX) | bit(VIRTIO_NET_F_MQ));
+    const features =
+      offered & ~(bit(VIRTIO_NET_F_CTRL_MAC_ADDR) | bit(VIRTIO_NET_F_CTRL_RX) | bit(VIRTIO_NET_F_MQ));
     const drv = new SimNetDriver(handle, mem, { features });
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, new Uint8Array(NEW_MAC))).toBe(VIRTIO_NET_ERR);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, new Uint8Array([1]))).toBe(VIRTIO_NET_ERR);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([2, 0]))).toBe(VIRTIO_NET_ERR);
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, new Uint8Array(NEW_MAC))).toBe(
+      VIRTIO_NET_ERR,
+    );
+    expect(drv.ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, new Uint8Array([1]))).toBe(
+      VIRTIO_NET_ERR,
+    );
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([2, 0]))).toBe(
+      VIRTIO_NET_ERR,
+    );
     expect([...sim.mac]).toEqual(MAC);
     expect(sim.filter.promisc).toBe(false);
     expect(sim.activePairs).toBe(1);

@@ -127,13 +127,19 @@ export class VdpasimNetCvq implements Work {
       ctl.setMac(arg);
       return VIRTIO_NET_OK;
     }
-    if (cls === VIRTIO_NET_CTRL_RX && (cmd === VIRTIO_NET_CTRL_RX_PROMISC || cmd === VIRTIO_NET_CTRL_RX_ALLMULTI) && ctl.ctrlRx) {
-      if (riov.pull(arg, 0, VIRTIO_NET_CTRL_RX_ARG_SIZE) !== VIRTIO_NET_CTRL_RX_ARG_SIZE) return VIRTIO_NET_ERR;
+    if (
+      cls === VIRTIO_NET_CTRL_RX &&
+      (cmd === VIRTIO_NET_CTRL_RX_PROMISC || cmd === VIRTIO_NET_CTRL_RX_ALLMULTI) &&
+      ctl.ctrlRx
+    ) {
+      if (riov.pull(arg, 0, VIRTIO_NET_CTRL_RX_ARG_SIZE) !== VIRTIO_NET_CTRL_RX_ARG_SIZE)
+        return VIRTIO_NET_ERR;
       ctl.setRxMode(cmd, arg[0] !== 0);
       return VIRTIO_NET_OK;
     }
     if (cls === VIRTIO_NET_CTRL_MQ && cmd === VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && ctl.mq) {
-      if (riov.pull(arg, 0, VIRTIO_NET_CTRL_MQ_ARG_SIZE) !== VIRTIO_NET_CTRL_MQ_ARG_SIZE) return VIRTIO_NET_ERR;
+      if (riov.pull(arg, 0, VIRTIO_NET_CTRL_MQ_ARG_SIZE) !== VIRTIO_NET_CTRL_MQ_ARG_SIZE)
+        return VIRTIO_NET_ERR;
       return ctl.setQueuePairs(arg[0] | (arg[1] << BYTE_SHIFT)) ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
     }
     return VIRTIO_NET_ERR;

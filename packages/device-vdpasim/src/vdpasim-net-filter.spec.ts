@@ -75,7 +75,8 @@ describe('VdpasimNetFilter', () => {
           const broadcast = dst.every((b) => b === 0xff);
           const multicast = (dst[0] & 1) === 1;
           const own = dst.every((b, i) => b === mac[i]);
-          const expected = len >= HDR + 6 && (promisc || broadcast || (multicast && allmulti) || (!multicast && own));
+          const expected =
+            len >= HDR + 6 && (promisc || broadcast || (multicast && allmulti) || (!multicast && own));
           expect(f.accepts(buf, len, HDR)).toBe(expected);
         },
       ),

@@ -149,7 +149,9 @@ describe('vdpasim_net loopback, one pair', () => {
     drv.send(ethFrame(OTHER));
     expect(drv.received[0]).toHaveLength(1);
     expect(drv.ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, new Uint8Array([0]))).toBe(VIRTIO_NET_OK);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, new Uint8Array([0]))).toBe(VIRTIO_NET_OK);
+    expect(drv.ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, new Uint8Array([0]))).toBe(
+      VIRTIO_NET_OK,
+    );
     drv.send(ethFrame(MULTICAST));
     drv.send(ethFrame(BROADCAST));
     drv.send(ethFrame(OTHER));
@@ -195,7 +197,9 @@ describe('vdpasim_net loopback, several pairs', () => {
     drv.send(ethFrame(MAC, 46, 0x21), 1);
     expect(drv.received[1]).toHaveLength(0);
     expect(sim.activePairs).toBe(1);
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([3, 0]))).toBe(VIRTIO_NET_OK);
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([3, 0]))).toBe(
+      VIRTIO_NET_OK,
+    );
     expect(sim.activePairs).toBe(3);
     // The frame waiting on pair 1 went through as soon as the pair became active.
     expect(drv.received[1]).toEqual([ethFrame(MAC, 46, 0x21)]);
@@ -204,9 +208,15 @@ describe('vdpasim_net loopback, several pairs', () => {
     expect(drv.received.map((r) => r.map((f) => f[14]))).toEqual([[0x00], [0x21], [0x22]]);
     expect(statOf(handle.getVendorVqStats(5), 'tx packets')).toBe(1n);
     expect(statOf(handle.getVendorVqStats(4), 'rx packets')).toBe(1n);
-    expect(handle.getVendorVqStats(6).map((s) => s.name)).toEqual(['cvq requests', 'cvq successes', 'cvq errors']);
+    expect(handle.getVendorVqStats(6).map((s) => s.name)).toEqual([
+      'cvq requests',
+      'cvq successes',
+      'cvq errors',
+    ]);
     // Back to one pair: pair 2 is no longer processed.
-    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([1, 0]))).toBe(VIRTIO_NET_OK);
+    expect(drv.ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, new Uint8Array([1, 0]))).toBe(
+      VIRTIO_NET_OK,
+    );
     drv.send(ethFrame(MAC, 46, 0x23), 2);
     expect(drv.received[2]).toHaveLength(1);
   });

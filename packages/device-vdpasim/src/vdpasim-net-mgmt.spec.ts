@@ -91,7 +91,11 @@ describe('vdpasim_net management device', () => {
     const mqWithoutCvq = bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM) | bit(VIRTIO_NET_F_MQ);
     expect(codeOf(() => bus.devAdd('vdpasim_net', 'c', { deviceFeatures: mqWithoutCvq }))).toBe('EINVAL');
     // The bus's own check: max_vqp > 1 needs MQ among provisioned features.
-    expect(codeOf(() => bus.devAdd('vdpasim_net', 'd', { deviceFeatures: VDPASIM_NET_FEATURES, net: { maxVqPairs: 2 } }))).toBe('EINVAL');
+    expect(
+      codeOf(() =>
+        bus.devAdd('vdpasim_net', 'd', { deviceFeatures: VDPASIM_NET_FEATURES, net: { maxVqPairs: 2 } }),
+      ),
+    ).toBe('EINVAL');
     expect(bus.devices()).toEqual([]);
     // Nothing leaked: the names and indices are free again.
     bus.devAdd('vdpasim_net', 'a');
@@ -123,7 +127,9 @@ describe('vdpasim_net management device', () => {
     const dev = bus.device('vdpa0');
     if (dev === undefined) throw new Error('no device');
     expect(codeOf(() => mgmt.devSetAttr(dev, { mask: 0n }))).toBe('EOPNOTSUPP');
-    expect(codeOf(() => mgmt.devSetAttr(dev, { net: { mac: MAC }, mask: bit(VDPA_ATTR_DEV_NET_CFG_MACADDR) }))).toBeUndefined();
+    expect(
+      codeOf(() => mgmt.devSetAttr(dev, { net: { mac: MAC }, mask: bit(VDPA_ATTR_DEV_NET_CFG_MACADDR) })),
+    ).toBeUndefined();
   });
 
   it('deletes a device: it leaves the bus and its driver is removed', () => {
@@ -141,9 +147,24 @@ describe('vdpasim_net management device', () => {
     expect(codeOf(() => bus.devVstats('vdpa0', 0))).toBe('EAGAIN');
     new SimNetDriver(handle, mem);
     const rx = bus.devVstats('vdpa0', 0);
-    expect(rx.stats.map((s) => s.name)).toEqual(['rx packets', 'rx bytes', 'rx errors', 'rx overruns', 'rx drops']);
-    expect(bus.devVstats('vdpa0', 1).stats.map((s) => s.name)).toEqual(['tx packets', 'tx bytes', 'tx errors', 'tx drops']);
-    expect(bus.devVstats('vdpa0', 2).stats.map((s) => s.name)).toEqual(['cvq requests', 'cvq successes', 'cvq errors']);
+    expect(rx.stats.map((s) => s.name)).toEqual([
+      'rx packets',
+      'rx bytes',
+      'rx errors',
+      'rx overruns',
+      'rx drops',
+    ]);
+    expect(bus.devVstats('vdpa0', 1).stats.map((s) => s.name)).toEqual([
+      'tx packets',
+      'tx bytes',
+      'tx errors',
+      'tx drops',
+    ]);
+    expect(bus.devVstats('vdpa0', 2).stats.map((s) => s.name)).toEqual([
+      'cvq requests',
+      'cvq successes',
+      'cvq errors',
+    ]);
     expect(codeOf(() => bus.devVstats('vdpa0', 3))).toBe('EINVAL');
     expect(bus.devVstats('vdpa0', 1).negotiatedFeatures & bit(VIRTIO_NET_F_CTRL_VQ)).not.toBe(0n);
   });

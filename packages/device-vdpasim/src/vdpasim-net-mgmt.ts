@@ -52,7 +52,10 @@ export class VdpasimNetMgmt implements MgmtDevice {
   readonly idTable: readonly number[] = [VIRTIO_ID_NET];
   /** Attributes `devAdd` accepts. */
   readonly configAttrMask =
-    bit(VDPA_ATTR_DEV_NET_CFG_MACADDR) | bit(VDPA_ATTR_DEV_NET_CFG_MTU) | bit(VDPA_ATTR_DEV_FEATURES) | bit(VDPA_ATTR_DEV_NET_CFG_MAX_VQP);
+    bit(VDPA_ATTR_DEV_NET_CFG_MACADDR) |
+    bit(VDPA_ATTR_DEV_NET_CFG_MTU) |
+    bit(VDPA_ATTR_DEV_FEATURES) |
+    bit(VDPA_ATTR_DEV_NET_CFG_MAX_VQP);
   /** Features its devices can offer. */
   readonly supportedFeatures = VDPASIM_NET_SUPPORTED_FEATURES;
   /** Largest vq count of a device it creates. */
@@ -125,7 +128,8 @@ export class VdpasimNetMgmt implements MgmtDevice {
    */
   devSetAttr(dev: VdpaDevice, config: VdpaDevSetConfig): void {
     const sim = this.sims.get(dev.name);
-    if (sim === undefined || sim !== dev.ops) throw new VdpaError('ENODEV', `device ${dev.name} was not created by ${this.name}`);
+    if (sim === undefined || sim !== dev.ops)
+      throw new VdpaError('ENODEV', `device ${dev.name} was not created by ${this.name}`);
     const mac = config.net?.mac;
     if ((config.mask & bit(VDPA_ATTR_DEV_NET_CFG_MACADDR)) === 0n || mac === undefined) {
       throw new VdpaError('EOPNOTSUPP', `device ${dev.name}: only the mac attribute can be set`);

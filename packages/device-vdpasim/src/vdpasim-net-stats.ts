@@ -1,7 +1,13 @@
 import type { VendorStat } from '@vdpa-kit/core-bus';
 
 /** Vendor statistic names of a receive queue, in reporting order (reference §3.2). */
-export const VDPASIM_NET_RX_STAT_NAMES = ['rx packets', 'rx bytes', 'rx errors', 'rx overruns', 'rx drops'] as const;
+export const VDPASIM_NET_RX_STAT_NAMES = [
+  'rx packets',
+  'rx bytes',
+  'rx errors',
+  'rx overruns',
+  'rx drops',
+] as const;
 /** Vendor statistic names of a transmit queue, in reporting order (reference §3.2). */
 export const VDPASIM_NET_TX_STAT_NAMES = ['tx packets', 'tx bytes', 'tx errors', 'tx drops'] as const;
 /** Vendor statistic names of the control queue, in reporting order (reference §3.2). */
@@ -65,7 +71,13 @@ export class VdpasimNetStats {
 
   /** Vendor statistics of the receive queue of pair `pair`. */
   rxStats(pair: number): VendorStat[] {
-    const values = [this.rxPackets[pair], this.rxBytes[pair], this.rxErrors[pair], this.rxOverruns[pair], this.rxDrops[pair]];
+    const values = [
+      this.rxPackets[pair],
+      this.rxBytes[pair],
+      this.rxErrors[pair],
+      this.rxOverruns[pair],
+      this.rxDrops[pair],
+    ];
     return VDPASIM_NET_RX_STAT_NAMES.map((name, i) => ({ name, value: BigInt(values[i]) }));
   }
 

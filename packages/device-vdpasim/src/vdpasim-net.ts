@@ -132,7 +132,9 @@ export class VdpasimNet extends Vdpasim implements VdpasimNetDatapath, VdpasimNe
     this.stats = new VdpasimNetStats(resolved.pairs);
     if (options.mac !== undefined) this.config.set(options.mac, VIRTIO_NET_CONFIG_MAC);
     this.configView.setUint16(VIRTIO_NET_CONFIG_MTU, resolved.mtu, true);
-    this.filter = new VdpasimNetFilter(this.config.subarray(VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MAC + ETH_ALEN));
+    this.filter = new VdpasimNetFilter(
+      this.config.subarray(VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MAC + ETH_ALEN),
+    );
     const works: VdpasimNetLoopback[] = [];
     for (let pair = 0; pair < resolved.pairs; pair++) {
       works.push(new VdpasimNetLoopback(pair, this.vqs[2 * pair], this.vqs[2 * pair + 1], this));
@@ -217,7 +219,8 @@ export class VdpasimNet extends Vdpasim implements VdpasimNetDatapath, VdpasimNe
 
   /** `VQ_PAIRS_SET`: newly active pairs get their pending transmissions processed. */
   setQueuePairs(pairs: number): boolean {
-    if (!Number.isInteger(pairs) || pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || pairs > this.maxVqPairs) return false;
+    if (!Number.isInteger(pairs) || pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || pairs > this.maxVqPairs)
+      return false;
     const old = this.activePairs_;
     this.activePairs_ = pairs;
     for (let pair = old; pair < pairs; pair++) this.workQueue.queue(this.pairWorks[pair]);
@@ -241,7 +244,8 @@ export class VdpasimNet extends Vdpasim implements VdpasimNetDatapath, VdpasimNe
 
   protected override vqStats(idx: number): VendorStat[] {
     if (idx === this.cvqIndex()) return this.stats.cvqStats();
-    if (idx < 2 * this.maxVqPairs) return idx % 2 === 0 ? this.stats.rxStats(idx >> 1) : this.stats.txStats(idx >> 1);
+    if (idx < 2 * this.maxVqPairs)
+      return idx % 2 === 0 ? this.stats.rxStats(idx >> 1) : this.stats.txStats(idx >> 1);
     throw new VdpaError('EINVAL', `vq index ${idx} of device ${this.attr.name} has no statistics`);
   }
 
@@ -290,18 +294,29 @@ function resolveOptions(options: VdpasimNetOptions): ResolvedNetOptions {
   }
   let features = options.deviceFeatures;
   if (features === undefined) {
-    features = pairs > 1 ? VDPASIM_NET_SUPPORTED_FEATURES : VDPASIM_NET_SUPPORTED_FEATURES & ~bit(VIRTIO_NET_F_MQ);
+    features =
+      pairs > 1 ? VDPASIM_NET_SUPPORTED_FEATURES : VDPASIM_NET_SUPPORTED_FEATURES & ~bit(VIRTIO_NET_F_MQ);
   } else {
-    if (typeof features !== 'bigint') throw new VdpaError('EINVAL', `device features ${String(features)} are not a bigint`);
+    if (typeof features !== 'bigint')
+      throw new VdpaError('EINVAL', `device features ${String(features)} are not a bigint`);
     const unsupported = features & ~VDPASIM_NET_SUPPORTED_FEATURES;
     if (features < 0n || unsupported !== 0n) {
-      throw new VdpaError('EINVAL', `device features 0x${features.toString(16)} are not supported: 0x${unsupported.toString(16)}`);
+      throw new VdpaError(
+        'EINVAL',
+        `device features 0x${features.toString(16)} are not supported: 0x${unsupported.toString(16)}`,
+      );
     }
     if ((features & NEEDS_CTRL_VQ) !== 0n && (features & bit(VIRTIO_NET_F_CTRL_VQ)) === 0n) {
-      throw new VdpaError('EINVAL', `device features 0x${features.toString(16)} need CTRL_VQ for their control-queue features`);
+      throw new VdpaError(
+        'EINVAL',
+        `device features 0x${features.toString(16)} need CTRL_VQ for their control-queue features`,
+      );
     }
     if (pairs > 1 && (features & bit(VIRTIO_NET_F_MQ)) === 0n) {
-      throw new VdpaError('EINVAL', `max_vqp ${pairs} needs MQ in device features 0x${features.toString(16)}`);
+      throw new VdpaError(
+        'EINVAL',
+        `max_vqp ${pairs} needs MQ in device features 0x${features.toString(16)}`,
+      );
     }
   }
   if (options.mac !== undefined) checkMac(options.mac);
@@ -315,6 +330,9 @@ function resolveOptions(options: VdpasimNetOptions): ResolvedNetOptions {
 
 function checkMac(mac: Uint8Array): void {
   if (!(mac instanceof Uint8Array) || mac.length !== ETH_ALEN) {
-    throw new VdpaError('EINVAL', `mac of ${mac instanceof Uint8Array ? mac.length : typeof mac} bytes is not ${ETH_ALEN} bytes`);
+    throw new VdpaError(
+      'EINVAL',
+      `mac of ${mac instanceof Uint8Array ? mac.length : typeof mac} bytes is not ${ETH_ALEN} bytes`,
+    );
   }
 }

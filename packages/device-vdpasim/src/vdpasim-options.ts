@@ -32,7 +32,10 @@ export function resolveVdpasimOptions(options: VdpasimOptions = {}): ResolvedVdp
   }
   const maxIotlbEntries = options.maxIotlbEntries ?? VDPASIM_DEFAULT_MAX_IOTLB_ENTRIES;
   if (!Number.isSafeInteger(maxIotlbEntries) || maxIotlbEntries < 0) {
-    throw new VdpaError('EINVAL', `iotlb entry limit ${String(maxIotlbEntries)} is not a non-negative integer`);
+    throw new VdpaError(
+      'EINVAL',
+      `iotlb entry limit ${String(maxIotlbEntries)} is not a non-negative integer`,
+    );
   }
   return Object.freeze({ workBudget, maxIotlbEntries });
 }

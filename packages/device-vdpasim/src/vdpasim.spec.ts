@@ -79,7 +79,15 @@ describe('vdpasim core ops', () => {
     expect(codeOf(() => handle.setVqNum(0, 512))).toBe('EINVAL');
     expect(codeOf(() => handle.setVqState(0, { kind: 'split', availIndex: 0x10000 }))).toBe('EINVAL');
     expect(
-      codeOf(() => handle.setVqState(0, { kind: 'packed', lastAvailCounter: 1, lastAvailIdx: 0, lastUsedCounter: 1, lastUsedIdx: 0 })),
+      codeOf(() =>
+        handle.setVqState(0, {
+          kind: 'packed',
+          lastAvailCounter: 1,
+          lastAvailIdx: 0,
+          lastUsedCounter: 1,
+          lastUsedIdx: 0,
+        }),
+      ),
     ).toBe('EOPNOTSUPP');
     expect(codeOf(() => handle.setVqAddress(0, IOVA_MAX + 1, 0, 0))).toBe('ERANGE');
     expect(codeOf(() => handle.setGroupAsid(2, 0))).toBe('EINVAL');
@@ -150,7 +158,9 @@ describe('vdpasim core ops', () => {
     handle.dmaMap(1, 0x1000, 0x1000, 0x8000, VHOST_MAP_RW);
     handle.reset();
     expect(sim.iommu.isPassthrough(1)).toBe(false);
-    expect(sim.iommu.iotlb(1).entries()).toEqual([{ start: 0x1000, last: 0x1fff, addr: 0x8000, perm: VHOST_MAP_RW }]);
+    expect(sim.iommu.iotlb(1).entries()).toEqual([
+      { start: 0x1000, last: 0x1fff, addr: 0x8000, perm: VHOST_MAP_RW },
+    ]);
     handle.reset(VDPA_RESET_F_CLEAN_MAP);
     expect(sim.iommu.isPassthrough(1)).toBe(true);
     expect(sim.iommu.iotlb(1).isIdentity()).toBe(true);
@@ -210,7 +220,11 @@ describe('vdpasim core ops', () => {
     new SimNetDriver(handle, mem);
     const vq = sim.vqs[1];
     sim.guestError(vq, new Error('test'));
-    const ok = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
+    const ok =
+      VIRTIO_CONFIG_S_ACKNOWLEDGE |
+      VIRTIO_CONFIG_S_DRIVER |
+      VIRTIO_CONFIG_S_FEATURES_OK |
+      VIRTIO_CONFIG_S_DRIVER_OK;
     expect(handle.getStatus()).toBe(ok | VIRTIO_CONFIG_S_NEEDS_RESET);
     handle.setStatus(ok);
     expect(handle.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET).toBe(VIRTIO_CONFIG_S_NEEDS_RESET);

@@ -190,9 +190,16 @@ export abstract class Vdpasim implements VdpaConfigOps {
   guestError(vq: VdpasimVirtqueue, err: unknown): void {
     vq.broken = true;
     const cause = VdpaError.from(err);
-    const error = new VdpaError(cause.code, `device ${this.attr.name} vq ${vq.index}: ${cause.message}`, { cause: err });
+    const error = new VdpaError(cause.code, `device ${this.attr.name} vq ${vq.index}: ${cause.message}`, {
+      cause: err,
+    });
     this.lastError_ = error;
-    this.logger.warn('guest error: queue stopped until reset', { dev: this.attr.name, vq: vq.index, err: error.code, message: error.message });
+    this.logger.warn('guest error: queue stopped until reset', {
+      dev: this.attr.name,
+      vq: vq.index,
+      err: error.code,
+      message: error.message,
+    });
     if ((this.status_ & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) return;
     this.status_ |= VIRTIO_CONFIG_S_NEEDS_RESET;
     this.configChanged();
@@ -205,7 +212,11 @@ export abstract class Vdpasim implements VdpaConfigOps {
     try {
       cb();
     } catch (err) {
-      this.logger.error('vq callback threw', { dev: this.attr.name, vq: vq.index, message: VdpaError.from(err).message });
+      this.logger.error('vq callback threw', {
+        dev: this.attr.name,
+        vq: vq.index,
+        message: VdpaError.from(err).message,
+      });
     }
   }
 
@@ -216,7 +227,10 @@ export abstract class Vdpasim implements VdpaConfigOps {
     try {
       cb();
     } catch (err) {
-      this.logger.error('config callback threw', { dev: this.attr.name, message: VdpaError.from(err).message });
+      this.logger.error('config callback threw', {
+        dev: this.attr.name,
+        message: VdpaError.from(err).message,
+      });
     }
   }
 
@@ -299,7 +313,8 @@ export abstract class Vdpasim implements VdpaConfigOps {
    */
   setVqState(idx: number, state: VdpaVqState): void {
     const vq = this.vq(idx);
-    if (state?.kind !== 'split') throw new VdpaError('EOPNOTSUPP', `vq ${idx} state kind ${String(state?.kind)} is not split`);
+    if (state?.kind !== 'split')
+      throw new VdpaError('EOPNOTSUPP', `vq ${idx} state kind ${String(state?.kind)} is not split`);
     const avail = state.availIndex;
     if (!Number.isInteger(avail) || avail < 0 || avail > U16_MAX) {
       throw new VdpaError('EINVAL', `vq ${idx} avail index ${String(avail)} is not a u16`);
@@ -352,7 +367,8 @@ export abstract class Vdpasim implements VdpaConfigOps {
    * @throws VdpaError `EINVAL` without `VIRTIO_F_ACCESS_PLATFORM` or for a value that is not a bigint
    */
   setDriverFeatures(features: bigint): void {
-    if (typeof features !== 'bigint') throw new VdpaError('EINVAL', `driver features ${String(features)} are not a bigint`);
+    if (typeof features !== 'bigint')
+      throw new VdpaError('EINVAL', `driver features ${String(features)} are not a bigint`);
     if ((features & bit(VIRTIO_F_ACCESS_PLATFORM)) === 0n) {
       throw new VdpaError('EINVAL', `driver features 0x${features.toString(16)} lack ACCESS_PLATFORM`);
     }
@@ -532,7 +548,8 @@ export abstract class Vdpasim implements VdpaConfigOps {
    */
   protected vq(idx: number): VdpasimVirtqueue {
     const vq = Number.isInteger(idx) ? this.vqs[idx] : undefined;
-    if (vq === undefined) throw new VdpaError('EINVAL', `vq index ${String(idx)} is out of range (nvqs ${this.vqs.length})`);
+    if (vq === undefined)
+      throw new VdpaError('EINVAL', `vq index ${String(idx)} is out of range (nvqs ${this.vqs.length})`);
     return vq;
   }
 
@@ -541,6 +558,11 @@ export abstract class Vdpasim implements VdpaConfigOps {
   }
 
   private inConfig(offset: number, buf: Uint8Array): boolean {
-    return Number.isInteger(offset) && offset >= 0 && buf instanceof Uint8Array && offset + buf.length <= this.attr.configSize;
+    return (
+      Number.isInteger(offset) &&
+      offset >= 0 &&
+      buf instanceof Uint8Array &&
+      offset + buf.length <= this.attr.configSize
+    );
   }
 }

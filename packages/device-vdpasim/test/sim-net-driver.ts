@@ -111,7 +111,8 @@ export class SimNetDriver {
     status |= VIRTIO_CONFIG_S_FEATURES_OK;
     handle.setStatus(status);
     options.afterFeatures?.(handle);
-    this.hdrLen = (this.features & bit(VIRTIO_F_VERSION_1)) !== 0n ? VIRTIO_NET_HDR_V1_SIZE : VIRTIO_NET_HDR_LEGACY_SIZE;
+    this.hdrLen =
+      (this.features & bit(VIRTIO_F_VERSION_1)) !== 0n ? VIRTIO_NET_HDR_V1_SIZE : VIRTIO_NET_HDR_LEGACY_SIZE;
     const mq = (this.features & bit(VIRTIO_NET_F_MQ)) !== 0n;
     this.pairs = mq ? Math.floor((handle.nvqs - 1) / 2) : 1;
     this.received = Array.from({ length: this.pairs }, () => []);
@@ -155,7 +156,10 @@ export class SimNetDriver {
     if (this.tx[pair].numFree === 0) this.reclaimTx(pair);
     const free = this.txFree[pair];
     const size = this.hdrLen + frame.length;
-    const addr = free.length > 0 && size <= this.hdrLen + ETH_FRAME_MAX ? (free.pop() as number) : this.dma.alloc(this.hdrLen + ETH_FRAME_MAX, 16);
+    const addr =
+      free.length > 0 && size <= this.hdrLen + ETH_FRAME_MAX
+        ? (free.pop() as number)
+        : this.dma.alloc(this.hdrLen + ETH_FRAME_MAX, 16);
     this.mem.fill(addr, this.hdrLen, 0);
     this.mem.write(addr + this.hdrLen, frame);
     this.tx[pair].addOutbuf(addr, size, addr);
@@ -202,7 +206,12 @@ export class SimNetDriver {
     return this.mem.readU8(ackAt);
   }
 
-  private setupVq(index: number, num: number, offset: number, onUsed: (vq: Virtqueue<number>) => void): Virtqueue<number> {
+  private setupVq(
+    index: number,
+    num: number,
+    offset: number,
+    onUsed: (vq: Virtqueue<number>) => void,
+  ): Virtqueue<number> {
     const h = this.handle;
     const vq = Virtqueue.create<number>(this.mem, this.dma, {
       index,
@@ -230,7 +239,8 @@ export class SimNetDriver {
     for (let addr = vq.getBuf(); addr !== undefined; addr = vq.getBuf()) {
       const len = vq.lastLen;
       this.rxLens[pair].push(len);
-      if (len >= this.hdrLen) this.received[pair].push(this.mem.view(addr + this.hdrLen, len - this.hdrLen).slice());
+      if (len >= this.hdrLen)
+        this.received[pair].push(this.mem.view(addr + this.hdrLen, len - this.hdrLen).slice());
       if (this.repost) {
         vq.addInbuf(addr, this.rxSize, addr);
         reposted++;

@@ -1,6 +1,13 @@
 // A composed test stack: core-bus (inline or microtask work queue) + this package's module + a driver
 // that keeps the handles the bus gives it.
-import { GUEST_MEMORY, composeStack, type DeviceHandle, type VdpaBus, type VdpaDevAddRequest, type WorkQueueMode } from '@vdpa-kit/core-bus';
+import {
+  GUEST_MEMORY,
+  composeStack,
+  type DeviceHandle,
+  type VdpaBus,
+  type VdpaDevAddRequest,
+  type WorkQueueMode,
+} from '@vdpa-kit/core-bus';
 import type { GuestMemory } from '@vdpa-kit/vring';
 import type { Container } from 'inversify';
 import { vdpasimModule } from '../src/module.js';
@@ -23,7 +30,9 @@ export interface SimStack {
   add(name: string, request?: VdpaDevAddRequest): { handle: DeviceHandle; sim: VdpasimNet };
 }
 
-export function simStack(options: { module?: VdpasimOptions; workQueue?: WorkQueueMode; memorySize?: number } = {}): SimStack {
+export function simStack(
+  options: { module?: VdpasimOptions; workQueue?: WorkQueueMode; memorySize?: number } = {},
+): SimStack {
   const { container, bus } = composeStack([vdpasimModule(options.module)], {
     workQueue: options.workQueue ?? 'inline',
     clock: 'logical',

@@ -29,8 +29,20 @@ export function vringLoop(size: number, packets: number, batch = 64): number {
   const tlb = new Iotlb();
   tlb.addRange(IOVA_OFFSET, IOVA_OFFSET + (8 << 20) - 1, 0, VHOST_MAP_RW);
   let kicks = 0;
-  const tx = Virtqueue.create<number>(mem, dma, { index: 1, num: NUM, eventIdx: true, indirect: false, notify: () => kicks++ });
-  const rx = Virtqueue.create<number>(mem, dma, { index: 0, num: NUM, eventIdx: true, indirect: false, notify: () => kicks++ });
+  const tx = Virtqueue.create<number>(mem, dma, {
+    index: 1,
+    num: NUM,
+    eventIdx: true,
+    indirect: false,
+    notify: () => kicks++,
+  });
+  const rx = Virtqueue.create<number>(mem, dma, {
+    index: 0,
+    num: NUM,
+    eventIdx: true,
+    indirect: false,
+    notify: () => kicks++,
+  });
   const txBufs = dma.alloc(NUM * BUF, 64);
   const rxBufs = dma.alloc(NUM * BUF, 64);
   mem.fill(txBufs, NUM * BUF, 0x5a);
@@ -140,4 +152,4 @@ export function main(argv: readonly string[] = process.argv.slice(2)): void {
   }
 }
 
-if (process.argv[1]?.endsWith("ring-bench.js")) main();
+if (process.argv[1]?.endsWith('ring-bench.js')) main();

@@ -1,0 +1,59 @@
+import {
+  VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX,
+  VIRTIO_NET_F_MAC,
+  VIRTIO_NET_F_MQ,
+  VIRTIO_NET_F_MTU,
+  VIRTIO_NET_F_STATUS,
+  VIRTIO_NET_MIN_MTU,
+  bit,
+} from '@vdpa-kit/vring';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { addLoopback, busEvent, makeStack } from '../test/harness.js';
+import { VIRTIO_NET_CONFIG_READ_SIZE } from './constants.js';
+import { generateMac } from './virtio-net-config.js';
+
+const OPTIONAL = [VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS, VIRTIO_NET_F_MTU, VIRTIO_NET_F_MQ];
+
+describe('readNetConfig', () => {
+  it('binds with sane values or refuses with an errno, whatever the config bytes say', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: VIRTIO_NET_CONFIG_READ_SIZE, maxLength: VIRTIO_NET_CONFIG_READ_SIZE }),
+        fc.subarray(OPTIONAL),
+        (config, dropped) => {
+          const s = makeStack({ queueSize: 8 }, { memorySize: 1 << 20 });
+          s.bus.addInterceptor({ before: (call) => (call.op === 'getConfig' ? { result: config } : undefined) });
+          const without = dropped.reduce((m, n) => m | bit(n), 0n);
+          addLoopback(s, { maxQueuePairs: 2, withoutFeatures: without });
+          const net = s.vbus.netDevice('vdpa0');
+          if (net === undefined) {
+            expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: expect.any(String) });
+            return;
+          }
+          expect(net.mtu).toBeGreaterThanOrEqual(VIRTIO_NET_MIN_MTU);
+          expect(net.maxQueuePairs).toBeGreaterThanOrEqual(1);
+          expect(net.maxQueuePairs).toBeLessThanOrEqual(VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX);
+          expect(net.mac).toHaveLength(6);
+          if (!dropped.includes(VIRTIO_NET_F_MAC)) expect(net.mac).toEqual(config.slice(0, 6));
+          if (dropped.includes(VIRTIO_NET_F_STATUS)) expect(net.linkUp).toBe(true);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe('generateMac', () => {
+  it('is a stable locally administered unicast address', () => {
+    fc.assert(
+      fc.property(fc.string(), (seed) => {
+        const mac = generateMac(seed);
+        expect(mac).toHaveLength(6);
+        expect(mac[0] & 0x01).toBe(0);
+        expect(mac[0] & 0x02).toBe(0x02);
+        expect(generateMac(seed)).toEqual(mac);
+      }),
+    );
+  });
+});
