@@ -43,7 +43,11 @@ const VDPA_ATTR_DEV_NET_CFG_MACADDR = 10;
 const VDPA_ATTR_DEV_NET_CFG_MTU = 13;
 /** Features offered: virtio 1.x with an IOMMU, a MAC, a link status and an MTU in config space. */
 export const NULLNET_FEATURES =
-  bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM) | bit(VIRTIO_NET_F_MAC) | bit(VIRTIO_NET_F_STATUS) | bit(VIRTIO_NET_F_MTU);
+  bit(VIRTIO_F_VERSION_1) |
+  bit(VIRTIO_F_ACCESS_PLATFORM) |
+  bit(VIRTIO_NET_F_MAC) |
+  bit(VIRTIO_NET_F_STATUS) |
+  bit(VIRTIO_NET_F_MTU);
 
 /**
  * The config ops of one nullnet device.
@@ -66,7 +70,8 @@ class NullNetDevice {
 
   /** @param {number} idx */
   checkVq(idx) {
-    if (!Number.isInteger(idx) || idx < 0 || idx >= NULLNET_NVQS) throw new VdpaError('EINVAL', `vq index ${idx} is out of range`);
+    if (!Number.isInteger(idx) || idx < 0 || idx >= NULLNET_NVQS)
+      throw new VdpaError('EINVAL', `vq index ${idx} is out of range`);
   }
   /** @param {number} idx @param {number} _desc @param {number} _driver @param {number} _device */
   setVqAddress(idx, _desc, _driver, _device) {
@@ -178,7 +183,12 @@ export class NullNetMgmtDevice {
    * @returns {VdpaDevice}
    */
   devAdd(name, config) {
-    const dev = this.bus.allocDevice({ ops: new NullNetDevice(config), name, classIds: ['virtio', 'vhost'], mgmtdev: this.name });
+    const dev = this.bus.allocDevice({
+      ops: new NullNetDevice(config),
+      name,
+      classIds: ['virtio', 'vhost'],
+      mgmtdev: this.name,
+    });
     try {
       this.bus.registerDevice(dev, NULLNET_NVQS);
     } catch (err) {

@@ -35,7 +35,9 @@ const JSON_INDENT = 2;
 
 /** The version of this package (from its package.json). */
 export function cliVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -68,12 +70,17 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
     return pluginModules;
   };
   const vdpa = async (object: string | undefined, words: readonly string[], bind?: string): Promise<void> => {
-    if (bind !== undefined && bind !== 'virtio') throw new CliError(`--bind ${bind} is not a transport (only virtio)`);
+    if (bind !== undefined && bind !== 'virtio')
+      throw new CliError(`--bind ${bind} is not a transport (only virtio)`);
     const g = globals();
     const statePath = g.state ?? defaultStatePath(io.env);
     const management: ManagementRunner = async (fn) =>
       (await withManagementState({ statePath, plugins: await plugins(), bind: bind === 'virtio' }, fn)).value;
-    const result = await runVdpaCommand(object, words, { json: g.json === true, pretty: g.pretty === true, management });
+    const result = await runVdpaCommand(object, words, {
+      json: g.json === true,
+      pretty: g.pretty === true,
+      management,
+    });
     for (const line of result.stderr) io.stderr(`${line}\n`);
     io.stdout(result.stdout);
     exit(result.exitCode);
@@ -83,11 +90,16 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
   };
 
   program
-    .description('The Linux vDPA framework in userspace: iproute2 `vdpa` management, traffic runs and benchmarks.')
+    .description(
+      'The Linux vDPA framework in userspace: iproute2 `vdpa` management, traffic runs and benchmarks.',
+    )
     .version(`${PROGRAM} utility, ${PROGRAM}-${cliVersion()}`, '-V, --version', 'print the version')
     .option('-j, --json', 'JSON output')
     .option('-p, --pretty', 'pretty JSON (with -j)')
-    .option('--state <file>', 'management state log (default $VDPA_KIT_STATE, $XDG_STATE_HOME/vdpa-kit/state.jsonl or ~/.local/state/vdpa-kit/state.jsonl)')
+    .option(
+      '--state <file>',
+      'management state log (default $VDPA_KIT_STATE, $XDG_STATE_HOME/vdpa-kit/state.jsonl or ~/.local/state/vdpa-kit/state.jsonl)',
+    )
     .option('--plugin <package|path>', 'load a ContainerModule plugin (repeatable)', collect, [])
     .argument('[object]', 'an object prefix (m, d) or help')
     .argument('[words...]')
@@ -107,7 +119,10 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
     .command('mgmtdev')
     .description('management devices (iproute2 `vdpa mgmtdev`): show [ MGMTDEV ]')
     .argument('[words...]', 'show [ MGMTDEV ] | help')
-    .addHelpText('after', `\n${MGMTDEV_USAGE.join('\n')}\n\nExample:\n  ${PROGRAM} -jp mgmtdev show vdpasim_net\n`)
+    .addHelpText(
+      'after',
+      `\n${MGMTDEV_USAGE.join('\n')}\n\nExample:\n  ${PROGRAM} -jp mgmtdev show vdpasim_net\n`,
+    )
     .action(async (words: string[]) => vdpa('mgmtdev', words));
 
   program
@@ -115,9 +130,10 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
     .description('vDPA devices (iproute2 `vdpa dev`): show, add, del, set, config show, vstats show')
     .argument('[words...]', 'iproute2 words, e.g. add name vdpa0 mgmtdev vdpasim_net mac 00:11:22:33:44:55')
     .addOption(
-      new Option('--bind <transport>', 'bring the devices up with this transport in-process first (config/vstats)').choices([
-        'virtio',
-      ]),
+      new Option(
+        '--bind <transport>',
+        'bring the devices up with this transport in-process first (config/vstats)',
+      ).choices(['virtio']),
     )
     .addHelpText(
       'after',
@@ -137,8 +153,15 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
     .option('--size <bytes>', 'frame size (≥ 60)', integer(1, '--size'), RUN_DEFAULT_SIZE)
     .option('--burst <n>', 'frames per flush', integer(1, '--burst'), RUN_DEFAULT_BURST)
     .option('--rate <pps>', 'frames per second (0 = unlimited)', integer(0, '--rate'), 0)
-    .addOption(new Option('--work-queue <mode>', 'device work queue').choices(['inline', 'microtask']).default('inline'))
-    .addHelpText('after', `\nExamples:\n  ${PROGRAM} run --count 100000 --size 64\n  ${PROGRAM} run --mgmtdev mvnet --json\n`)
+    .addOption(
+      new Option('--work-queue <mode>', 'device work queue')
+        .choices(['inline', 'microtask'])
+        .default('inline'),
+    )
+    .addHelpText(
+      'after',
+      `\nExamples:\n  ${PROGRAM} run --count 100000 --size 64\n  ${PROGRAM} run --mgmtdev mvnet --json\n`,
+    )
     .action(async (opts: Record<string, unknown>) => {
       const g = globals();
       const report = await runStack({
@@ -164,7 +187,12 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
   bench
     .command('loopback')
     .description('full stack (virtio-net → bus → vdpasim_net → back) in one thread vs vring’s reference loop')
-    .option('--size <bytes>', 'frame size (64 and 1500 are the reference points)', integer(1, '--size'), RUN_DEFAULT_SIZE)
+    .option(
+      '--size <bytes>',
+      'frame size (64 and 1500 are the reference points)',
+      integer(1, '--size'),
+      RUN_DEFAULT_SIZE,
+    )
     .option('--packets <n>', 'packets per timed run', integer(1, '--packets'), BENCH_DEFAULT_PACKETS)
     .option('--runs <k>', 'timed runs (medians are reported)', integer(1, '--runs'), BENCH_DEFAULT_RUNS)
     .addHelpText('after', `\nExample:\n  ${PROGRAM} bench loopback --size 64 --json\n`)
@@ -207,7 +235,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     }
     const message = err instanceof Error ? err.message : String(err);
     io.stderr(`${PROGRAM}: ${message.split('\n')[0]}\n`);
-    if (io.env.VDPA_KIT_DEBUG === '1' && err instanceof Error && err.stack !== undefined) io.stderr(`${err.stack}\n`);
+    if (io.env.VDPA_KIT_DEBUG === '1' && err instanceof Error && err.stack !== undefined)
+      io.stderr(`${err.stack}\n`);
     return 1;
   }
   return code;

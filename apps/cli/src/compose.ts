@@ -35,8 +35,13 @@ export interface CliStackOptions {
 export function composeCliStack(options: CliStackOptions = {}): ComposedStack {
   const modules: ContainerModule[] = [vdpasimModule(), mvnetModule()];
   if (options.transport === true) {
-    modules.push(transportVirtioModule(options.queueSize === undefined ? {} : { queueSize: options.queueSize }));
+    modules.push(
+      transportVirtioModule(options.queueSize === undefined ? {} : { queueSize: options.queueSize }),
+    );
   }
   modules.push(...(options.plugins ?? []));
-  return composeStack(modules, { workQueue: options.workQueue ?? 'inline', clock: options.clock ?? 'system' });
+  return composeStack(modules, {
+    workQueue: options.workQueue ?? 'inline',
+    clock: options.clock ?? 'system',
+  });
 }

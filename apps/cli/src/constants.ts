@@ -46,6 +46,11 @@ export const RUN_DEFAULT_BURST = 32;
 export const RUN_DEFAULT_MGMTDEV = 'vdpasim_net';
 /** Name of the device `run` and `bench` create in their own, throw-away stack. */
 export const RUN_DEVICE_NAME = 'vdpa0';
+/**
+ * MAC given to that device when `--mac` is absent and the management device accepts a MAC
+ * (locally administered), so that generated frames pass its MAC filter.
+ */
+export const RUN_DEFAULT_MAC = '52:54:00:12:34:56';
 /** Bursts between two yields to the event loop (progress display, I/O) in inline mode. */
 export const RUN_BURSTS_PER_YIELD = 64;
 /** Abort the drain or a stalled send loop after this long without any progress. */

@@ -19,7 +19,10 @@ export class CliError extends Error {
    * @param message lower-case description naming the offending value
    * @param options `exitCode` (default 1), exact `lines`, `cause`
    */
-  constructor(message: string, options: { exitCode?: number; lines?: readonly string[]; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { exitCode?: number; lines?: readonly string[]; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.exitCode = options.exitCode ?? 1;
     this.lines = options.lines;

@@ -5,9 +5,7 @@ export { composeCliStack, type CliStackOptions } from './compose.js';
 export { cliModule, type CliModuleOptions } from './module.js';
 export { STATE_LOG } from './tokens.js';
 export { loadPlugins, resolvePlugin, pickContainerModule } from './load-plugins.js';
-export {
-  StateLog,
-} from './state/state-log.js';
+export { StateLog } from './state/state-log.js';
 export {
   STATE_FORMAT_VERSION,
   parseStateLine,
@@ -47,8 +45,21 @@ export {
   TRANSPORT_FEATURE_NAMES,
   IPROUTE2_TRANSPORT_F_END,
 } from './vdpa/feature-names.js';
-export { printMgmtdev, printDev, printDevConfig, printDevVstats, queueType, formatLladdr } from './vdpa/show-printers.js';
-export { parseVdpaArgs, parseMgmtdevHandle, matches, type VdpaOption, type VdpaOpts } from './vdpa/parse-args.js';
+export {
+  printMgmtdev,
+  printDev,
+  printDevConfig,
+  printDevVstats,
+  queueType,
+  formatLladdr,
+} from './vdpa/show-printers.js';
+export {
+  parseVdpaArgs,
+  parseMgmtdevHandle,
+  matches,
+  type VdpaOption,
+  type VdpaOpts,
+} from './vdpa/parse-args.js';
 export { parseUnsigned, parseU16, parseU32, parseHexU64, parseLladdr } from './vdpa/parse-values.js';
 export { kernelErrorLines, STRERROR, type VdpaRequest } from './vdpa/kernel-errors.js';
 export { fnv1a, FNV1A_INIT } from './run/fnv1a.js';

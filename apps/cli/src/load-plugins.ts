@@ -36,10 +36,13 @@ function packageEntry(dir: string): string {
     try {
       pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as Record<string, unknown>;
     } catch (err) {
-      throw new CliError(`plugin package ${pkgFile} is not valid JSON: ${(err as Error).message}`, { cause: err });
+      throw new CliError(`plugin package ${pkgFile} is not valid JSON: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const exp = pkg.exports;
-    const dot = typeof exp === 'object' && exp !== null && '.' in exp ? (exp as Record<string, unknown>)['.'] : exp;
+    const dot =
+      typeof exp === 'object' && exp !== null && '.' in exp ? (exp as Record<string, unknown>)['.'] : exp;
     const fromExports =
       typeof dot === 'string'
         ? dot
@@ -113,7 +116,9 @@ export function pickContainerModule(exports: Record<string, unknown>, spec: stri
     }
     if (isContainerModule(made)) return made;
   }
-  throw new CliError(`plugin ${spec} exports no ContainerModule (default or named, or a function returning one)`);
+  throw new CliError(
+    `plugin ${spec} exports no ContainerModule (default or named, or a function returning one)`,
+  );
 }
 
 /**
@@ -125,7 +130,10 @@ export function pickContainerModule(exports: Record<string, unknown>, spec: stri
  * @example
  * const modules = await loadPlugins(['./examples/plugin-null-net']);
  */
-export async function loadPlugins(specs: readonly string[], cwd: string = process.cwd()): Promise<ContainerModule[]> {
+export async function loadPlugins(
+  specs: readonly string[],
+  cwd: string = process.cwd(),
+): Promise<ContainerModule[]> {
   const modules: ContainerModule[] = [];
   for (const spec of specs) {
     const file = resolvePlugin(spec, cwd);

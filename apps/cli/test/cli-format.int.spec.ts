@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, lines, tempState, vdpaKit } from './cli-harness.js';
+import { type CliRun, lines, tempState, vdpaKit, vdpaKitInProcess } from './cli-harness.js';
 
 // The iproute2 `vdpa` formats, byte for byte (cli-formats.md). Expected texts are the reference's
 // worked examples. Differences, each due to our devices and documented where it is asserted:
@@ -8,9 +8,13 @@ import { type CliRun, lines, tempState, vdpaKit } from './cli-harness.js';
 // - devices are added with `device_features 0x308830028` (the kernel simulator's exact feature set),
 //   so `dev show`, `dev config show` and `dev vstats show` match the reference unchanged;
 // - usage lines name the program `vdpa-kit` instead of `vdpa`.
+// The reference examples run the built binary (`node bin/vdpa-kit.js`); the many error and usage
+// variations run the same `main` in-process (`vdpaKitInProcess`) to keep the suite fast.
 
-const SIMNET_FEATURES = 'MTU MAC STATUS CTRL_VQ CTRL_RX MQ CTRL_MAC_ADDR ANY_LAYOUT VERSION_1 ACCESS_PLATFORM';
-const SIMNET_FEATURES_JSON = '"MTU","MAC","STATUS","CTRL_VQ","CTRL_RX","MQ","CTRL_MAC_ADDR","ANY_LAYOUT","VERSION_1","ACCESS_PLATFORM"';
+const SIMNET_FEATURES =
+  'MTU MAC STATUS CTRL_VQ CTRL_RX MQ CTRL_MAC_ADDR ANY_LAYOUT VERSION_1 ACCESS_PLATFORM';
+const SIMNET_FEATURES_JSON =
+  '"MTU","MAC","STATUS","CTRL_VQ","CTRL_RX","MQ","CTRL_MAC_ADDR","ANY_LAYOUT","VERSION_1","ACCESS_PLATFORM"';
 const NEGOTIATED = 'MTU MAC STATUS CTRL_VQ CTRL_MAC_ADDR VERSION_1 ACCESS_PLATFORM';
 const NEGOTIATED_JSON = '"MTU","MAC","STATUS","CTRL_VQ","CTRL_MAC_ADDR","VERSION_1","ACCESS_PLATFORM"';
 
@@ -32,7 +36,15 @@ describe('mgmtdev show', () => {
       vdpaKit(state, ['-j', 'mgmtdev', 'show', 'vdpasim_net']),
       vdpaKit(state, ['-jp', 'mgmtdev', 'show', 'vdpasim_net']),
     ]);
-    ok(text, lines('vdpasim_net: ', '  supported_classes net', '  max_supported_vqs 17', `  dev_features ${SIMNET_FEATURES}`));
+    ok(
+      text,
+      lines(
+        'vdpasim_net: ',
+        '  supported_classes net',
+        '  max_supported_vqs 17',
+        `  dev_features ${SIMNET_FEATURES}`,
+      ),
+    );
     ok(
       json,
       lines(
@@ -56,7 +68,7 @@ describe('mgmtdev show', () => {
   });
 
   it('dumps every management device in registration order, prefixes accepted', async () => {
-    const run = await vdpaKit(state, ['m', 'l']);
+    const run = await vdpaKitInProcess(state, ['m', 'l']);
     ok(
       run,
       lines(
@@ -77,16 +89,26 @@ describe('mgmtdev show', () => {
       vdpaKit(state, ['mgmtdev', 'show', 'nope']),
       vdpaKit(state, ['-j', 'mgmtdev', 'show', 'nope']),
     ]);
-    const err = lines('Error: vdpa: Fail to find the specified mgmt device.', 'kernel answers: No such device');
+    const err = lines(
+      'Error: vdpa: Fail to find the specified mgmt device.',
+      'kernel answers: No such device',
+    );
     fails(text, err);
     fails(json, err, lines('{"mgmtdev":{}}'));
   });
 
   it('rejects a handle with two slashes and prints usage for a bare mgmtdev', async () => {
-    const [slashes, bare] = await Promise.all([vdpaKit(state, ['mgmtdev', 'show', 'a/b/c']), vdpaKit(state, ['mgmtdev'])]);
+    const [slashes, bare] = await Promise.all([
+      vdpaKitInProcess(state, ['mgmtdev', 'show', 'a/b/c']),
+      vdpaKitInProcess(state, ['mgmtdev']),
+    ]);
     fails(
       slashes,
-      lines('Wrong vdpa mgmtdev identification string format', 'Expected "mgmtdev_bus_name/mgmtdev_name"', 'Expected "mgmtdev_name"'),
+      lines(
+        'Wrong vdpa mgmtdev identification string format',
+        'Expected "mgmtdev_bus_name/mgmtdev_name"',
+        'Expected "mgmtdev_name"',
+      ),
     );
     expect(bare).toEqual({ stdout: '', stderr: lines('Usage: vdpa-kit mgmtdev show [ DEV ]'), code: 0 });
   });
@@ -97,7 +119,7 @@ describe('dev add, show, config show, vstats show, set, del', () => {
 
   beforeAll(async () => {
     ok(
-      await vdpaKit(state, [
+      await vdpaKitInProcess(state, [
         'dev',
         'add',
         'name',
@@ -114,7 +136,20 @@ describe('dev add, show, config show, vstats show, set, del', () => {
       '',
     );
     // JSON mode prints the writer's lone newline even for a command with no output.
-    ok(await vdpaKit(state, ['-j', 'dev', 'add', 'name', 'vdpa9', 'mgmtdev', 'vdpasim_net', 'device_features', '308830028']), '\n');
+    ok(
+      await vdpaKitInProcess(state, [
+        '-j',
+        'dev',
+        'add',
+        'name',
+        'vdpa9',
+        'mgmtdev',
+        'vdpasim_net',
+        'device_features',
+        '308830028',
+      ]),
+      '\n',
+    );
   });
 
   it('shows devices in text, -j and -jp', async () => {
@@ -125,7 +160,12 @@ describe('dev add, show, config show, vstats show, set, del', () => {
       vdpaKit(state, ['dev']),
     ]);
     ok(one, lines('vdpa0: type network mgmtdev vdpasim_net vendor_id 0 max_vqs 3 max_vq_size 256'));
-    ok(json, lines('{"dev":{"vdpa0":{"type":"network","mgmtdev":"vdpasim_net","vendor_id":0,"max_vqs":3,"max_vq_size":256}}}'));
+    ok(
+      json,
+      lines(
+        '{"dev":{"vdpa0":{"type":"network","mgmtdev":"vdpasim_net","vendor_id":0,"max_vqs":3,"max_vq_size":256}}}',
+      ),
+    );
     ok(
       pretty,
       lines(
@@ -158,7 +198,12 @@ describe('dev add, show, config show, vstats show, set, del', () => {
       vdpaKit(state, ['-jp', 'dev', 'config', 'show', 'vdpa0']),
     ]);
     ok(text, lines('vdpa0: mac 00:11:22:33:44:55 link up link_announce false mtu 9000 '));
-    ok(json, lines('{"config":{"vdpa0":{"mac":"00:11:22:33:44:55","link ":"up","link_announce ":false,"mtu":9000}}}'));
+    ok(
+      json,
+      lines(
+        '{"config":{"vdpa0":{"mac":"00:11:22:33:44:55","link ":"up","link_announce ":false,"mtu":9000}}}',
+      ),
+    );
     ok(
       pretty,
       lines(
@@ -182,7 +227,13 @@ describe('dev add, show, config show, vstats show, set, del', () => {
       vdpaKit(state, ['-j', 'dev', 'config', 'show', 'vdpa0', '--bind', 'virtio']),
       vdpaKit(state, ['-jp', 'dev', 'config', 'show', 'vdpa0', '--bind', 'virtio']),
     ]);
-    ok(text, lines('vdpa0: mac 00:11:22:33:44:55 link up link_announce false mtu 9000 ', `  negotiated_features ${NEGOTIATED}`));
+    ok(
+      text,
+      lines(
+        'vdpa0: mac 00:11:22:33:44:55 link up link_announce false mtu 9000 ',
+        `  negotiated_features ${NEGOTIATED}`,
+      ),
+    );
     ok(
       json,
       lines(
@@ -215,21 +266,37 @@ describe('dev add, show, config show, vstats show, set, del', () => {
       vdpaKit(state, ['-j', 'dev', 'vstats', 'show', 'vdpa0', 'qidx', '1', '--bind', 'virtio']),
       vdpaKit(state, ['-j', 'dev', 'vstats', 'show', 'vdpa0', 'qidx', '2', '--bind', 'virtio']),
     ]);
-    fails(early, lines('Error: vdpa: feature negotiation not complete.', 'kernel answers: Resource temporarily unavailable'));
+    fails(
+      early,
+      lines(
+        'Error: vdpa: feature negotiation not complete.',
+        'kernel answers: Resource temporarily unavailable',
+      ),
+    );
     // iproute2's quirk: without MQ, max_vqp is 0, so qidx 0 prints control_vq and the CVQ (2) prints rx.
-    ok(rx, lines('vdpa0: queue_type control_vq rx packets 0 rx bytes 0 rx errors 0 rx overruns 0 rx drops 0 '));
+    ok(
+      rx,
+      lines('vdpa0: queue_type control_vq rx packets 0 rx bytes 0 rx errors 0 rx overruns 0 rx drops 0 '),
+    );
     ok(tx, lines('vdpa0: queue_type tx tx packets 0 tx bytes 0 tx errors 0 tx drops 0 '));
-    ok(txJson, lines('{"vstats":{"vdpa0":{"queue_type":"tx","tx packets":0,"tx bytes":0,"tx errors":0,"tx drops":0}}}'));
+    ok(
+      txJson,
+      lines(
+        '{"vstats":{"vdpa0":{"queue_type":"tx","tx packets":0,"tx bytes":0,"tx errors":0,"tx drops":0}}}',
+      ),
+    );
     expect(cvq.code).toBe(0);
-    expect(cvq.stdout).toMatch(/^\{"vstats":\{"vdpa0":\{"queue_type":"rx","cvq requests":\d+,"cvq successes":\d+,"cvq errors":0\}\}\}\n$/);
+    expect(cvq.stdout).toMatch(
+      /^\{"vstats":\{"vdpa0":\{"queue_type":"rx","cvq requests":\d+,"cvq successes":\d+,"cvq errors":0\}\}\}\n$/,
+    );
   });
 
   it('reports malformed vstats lines with the usage', async () => {
     const [bare, two, help, noQidx] = await Promise.all([
-      vdpaKit(state, ['dev', 'vstats']),
-      vdpaKit(state, ['dev', 'vstats', 'show', 'vdpa0', 'qidx']),
-      vdpaKit(state, ['dev', 'vstats', 'help']),
-      vdpaKit(state, ['dev', 'vstats', 'show', 'vdpa0']),
+      vdpaKitInProcess(state, ['dev', 'vstats']),
+      vdpaKitInProcess(state, ['dev', 'vstats', 'show', 'vdpa0', 'qidx']),
+      vdpaKitInProcess(state, ['dev', 'vstats', 'help']),
+      vdpaKitInProcess(state, ['dev', 'vstats', 'show', 'vdpa0']),
     ]);
     const usage = lines('Usage: vdpa-kit dev vstats show DEV [qidx QUEUE_INDEX]');
     fails(bare, usage);
@@ -243,24 +310,36 @@ describe('dev add, show, config show, vstats show, set, del', () => {
       vdpaKit(state, ['-jp', 'dev', 'show', 'nope']),
       vdpaKit(state, ['dev', 'del', 'nope']),
       vdpaKit(state, ['dev', 'add', 'name', 'vdpa0', 'mgmtdev', 'vdpasim_net']),
-      vdpaKit(state, ['dev', 'add', 'name', 'x', 'mgmtdev', 'nope']),
-      vdpaKit(state, ['dev', 'show', 'a', 'b', 'c']),
-      vdpaKit(state, ['-j', 'dev', 'show', 'a', 'b', 'c']),
-      vdpaKit(state, ['dev', 'del']),
-      vdpaKit(state, ['dev', 'frob']),
-      vdpaKit(state, ['frob']),
-      vdpaKit(state, ['dev', 'add', 'name', 'foo', 'mgmtdev', 'vdpasim_net', 'mtu', '70000']),
-      vdpaKit(state, ['dev', 'add', 'name', 'foo']),
-      vdpaKit(state, ['dev', 'add', 'name', 'foo', 'mgmtdev', 'vdpasim_net', 'max_vqp', '0']),
-      vdpaKit(state, ['dev', 'add', 'name', 'foo', 'mgmtdev', 'mvnet', 'max_vqp', '2']),
-      vdpaKit(state, ['dev', 'add', 'name', 'foo', 'mgmtdev', 'vdpasim_net', 'mac', '00:11:22:33:44:55:66']),
-      vdpaKit(state, ['dev', 'set', 'name', 'vdpa0']),
+      vdpaKitInProcess(state, ['dev', 'add', 'name', 'x', 'mgmtdev', 'nope']),
+      vdpaKitInProcess(state, ['dev', 'show', 'a', 'b', 'c']),
+      vdpaKitInProcess(state, ['-j', 'dev', 'show', 'a', 'b', 'c']),
+      vdpaKitInProcess(state, ['dev', 'del']),
+      vdpaKitInProcess(state, ['dev', 'frob']),
+      vdpaKitInProcess(state, ['frob']),
+      vdpaKitInProcess(state, ['dev', 'add', 'name', 'foo', 'mgmtdev', 'vdpasim_net', 'mtu', '70000']),
+      vdpaKitInProcess(state, ['dev', 'add', 'name', 'foo']),
+      vdpaKitInProcess(state, ['dev', 'add', 'name', 'foo', 'mgmtdev', 'vdpasim_net', 'max_vqp', '0']),
+      vdpaKitInProcess(state, ['dev', 'add', 'name', 'foo', 'mgmtdev', 'mvnet', 'max_vqp', '2']),
+      vdpaKitInProcess(state, [
+        'dev',
+        'add',
+        'name',
+        'foo',
+        'mgmtdev',
+        'vdpasim_net',
+        'mac',
+        '00:11:22:33:44:55:66',
+      ]),
+      vdpaKitInProcess(state, ['dev', 'set', 'name', 'vdpa0']),
     ]);
     const notFound = lines('Error: vdpa: device not found.', 'kernel answers: No such device');
     fails(runs[0], notFound, lines('{', '    "dev": {}', '}'));
     fails(runs[1], notFound);
     fails(runs[2], lines('kernel answers: File exists'));
-    fails(runs[3], lines('Error: vdpa: Fail to find the specified management device.', 'kernel answers: No such device'));
+    fails(
+      runs[3],
+      lines('Error: vdpa: Fail to find the specified management device.', 'kernel answers: No such device'),
+    );
     fails(runs[4], lines('Unknown option "b"'));
     fails(runs[5], lines('Unknown option "b"'), '\n');
     fails(runs[6], lines('String parameter expected'));
@@ -268,18 +347,38 @@ describe('dev add, show, config show, vstats show, set, del', () => {
     fails(runs[8], lines('Object "frob" not found'));
     fails(runs[9], '');
     fails(runs[10], lines('management device handle not set.'));
-    fails(runs[11], lines('Error: vdpa: At least one pair of VQs is required.', 'kernel answers: Invalid argument'));
-    fails(runs[12], lines('Error: vdpa: Some provided attributes are not supported: 0x1000.', 'kernel answers: Operation not supported'));
+    fails(
+      runs[11],
+      lines('Error: vdpa: At least one pair of VQs is required.', 'kernel answers: Invalid argument'),
+    );
+    fails(
+      runs[12],
+      lines(
+        'Error: vdpa: Some provided attributes are not supported: 0x1000.',
+        'kernel answers: Operation not supported',
+      ),
+    );
     fails(runs[13], lines('"00:11:22:33:44:55:66" is invalid lladdr.'));
     fails(runs[14], lines('kernel answers: Operation not supported'));
   });
 
   it('changes the MAC with dev set and deletes with dev del, both kept in the state log', async () => {
-    ok(await vdpaKit(state, ['dev', 'set', 'name', 'vdpa9', 'mac', '02:00:00:00:00:09']), '');
-    ok(await vdpaKit(state, ['dev', 'config', 'show', 'vdpa9']), lines('vdpa9: mac 02:00:00:00:00:09 link up link_announce false mtu 1500 '));
-    ok(await vdpaKit(state, ['dev', 'del', 'vdpa9']), '');
-    const [show, config] = await Promise.all([vdpaKit(state, ['-j', 'dev', 'show']), vdpaKit(state, ['dev', 'config'])]);
-    ok(show, lines('{"dev":{"vdpa0":{"type":"network","mgmtdev":"vdpasim_net","vendor_id":0,"max_vqs":3,"max_vq_size":256}}}'));
+    ok(await vdpaKitInProcess(state, ['dev', 'set', 'name', 'vdpa9', 'mac', '02:00:00:00:00:09']), '');
+    ok(
+      await vdpaKitInProcess(state, ['dev', 'config', 'show', 'vdpa9']),
+      lines('vdpa9: mac 02:00:00:00:00:09 link up link_announce false mtu 1500 '),
+    );
+    ok(await vdpaKitInProcess(state, ['dev', 'del', 'vdpa9']), '');
+    const [show, config] = await Promise.all([
+      vdpaKitInProcess(state, ['-j', 'dev', 'show']),
+      vdpaKitInProcess(state, ['dev', 'config']),
+    ]);
+    ok(
+      show,
+      lines(
+        '{"dev":{"vdpa0":{"type":"network","mgmtdev":"vdpasim_net","vendor_id":0,"max_vqs":3,"max_vq_size":256}}}',
+      ),
+    );
     ok(config, lines('vdpa0: mac 00:11:22:33:44:55 link up link_announce false mtu 9000 '));
   });
 });
@@ -300,17 +399,19 @@ describe('global options and help', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^Usage: vdpa-kit/);
     }
-    expect(devHelp.stdout).toContain('vdpa-kit dev add name NAME mgmtdev MANAGEMENTDEV [ device_features DEVICE_FEATURES]');
+    expect(devHelp.stdout).toContain(
+      'vdpa-kit dev add name NAME mgmtdev MANAGEMENTDEV [ device_features DEVICE_FEATURES]',
+    );
   });
 
   it('prints one error line and exits non-zero for a bad option', async () => {
-    const run = await vdpaKit(state, ['--frob']);
+    const run = await vdpaKitInProcess(state, ['--frob']);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(lines("error: unknown option '--frob'"));
   });
 
   it('prints the dev help of iproute2 (program name adapted)', async () => {
-    const run = await vdpaKit(state, ['dev', 'help']);
+    const run = await vdpaKitInProcess(state, ['dev', 'help']);
     expect(run).toEqual({
       stdout: '',
       stderr: lines(

@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { main } from '../src/cli.js';
 
 /** The checked-in launcher. */
 export const BIN = fileURLToPath(new URL('../bin/vdpa-kit.js', import.meta.url));
@@ -34,7 +36,11 @@ export function vdpaKit(
     execFile(
       process.execPath,
       [BIN, '--state', state, ...args],
-      { cwd: options.cwd ?? REPO_ROOT, env: { ...process.env, VDPA_KIT_DEBUG: '', ...options.env }, encoding: 'utf8' },
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        env: { ...process.env, VDPA_KIT_DEBUG: '', ...options.env },
+        encoding: 'utf8',
+      },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
         resolve({ stdout, stderr, code });
@@ -46,4 +52,30 @@ export function vdpaKit(
 /** Joins lines with `\n` and adds the final newline. */
 export function lines(...text: string[]): string {
   return `${text.join('\n')}\n`;
+}
+
+/**
+ * Runs the CLI's `main` in this process with captured output: the same code as the binary minus
+ * process start-up, for the many error and usage cases (the reference examples run the binary).
+ */
+export async function vdpaKitInProcess(
+  state: string,
+  args: readonly string[],
+  options: { readonly cwd?: string } = {},
+): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const progressStream = Object.assign(new Writable({ write: (_c, _e, cb) => cb() }), { isTTY: false });
+  const code = await main(['--state', state, ...args], {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    progressStream: progressStream as unknown as NodeJS.WriteStream,
+    env: { ...process.env, VDPA_KIT_STATE: '', VDPA_KIT_DEBUG: '' },
+    cwd: options.cwd ?? REPO_ROOT,
+  });
+  return { stdout, stderr, code };
 }

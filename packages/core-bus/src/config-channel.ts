@@ -1,11 +1,12 @@
 import type { OpName, VdpaCallback, VdpaConfigOps } from './config-ops.js';
 import { VdpaError } from './errors.js';
+import { NO_ARGS, encodeArgList, indexArgs } from './event-args.js';
 import { encodeArgs, encodeResult, encodeValue } from './event-codec.js';
 import type { EventSink } from './event-sink.js';
 import type { CbName, OpOrigin } from './events.js';
 import type { InterceptDecision, InterceptorChain, OpCall, OpOutcome } from './interceptor.js';
 import type { Logger } from './logger.js';
-import { OP_TABLE } from './op-table.js';
+import { OP_NAMES, OP_TABLE } from './op-table.js';
 import type { VdpaDevice } from './vdpa-device.js';
 
 type Fn0 = (this: VdpaConfigOps) => unknown;
@@ -14,6 +15,29 @@ type Fn2 = (this: VdpaConfigOps, a: unknown, b: unknown) => unknown;
 type Fn3 = (this: VdpaConfigOps, a: unknown, b: unknown, c: unknown) => unknown;
 type Fn4 = (this: VdpaConfigOps, a: unknown, b: unknown, c: unknown, d: unknown) => unknown;
 type FnN = (this: VdpaConfigOps, ...args: unknown[]) => unknown;
+
+/** What the observed path needs to know about an op, looked up once per op instead of per call. */
+interface OpSite {
+  /** An argument or the result is an `outBytes` buffer (`getConfig`): the general path encodes it. */
+  readonly outBytes: boolean;
+  /** The op returns nothing: its `return` event has no `ret`. */
+  readonly voidRet: boolean;
+}
+
+const OP_SITES: { readonly [K in OpName]: OpSite } = Object.freeze(
+  Object.fromEntries(
+    OP_NAMES.map((name): [OpName, OpSite] => {
+      const meta = OP_TABLE[name];
+      return [
+        name,
+        Object.freeze({
+          outBytes: meta.ret === 'outBytes' || meta.args.includes('outBytes'),
+          voidRet: meta.ret === 'void',
+        }),
+      ];
+    }),
+  ) as { readonly [K in OpName]: OpSite },
+);
 
 /** Something whose liveness decides whether a wrapped callback is still delivered. */
 export interface Liveness {
@@ -28,6 +52,9 @@ export interface Liveness {
  *
  * Cost rule: when nobody observes `events$` and no interceptor is installed, `call0`..`call4` call
  * the device directly and build no event object, array or closure; only error wrapping remains.
+ * When observed without interceptors, they build the two frozen records and the encoded argument
+ * list (shared for no argument or one small index) but no argument array, call record, outcome or
+ * closure. Only interceptors (or an `outBytes` op) take the general {@link ConfigChannel.invoke}.
  */
 export class ConfigChannel {
   /** `vdpa_device.features_valid`: set by `setDriverFeatures`, cleared by `reset`. */
@@ -57,7 +84,7 @@ export class ConfigChannel {
 
   /** Calls a 0-argument op. */
   call0(origin: OpOrigin | undefined, op: OpName): unknown {
-    if (this.active) return this.invoke(origin, op, []);
+    if (this.active) return this.observed(origin, op, 0, undefined, undefined, undefined, undefined);
     const fn = this.fn(op) as Fn0;
     try {
       return fn.call(this.ops);
@@ -68,7 +95,7 @@ export class ConfigChannel {
 
   /** Calls a 1-argument op. */
   call1(origin: OpOrigin | undefined, op: OpName, a: unknown): unknown {
-    if (this.active) return this.invoke(origin, op, [a]);
+    if (this.active) return this.observed(origin, op, 1, a, undefined, undefined, undefined);
     const fn = this.fn(op) as Fn1;
     try {
       return fn.call(this.ops, a);
@@ -79,7 +106,7 @@ export class ConfigChannel {
 
   /** Calls a 2-argument op. */
   call2(origin: OpOrigin | undefined, op: OpName, a: unknown, b: unknown): unknown {
-    if (this.active) return this.invoke(origin, op, [a, b]);
+    if (this.active) return this.observed(origin, op, 2, a, b, undefined, undefined);
     const fn = this.fn(op) as Fn2;
     try {
       return fn.call(this.ops, a, b);
@@ -90,7 +117,7 @@ export class ConfigChannel {
 
   /** Calls a 3-argument op. */
   call3(origin: OpOrigin | undefined, op: OpName, a: unknown, b: unknown, c: unknown): unknown {
-    if (this.active) return this.invoke(origin, op, [a, b, c]);
+    if (this.active) return this.observed(origin, op, 3, a, b, c, undefined);
     const fn = this.fn(op) as Fn3;
     try {
       return fn.call(this.ops, a, b, c);
@@ -101,7 +128,7 @@ export class ConfigChannel {
 
   /** Calls a 4-argument op. */
   call4(origin: OpOrigin | undefined, op: OpName, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
-    if (this.active) return this.invoke(origin, op, [a, b, c, d]);
+    if (this.active) return this.observed(origin, op, 4, a, b, c, d);
     const fn = this.fn(op) as Fn4;
     try {
       return fn.call(this.ops, a, b, c, d);
@@ -168,18 +195,21 @@ export class ConfigChannel {
    */
   wrapCallback(owner: Liveness, op: CbName, idx: number | undefined, cb: VdpaCallback): VdpaCallback {
     const dev = this.device.name;
+    // Built once per registration: a callback event allocates no argument list.
+    const args = idx === undefined ? NO_ARGS : indexArgs(idx);
     return () => {
       if (!owner.alive) {
         if (this.active) {
           const message = `${op} of ${dev} dropped: the driver that registered it is unbound`;
-          this.sink.emitCb(dev, op, idx === undefined ? [] : [idx], 'ENODEV', message);
+          this.sink.emitCb(dev, op, args, 'ENODEV', message);
         }
         return;
       }
       if (this.active) {
-        const args = idx === undefined ? [] : [idx];
         const seq = this.sink.emitCb(dev, op, args);
-        for (const layer of this.chain.current) {
+        const layers = this.chain.current;
+        for (let k = 0; k < layers.length; k++) {
+          const layer = layers[k];
           if (layer.callback === undefined) continue;
           try {
             layer.callback({ seq, dev, op, args });
@@ -196,19 +226,68 @@ export class ConfigChannel {
     };
   }
 
-  /** Full path: events and interceptor layers around the device call. */
-  invoke(origin: OpOrigin | undefined, op: OpName, args: unknown[]): unknown {
+  /**
+   * Observed path of `call0`..`call4`: emits the `call` event with the first `n` of `a`..`d`, calls
+   * the device (or, when an interceptor exists once the `call` event is delivered, runs the layers),
+   * emits `return` or `error`. Builds no argument array unless it takes the general path.
+   */
+  private observed(
+    origin: OpOrigin | undefined,
+    op: OpName,
+    n: number,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+    d: unknown,
+  ): unknown {
+    const site = OP_SITES[op];
+    if (site.outBytes) return this.invoke(origin, op, argList(n, a, b, c, d));
     const dev = this.device.name;
-    const seq = this.sink.emitOp(
-      dev,
-      op,
-      'call',
-      origin,
-      encodeArgs(op, args),
-      undefined,
-      undefined,
-      undefined,
-    );
+    const seq = this.sink.emitOpCall(dev, op, origin, encodeArgList(n, a, b, c, d));
+    // A subscriber may have added an interceptor while the call event was delivered: it sees this op.
+    if (this.chain.size > 0) return this.intercept(seq, origin, op, argList(n, a, b, c, d));
+    let result: unknown;
+    try {
+      const fn = this.table[op];
+      if (typeof fn !== 'function') throw this.unsupported(op);
+      switch (n) {
+        case 0:
+          result = (fn as Fn0).call(this.ops);
+          break;
+        case 1:
+          result = (fn as Fn1).call(this.ops, a);
+          break;
+        case 2:
+          result = (fn as Fn2).call(this.ops, a, b);
+          break;
+        case 3:
+          result = (fn as Fn3).call(this.ops, a, b, c);
+          break;
+        default:
+          result = (fn as Fn4).call(this.ops, a, b, c, d);
+      }
+    } catch (err) {
+      const error = VdpaError.from(err);
+      this.sink.emitOpError(dev, op, origin, error.code, error.message);
+      throw error;
+    }
+    this.sink.emitOpReturn(dev, op, origin, site.voidRet ? undefined : encodeValue(result));
+    return result;
+  }
+
+  /**
+   * General path: the `call` event, the interceptor layers around the device call, then `return` or
+   * `error`. Used with interceptors and for `outBytes` ops; builds the argument array it is given into
+   * the interceptors' {@link OpCall}.
+   */
+  invoke(origin: OpOrigin | undefined, op: OpName, args: unknown[]): unknown {
+    const seq = this.sink.emitOpCall(this.device.name, op, origin, Object.freeze(encodeArgs(op, args)));
+    return this.intercept(seq, origin, op, args);
+  }
+
+  /** The part of {@link ConfigChannel.invoke} after the `call` event (`seq`). */
+  private intercept(seq: number, origin: OpOrigin | undefined, op: OpName, args: unknown[]): unknown {
+    const dev = this.device.name;
     const call: OpCall = { seq, dev, op, args, origin };
     const layers = this.chain.current;
     let entered = 0;
@@ -227,30 +306,23 @@ export class ConfigChannel {
     } catch (err) {
       error = VdpaError.from(err);
     }
-    const outcome: OpOutcome = error === undefined ? { ok: true, result } : { ok: false, error };
-    for (let k = entered - 1; k >= 0; k--) {
-      const layer = layers[k];
-      if (layer.after === undefined) continue;
-      try {
-        layer.after(call, outcome);
-      } catch (err) {
-        this.logger.error('interceptor after hook threw', { dev, op, err: VdpaError.from(err).message });
+    if (entered > 0) {
+      const outcome: OpOutcome = error === undefined ? { ok: true, result } : { ok: false, error };
+      for (let k = entered - 1; k >= 0; k--) {
+        const layer = layers[k];
+        if (layer.after === undefined) continue;
+        try {
+          layer.after(call, outcome);
+        } catch (err) {
+          this.logger.error('interceptor after hook threw', { dev, op, err: VdpaError.from(err).message });
+        }
       }
     }
     if (error !== undefined) {
-      this.sink.emitOp(dev, op, 'error', origin, undefined, undefined, error.code, error.message);
+      this.sink.emitOpError(dev, op, origin, error.code, error.message);
       throw error;
     }
-    this.sink.emitOp(
-      dev,
-      op,
-      'return',
-      origin,
-      undefined,
-      encodeResult(op, result, args),
-      undefined,
-      undefined,
-    );
+    this.sink.emitOpReturn(dev, op, origin, encodeResult(op, result, args));
     return result;
   }
 
@@ -282,5 +354,21 @@ export class ConfigChannel {
     }
     buf.set(result.length > buf.length ? result.subarray(0, buf.length) : result);
     return undefined;
+  }
+}
+
+/** The first `n` (0..4) of `a`..`d` as an array (the general path's argument list). */
+function argList(n: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown[] {
+  switch (n) {
+    case 0:
+      return [];
+    case 1:
+      return [a];
+    case 2:
+      return [a, b];
+    case 3:
+      return [a, b, c];
+    default:
+      return [a, b, c, d];
   }
 }

@@ -1,25 +1,33 @@
-import { Subject, type Observable } from 'rxjs';
+import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import type { OpName } from './config-ops.js';
 import type { Clock } from './clock.js';
 import { EVENT_FORMAT_VERSION } from './constants.js';
 import type { VdpaErrno } from './errors.js';
-import type { BusEvent, CbEvent, CbName, JsonValue, OpEvent, OpOrigin, OpPhase } from './events.js';
+import type { BusEvent, CbEvent, CbName, JsonValue, OpEvent, OpOrigin } from './events.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** An event before the sink stamps it with `v`, `seq` and `ts`. */
 export type UnstampedEvent = DistributiveOmit<BusEvent, 'v' | 'seq' | 'ts'>;
 
-type Writable<T> = { -readonly [K in keyof T]: T[K] };
-
 /**
- * The bus's one ordered event stream (internal). Stamps `v`, `seq` and `ts`, freezes the record
- * (shallowly: nested arrays are fresh per event and typed read-only) and delivers it. An event
- * emitted while another is being delivered (a subscriber reacting synchronously) is queued and
- * delivered after it, so every subscriber sees `seq` order.
+ * The bus's one ordered event stream (internal). Stamps `v`, `seq` and `ts`, freezes the record and
+ * delivers it to every subscriber of `events$`. Op and callback records get their argument lists
+ * already frozen (possibly shared between events); other nested values are fresh per event and typed
+ * read-only. An event emitted while another is being delivered (a subscriber reacting synchronously)
+ * is queued and delivered after it, so every subscriber sees `seq` order.
+ *
+ * `events$` is a multicast with the semantics of a private `Subject` exposed through `asObservable()`:
+ * a delivery goes to the subscribers present when it starts, each through its own RxJS `Subscriber`
+ * (so a throwing subscriber is reported by RxJS and the others still get the event), a subscriber
+ * added after {@link EventSink.complete} completes at once. It is written out instead of using a
+ * `Subject` because `Subject.next` (a closure and an iterator per call) cost as much as building and
+ * freezing the record: see `bench-op-cost.ts`.
  */
 export class EventSink {
-  private readonly subject = new Subject<BusEvent>();
+  // Copy-on-write: a delivery loops over the list as it was when the delivery began.
+  private subscribers: readonly Subscriber<BusEvent>[] = [];
+  private completed = false;
   private readonly pending: BusEvent[] = [];
   private delivering = false;
   private seq = 0;
@@ -27,12 +35,12 @@ export class EventSink {
   readonly events$: Observable<BusEvent>;
 
   constructor(private readonly clock: Clock) {
-    this.events$ = this.subject.asObservable();
+    this.events$ = new Observable<BusEvent>((subscriber) => this.add(subscriber));
   }
 
   /** True when someone subscribes to `events$`. */
   get observed(): boolean {
-    return this.subject.observed;
+    return this.subscribers.length > 0;
   }
 
   /**
@@ -46,63 +54,103 @@ export class EventSink {
   }
 
   /**
-   * Emits an op event, building the record field by field (no spread: this runs per op when
-   * observed). Undefined fields are left out.
+   * Emits the `call` event of an op. The record is one literal per shape (no spread, no property
+   * added after creation): this runs per op while observed.
+   * @param args the encoded arguments, frozen (they become part of an immutable record)
    * @returns the event's `seq`
    */
-  emitOp(
-    dev: string,
-    op: OpName,
-    phase: OpPhase,
-    origin: OpOrigin | undefined,
-    args: readonly JsonValue[] | undefined,
-    ret: JsonValue | undefined,
-    err: VdpaErrno | undefined,
-    message: string | undefined,
-  ): number {
+  emitOpCall(dev: string, op: OpName, origin: OpOrigin | undefined, args: readonly JsonValue[]): number {
     const seq = this.seq++;
-    const e: Writable<OpEvent> = {
-      v: EVENT_FORMAT_VERSION,
-      seq,
-      ts: this.clock.now(),
-      dev,
-      kind: 'op',
-      op,
-      phase,
-    };
-    if (origin !== undefined) e.origin = origin;
-    if (args !== undefined) e.args = args;
-    if (ret !== undefined) e.ret = ret;
-    if (err !== undefined) e.err = err;
-    if (message !== undefined) e.message = message;
-    this.deliver(Object.freeze(e));
+    const ts = this.clock.now();
+    const v = EVENT_FORMAT_VERSION;
+    this.deliver(
+      Object.freeze<OpEvent>(
+        origin === undefined
+          ? { v, seq, ts, dev, kind: 'op', op, phase: 'call', args }
+          : { v, seq, ts, dev, kind: 'op', op, phase: 'call', origin, args },
+      ),
+    );
     return seq;
   }
 
   /**
+   * Emits the `return` event of an op.
+   * @param ret the encoded result, or `undefined` for a void op (the field is then left out)
+   */
+  emitOpReturn(dev: string, op: OpName, origin: OpOrigin | undefined, ret: JsonValue | undefined): void {
+    const seq = this.seq++;
+    const ts = this.clock.now();
+    const v = EVENT_FORMAT_VERSION;
+    let e: OpEvent;
+    if (origin === undefined) {
+      e =
+        ret === undefined
+          ? { v, seq, ts, dev, kind: 'op', op, phase: 'return' }
+          : { v, seq, ts, dev, kind: 'op', op, phase: 'return', ret };
+    } else {
+      e =
+        ret === undefined
+          ? { v, seq, ts, dev, kind: 'op', op, phase: 'return', origin }
+          : { v, seq, ts, dev, kind: 'op', op, phase: 'return', origin, ret };
+    }
+    this.deliver(Object.freeze(e));
+  }
+
+  /** Emits the `error` event of an op that failed with `err` (`message`: the error's message). */
+  emitOpError(dev: string, op: OpName, origin: OpOrigin | undefined, err: VdpaErrno, message: string): void {
+    const seq = this.seq++;
+    const ts = this.clock.now();
+    const v = EVENT_FORMAT_VERSION;
+    this.deliver(
+      Object.freeze<OpEvent>(
+        origin === undefined
+          ? { v, seq, ts, dev, kind: 'op', op, phase: 'error', err, message }
+          : { v, seq, ts, dev, kind: 'op', op, phase: 'error', origin, err, message },
+      ),
+    );
+  }
+
+  /**
    * Emits a callback event.
+   * @param args `[idx]` or `[]`, frozen
+   * @param err set when the callback was dropped
+   * @param message explanation of `err` (recorded only with `err`)
    * @returns the event's `seq`
    */
   emitCb(dev: string, op: CbName, args: readonly JsonValue[], err?: VdpaErrno, message?: string): number {
     const seq = this.seq++;
-    const e: Writable<CbEvent> = {
-      v: EVENT_FORMAT_VERSION,
-      seq,
-      ts: this.clock.now(),
-      dev,
-      kind: 'cb',
-      op,
-      args,
-    };
-    if (err !== undefined) e.err = err;
-    if (message !== undefined) e.message = message;
-    this.deliver(Object.freeze(e));
+    const ts = this.clock.now();
+    const v = EVENT_FORMAT_VERSION;
+    this.deliver(
+      Object.freeze<CbEvent>(
+        err === undefined
+          ? { v, seq, ts, dev, kind: 'cb', op, args }
+          : message === undefined
+            ? { v, seq, ts, dev, kind: 'cb', op, args, err }
+            : { v, seq, ts, dev, kind: 'cb', op, args, err, message },
+      ),
+    );
     return seq;
   }
 
   /** Completes the stream (bus disposal). */
   complete(): void {
-    this.subject.complete();
+    if (this.completed) return;
+    this.completed = true;
+    const subscribers = this.subscribers;
+    this.subscribers = [];
+    for (const subscriber of subscribers) subscriber.complete();
+  }
+
+  private add(subscriber: Subscriber<BusEvent>): TeardownLogic {
+    if (this.completed) {
+      subscriber.complete();
+      return undefined;
+    }
+    this.subscribers = [...this.subscribers, subscriber];
+    return () => {
+      this.subscribers = this.subscribers.filter((s) => s !== subscriber);
+    };
   }
 
   private deliver(event: BusEvent): void {
@@ -112,11 +160,17 @@ export class EventSink {
     }
     this.delivering = true;
     try {
-      this.subject.next(event);
-      for (let i = 0; i < this.pending.length; i++) this.subject.next(this.pending[i]);
+      this.publish(event);
+      for (let i = 0; i < this.pending.length; i++) this.publish(this.pending[i]);
     } finally {
       if (this.pending.length > 0) this.pending.length = 0;
       this.delivering = false;
     }
+  }
+
+  /** `Subject.next` without its per-call closure and iterator. */
+  private publish(event: BusEvent): void {
+    const subscribers = this.subscribers;
+    for (let k = 0; k < subscribers.length; k++) subscribers[k].next(event);
   }
 }

@@ -62,7 +62,7 @@ export class MvnetLoopback implements Work {
       return false;
     }
     // Callbacks last: the driver may kick, reset or tear down from inside them.
-    if (rxIrq) { this.rx.cb?.(); this.rx.cb?.(); }
+    if (rxIrq) this.rx.cb?.();
     if (txIrq) this.tx.cb?.();
     return frames === MVNET_WORK_BUDGET;
   }

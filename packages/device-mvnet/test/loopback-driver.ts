@@ -26,6 +26,8 @@ export interface LoopbackDriverOptions {
   readonly features?: bigint;
   /** Repost RX buffers after receiving (default true). */
   readonly repost?: boolean;
+  /** Set DRIVER_OK at the end of bring-up (default true); otherwise call `setDriverOk()`. */
+  readonly driverOk?: boolean;
 }
 
 const ETH_FRAME_MAX = 1514;
@@ -38,6 +40,8 @@ export class LoopbackDriver {
   readonly received: Uint8Array[] = [];
   /** Used lengths of received buffers (header included). */
   readonly rxLens: number[] = [];
+  /** Device callbacks received per vq (each may find nothing new: see the interrupt counts). */
+  readonly vqCallbacks = [0, 0];
   rxInterrupts = 0;
   txInterrupts = 0;
   configChanges = 0;
@@ -58,7 +62,7 @@ export class LoopbackDriver {
     this.repost = options.repost ?? true;
     this.dma = new DmaAllocator(mem);
     handle.reset();
-    let status = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+    let status: number = VIRTIO_CONFIG_S_ACKNOWLEDGE;
     handle.setStatus(status);
     status |= VIRTIO_CONFIG_S_DRIVER;
     handle.setStatus(status);
@@ -77,7 +81,10 @@ export class LoopbackDriver {
         notify: (q) => handle.kickVq(q.index),
         callback: onUsed,
       });
-      handle.setVqCb(index, () => vq.interrupt());
+      handle.setVqCb(index, () => {
+        this.vqCallbacks[index]++;
+        vq.interrupt();
+      });
       handle.setVqNum(index, num);
       handle.setVqAddress(index, vq.layout.descAddr, vq.layout.availAddr, vq.layout.usedAddr);
       handle.setVqReady(index, true);
@@ -95,8 +102,12 @@ export class LoopbackDriver {
       this.rxAddrs.push(this.dma.alloc(this.rxSize));
       this.rxq.addInbuf(this.rxAddrs[i], this.rxSize, i);
     }
-    status |= VIRTIO_CONFIG_S_DRIVER_OK;
-    handle.setStatus(status);
+    if (options.driverOk ?? true) this.setDriverOk();
+  }
+
+  /** Sets DRIVER_OK: the device goes live. */
+  setDriverOk(): void {
+    this.handle.setStatus(this.handle.getStatus() | VIRTIO_CONFIG_S_DRIVER_OK);
   }
 
   /** Queues `frame` (header added) without kicking. @returns false when no TX buffer is free */

@@ -15,6 +15,10 @@ export const VIRTIO_NET_CTRL_ACK_SIZE = 1;
 export const VIRTIO_NET_CTRL_MQ_PAIRS_SIZE = 2;
 /** Size of the on/off byte of the `VIRTIO_NET_CTRL_RX` commands (§5.1.6.5.1). */
 export const VIRTIO_NET_CTRL_RX_ONOFF_SIZE = 1;
+/** Virtqueues per queue pair: receiveq N is vq 2N, transmitq N is vq 2N+1 (§5.1.2). */
+export const VIRTIO_NET_VQS_PER_PAIR = 2;
+/** Offset of `cmd` in `virtio_net_ctrl_hdr`, after the `u8 class` (§5.1.6.5). */
+export const VIRTIO_NET_CTRL_HDR_CMD_OFF = 1;
 /** Bytes of `virtio_net_config` the driver reads: `mac[6]`, `status`, `max_virtqueue_pairs`, `mtu` (§5.1.4). */
 export const VIRTIO_NET_CONFIG_READ_SIZE = 12;
 

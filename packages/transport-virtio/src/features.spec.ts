@@ -1,4 +1,10 @@
-import { VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC, VIRTIO_NET_F_MQ, bit } from '@vdpa-kit/vring';
+import {
+  VIRTIO_F_ACCESS_PLATFORM,
+  VIRTIO_F_VERSION_1,
+  VIRTIO_NET_F_MAC,
+  VIRTIO_NET_F_MQ,
+  bit,
+} from '@vdpa-kit/vring';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtioError } from './errors.js';
@@ -18,7 +24,9 @@ describe('negotiateFeatures', () => {
         const withRequired = offered | VIRTIO_TRANSPORT_REQUIRED_FEATURES;
         const accepted = negotiateFeatures('vdpa0', withRequired, wanted);
         expect(accepted & ~withRequired).toBe(0n);
-        expect(accepted & ~(wanted | VIRTIO_TRANSPORT_REQUIRED_FEATURES | VIRTIO_TRANSPORT_OPTIONAL_FEATURES)).toBe(0n);
+        expect(
+          accepted & ~(wanted | VIRTIO_TRANSPORT_REQUIRED_FEATURES | VIRTIO_TRANSPORT_OPTIONAL_FEATURES),
+        ).toBe(0n);
         expect(accepted & VIRTIO_TRANSPORT_REQUIRED_FEATURES).toBe(VIRTIO_TRANSPORT_REQUIRED_FEATURES);
       }),
     );

@@ -11,7 +11,8 @@ import { VirtioError } from './errors.js';
 export const VIRTIO_TRANSPORT_REQUIRED_FEATURES = bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM);
 
 /** Transport features accepted when offered: `EVENT_IDX` suppression and indirect descriptors. */
-export const VIRTIO_TRANSPORT_OPTIONAL_FEATURES = bit(VIRTIO_RING_F_EVENT_IDX) | bit(VIRTIO_RING_F_INDIRECT_DESC);
+export const VIRTIO_TRANSPORT_OPTIONAL_FEATURES =
+  bit(VIRTIO_RING_F_EVENT_IDX) | bit(VIRTIO_RING_F_INDIRECT_DESC);
 
 /**
  * Feature negotiation of the virtio core (`virtio_dev_probe` + `vring_transport_features`): accepts

@@ -1,6 +1,10 @@
 import { VDPA_DRIVER, type VdpaDriver } from '@vdpa-kit/core-bus';
 import { ContainerModule } from 'inversify';
-import { type ResolvedTransportVirtioOptions, type TransportVirtioOptions, resolveTransportVirtioOptions } from './options.js';
+import {
+  type ResolvedTransportVirtioOptions,
+  type TransportVirtioOptions,
+  resolveTransportVirtioOptions,
+} from './options.js';
 import { TRANSPORT_VIRTIO_OPTIONS, VIRTIO_BUS, VIRTIO_DRIVER } from './tokens.js';
 import { VirtioBus } from './virtio-bus.js';
 import type { VirtioDriver } from './virtio-driver.js';

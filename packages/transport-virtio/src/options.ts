@@ -35,7 +35,9 @@ export interface ResolvedTransportVirtioOptions {
  * @throws VdpaError `EINVAL` when `queueSize` is not an integer in 1..32768 or `cvqTimeoutMs` is not a
  * positive number (a composition mistake, reported at module creation)
  */
-export function resolveTransportVirtioOptions(options: TransportVirtioOptions = {}): ResolvedTransportVirtioOptions {
+export function resolveTransportVirtioOptions(
+  options: TransportVirtioOptions = {},
+): ResolvedTransportVirtioOptions {
   const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
   if (!Number.isInteger(queueSize) || queueSize < 1 || queueSize > VIRTQ_MAX_SIZE) {
     throw new VdpaError('EINVAL', `queue size ${queueSize} is not an integer in 1..${VIRTQ_MAX_SIZE}`);

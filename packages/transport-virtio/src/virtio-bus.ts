@@ -1,5 +1,9 @@
 import { LOGGER, type Logger, VdpaError } from '@vdpa-kit/core-bus';
-import { VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK } from '@vdpa-kit/vring';
+import {
+  VIRTIO_CONFIG_S_ACKNOWLEDGE,
+  VIRTIO_CONFIG_S_DRIVER,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+} from '@vdpa-kit/vring';
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { type Observable, Subject, concat, defer, from } from 'rxjs';
 import { VirtioError } from './errors.js';
@@ -76,7 +80,11 @@ export class VirtioBus {
       try {
         this.probe(vdev, driver);
       } catch (err) {
-        this.logger.warn('virtio probe failed', { dev: vdev.name, driver: driver.name, message: String(err) });
+        this.logger.warn('virtio probe failed', {
+          dev: vdev.name,
+          driver: driver.name,
+          message: String(err),
+        });
       }
     }
   }
@@ -89,7 +97,8 @@ export class VirtioBus {
    * `VirtioError`, the device then FAILED and not added)
    */
   add(vdev: VirtioDevice): void {
-    if (this.list.has(vdev.name)) throw new VdpaError('EEXIST', `virtio device ${vdev.name} is already on the bus`);
+    if (this.list.has(vdev.name))
+      throw new VdpaError('EEXIST', `virtio device ${vdev.name} is already on the bus`);
     vdev.reset();
     vdev.addStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE);
     const driver = this.driverList.find((d) => d.deviceIds.includes(vdev.deviceId));
@@ -112,7 +121,11 @@ export class VirtioBus {
       try {
         driver.remove(vdev);
       } catch (err) {
-        this.logger.error('virtio driver remove threw', { dev: vdev.name, driver: driver.name, message: String(err) });
+        this.logger.error('virtio driver remove threw', {
+          dev: vdev.name,
+          driver: driver.name,
+          message: String(err),
+        });
       }
     }
     vdev.teardown();
@@ -135,7 +148,12 @@ export class VirtioBus {
     } catch (err) {
       vdev.driver = undefined;
       vdev.driverData = undefined;
-      const error = VirtioError.wrap(err, 'device-op', vdev.name, `virtio driver ${driver.name} probe failed`);
+      const error = VirtioError.wrap(
+        err,
+        'device-op',
+        vdev.name,
+        `virtio driver ${driver.name} probe failed`,
+      );
       vdev.fail(error);
       throw error;
     }

@@ -10,6 +10,7 @@ import {
   VIRTIO_RING_F_INDIRECT_DESC,
   bit,
 } from '@vdpa-kit/vring';
+import { FakeDevice } from '@vdpa-kit/core-bus/testing';
 import { describe, expect, it } from 'vitest';
 import { addLoopback, busEvent, driverOps, makeStack } from '../test/harness.js';
 import { CONFIG_GENERATION_RETRIES } from './constants.js';
@@ -50,7 +51,9 @@ describe('VirtioDevice feature negotiation', () => {
   it('works without EVENT_IDX and INDIRECT_DESC', () => {
     const s = makeStack();
     const device = addLoopback(s, { eventIdx: false, indirect: false });
-    expect(device.driverFeatures & (bit(VIRTIO_RING_F_EVENT_IDX) | bit(VIRTIO_RING_F_INDIRECT_DESC))).toBe(0n);
+    expect(device.driverFeatures & (bit(VIRTIO_RING_F_EVENT_IDX) | bit(VIRTIO_RING_F_INDIRECT_DESC))).toBe(
+      0n,
+    );
     expect(s.vbus.netDevice('vdpa0')?.closed).toBe(false);
   });
 
@@ -68,7 +71,12 @@ describe('VirtioDevice feature negotiation', () => {
     expect(device.status & VIRTIO_CONFIG_S_FAILED).toBe(VIRTIO_CONFIG_S_FAILED);
     const names = driverOps(s.events).map((e) => e.op);
     // FEATURES_OK written, status re-read, then FAILED: no vq was touched.
-    expect(names.slice(names.indexOf('setDriverFeatures'))).toEqual(['setDriverFeatures', 'setStatus', 'getStatus', 'setStatus']);
+    expect(names.slice(names.indexOf('setDriverFeatures'))).toEqual([
+      'setDriverFeatures',
+      'setStatus',
+      'getStatus',
+      'setStatus',
+    ]);
     expect(device.readyVqs()).toEqual([]);
   });
 });
@@ -126,7 +134,8 @@ describe('VirtioDevice vq setup roll-back', () => {
     const failingVq = 1;
     s.bus.addInterceptor({
       name: 'fault',
-      before: (call) => (call.op === 'setVqAddress' && call.args[0] === failingVq ? { error: 'EIO' } : undefined),
+      before: (call) =>
+        call.op === 'setVqAddress' && call.args[0] === failingVq ? { error: 'EIO' } : undefined,
     });
     const device = addLoopback(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EINVAL' });
@@ -144,7 +153,9 @@ describe('VirtioDevice vq setup roll-back', () => {
 
   it('keeps the errno of other failing steps (setVqState EIO) and rolls back', () => {
     const s = makeStack();
-    s.bus.addInterceptor({ before: (call) => (call.op === 'setVqState' && call.args[0] === 2 ? { error: 'EIO' } : undefined) });
+    s.bus.addInterceptor({
+      before: (call) => (call.op === 'setVqState' && call.args[0] === 2 ? { error: 'EIO' } : undefined),
+    });
     const device = addLoopback(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EIO' });
     expect(device.readyVqs()).toEqual([]);
@@ -152,7 +163,9 @@ describe('VirtioDevice vq setup roll-back', () => {
 
   it('refuses a vq that is already ready with ENOENT, without deactivating it', () => {
     const s = makeStack();
-    s.bus.addInterceptor({ before: (call) => (call.op === 'getVqReady' && call.args[0] === 0 ? { result: true } : undefined) });
+    s.bus.addInterceptor({
+      before: (call) => (call.op === 'getVqReady' && call.args[0] === 0 ? { result: true } : undefined),
+    });
     addLoopback(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'ENOENT' });
     const names = driverOps(s.events).map((e) => e.op);
@@ -161,9 +174,25 @@ describe('VirtioDevice vq setup roll-back', () => {
 
   it('refuses a device with maximum vq size 0 with ENOENT', () => {
     const s = makeStack();
-    s.bus.addInterceptor({ before: (call) => (call.op === 'getVqNumMax' && call.origin === undefined ? { result: 0 } : undefined) });
+    s.bus.addInterceptor({
+      before: (call) => (call.op === 'getVqNumMax' && call.origin === undefined ? { result: 0 } : undefined),
+    });
     addLoopback(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'ENOENT' });
+  });
+
+  it('sizes each vq from getVqSize when the device has it', () => {
+    const s = makeStack();
+    const fake = new FakeDevice({ nvqs: 2, vqSizes: [64, 32] });
+    fake.register(s.bus, { name: 'vdpa0', classIds: ['virtio'] });
+    const names = driverOps(s.events).map((e) => e.op);
+    expect(names.filter((n) => n === 'getVqSize')).toHaveLength(2);
+    expect(names).not.toContain('getVqNumMax');
+    expect(s.vbus.device('vdpa0')?.virtqueues.map((vq) => vq.num)).toEqual([64, 32]);
+    expect(fake.vqs.map((vq) => [vq.ready, vq.num])).toEqual([
+      [true, 64],
+      [true, 32],
+    ]);
   });
 
   it('uses the requested queue size capped at the device maximum', () => {

@@ -169,7 +169,12 @@ export class VirtioDevice {
     try {
       this.handle.setDriverFeatures(features);
     } catch (err) {
-      throw VirtioError.wrap(err, 'features', this.name, `device ${this.name} refused features 0x${features.toString(16)}`);
+      throw VirtioError.wrap(
+        err,
+        'features',
+        this.name,
+        `device ${this.name} refused features 0x${features.toString(16)}`,
+      );
     }
     this.features_ = features;
     this.addStatus(VIRTIO_CONFIG_S_FEATURES_OK);
@@ -203,7 +208,12 @@ export class VirtioDevice {
         if (this.handle.getGeneration() === before) return;
       }
     } catch (err) {
-      throw VirtioError.wrap(err, 'device-op', this.name, `config read of ${buf.length} bytes at ${offset} failed`);
+      throw VirtioError.wrap(
+        err,
+        'device-op',
+        this.name,
+        `config read of ${buf.length} bytes at ${offset} failed`,
+      );
     }
     throw new VirtioError(
       'EAGAIN',
@@ -221,7 +231,12 @@ export class VirtioDevice {
     try {
       this.handle.setConfig(offset, buf);
     } catch (err) {
-      throw VirtioError.wrap(err, 'device-op', this.name, `config write of ${buf.length} bytes at ${offset} failed`);
+      throw VirtioError.wrap(
+        err,
+        'device-op',
+        this.name,
+        `config write of ${buf.length} bytes at ${offset} failed`,
+      );
     }
   }
 
@@ -235,8 +250,17 @@ export class VirtioDevice {
    * @returns the virtqueues, `null` for `null` entries
    * @throws VirtioError reason `vq-setup` (see `setupVq`); `EBUSY` when vqs already exist
    */
-  findVqs(infos: readonly (VirtqueueInfo | null)[], options: FindVqsOptions = {}): (Virtqueue<number> | null)[] {
-    if (this.vqs.length > 0) throw new VirtioError('EBUSY', 'vq-setup', this.name, `device ${this.name} already has ${this.vqs.length} vqs`);
+  findVqs(
+    infos: readonly (VirtqueueInfo | null)[],
+    options: FindVqsOptions = {},
+  ): (Virtqueue<number> | null)[] {
+    if (this.vqs.length > 0)
+      throw new VirtioError(
+        'EBUSY',
+        'vq-setup',
+        this.name,
+        `device ${this.name} already has ${this.vqs.length} vqs`,
+      );
     const ctx: VqSetupContext = {
       dev: this.name,
       handle: this.handle,
@@ -326,7 +350,12 @@ export class VirtioDevice {
       return;
     }
     this.broken_ = true;
-    this.logger.error('virtio device failed', { dev: this.name, reason: error.reason, err: error.code, message: error.message });
+    this.logger.error('virtio device failed', {
+      dev: this.name,
+      reason: error.reason,
+      err: error.code,
+      message: error.message,
+    });
     this.errors.next(error);
     if (this.handle.alive) {
       try {
@@ -344,7 +373,12 @@ export class VirtioDevice {
 
   /** Reports a non-fatal error on {@link errors$} (the device stays usable). Never throws. */
   report(error: VirtioError): void {
-    this.logger.warn('virtio device error', { dev: this.name, reason: error.reason, err: error.code, message: error.message });
+    this.logger.warn('virtio device error', {
+      dev: this.name,
+      reason: error.reason,
+      err: error.code,
+      message: error.message,
+    });
     this.errors.next(error);
   }
 
@@ -374,7 +408,14 @@ export class VirtioDevice {
       return;
     }
     if ((status & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) {
-      this.fail(new VirtioError('EIO', 'needs-reset', this.name, `device ${this.name} needs reset (status 0x${status.toString(16)})`));
+      this.fail(
+        new VirtioError(
+          'EIO',
+          'needs-reset',
+          this.name,
+          `device ${this.name} needs reset (status 0x${status.toString(16)})`,
+        ),
+      );
       return;
     }
     if (!this.configEnabled) {

@@ -15,7 +15,13 @@ import {
   VIRTIO_NET_S_ANNOUNCE,
   VIRTIO_NET_S_LINK_UP,
 } from '@vdpa-kit/vring';
-import { ETH_ADDR_LOCAL, ETH_ADDR_MULTICAST, ETH_ALEN, ETH_DATA_LEN, VIRTIO_NET_CONFIG_READ_SIZE } from './constants.js';
+import {
+  ETH_ADDR_LOCAL,
+  ETH_ADDR_MULTICAST,
+  ETH_ALEN,
+  ETH_DATA_LEN,
+  VIRTIO_NET_CONFIG_READ_SIZE,
+} from './constants.js';
 import type { NetConfigSnapshot } from './net-interface.js';
 import type { VirtioDevice } from './virtio-device.js';
 
@@ -51,11 +57,14 @@ export function readNetConfig(vdev: VirtioDevice): NetConfig {
   const buf = new Uint8Array(VIRTIO_NET_CONFIG_READ_SIZE);
   vdev.readConfig(0, buf);
   const view = new DataView(buf.buffer);
-  const status = vdev.hasFeature(VIRTIO_NET_F_STATUS) ? view.getUint16(VIRTIO_NET_CONFIG_STATUS, true) : VIRTIO_NET_S_LINK_UP;
+  const status = vdev.hasFeature(VIRTIO_NET_F_STATUS)
+    ? view.getUint16(VIRTIO_NET_CONFIG_STATUS, true)
+    : VIRTIO_NET_S_LINK_UP;
   let maxQueuePairs = VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN;
   if (vdev.hasFeature(VIRTIO_NET_F_MQ) && vdev.hasFeature(VIRTIO_NET_F_CTRL_VQ)) {
     const pairs = view.getUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, true);
-    if (pairs >= VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN && pairs <= VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX) maxQueuePairs = pairs;
+    if (pairs >= VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN && pairs <= VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX)
+      maxQueuePairs = pairs;
   }
   let mtu = ETH_DATA_LEN;
   if (vdev.hasFeature(VIRTIO_NET_F_MTU)) {
@@ -63,7 +72,9 @@ export function readNetConfig(vdev: VirtioDevice): NetConfig {
     if (value >= VIRTIO_NET_MIN_MTU) mtu = value;
   }
   return {
-    mac: vdev.hasFeature(VIRTIO_NET_F_MAC) ? buf.slice(VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MAC + ETH_ALEN) : undefined,
+    mac: vdev.hasFeature(VIRTIO_NET_F_MAC)
+      ? buf.slice(VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MAC + ETH_ALEN)
+      : undefined,
     linkUp: (status & VIRTIO_NET_S_LINK_UP) !== 0,
     announce: (status & VIRTIO_NET_S_ANNOUNCE) !== 0,
     mtu,

@@ -29,7 +29,9 @@ describe('VirtioNet control queue', () => {
     const net = netOf(s);
     const next = firstValueFrom(net.config$.pipe(skip(1)));
     await net.setMac(NEW_MAC);
-    expect(device.commands).toEqual([{ cls: VIRTIO_NET_CTRL_MAC, cmd: VIRTIO_NET_CTRL_MAC_ADDR_SET, data: NEW_MAC }]);
+    expect(device.commands).toEqual([
+      { cls: VIRTIO_NET_CTRL_MAC, cmd: VIRTIO_NET_CTRL_MAC_ADDR_SET, data: NEW_MAC },
+    ]);
     expect(device.mac).toEqual(NEW_MAC);
     expect(net.mac).toEqual(NEW_MAC);
     expect((await next).mac).toBe('02:11:22:33:44:55');
@@ -74,7 +76,10 @@ describe('VirtioNet control queue', () => {
     const device = addLoopback(s);
     const net = netOf(s);
     device.cvqResponse = 'none';
-    await expect(net.setRxMode('promisc', true)).rejects.toMatchObject({ code: 'EIO', reason: 'cvq-timeout' });
+    await expect(net.setRxMode('promisc', true)).rejects.toMatchObject({
+      code: 'EIO',
+      reason: 'cvq-timeout',
+    });
     device.cvqResponse = 'ok';
     await net.setRxMode('allmulti', true);
     expect(device.allmulti).toBe(true);
@@ -92,7 +97,11 @@ describe('VirtioNet control queue', () => {
       net.setRxMode('allmulti', true).then(() => done.push('allmulti')),
     ]);
     expect(done).toEqual(['promisc', 'mac', 'allmulti']);
-    expect(device.commands.map((c) => c.cls)).toEqual([VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_RX]);
+    expect(device.commands.map((c) => c.cls)).toEqual([
+      VIRTIO_NET_CTRL_RX,
+      VIRTIO_NET_CTRL_MAC,
+      VIRTIO_NET_CTRL_RX,
+    ]);
   });
 
   it('refuses commands the negotiated features do not allow, and bad arguments', async () => {

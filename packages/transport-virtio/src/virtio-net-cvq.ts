@@ -1,5 +1,11 @@
 import type { Logger } from '@vdpa-kit/core-bus';
-import { BufferList, type DmaAllocator, type GuestMemory, VIRTIO_NET_OK, type Virtqueue } from '@vdpa-kit/vring';
+import {
+  BufferList,
+  type DmaAllocator,
+  type GuestMemory,
+  VIRTIO_NET_OK,
+  type Virtqueue,
+} from '@vdpa-kit/vring';
 import {
   CVQ_ACK_OFFSET,
   CVQ_ACK_PENDING,
@@ -7,6 +13,7 @@ import {
   CVQ_SLOTS,
   CVQ_SLOT_SIZE,
   VIRTIO_NET_CTRL_ACK_SIZE,
+  VIRTIO_NET_CTRL_HDR_CMD_OFF,
   VIRTIO_NET_CTRL_HDR_SIZE,
 } from './constants.js';
 import { VirtioError } from './errors.js';
@@ -122,7 +129,14 @@ export class NetControlQueue {
   submit(cls: number, cmd: number, data: Uint8Array, what: string, onOk?: () => void): Promise<void> {
     if (this.dead !== undefined) return Promise.reject(this.dead);
     if (data.length > CVQ_DATA_MAX) {
-      return Promise.reject(new VirtioError('EINVAL', 'cvq', this.dev, `control command data of ${data.length} bytes exceeds ${CVQ_DATA_MAX}`));
+      return Promise.reject(
+        new VirtioError(
+          'EINVAL',
+          'cvq',
+          this.dev,
+          `control command data of ${data.length} bytes exceeds ${CVQ_DATA_MAX}`,
+        ),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ cls, cmd, data, what, onOk, resolve, reject });
@@ -170,14 +184,21 @@ export class NetControlQueue {
     const slot = this.freeSlots.pop();
     if (slot === undefined) {
       this.counters.errors++;
-      command.reject(new VirtioError('EBUSY', 'cvq-timeout', this.dev, `${command.what}: every control slot awaits an unanswered command`));
+      command.reject(
+        new VirtioError(
+          'EBUSY',
+          'cvq-timeout',
+          this.dev,
+          `${command.what}: every control slot awaits an unanswered command`,
+        ),
+      );
       return;
     }
     const off = this.poolOffset + slot * CVQ_SLOT_SIZE;
     const addr = this.poolAddr + slot * CVQ_SLOT_SIZE;
     const bytes = this.bytes;
     bytes[off] = command.cls;
-    bytes[off + 1] = command.cmd;
+    bytes[off + VIRTIO_NET_CTRL_HDR_CMD_OFF] = command.cmd;
     bytes.set(command.data, off + VIRTIO_NET_CTRL_HDR_SIZE);
     bytes[off + CVQ_ACK_OFFSET] = CVQ_ACK_PENDING;
     this.out.clear().push(addr, VIRTIO_NET_CTRL_HDR_SIZE);
@@ -202,7 +223,8 @@ export class NetControlQueue {
     } catch (err) {
       // A broken ring or a failing kick: the owner fails the device, which calls failAll.
       this.onError(err);
-      if (this.current === inFlight) this.failAll(VirtioError.wrap(err, 'cvq', this.dev, `${command.what} failed`));
+      if (this.current === inFlight)
+        this.failAll(VirtioError.wrap(err, 'cvq', this.dev, `${command.what} failed`));
       return;
     }
     if (this.current === inFlight) {
@@ -220,12 +242,23 @@ export class NetControlQueue {
       try {
         command.onOk?.();
       } catch (err) {
-        this.logger.error('control command completion threw', { dev: this.dev, what: command.what, message: String(err) });
+        this.logger.error('control command completion threw', {
+          dev: this.dev,
+          what: command.what,
+          message: String(err),
+        });
       }
       command.resolve();
     } else {
       this.counters.errors++;
-      command.reject(new VirtioError('EIO', 'cvq', this.dev, `${command.what} was refused by device ${this.dev} (ack ${ack})`));
+      command.reject(
+        new VirtioError(
+          'EIO',
+          'cvq',
+          this.dev,
+          `${command.what} was refused by device ${this.dev} (ack ${ack})`,
+        ),
+      );
     }
     this.pump();
   }
@@ -236,7 +269,12 @@ export class NetControlQueue {
     this.current = undefined;
     this.counters.errors++;
     inFlight.command.reject(
-      new VirtioError('EIO', 'cvq-timeout', this.dev, `${inFlight.command.what} got no answer from device ${this.dev} within ${this.timeoutMs} ms`),
+      new VirtioError(
+        'EIO',
+        'cvq-timeout',
+        this.dev,
+        `${inFlight.command.what} got no answer from device ${this.dev} within ${this.timeoutMs} ms`,
+      ),
     );
     this.pump();
   }

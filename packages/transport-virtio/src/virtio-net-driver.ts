@@ -81,10 +81,12 @@ export class VirtioNetDriver implements VirtioDriver {
     if (vdev.driverData instanceof VirtioNet) vdev.driverData.close();
   }
 
+  /** Forwards a config change to the device's `VirtioNet` (link status, `config$`). */
   configChanged(vdev: VirtioDevice): void {
     if (vdev.driverData instanceof VirtioNet) vdev.driverData.configChanged();
   }
 
+  /** Tells the device's `VirtioNet` that the device failed. */
   broken(vdev: VirtioDevice, error: VirtioError): void {
     if (vdev.driverData instanceof VirtioNet) vdev.driverData.deviceBroken(error);
   }

@@ -32,6 +32,7 @@ export class NetRxQueue {
   private readonly free: Uint16Array;
   private freeCount = 0;
   private polling = false;
+  private stopped = false;
 
   /**
    * Allocates the buffer pool (`vq.num` buffers of `bufSize` bytes).
@@ -59,7 +60,13 @@ export class NetRxQueue {
   }
 
   private constructor(
-    options: { readonly vq: Virtqueue<number>; readonly pair: number; readonly hdrLen: number; readonly bufSize: number; readonly sink: RxSink },
+    options: {
+      readonly vq: Virtqueue<number>;
+      readonly pair: number;
+      readonly hdrLen: number;
+      readonly bufSize: number;
+      readonly sink: RxSink;
+    },
     poolAddr: number,
     regionBytes: Uint8Array,
     poolOffset: number,
@@ -117,7 +124,7 @@ export class NetRxQueue {
    * beyond the buffer); VdpaError from the refill kick
    */
   poll(): number {
-    if (this.polling) return 0;
+    if (this.polling || this.stopped) return 0;
     this.polling = true;
     const vq = this.vq;
     let frames = 0;
@@ -128,6 +135,8 @@ export class NetRxQueue {
           const count = this.batch.count;
           frames += count;
           if (count > 0 && !this.sink(this.batch)) this.counters.drops += count;
+          // A receiver may have closed the interface: the vq is gone, nothing is reposted.
+          if (this.stopped) return frames;
           this.refill();
         }
         if (vq.enableCb()) break;
@@ -139,8 +148,9 @@ export class NetRxQueue {
     return frames;
   }
 
-  /** Frees the buffer pool; call after the device was reset and the vq deleted. */
+  /** Frees the buffer pool; call after the device was reset and the vq deleted. Polling stops. */
   destroy(dma: DmaAllocator): void {
+    this.stopped = true;
     dma.free(this.poolAddr);
   }
 

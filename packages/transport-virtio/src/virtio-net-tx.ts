@@ -55,7 +55,12 @@ export class NetTxQueue {
   }
 
   private constructor(
-    options: { readonly vq: Virtqueue<number>; readonly hdrLen: number; readonly slotSize: number; readonly maxFrame: number },
+    options: {
+      readonly vq: Virtqueue<number>;
+      readonly hdrLen: number;
+      readonly slotSize: number;
+      readonly maxFrame: number;
+    },
     poolAddr: number,
     bytes: Uint8Array,
     poolOffset: number,

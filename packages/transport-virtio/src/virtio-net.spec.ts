@@ -1,9 +1,17 @@
 import { VdpaError } from '@vdpa-kit/core-bus';
-import { VIRTIO_CONFIG_S_FAILED, VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS, VIRTIO_NET_HDR_V1_SIZE, bit } from '@vdpa-kit/vring';
+import {
+  VIRTIO_CONFIG_S_FAILED,
+  VIRTIO_NET_CONFIG_MAX_VQ_PAIRS,
+  VIRTIO_NET_CONFIG_MTU,
+  VIRTIO_NET_F_MAC,
+  VIRTIO_NET_F_STATUS,
+  VIRTIO_NET_HDR_V1_SIZE,
+  bit,
+} from '@vdpa-kit/vring';
 import { firstValueFrom, filter, toArray, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { type TestStack, addLoopback, collectFrames, makeFrame, makeStack, settle } from '../test/harness.js';
-import { ETH_FRAME_LEN, ETH_HLEN } from './constants.js';
+import { ETH_FRAME_LEN, ETH_HLEN, VIRTIO_NET_CONFIG_READ_SIZE } from './constants.js';
 import { VirtioError } from './errors.js';
 import type { NetConfigSnapshot, RxBatch } from './net-interface.js';
 import type { VirtioDevice } from './virtio-device.js';
@@ -19,6 +27,11 @@ function deviceOf(s: TestStack, name = 'vdpa0'): VirtioDevice {
   const vdev = s.vbus.device(name);
   if (vdev === undefined) throw new Error(`no virtio device ${name}`);
   return vdev;
+}
+
+/** Byte equality without the matcher's per-element cost (thousands of frames are compared). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
 /** Frame lengths cycling through small, odd and full-size frames. */
@@ -52,6 +65,14 @@ describe('VirtioNet identity', () => {
     expect(mac[0] & 0x03).toBe(0x02);
     expect(netOf(b).mac).toEqual(mac);
   });
+
+  it('replaces an invalid (all-zero) config MAC with a generated one', () => {
+    const s = makeStack();
+    addLoopback(s, { mac: new Uint8Array(6) });
+    const mac = netOf(s).mac;
+    expect(mac).not.toEqual(new Uint8Array(6));
+    expect(mac[0] & 0x03).toBe(0x02);
+  });
 });
 
 describe('VirtioNet traffic', () => {
@@ -66,15 +87,18 @@ describe('VirtioNet traffic', () => {
     const n = 1000;
     const chunk = 50;
     let bytes = 0;
+    let accepted = 0;
     for (let i = 0; i < n; i++) {
       const f = makeFrame(i, lengthOf(i));
       bytes += f.length;
-      expect(net.send(f)).toBe(true);
+      if (net.send(f)) accepted++;
       if ((i + 1) % chunk === 0) net.flush();
     }
     net.flush();
+    expect(accepted).toBe(n);
     expect(got.frames).toHaveLength(n);
-    for (let i = 0; i < n; i++) expect(got.frames[i].bytes).toEqual(makeFrame(i, lengthOf(i)));
+    const wrong = got.frames.flatMap((f, i) => (sameBytes(f.bytes, makeFrame(i, lengthOf(i))) ? [] : [i]));
+    expect(wrong).toEqual([]);
     expect(device.txPackets).toBe(n);
     expect(device.rxDrops).toBe(0);
     const [rx, tx] = net.stats();
@@ -164,7 +188,10 @@ describe('VirtioNet traffic', () => {
     expect(net.send(makeFrame(99, 60))).toBe(true);
     net.flush();
     await settle();
-    expect(got.frames.map((f) => f.bytes[0])).toEqual([...Array.from({ length: 8 }, (_, i) => makeFrame(i, 60)[0]), makeFrame(99, 60)[0]]);
+    expect(got.frames.map((f) => f.bytes[0])).toEqual([
+      ...Array.from({ length: 8 }, (_, i) => makeFrame(i, 60)[0]),
+      makeFrame(99, 60)[0],
+    ]);
   });
 
   it('delivers asynchronously with a microtask work queue', async () => {
@@ -248,7 +275,29 @@ describe('VirtioNet config changes', () => {
     device.setLinkUp(true);
     const snaps: NetConfigSnapshot[] = await seen;
     expect(snaps.map((c) => c.linkUp)).toEqual([true, false, true]);
-    expect(snaps[1]).toEqual({ mac: '52:54:00:12:34:56', linkUp: false, announce: false, mtu: 1500, maxQueuePairs: 1 });
+    expect(snaps[1]).toEqual({
+      mac: '52:54:00:12:34:56',
+      linkUp: false,
+      announce: false,
+      mtu: 1500,
+      maxQueuePairs: 1,
+    });
+  });
+
+  it('keeps probe-time MTU and queue pairs when a config change reports others', () => {
+    const s = makeStack();
+    const device = addLoopback(s, { maxQueuePairs: 2 });
+    const net = netOf(s);
+    const changed = new Uint8Array(VIRTIO_NET_CONFIG_READ_SIZE);
+    const view = new DataView(changed.buffer);
+    view.setUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, 8, true);
+    view.setUint16(VIRTIO_NET_CONFIG_MTU, 9000, true);
+    s.bus.addInterceptor({ before: (call) => (call.op === 'getConfig' ? { result: changed } : undefined) });
+    device.setLinkUp(false);
+    expect(net.linkUp).toBe(false);
+    expect(net.maxQueuePairs).toBe(2);
+    expect(net.mtu).toBe(1500);
+    expect(() => net.poll(5)).toThrow(VdpaError);
   });
 
   it('reports link up without VIRTIO_NET_F_STATUS', () => {
@@ -259,27 +308,30 @@ describe('VirtioNet config changes', () => {
 });
 
 describe('VirtioNet with a misbehaving device', () => {
-  it.each(['used-id', 'used-len'] as const)('turns a bad used element (%s) into a typed error, FAILED, no crash', async (kind) => {
-    const s = makeStack();
-    const device = addLoopback(s);
-    const net = netOf(s);
-    const vdev = deviceOf(s);
-    const error = firstValueFrom(vdev.errors$);
-    collectFrames(net);
-    device.misbehaveOnce(kind);
-    net.send(makeFrame(0, 60));
-    expect(() => net.flush()).not.toThrow();
-    const err = await error;
-    expect(err).toBeInstanceOf(VirtioError);
-    expect(err).toMatchObject({ code: 'EIO', reason: 'ring', dev: 'vdpa0' });
-    expect(err.message).toMatch(kind === 'used-id' ? /not in flight/ : /beyond/);
-    expect(vdev.broken).toBe(true);
-    expect(net.broken).toBe(true);
-    expect(device.status & VIRTIO_CONFIG_S_FAILED).toBe(VIRTIO_CONFIG_S_FAILED);
-    expect(() => net.send(makeFrame(1, 60))).toThrow(/broken/);
-    expect(net.reclaim()).toBe(0);
-    await expect(net.setRxMode('promisc', true)).rejects.toBeInstanceOf(VirtioError);
-  });
+  it.each(['used-id', 'used-len'] as const)(
+    'turns a bad used element (%s) into a typed error, FAILED, no crash',
+    async (kind) => {
+      const s = makeStack();
+      const device = addLoopback(s);
+      const net = netOf(s);
+      const vdev = deviceOf(s);
+      const error = firstValueFrom(vdev.errors$);
+      collectFrames(net);
+      device.misbehaveOnce(kind);
+      net.send(makeFrame(0, 60));
+      expect(() => net.flush()).not.toThrow();
+      const err = await error;
+      expect(err).toBeInstanceOf(VirtioError);
+      expect(err).toMatchObject({ code: 'EIO', reason: 'ring', dev: 'vdpa0' });
+      expect(err.message).toMatch(kind === 'used-id' ? /not in flight/ : /beyond/);
+      expect(vdev.broken).toBe(true);
+      expect(net.broken).toBe(true);
+      expect(device.status & VIRTIO_CONFIG_S_FAILED).toBe(VIRTIO_CONFIG_S_FAILED);
+      expect(() => net.send(makeFrame(1, 60))).toThrow(/broken/);
+      expect(net.reclaim()).toBe(0);
+      await expect(net.setRxMode('promisc', true)).rejects.toBeInstanceOf(VirtioError);
+    },
+  );
 
   it('fails the device on a corrupt used ring with a microtask work queue', () => {
     const s = makeStack({}, { workQueue: 'microtask' });
@@ -296,6 +348,26 @@ describe('VirtioNet with a misbehaving device', () => {
 });
 
 describe('VirtioNet close', () => {
+  it('can be closed by a receiver from inside its batch callback', () => {
+    const s = makeStack();
+    const device = addLoopback(s);
+    const net = netOf(s);
+    const errors: unknown[] = [];
+    deviceOf(s).errors$.subscribe((e) => errors.push(e));
+    let batches = 0;
+    net.onReceive(() => {
+      batches++;
+      net.close();
+    });
+    net.send(makeFrame(0, 60));
+    net.flush();
+    expect(batches).toBe(1);
+    expect(net.closed).toBe(true);
+    expect(errors).toEqual([]);
+    expect(device.readyVqs()).toEqual([]);
+    expect(deviceOf(s).broken).toBe(false);
+  });
+
   it('closes: device reset, buffers freed, streams completed, commands rejected', async () => {
     const s = makeStack();
     const freeBefore = s.driver.dma.available();

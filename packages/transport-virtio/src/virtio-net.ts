@@ -1,4 +1,4 @@
-import { type Logger, VdpaError, formatMac, nullLogger } from '@vdpa-kit/core-bus';
+import { type Logger, VdpaError, formatMac, isValidEtherAddr, nullLogger } from '@vdpa-kit/core-bus';
 import {
   VIRTIO_F_VERSION_1,
   VIRTIO_NET_CTRL_MAC,
@@ -26,6 +26,7 @@ import {
   NET_BUF_ALIGN,
   VIRTIO_NET_CTRL_MQ_PAIRS_SIZE,
   VIRTIO_NET_CTRL_RX_ONOFF_SIZE,
+  VIRTIO_NET_VQS_PER_PAIR,
 } from './constants.js';
 import { VirtioError, type VirtioErrorReason } from './errors.js';
 import type { NetConfigSnapshot, NetInterface, NetQueueStats, RxBatch } from './net-interface.js';
@@ -96,27 +97,35 @@ export class VirtioNet implements NetInterface {
     this.options = options;
     this.logger = options.logger ?? nullLogger;
     this.config = readNetConfig(vdev);
-    this.mac_ = this.config.mac ?? generateMac(vdev.name);
+    // Like Linux, an absent or invalid (zero, multicast) config MAC gives way to a generated one.
+    const configMac = this.config.mac;
+    this.mac_ = configMac !== undefined && isValidEtherAddr(configMac) ? configMac : generateMac(vdev.name);
     this.configSubject = new BehaviorSubject(netConfigSnapshot(this.mac_, this.config));
     this.receive$ = this.receiveSubject.asObservable();
     this.config$ = this.configSubject.asObservable();
   }
 
+  /** The interface's MAC address (a copy). */
   get mac(): Uint8Array {
     return this.mac_.slice();
   }
+  /** Link status from the last config read. */
   get linkUp(): boolean {
     return this.config.linkUp;
   }
+  /** MTU read at probe. */
   get mtu(): number {
     return this.config.mtu;
   }
+  /** Queue pairs the device has. */
   get maxQueuePairs(): number {
     return this.config.maxQueuePairs;
   }
+  /** Queue pairs currently enabled (1 until `VQ_PAIRS_SET` is acked). */
   get queuePairs(): number {
     return this.queuePairs_;
   }
+  /** Negotiated features. */
   get features(): bigint {
     return this.vdev.features;
   }
@@ -160,13 +169,32 @@ export class VirtioNet implements NetInterface {
       const bufSize = Math.ceil((hdrLen + maxFrame) / NET_BUF_ALIGN) * NET_BUF_ALIGN;
       const { mem, dma } = vdev;
       for (let p = 0; p < pairs; p++) {
-        this.rx.push(NetRxQueue.create({ vq: vqs[2 * p], pair: p, mem, dma, hdrLen, bufSize, sink: this.sink }));
-        this.tx.push(NetTxQueue.create({ vq: vqs[2 * p + 1], mem, dma, hdrLen, slotSize: bufSize, maxFrame }));
+        this.rx.push(
+          NetRxQueue.create({
+            vq: vqs[VIRTIO_NET_VQS_PER_PAIR * p],
+            pair: p,
+            mem,
+            dma,
+            hdrLen,
+            bufSize,
+            sink: this.sink,
+          }),
+        );
+        this.tx.push(
+          NetTxQueue.create({
+            vq: vqs[VIRTIO_NET_VQS_PER_PAIR * p + 1],
+            mem,
+            dma,
+            hdrLen,
+            slotSize: bufSize,
+            maxFrame,
+          }),
+        );
       }
       if (hasCvq) {
         this.cvq = NetControlQueue.create({
           dev: this.name,
-          vq: vqs[2 * pairs],
+          vq: vqs[VIRTIO_NET_VQS_PER_PAIR * pairs],
           mem,
           dma,
           timeoutMs: this.options.cvqTimeoutMs,
@@ -189,14 +217,23 @@ export class VirtioNet implements NetInterface {
     }
   }
 
+  /**
+   * See {@link NetInterface.send}.
+   * @throws VdpaError `EINVAL` for an inactive queue or a frame of 0 bytes or longer than the MTU allows;
+   * VirtioError `EIO` on a broken interface, `ENODEV` on a closed one, or the error that broke the device
+   */
   send(frame: Uint8Array, queue = 0): boolean {
     if (this.state !== 'open') throw this.unusable();
     if (!(queue >= 0 && queue < this.queuePairs_ && Number.isInteger(queue))) {
-      throw new VdpaError('EINVAL', `queue ${queue} is not an active queue pair of ${this.name} (0..${this.queuePairs_ - 1})`);
+      throw new VdpaError(
+        'EINVAL',
+        `queue ${queue} is not an active queue pair of ${this.name} (0..${this.queuePairs_ - 1})`,
+      );
     }
     const tx = this.tx[queue];
     const len = frame.length;
-    if (len === 0 || len > tx.maxFrame) throw new VdpaError('EINVAL', `frame of ${len} bytes is not in 1..${tx.maxFrame}`);
+    if (len === 0 || len > tx.maxFrame)
+      throw new VdpaError('EINVAL', `frame of ${len} bytes is not in 1..${tx.maxFrame}`);
     try {
       return tx.send(frame);
     } catch (err) {
@@ -204,6 +241,10 @@ export class VirtioNet implements NetInterface {
     }
   }
 
+  /**
+   * See {@link NetInterface.flush}; does nothing on a broken or closed interface.
+   * @throws VdpaError `EINVAL` for a queue beyond `maxQueuePairs`; VirtioError when the kick fails
+   */
   flush(queue = 0): void {
     const q = this.queueIndex(queue);
     if (this.state !== 'open') return;
@@ -214,6 +255,10 @@ export class VirtioNet implements NetInterface {
     }
   }
 
+  /**
+   * See {@link NetInterface.reclaim}; 0 on a broken or closed interface.
+   * @throws VdpaError `EINVAL` for a queue beyond `maxQueuePairs`; VirtioError when the device broke the ring
+   */
   reclaim(queue = 0): number {
     const q = this.queueIndex(queue);
     if (this.state !== 'open') return 0;
@@ -224,6 +269,11 @@ export class VirtioNet implements NetInterface {
     }
   }
 
+  /**
+   * See {@link NetInterface.poll}; 0 on a broken or closed interface.
+   * @returns frames delivered
+   * @throws VdpaError `EINVAL` for a queue beyond `maxQueuePairs`; VirtioError when the device broke the ring
+   */
   poll(queue = 0): number {
     const q = this.queueIndex(queue);
     if (this.state !== 'open') return 0;
@@ -234,6 +284,7 @@ export class VirtioNet implements NetInterface {
     }
   }
 
+  /** See {@link NetInterface.onReceive}. A handler that throws is logged and skipped for that batch. */
   onReceive(handler: (batch: RxBatch) => void): () => void {
     this.handlers = [...this.handlers, handler];
     let done = false;
@@ -244,18 +295,35 @@ export class VirtioNet implements NetInterface {
     };
   }
 
+  /**
+   * `VIRTIO_NET_CTRL_MAC_ADDR_SET`; on OK the interface's MAC changes and `config$` emits.
+   * @throws (rejects) VdpaError `EINVAL` for a non-unicast or non-6-byte MAC, `EOPNOTSUPP` without
+   * `CTRL_MAC_ADDR`; VirtioError `EIO` (`cvq`, `cvq-timeout`) from the control queue
+   */
   setMac(mac: Uint8Array): Promise<void> {
     if (!(mac instanceof Uint8Array) || mac.length !== ETH_ALEN || (mac[0] & ETH_ADDR_MULTICAST) !== 0) {
       const shown = mac instanceof Uint8Array ? formatMac(mac) : String(mac);
       return Promise.reject(new VdpaError('EINVAL', `mac ${shown} is not a unicast ethernet address`));
     }
     const copy = Uint8Array.from(mac);
-    return this.command(VIRTIO_NET_F_CTRL_MAC_ADDR, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, copy, `mac address set ${formatMac(copy)}`, () => {
-      this.mac_ = copy;
-      this.emitConfig();
-    });
+    return this.command(
+      VIRTIO_NET_F_CTRL_MAC_ADDR,
+      VIRTIO_NET_CTRL_MAC,
+      VIRTIO_NET_CTRL_MAC_ADDR_SET,
+      copy,
+      `mac address set ${formatMac(copy)}`,
+      () => {
+        this.mac_ = copy;
+        this.emitConfig();
+      },
+    );
   }
 
+  /**
+   * `VIRTIO_NET_CTRL_RX_PROMISC` / `_ALLMULTI`.
+   * @throws (rejects) VdpaError `EINVAL` for another mode, `EOPNOTSUPP` without `CTRL_RX`; VirtioError
+   * `EIO` from the control queue
+   */
   setRxMode(mode: 'promisc' | 'allmulti', on: boolean): Promise<void> {
     let cmd: number;
     if (mode === 'promisc') cmd = VIRTIO_NET_CTRL_RX_PROMISC;
@@ -263,9 +331,20 @@ export class VirtioNet implements NetInterface {
     else return Promise.reject(new VdpaError('EINVAL', `rx mode ${String(mode)} is not promisc or allmulti`));
     const data = new Uint8Array(VIRTIO_NET_CTRL_RX_ONOFF_SIZE);
     data[0] = on ? 1 : 0;
-    return this.command(VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_CTRL_RX, cmd, data, `rx ${mode} ${on ? 'on' : 'off'}`);
+    return this.command(
+      VIRTIO_NET_F_CTRL_RX,
+      VIRTIO_NET_CTRL_RX,
+      cmd,
+      data,
+      `rx ${mode} ${on ? 'on' : 'off'}`,
+    );
   }
 
+  /**
+   * `VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET`; on OK `queuePairs` becomes `n`.
+   * @throws (rejects) VdpaError `EINVAL` unless 1 ≤ n ≤ `maxQueuePairs`, `EOPNOTSUPP` without `MQ`;
+   * VirtioError `EIO` from the control queue
+   */
   setQueuePairs(n: number): Promise<void> {
     const max = this.config.maxQueuePairs;
     if (!Number.isInteger(n) || n < 1 || n > max) {
@@ -273,11 +352,19 @@ export class VirtioNet implements NetInterface {
     }
     const data = new Uint8Array(VIRTIO_NET_CTRL_MQ_PAIRS_SIZE);
     new DataView(data.buffer).setUint16(0, n, true);
-    return this.command(VIRTIO_NET_F_MQ, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, data, `queue pairs set ${n}`, () => {
-      this.queuePairs_ = n;
-    });
+    return this.command(
+      VIRTIO_NET_F_MQ,
+      VIRTIO_NET_CTRL_MQ,
+      VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+      data,
+      `queue pairs set ${n}`,
+      () => {
+        this.queuePairs_ = n;
+      },
+    );
   }
 
+  /** Counters per virtqueue in index order (rx0, tx0, rx1, tx1, …, cvq). */
   stats(): NetQueueStats[] {
     const out: NetQueueStats[] = [];
     for (let p = 0; p < this.rx.length; p++) {
@@ -302,10 +389,16 @@ export class VirtioNet implements NetInterface {
     this.configSubject.complete();
   }
 
-  /** The driver's `config_changed` hook: re-reads link status and emits on `config$`. */
+  /**
+   * The driver's `config_changed` hook: re-reads the config and emits on `config$`. Only the link
+   * status changes at run time (as in `virtnet_config_changed_work`); MAC, MTU and queue pairs keep
+   * their probe-time values, which the buffers and queues were sized for.
+   * @throws VirtioError from the config read
+   */
   configChanged(): void {
     if (this.state !== 'open') return;
-    this.config = readNetConfig(this.vdev);
+    const fresh = readNetConfig(this.vdev);
+    this.config = { ...this.config, linkUp: fresh.linkUp, announce: fresh.announce };
     this.emitConfig();
   }
 
@@ -318,7 +411,10 @@ export class VirtioNet implements NetInterface {
 
   private queueIndex(queue: number): number {
     if (!(queue >= 0 && queue < this.config.maxQueuePairs && Number.isInteger(queue))) {
-      throw new VdpaError('EINVAL', `queue ${queue} is not a queue pair of ${this.name} (0..${this.config.maxQueuePairs - 1})`);
+      throw new VdpaError(
+        'EINVAL',
+        `queue ${queue} is not a queue pair of ${this.name} (0..${this.config.maxQueuePairs - 1})`,
+      );
     }
     return queue;
   }
@@ -326,13 +422,32 @@ export class VirtioNet implements NetInterface {
   private unusable(): VirtioError {
     return this.state === 'broken'
       ? new VirtioError('EIO', 'closed', this.name, `net interface ${this.name} is broken: its device failed`)
-      : new VirtioError('ENODEV', 'closed', this.name, `net interface ${this.name} is ${this.state === 'new' ? 'not started' : 'closed'}`);
+      : new VirtioError(
+          'ENODEV',
+          'closed',
+          this.name,
+          `net interface ${this.name} is ${this.state === 'new' ? 'not started' : 'closed'}`,
+        );
   }
 
-  private command(feature: number, cls: number, cmd: number, data: Uint8Array, what: string, onOk?: () => void): Promise<void> {
+  private command(
+    feature: number,
+    cls: number,
+    cmd: number,
+    data: Uint8Array,
+    what: string,
+    onOk?: () => void,
+  ): Promise<void> {
     if (this.state !== 'open') return Promise.reject(this.unusable());
     if (this.cvq === undefined || !this.vdev.hasFeature(feature)) {
-      return Promise.reject(new VirtioError('EOPNOTSUPP', 'unsupported', this.name, `${what}: device ${this.name} did not negotiate the needed feature bit ${feature}`));
+      return Promise.reject(
+        new VirtioError(
+          'EOPNOTSUPP',
+          'unsupported',
+          this.name,
+          `${what}: device ${this.name} did not negotiate the needed feature bit ${feature}`,
+        ),
+      );
     }
     return this.cvq.submit(cls, cmd, data, what, onOk);
   }
@@ -350,7 +465,11 @@ export class VirtioNet implements NetInterface {
       try {
         handlers[i](batch);
       } catch (err) {
-        this.logger.error('receive handler threw', { dev: this.name, queue: batch.queue, message: String(err) });
+        this.logger.error('receive handler threw', {
+          dev: this.name,
+          queue: batch.queue,
+          message: String(err),
+        });
       }
     }
     if (observed) this.receiveSubject.next(batch);
@@ -390,9 +509,13 @@ export class VirtioNet implements NetInterface {
     }
   }
 
-  /** Marks the device FAILED with a `VirtioError` for `err`, and returns that error. */
+  /**
+   * Marks the device FAILED with a `VirtioError` for `err`, and returns that error. After a close (a
+   * receiver closing the interface from its callback) the error is only returned.
+   */
   private failDevice(err: unknown, reason: VirtioErrorReason, context: string): VirtioError {
     const error = VirtioError.wrap(err, reason, this.name, context);
+    if (this.state === 'closed') return error;
     this.vdev.fail(error);
     // The device calls deviceBroken through the driver hook; make sure even without a driver.
     this.deviceBroken(error);

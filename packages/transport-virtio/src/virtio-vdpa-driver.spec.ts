@@ -9,7 +9,8 @@ import { addLoopback, busEvent, driverOps, makeStack } from '../test/harness.js'
 import { VirtioError } from './errors.js';
 import { VirtioNet } from './virtio-net.js';
 
-const ACK_DRIVER_FEATURES_OK = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
+const ACK_DRIVER_FEATURES_OK =
+  VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
 
 /** Per vq, §1.3 / §5.1 setup_vq (the loopback device has getVqNumMin and no getVqSize). */
 const SETUP_VQ = [

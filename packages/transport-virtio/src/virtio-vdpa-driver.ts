@@ -1,4 +1,11 @@
-import { type DeviceHandle, GUEST_MEMORY, LOGGER, type Logger, type VdpaClassId, type VdpaDriver } from '@vdpa-kit/core-bus';
+import {
+  type DeviceHandle,
+  GUEST_MEMORY,
+  LOGGER,
+  type Logger,
+  type VdpaClassId,
+  type VdpaDriver,
+} from '@vdpa-kit/core-bus';
 import { DmaAllocator, type GuestMemory } from '@vdpa-kit/vring';
 import { inject, injectable } from 'inversify';
 import { VIRTIO_ID_RESERVED } from './constants.js';
@@ -57,7 +64,12 @@ export class VirtioVdpaDriver implements VdpaDriver {
   probe(handle: DeviceHandle): void {
     const deviceId = handle.getDeviceId();
     if (deviceId === VIRTIO_ID_RESERVED) {
-      throw new VirtioError('EINVAL', 'device-id', handle.name, `device ${handle.name} has reserved virtio device id ${deviceId}`);
+      throw new VirtioError(
+        'EINVAL',
+        'device-id',
+        handle.name,
+        `device ${handle.name} has reserved virtio device id ${deviceId}`,
+      );
     }
     const vendorId = handle.getVendorId();
     const vdev = new VirtioDevice(handle, {

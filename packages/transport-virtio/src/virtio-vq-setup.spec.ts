@@ -40,6 +40,8 @@ describe('chooseQueueSize', () => {
 
   it('uses exactly max when max equals min, and fails when that is not a power of two', () => {
     expect(chooseQueueSize('vdpa0', 3, 16, 512, 512)).toBe(512);
-    expect(() => chooseQueueSize('vdpa0', 3, 16, 100, 100)).toThrow(/vq 3 has no power-of-two size between min 100 and max 100/);
+    expect(() => chooseQueueSize('vdpa0', 3, 16, 100, 100)).toThrow(
+      /vq 3 has no power-of-two size between min 100 and max 100/,
+    );
   });
 });

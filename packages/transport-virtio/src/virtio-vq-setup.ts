@@ -51,12 +51,23 @@ function ceilPow2(n: number): number {
  *
  * @throws VirtioError `EINVAL` (reason `vq-setup`) when no power of two lies in `[min, max]`
  */
-export function chooseQueueSize(dev: string, index: number, requested: number, min: number, max: number): number {
+export function chooseQueueSize(
+  dev: string,
+  index: number,
+  requested: number,
+  min: number,
+  max: number,
+): number {
   const cap = max === min ? max : Math.min(requested, max);
   let num = floorPow2(cap);
   if (num < min) num = ceilPow2(min);
   if (num > max || num < 1) {
-    throw new VirtioError('EINVAL', 'vq-setup', dev, `vq ${index} has no power-of-two size between min ${min} and max ${max}`);
+    throw new VirtioError(
+      'EINVAL',
+      'vq-setup',
+      dev,
+      `vq ${index} has no power-of-two size between min ${min} and max ${max}`,
+    );
   }
   return num;
 }
@@ -77,10 +88,17 @@ export function chooseQueueSize(dev: string, index: number, requested: number, m
  * checks above, `EINVAL` for a failed `setVqAddress` (as the kernel) or an impossible size, the op's
  * errno otherwise, `ENOMEM` when the rings do not fit the DMA range
  */
-export function setupVq(ctx: VqSetupContext, index: number, info: VirtqueueInfo, requested: number): Virtqueue<number> {
+export function setupVq(
+  ctx: VqSetupContext,
+  index: number,
+  info: VirtqueueInfo,
+  requested: number,
+): Virtqueue<number> {
   const { dev, handle } = ctx;
-  const fail = (code: 'ENOENT', message: string): VirtioError => new VirtioError(code, 'vq-setup', dev, message);
-  if (index >= handle.nvqs) throw fail('ENOENT', `vq index ${index} (${info.name}) is not below nvqs ${handle.nvqs}`);
+  const fail = (code: 'ENOENT', message: string): VirtioError =>
+    new VirtioError(code, 'vq-setup', dev, message);
+  if (index >= handle.nvqs)
+    throw fail('ENOENT', `vq index ${index} (${info.name}) is not below nvqs ${handle.nvqs}`);
   if (handle.getVqReady(index)) throw fail('ENOENT', `vq ${index} (${info.name}) is already ready`);
   let vq: Virtqueue<number> | undefined;
   try {
@@ -106,7 +124,12 @@ export function setupVq(ctx: VqSetupContext, index: number, info: VirtqueueInfo,
       handle.setVqAddress(index, descAddr, availAddr, usedAddr);
     } catch (err) {
       // The kernel turns any set_vq_address failure into -EINVAL.
-      const cause = VirtioError.wrap(err, 'vq-setup', dev, `set address of vq ${index} (${info.name}) failed`);
+      const cause = VirtioError.wrap(
+        err,
+        'vq-setup',
+        dev,
+        `set address of vq ${index} (${info.name}) failed`,
+      );
       throw new VirtioError('EINVAL', 'vq-setup', dev, cause.message, { cause: err });
     }
     handle.setVqState(index, { kind: 'split', availIndex: 0 });
@@ -123,7 +146,8 @@ export function setupVq(ctx: VqSetupContext, index: number, info: VirtqueueInfo,
 function rollbackVq(ctx: VqSetupContext, index: number): void {
   try {
     ctx.handle.setVqReady(index, false);
-    if (ctx.handle.getVqReady(index)) ctx.logger.warn('vq still ready after rollback', { dev: ctx.dev, vq: index });
+    if (ctx.handle.getVqReady(index))
+      ctx.logger.warn('vq still ready after rollback', { dev: ctx.dev, vq: index });
   } catch (err) {
     ctx.logger.warn('vq rollback failed', { dev: ctx.dev, vq: index, message: String(err) });
   }

@@ -12,7 +12,13 @@ import {
 } from '@vdpa-kit/core-bus';
 import type { GuestMemory } from '@vdpa-kit/vring';
 import type { Container } from 'inversify';
-import { type TransportVirtioOptions, VIRTIO_BUS, type VirtioBus, type VirtioVdpaDriver, transportVirtioModule } from '../src/index.js';
+import {
+  type TransportVirtioOptions,
+  VIRTIO_BUS,
+  type VirtioBus,
+  type VirtioVdpaDriver,
+  transportVirtioModule,
+} from '../src/index.js';
 import { LoopbackNetDevice, type LoopbackNetDeviceOptions } from '../src/testing/index.js';
 
 /** Guest memory of a test stack: plenty for a few devices with 256-entry rings. */
@@ -65,7 +71,9 @@ export function addLoopback(s: TestStack, options: LoopbackOptions = {}): Loopba
 
 /** The `call` op events a driver issued on `dev` (core/bus/mgmt-originated ops left out). */
 export function driverOps(events: readonly BusEvent[], dev = 'vdpa0'): OpEvent[] {
-  return events.filter((e): e is OpEvent => e.kind === 'op' && e.dev === dev && e.phase === 'call' && e.origin === undefined);
+  return events.filter(
+    (e): e is OpEvent => e.kind === 'op' && e.dev === dev && e.phase === 'call' && e.origin === undefined,
+  );
 }
 
 /** The bus lifecycle event `op` about `dev`, last one. */
@@ -82,7 +90,15 @@ export function makeFrame(seq: number, len: number): Uint8Array {
 
 /** Copies every frame of every batch delivered to `net.onReceive`, with its queue. */
 export function collectFrames(net: {
-  onReceive(h: (b: { queue: number; count: number; data: Uint8Array[]; offsets: Uint32Array; lengths: Uint32Array }) => void): () => void;
+  onReceive(
+    h: (b: {
+      queue: number;
+      count: number;
+      data: Uint8Array[];
+      offsets: Uint32Array;
+      lengths: Uint32Array;
+    }) => void,
+  ): () => void;
 }): { frames: { queue: number; bytes: Uint8Array }[]; batches: number; stop: () => void } {
   const out = { frames: [] as { queue: number; bytes: Uint8Array }[], batches: 0, stop: () => {} };
   out.stop = net.onReceive((b) => {

@@ -139,9 +139,12 @@ describe('DmaAllocator alloc', () => {
     expect(codeOf(() => new DmaAllocator(memory()).alloc(size))).toBe('EINVAL');
   });
 
-  it.each([0, -4, 3, 12, 1.5, Number.NaN, 3 * 2 ** 32, 2 ** 32 + 2 ** 31])('rejects an alignment of %s with EINVAL', (align) => {
-    expect(codeOf(() => new DmaAllocator(memory()).alloc(16, align))).toBe('EINVAL');
-  });
+  it.each([0, -4, 3, 12, 1.5, Number.NaN, 3 * 2 ** 32, 2 ** 32 + 2 ** 31])(
+    'rejects an alignment of %s with EINVAL',
+    (align) => {
+      expect(codeOf(() => new DmaAllocator(memory()).alloc(16, align))).toBe('EINVAL');
+    },
+  );
 
   it('accepts an alignment above 2^32 that is a power of two (and cannot satisfy it here)', () => {
     expect(codeOf(() => new DmaAllocator(memory()).alloc(16, 2 ** 33))).toBe('ENOMEM');
@@ -175,50 +178,63 @@ describe('DmaAllocator free', () => {
     const dma = new DmaAllocator(memory());
     const a = dma.alloc(64);
     expect(codeOf(() => dma.free(a + 16))).toBe('EINVAL');
-    expect(() => dma.free(BASE + 0x999)).toThrow(`0x${(BASE + 0x999).toString(16)} is not an allocated dma block`);
+    expect(() => dma.free(BASE + 0x999)).toThrow(
+      `0x${(BASE + 0x999).toString(16)} is not an allocated dma block`,
+    );
     expect(dma.available()).toBe(SIZE - 64);
   });
 });
 
-type Step = { readonly kind: 'alloc'; readonly size: number; readonly alignLog2: number } | { readonly kind: 'free'; readonly pick: number };
+type Step =
+  | { readonly kind: 'alloc'; readonly size: number; readonly alignLog2: number }
+  | { readonly kind: 'free'; readonly pick: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ kind: fc.constant('alloc' as const), size: fc.integer({ min: 1, max: 0x900 }), alignLog2: fc.integer({ min: 0, max: 10 }) }),
+  fc.record({
+    kind: fc.constant('alloc' as const),
+    size: fc.integer({ min: 1, max: 0x900 }),
+    alignLog2: fc.integer({ min: 0, max: 10 }),
+  }),
   fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }),
 );
 
 describe('DmaAllocator property', () => {
   it('never hands out overlapping or out-of-range blocks, and frees back to the full size', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0x3ff }), fc.integer({ min: 0x400, max: 0x8000 }), fc.array(step, { maxLength: 120 }), (skew, size, steps) => {
-        const base = BASE + skew;
-        const dma = new DmaAllocator(memory(), { base, size });
-        const live = new Map<number, number>();
-        for (const s of steps) {
-          if (s.kind === 'alloc') {
-            const align = 2 ** s.alignLog2;
-            let addr: number;
-            try {
-              addr = dma.alloc(s.size, align);
-            } catch (err) {
-              if (err instanceof VringError && err.code === 'ENOMEM') continue;
-              throw err;
+      fc.property(
+        fc.integer({ min: 0, max: 0x3ff }),
+        fc.integer({ min: 0x400, max: 0x8000 }),
+        fc.array(step, { maxLength: 120 }),
+        (skew, size, steps) => {
+          const base = BASE + skew;
+          const dma = new DmaAllocator(memory(), { base, size });
+          const live = new Map<number, number>();
+          for (const s of steps) {
+            if (s.kind === 'alloc') {
+              const align = 2 ** s.alignLog2;
+              let addr: number;
+              try {
+                addr = dma.alloc(s.size, align);
+              } catch (err) {
+                if (err instanceof VringError && err.code === 'ENOMEM') continue;
+                throw err;
+              }
+              if (addr % align !== 0 || addr < base || addr + s.size > base + size) return false;
+              for (const [a, n] of live) if (addr < a + n && a < addr + s.size) return false;
+              live.set(addr, s.size);
+            } else if (live.size > 0) {
+              const addrs = [...live.keys()];
+              const addr = addrs[s.pick % addrs.length];
+              dma.free(addr);
+              live.delete(addr);
             }
-            if (addr % align !== 0 || addr < base || addr + s.size > base + size) return false;
-            for (const [a, n] of live) if (addr < a + n && a < addr + s.size) return false;
-            live.set(addr, s.size);
-          } else if (live.size > 0) {
-            const addrs = [...live.keys()];
-            const addr = addrs[s.pick % addrs.length];
-            dma.free(addr);
-            live.delete(addr);
+            const used = [...live.values()].reduce((a, b) => a + b, 0);
+            if (dma.available() !== size - used) return false;
           }
-          const used = [...live.values()].reduce((a, b) => a + b, 0);
-          if (dma.available() !== size - used) return false;
-        }
-        for (const addr of live.keys()) dma.free(addr);
-        return dma.available() === size && dma.alloc(size, 1) === base;
-      }),
+          for (const addr of live.keys()) dma.free(addr);
+          return dma.available() === size && dma.alloc(size, 1) === base;
+        },
+      ),
     );
   });
 });

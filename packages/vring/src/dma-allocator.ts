@@ -42,7 +42,8 @@ export class DmaAllocator {
     checkAddress(base, 'dma base');
     const region = mem.regionOf(base, 1);
     const size = options.size ?? region.gpa + region.size - base;
-    if (!Number.isSafeInteger(size) || size <= 0) throw new VringError('EINVAL', `dma range size ${size} is not positive`);
+    if (!Number.isSafeInteger(size) || size <= 0)
+      throw new VringError('EINVAL', `dma range size ${size} is not positive`);
     mem.regionOf(base, size);
     this.base = base;
     this.limit = base + size;
@@ -55,7 +56,8 @@ export class DmaAllocator {
    * @throws VringError `EINVAL` for a bad size or alignment, `ENOMEM` when no free block fits.
    */
   alloc(size: number, align = 16): number {
-    if (!Number.isSafeInteger(size) || size <= 0) throw new VringError('EINVAL', `dma size ${size} is not positive`);
+    if (!Number.isSafeInteger(size) || size <= 0)
+      throw new VringError('EINVAL', `dma size ${size} is not positive`);
     // Not `align & (align - 1)`: bitwise operators truncate to 32 bits and would accept 3 * 2^32.
     if (!Number.isSafeInteger(align) || align <= 0 || 2 ** Math.round(Math.log2(align)) !== align) {
       throw new VringError('EINVAL', `dma alignment ${align} is not a power of two`);
@@ -73,7 +75,10 @@ export class DmaAllocator {
       this.used.set(start, size);
       return start;
     }
-    throw new VringError('ENOMEM', `no free dma block of ${size} bytes aligned to ${align} (${this.available()} bytes free)`);
+    throw new VringError(
+      'ENOMEM',
+      `no free dma block of ${size} bytes aligned to ${align} (${this.available()} bytes free)`,
+    );
   }
 
   /**
@@ -82,7 +87,8 @@ export class DmaAllocator {
    */
   free(addr: number): void {
     const size = this.used.get(addr);
-    if (size === undefined) throw new VringError('EINVAL', `0x${addr.toString(16)} is not an allocated dma block`);
+    if (size === undefined)
+      throw new VringError('EINVAL', `0x${addr.toString(16)} is not an allocated dma block`);
     this.used.delete(addr);
     const list = this.free_;
     let i = 0;

@@ -158,7 +158,8 @@ describe('GuestMemory bounds', () => {
       ['at NaN', Number.NaN],
     ];
     // A one-byte access cannot straddle two regions.
-    if (width > 1) outside.push(['crossing the end of a region into its adjacent neighbour', END - width + 1]);
+    if (width > 1)
+      outside.push(['crossing the end of a region into its adjacent neighbour', END - width + 1]);
 
     it.each(outside)('throws EFAULT %s', (_where, gpa) => {
       expect(codeOf(() => access(threeRegions(), gpa))).toBe('EFAULT');
@@ -170,7 +171,9 @@ describe('GuestMemory bounds', () => {
     expect(codeOf(() => mem.write(END - 2, new Uint8Array([1, 2, 3, 4])))).toBe('EFAULT');
     expect(codeOf(() => mem.fill(END - 2, 4, 9))).toBe('EFAULT');
     expect(codeOf(() => mem.writeU32(END - 2, 0xffff_ffff))).toBe('EFAULT');
-    expect([mem.readU8(END - 2), mem.readU8(END - 1), mem.readU8(END), mem.readU8(END + 1)]).toEqual([0, 0, 0, 0]);
+    expect([mem.readU8(END - 2), mem.readU8(END - 1), mem.readU8(END), mem.readU8(END + 1)]).toEqual([
+      0, 0, 0, 0,
+    ]);
   });
 
   it('rejects a negative or fractional length in regionOf with EFAULT', () => {
@@ -188,7 +191,9 @@ describe('GuestMemory bounds', () => {
 
   it('names the offending range in the message', () => {
     const mem = threeRegions();
-    expect(() => mem.readU32(END - 1)).toThrow(`guest range 0x${(END - 1).toString(16)}+4 is not inside one memory region`);
+    expect(() => mem.readU32(END - 1)).toThrow(
+      `guest range 0x${(END - 1).toString(16)}+4 is not inside one memory region`,
+    );
   });
 });
 
@@ -365,12 +370,19 @@ describe('GuestMemory findRegion', () => {
     const mem = threeRegions();
     const regions = mem.regions();
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: BASE - 0x20, max: END + 3 * SIZE + 0x20 }), fc.integer({ min: 0, max: 0x30 }))), (queries) =>
-        queries.every(([gpa, len]) => {
-          const end = gpa + Math.max(len, 1);
-          const expected = regions.find((r) => gpa >= r.gpa && end <= r.gpa + r.size);
-          return mem.findRegion(gpa, len) === expected;
-        }),
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: BASE - 0x20, max: END + 3 * SIZE + 0x20 }),
+            fc.integer({ min: 0, max: 0x30 }),
+          ),
+        ),
+        (queries) =>
+          queries.every(([gpa, len]) => {
+            const end = gpa + Math.max(len, 1);
+            const expected = regions.find((r) => gpa >= r.gpa && end <= r.gpa + r.size);
+            return mem.findRegion(gpa, len) === expected;
+          }),
       ),
     );
   });

@@ -65,13 +65,25 @@ export class GuestMemory {
    */
   addRegion(gpa: number, buffer: MemoryBacking, offset = 0, size = buffer.byteLength - offset): MemoryRegion {
     checkAddress(gpa, 'region address');
-    if (!Number.isSafeInteger(size) || size <= 0 || !Number.isSafeInteger(offset) || offset < 0 || offset + size > buffer.byteLength) {
-      throw new VringError('EINVAL', `region of ${size} bytes at buffer offset ${offset} does not fit its buffer`);
+    if (
+      !Number.isSafeInteger(size) ||
+      size <= 0 ||
+      !Number.isSafeInteger(offset) ||
+      offset < 0 ||
+      offset + size > buffer.byteLength
+    ) {
+      throw new VringError(
+        'EINVAL',
+        `region of ${size} bytes at buffer offset ${offset} does not fit its buffer`,
+      );
     }
     checkAddress(gpa + size - 1, 'region end');
     for (const r of this.list) {
       if (gpa < r.gpa + r.size && r.gpa < gpa + size) {
-        throw new VringError('EEXIST', `region 0x${gpa.toString(16)}+0x${size.toString(16)} overlaps region 0x${r.gpa.toString(16)}`);
+        throw new VringError(
+          'EEXIST',
+          `region 0x${gpa.toString(16)}+0x${size.toString(16)} overlaps region 0x${r.gpa.toString(16)}`,
+        );
       }
     }
     const region: MemoryRegion = {
@@ -134,9 +146,15 @@ export class GuestMemory {
    * @throws VringError `EFAULT` if no single region holds it or `gpa`/`len` are not non-negative integers.
    */
   regionOf(gpa: number, len: number): MemoryRegion {
-    const r = Number.isSafeInteger(len) && len >= 0 && Number.isSafeInteger(gpa) ? this.findRegion(gpa, len) : undefined;
+    const r =
+      Number.isSafeInteger(len) && len >= 0 && Number.isSafeInteger(gpa)
+        ? this.findRegion(gpa, len)
+        : undefined;
     if (r === undefined) {
-      throw new VringError('EFAULT', `guest range 0x${gpa.toString(16)}+${len} is not inside one memory region`);
+      throw new VringError(
+        'EFAULT',
+        `guest range 0x${gpa.toString(16)}+${len} is not inside one memory region`,
+      );
     }
     return r;
   }
@@ -233,7 +251,10 @@ export function readU64(view: DataView, off: number): number {
   const lo = view.getUint32(off, true);
   const hi = view.getUint32(off + 4, true);
   if (hi > SAFE_U64_HI_MAX) {
-    throw new VringError('ERANGE', `u64 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} exceeds 2^53 - 1`);
+    throw new VringError(
+      'ERANGE',
+      `u64 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} exceeds 2^53 - 1`,
+    );
   }
   return hi * TWO_32 + lo;
 }

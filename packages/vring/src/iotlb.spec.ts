@@ -58,7 +58,9 @@ describe('Iotlb addRange', () => {
   it('throws EFAULT when last < start, naming the range', () => {
     const tlb = new Iotlb();
     expect(codeOf(() => tlb.addRange(0x2000, 0x1fff, 0, VHOST_MAP_RW))).toBe('EFAULT');
-    expect(() => tlb.addRange(0x2000, 0x1fff, 0, VHOST_MAP_RW)).toThrow('iotlb range 0x2000-0x1fff ends before it starts');
+    expect(() => tlb.addRange(0x2000, 0x1fff, 0, VHOST_MAP_RW)).toThrow(
+      'iotlb range 0x2000-0x1fff ends before it starts',
+    );
     expect(tlb.size).toBe(0);
   });
 
@@ -184,7 +186,9 @@ describe('Iotlb reset, first, lookup', () => {
     const tlb = new Iotlb();
     tlb.addRange(0x1000, 0x1fff, 0xa000, VHOST_MAP_RW);
     tlb.addRange(0x3000, 0x3fff, 0xb000, VHOST_MAP_RO);
-    const found = [0xfff, 0x1000, 0x1fff, 0x2000, 0x2fff, 0x3000, 0x3fff, 0x4000].map((a) => tlb.lookup(a)?.addr);
+    const found = [0xfff, 0x1000, 0x1fff, 0x2000, 0x2fff, 0x3000, 0x3fff, 0x4000].map(
+      (a) => tlb.lookup(a)?.addr,
+    );
     expect(found).toEqual([undefined, 0xa000, 0xa000, undefined, undefined, 0xb000, 0xb000, undefined]);
   });
 
@@ -209,12 +213,16 @@ describe('Iotlb reset, first, lookup', () => {
   it('lookup agrees with a linear scan for random overlapping tables', () => {
     const entry = fc.tuple(fc.integer({ min: 0, max: 0x100 }), fc.integer({ min: 0, max: 0x40 }));
     fc.assert(
-      fc.property(fc.array(entry, { maxLength: 12 }), fc.array(fc.integer({ min: 0, max: 0x150 }), { maxLength: 30 }), (entries, queries) => {
-        const tlb = new Iotlb();
-        entries.forEach(([start, n], i) => tlb.addRange(start, start + n, i, VHOST_MAP_RW));
-        const sorted = [...tlb.entries()];
-        return queries.every((q) => tlb.lookup(q) === sorted.find((m) => m.start <= q && q <= m.last));
-      }),
+      fc.property(
+        fc.array(entry, { maxLength: 12 }),
+        fc.array(fc.integer({ min: 0, max: 0x150 }), { maxLength: 30 }),
+        (entries, queries) => {
+          const tlb = new Iotlb();
+          entries.forEach(([start, n], i) => tlb.addRange(start, start + n, i, VHOST_MAP_RW));
+          const sorted = [...tlb.entries()];
+          return queries.every((q) => tlb.lookup(q) === sorted.find((m) => m.start <= q && q <= m.last));
+        },
+      ),
     );
   });
 
@@ -476,7 +484,15 @@ describe('Iotlb translate', () => {
     ['an empty table', [], 0x1000, 0x10],
     ['a start below every entry', [[0x2000, 0x2fff]], 0x1ff0, 0x20],
     ['a start after every entry', [[0x2000, 0x2fff]], 0x3000, 0x1],
-    ['a gap between two entries', [[0x1000, 0x1fff], [0x2001, 0x2fff]], 0x1ff0, 0x20],
+    [
+      'a gap between two entries',
+      [
+        [0x1000, 0x1fff],
+        [0x2001, 0x2fff],
+      ],
+      0x1ff0,
+      0x20,
+    ],
     ['a range running past the last entry', [[0x1000, 0x1fff]], 0x1ff0, 0x11],
   ])('throws EINVAL for a hole: %s', (_what, ranges, iova, len) => {
     const tlb = new Iotlb();
@@ -487,7 +503,9 @@ describe('Iotlb translate', () => {
   it('names the unmapped iova in the hole message', () => {
     const tlb = new Iotlb();
     tlb.addRange(0x1000, 0x1fff, 0x1_0000, VHOST_MAP_RW);
-    expect(() => tlb.translate(0x1ff0, 0x20, VHOST_MAP_RO, twoRegions(), new Iov())).toThrow('iova 0x2000 is not mapped');
+    expect(() => tlb.translate(0x1ff0, 0x20, VHOST_MAP_RO, twoRegions(), new Iov())).toThrow(
+      'iova 0x2000 is not mapped',
+    );
   });
 
   it.each([
@@ -508,7 +526,9 @@ describe('Iotlb translate', () => {
     tlb.addRange(0x0000, 0x0fff, 0x1_0000, VHOST_MAP_RW);
     tlb.addRange(0x1000, 0x1fff, 0x1_1000, VHOST_MAP_RO);
     expect(codeOf(() => tlb.translate(0x0ff0, 0x20, VHOST_MAP_WO, twoRegions(), new Iov()))).toBe('EPERM');
-    expect(() => tlb.translate(0x0ff0, 0x20, VHOST_MAP_WO, twoRegions(), new Iov())).toThrow('iova 0x1000 is mapped read-only, write denied');
+    expect(() => tlb.translate(0x0ff0, 0x20, VHOST_MAP_WO, twoRegions(), new Iov())).toThrow(
+      'iova 0x1000 is mapped read-only, write denied',
+    );
   });
 
   it.each([
@@ -524,7 +544,9 @@ describe('Iotlb translate', () => {
   it('throws EFAULT for a target in a gap between memory regions', () => {
     const mem = GuestMemory.create({ size: PAGE, base: 0 });
     mem.addRegion(2 * PAGE, new ArrayBuffer(PAGE));
-    expect(codeOf(() => Iotlb.identity().translate(PAGE - 8, 16, VHOST_MAP_RO, mem, new Iov()))).toBe('EFAULT');
+    expect(codeOf(() => Iotlb.identity().translate(PAGE - 8, 16, VHOST_MAP_RO, mem, new Iov()))).toBe(
+      'EFAULT',
+    );
   });
 
   it.each([
@@ -534,13 +556,17 @@ describe('Iotlb translate', () => {
     ['a negative length', 0, -8],
     ['a fractional length', 0, 1.5],
   ])('throws ERANGE for %s', (_what, iova, len) => {
-    expect(codeOf(() => Iotlb.identity().translate(iova, len, VHOST_MAP_RO, twoRegions(), new Iov()))).toBe('ERANGE');
+    expect(codeOf(() => Iotlb.identity().translate(iova, len, VHOST_MAP_RO, twoRegions(), new Iov()))).toBe(
+      'ERANGE',
+    );
   });
 
   it('throws EINVAL for a range running past 2^53 - 1', () => {
     const mem = new GuestMemory();
     mem.addRegion(IOVA_MAX - 0xff, new ArrayBuffer(0x100));
-    expect(codeOf(() => Iotlb.identity().translate(IOVA_MAX - 3, 8, VHOST_MAP_RO, mem, new Iov()))).toBe('EINVAL');
+    expect(codeOf(() => Iotlb.identity().translate(IOVA_MAX - 3, 8, VHOST_MAP_RO, mem, new Iov()))).toBe(
+      'EINVAL',
+    );
   });
 });
 
@@ -573,7 +599,9 @@ const entriesArb: fc.Arbitrary<Entry[]> = fc
       ),
     );
   })
-  .map((spans) => spans.filter((s) => s.keep).map(({ start, last, addr, perm }) => ({ start, last, addr, perm })));
+  .map((spans) =>
+    spans.filter((s) => s.keep).map(({ start, last, addr, perm }) => ({ start, last, addr, perm })),
+  );
 
 /** Guest memory: [0x400, 0x1000) and [0x1000, 0x1800) in separate buffers, [0x2000, 0x2800) after a gap. */
 function propertyMemory(): GuestMemory {
@@ -585,7 +613,13 @@ function propertyMemory(): GuestMemory {
 }
 
 /** The errno the reference semantics give for `(iova, len, access)`, checking entries byte by byte. */
-function expectedError(entries: readonly Entry[], regions: readonly MemoryRegion[], iova: number, len: number, access: IotlbAccess): VringErrno | undefined {
+function expectedError(
+  entries: readonly Entry[],
+  regions: readonly MemoryRegion[],
+  iova: number,
+  len: number,
+  access: IotlbAccess,
+): VringErrno | undefined {
   for (let a = iova; a < iova + len; a++) {
     const e = entries.find((m) => m.start <= a && a <= m.last);
     if (e === undefined) return 'EINVAL';
@@ -618,7 +652,11 @@ describe('Iotlb translate property', () => {
             if (!(err instanceof VringError)) throw err;
             code = err.code;
           }
-          if (code !== undefined) return ['EINVAL', 'EPERM', 'EFAULT'].includes(code) && code === expectedError(entries, regions, iova, len, access);
+          if (code !== undefined)
+            return (
+              ['EINVAL', 'EPERM', 'EFAULT'].includes(code) &&
+              code === expectedError(entries, regions, iova, len, access)
+            );
           if (expectedError(entries, regions, iova, len, access) !== undefined) return false;
           let total = 0;
           let cursor = iova;
@@ -631,7 +669,8 @@ describe('Iotlb translate property', () => {
             let left = iov.lens[i];
             while (left > 0) {
               const e = entries.find((m) => m.start <= cursor && cursor <= m.last);
-              if (e === undefined || (e.perm & access) === 0 || e.addr + (cursor - e.start) !== pa) return false;
+              if (e === undefined || (e.perm & access) === 0 || e.addr + (cursor - e.start) !== pa)
+                return false;
               const n = Math.min(left, e.last - cursor + 1);
               cursor += n;
               pa += n;

@@ -83,7 +83,13 @@ export class Iotlb {
   /** True when the table is exactly the identity passthrough entry. */
   isIdentity(): boolean {
     const m = this.maps;
-    return m.length === 1 && m[0].start === 0 && m[0].last === IOVA_MAX && m[0].addr === 0 && m[0].perm === VHOST_MAP_RW;
+    return (
+      m.length === 1 &&
+      m[0].start === 0 &&
+      m[0].last === IOVA_MAX &&
+      m[0].addr === 0 &&
+      m[0].perm === VHOST_MAP_RW
+    );
   }
 
   /**
@@ -95,17 +101,23 @@ export class Iotlb {
     checkAddress(start, 'iotlb start');
     checkAddress(last, 'iotlb last');
     checkAddress(addr, 'iotlb address');
-    if (last < start) throw new VringError('EFAULT', `iotlb range 0x${start.toString(16)}-0x${last.toString(16)} ends before it starts`);
+    if (last < start)
+      throw new VringError(
+        'EFAULT',
+        `iotlb range 0x${start.toString(16)}-0x${last.toString(16)} ends before it starts`,
+      );
     if (perm !== VHOST_MAP_RO && perm !== VHOST_MAP_WO && perm !== VHOST_MAP_RW) {
       throw new VringError('EINVAL', `iotlb permission ${perm} is not RO, WO or RW`);
     }
-    if (addr + (last - start) > IOVA_MAX) throw new VringError('ERANGE', `iotlb target 0x${addr.toString(16)} overflows`);
+    if (addr + (last - start) > IOVA_MAX)
+      throw new VringError('ERANGE', `iotlb target 0x${addr.toString(16)} overflows`);
     if (this.limit > 0 && this.maps.length >= this.limit) {
       if (!this.retire) throw new VringError('ENOMEM', `iotlb is full (${this.limit} entries)`);
       const oldest = this.order.shift();
       if (oldest) this.maps.splice(this.maps.indexOf(oldest), 1);
     }
-    const map: IotlbMap = opaque === undefined ? { start, last, addr, perm } : { start, last, addr, perm, opaque };
+    const map: IotlbMap =
+      opaque === undefined ? { start, last, addr, perm } : { start, last, addr, perm, opaque };
     // Equal starts keep insertion order, as the kernel's interval tree does.
     let i = this.maps.length;
     while (i > 0 && this.maps[i - 1].start > start) i--;
@@ -220,7 +232,10 @@ export class Iotlb {
         throw new VringError('EINVAL', `iova 0x${addr.toString(16)} is not mapped`);
       }
       if ((m.perm & access) === 0) {
-        throw new VringError('EPERM', `iova 0x${addr.toString(16)} is mapped ${permName(m.perm)}, ${access === VHOST_MAP_RO ? 'read' : 'write'} denied`);
+        throw new VringError(
+          'EPERM',
+          `iova 0x${addr.toString(16)} is mapped ${permName(m.perm)}, ${access === VHOST_MAP_RO ? 'read' : 'write'} denied`,
+        );
       }
       const inEntry = m.last - addr + 1;
       let n = left < inEntry ? left : inEntry;
@@ -229,7 +244,10 @@ export class Iotlb {
       while (n > 0) {
         const r = mem.findRegion(pa, 1);
         if (r === undefined) {
-          throw new VringError('EFAULT', `physical address 0x${pa.toString(16)} (iova 0x${addr.toString(16)}) is outside guest memory`);
+          throw new VringError(
+            'EFAULT',
+            `physical address 0x${pa.toString(16)} (iova 0x${addr.toString(16)}) is outside guest memory`,
+          );
         }
         const off = pa - r.gpa;
         const inRegion = r.size - off;

@@ -22,7 +22,8 @@ function ramp(n: number, from = 1): Uint8Array {
 /** The bytes an iov's segments describe, in order, consumed or not. */
 function flatten(iov: Iov): number[] {
   const out: number[] = [];
-  for (let i = 0; i < iov.count; i++) out.push(...iov.bufs[i].subarray(iov.offs[i], iov.offs[i] + iov.lens[i]));
+  for (let i = 0; i < iov.count; i++)
+    out.push(...iov.bufs[i].subarray(iov.offs[i], iov.offs[i] + iov.lens[i]));
   return out;
 }
 
@@ -104,7 +105,9 @@ describe('Iov add', () => {
     for (let i = 0; i < 40; i++) iov.add(buf, i * 6, 3);
     const dst = new Uint8Array(120);
     expect([iov.count, iov.pull(dst)]).toEqual([40, 120]);
-    expect(Array.from(dst)).toEqual(Array.from({ length: 120 }, (_, k) => (Math.floor(k / 3) * 6 + (k % 3) + 1) & 0xff));
+    expect(Array.from(dst)).toEqual(
+      Array.from({ length: 120 }, (_, k) => (Math.floor(k / 3) * 6 + (k % 3) + 1) & 0xff),
+    );
   });
 
   it('grows from a capacity of zero', () => {
@@ -372,10 +375,13 @@ describe('Iov copyTo', () => {
 
   it('copies what a memmove-per-chunk model says, for random segmentations over aliasing views', () => {
     const kinds = ['plain', 'sharedA', 'sharedB', 'sameAsSource', 'viewOfSource'] as const;
-    const seg = (kind: fc.Arbitrary<(typeof kinds)[number]>) => fc.tuple(kind, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 24 }));
+    const seg = (kind: fc.Arbitrary<(typeof kinds)[number]>) =>
+      fc.tuple(kind, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 24 }));
     fc.assert(
       fc.property(
-        fc.array(seg(fc.constantFrom('sameAsSource' as const, 'sharedB' as const, 'plain' as const)), { maxLength: 8 }),
+        fc.array(seg(fc.constantFrom('sameAsSource' as const, 'sharedB' as const, 'plain' as const)), {
+          maxLength: 8,
+        }),
         fc.array(seg(fc.constantFrom(...kinds)), { maxLength: 8 }),
         fc.integer({ min: 0, max: 200 }),
         (srcSegs, dstSegs, len) => {
@@ -400,7 +406,9 @@ describe('Iov copyTo', () => {
           for (const [kind, off, n] of dstSegs) to.add(views[kind], off, n);
           // Chunks end wherever either list's segment ends; each chunk is one memmove.
           const runs = (iov: Iov): number[][] =>
-            Array.from({ length: iov.count }, (_, i) => Array.from({ length: iov.lens[i] }, (_, k) => base(iov.bufs[i]) + iov.offs[i] + k));
+            Array.from({ length: iov.count }, (_, i) =>
+              Array.from({ length: iov.lens[i] }, (_, k) => base(iov.bufs[i]) + iov.offs[i] + k),
+            );
           const srcRuns = runs(from).filter((r) => r.length > 0);
           const dstRuns = runs(to).filter((r) => r.length > 0);
           let left = len;
@@ -416,7 +424,11 @@ describe('Iov copyTo', () => {
           }
           const copied = from.copyTo(to, len);
           const actual = [...sharedBytes, ...plain];
-          return copied === copiedInModel && to.remaining() === to.totalLength - copied && actual.every((v, k) => v === model[k]);
+          return (
+            copied === copiedInModel &&
+            to.remaining() === to.totalLength - copied &&
+            actual.every((v, k) => v === model[k])
+          );
         },
       ),
     );
@@ -426,36 +438,49 @@ describe('Iov copyTo', () => {
 describe('Iov pull and push property', () => {
   it('pulling in random chunks yields the segments in order, and push is its inverse', () => {
     // Disjoint segments as (gap before, length) pairs, so that pushed bytes are not overwritten.
-    const layoutArb = fc.array(fc.tuple(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 40 })), { maxLength: 10 });
+    const layoutArb = fc.array(fc.tuple(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 40 })), {
+      maxLength: 10,
+    });
     fc.assert(
-      fc.property(layoutArb, fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 20 }), fc.boolean(), (layout, chunks, shared) => {
-        const segs: Array<[number, number]> = [];
-        let at = 0;
-        for (const [gap, n] of layout) {
-          segs.push([at + gap, n]);
-          at += gap + n;
-        }
-        const size = 512;
-        const buf = shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Uint8Array(size);
-        buf.set(Uint8Array.from({ length: size }, (_, i) => (i * 13 + 5) & 0xff));
-        const iov = iovOf(buf, segs, 1);
-        const expected = flatten(iov);
-        const out: number[] = [];
-        for (const c of chunks) {
-          const dst = new Uint8Array(c);
-          const n = iov.pull(dst);
-          if (n !== Math.min(c, expected.length - out.length)) return false;
-          out.push(...dst.subarray(0, n));
-        }
-        if (!out.every((v, k) => v === expected[k])) return false;
-        // Push the same bytes reversed, in the same chunks, into a list over the same layout.
-        const target = shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Uint8Array(size);
-        const back = iovOf(target, segs, 1);
-        const reversed = Uint8Array.from(expected).reverse();
-        let pushed = 0;
-        for (const c of chunks) pushed += back.push(reversed, pushed, Math.min(c, reversed.length - pushed));
-        return pushed === out.length && flatten(back).slice(0, pushed).every((v, k) => v === reversed[k]);
-      }),
+      fc.property(
+        layoutArb,
+        fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 20 }),
+        fc.boolean(),
+        (layout, chunks, shared) => {
+          const segs: Array<[number, number]> = [];
+          let at = 0;
+          for (const [gap, n] of layout) {
+            segs.push([at + gap, n]);
+            at += gap + n;
+          }
+          const size = 512;
+          const buf = shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Uint8Array(size);
+          buf.set(Uint8Array.from({ length: size }, (_, i) => (i * 13 + 5) & 0xff));
+          const iov = iovOf(buf, segs, 1);
+          const expected = flatten(iov);
+          const out: number[] = [];
+          for (const c of chunks) {
+            const dst = new Uint8Array(c);
+            const n = iov.pull(dst);
+            if (n !== Math.min(c, expected.length - out.length)) return false;
+            out.push(...dst.subarray(0, n));
+          }
+          if (!out.every((v, k) => v === expected[k])) return false;
+          // Push the same bytes reversed, in the same chunks, into a list over the same layout.
+          const target = shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Uint8Array(size);
+          const back = iovOf(target, segs, 1);
+          const reversed = Uint8Array.from(expected).reverse();
+          let pushed = 0;
+          for (const c of chunks)
+            pushed += back.push(reversed, pushed, Math.min(c, reversed.length - pushed));
+          return (
+            pushed === out.length &&
+            flatten(back)
+              .slice(0, pushed)
+              .every((v, k) => v === reversed[k])
+          );
+        },
+      ),
     );
   });
 });

@@ -86,7 +86,12 @@ export class Iov {
       throw new VringError('EFAULT', `iov segment ${off}+${len} is outside its ${buf.length}-byte buffer`);
     }
     const n = this.count;
-    if (n > 0 && this.bufs[n - 1] === buf && this.offs[n - 1] + this.lens[n - 1] === off && this.lens[n - 1] + len <= U32_MAX) {
+    if (
+      n > 0 &&
+      this.bufs[n - 1] === buf &&
+      this.offs[n - 1] + this.lens[n - 1] === off &&
+      this.lens[n - 1] + len <= U32_MAX
+    ) {
       this.lens[n - 1] += len;
       this.totalLength += len;
       return;
@@ -113,7 +118,8 @@ export class Iov {
    */
   pull(dst: Uint8Array, dstOff = 0, len = dst.length - dstOff): number {
     const room = dst.length - dstOff;
-    if (!(dstOff >= 0 && room >= 0)) throw new VringError('EINVAL', `pull offset ${dstOff} is outside the ${dst.length}-byte buffer`);
+    if (!(dstOff >= 0 && room >= 0))
+      throw new VringError('EINVAL', `pull offset ${dstOff} is outside the ${dst.length}-byte buffer`);
     // Written so that a NaN `len` copies nothing, as before.
     const want = len >= room ? room : len;
     let done = 0;
@@ -135,7 +141,8 @@ export class Iov {
    */
   push(src: Uint8Array, srcOff = 0, len = src.length - srcOff): number {
     const room = src.length - srcOff;
-    if (!(srcOff >= 0 && room >= 0)) throw new VringError('EINVAL', `push offset ${srcOff} is outside the ${src.length}-byte buffer`);
+    if (!(srcOff >= 0 && room >= 0))
+      throw new VringError('EINVAL', `push offset ${srcOff} is outside the ${src.length}-byte buffer`);
     // Written so that a NaN `len` copies nothing, as before.
     const want = len >= room ? room : len;
     let done = 0;

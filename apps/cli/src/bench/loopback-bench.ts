@@ -48,7 +48,11 @@ export interface LoopbackBenchReport {
   /** The issue's goal for this size (`ratio` to reach), if it has one. */
   readonly goal: number | undefined;
   /** Every run: stack and reference Mpps. */
-  readonly runs: readonly { readonly mpps: number; readonly referenceMpps: number; readonly copyMops: number }[];
+  readonly runs: readonly {
+    readonly mpps: number;
+    readonly referenceMpps: number;
+    readonly copyMops: number;
+  }[];
 }
 
 function median(values: readonly number[]): number {
@@ -73,7 +77,9 @@ export function loopbackOnce(size: number, packets: number): number {
     try {
       bus.devAdd('vdpasim_net', RUN_DEVICE_NAME, { net: { mac: BENCH_MAC } });
     } catch (err) {
-      throw new CliError(`vdpasim_net refused the bench device: ${VdpaError.from(err).message}`, { cause: err });
+      throw new CliError(`vdpasim_net refused the bench device: ${VdpaError.from(err).message}`, {
+        cause: err,
+      });
     }
     const net = container.get<VirtioBus>(VIRTIO_BUS).netDevice(RUN_DEVICE_NAME);
     if (net === undefined) throw new CliError(`bench device ${RUN_DEVICE_NAME} has no virtio-net interface`);
@@ -96,7 +102,8 @@ export function loopbackOnce(size: number, packets: number): number {
       if (net.reclaim(0) === 0 && n === 0) {
         net.poll(0);
         const t = process.hrtime.bigint();
-        if (t - lastMove > stallNs) throw new CliError(`bench stalled after ${sent} sent, ${received} received`);
+        if (t - lastMove > stallNs)
+          throw new CliError(`bench stalled after ${sent} sent, ${received} received`);
       } else {
         lastMove = process.hrtime.bigint();
       }
@@ -122,7 +129,8 @@ export function loopbackOnce(size: number, packets: number): number {
 export function benchLoopback(options: LoopbackBenchOptions, ceilings: VringCeilings): LoopbackBenchReport {
   const { size, packets, runs } = options;
   checkFrameSize(size);
-  if (!Number.isInteger(packets) || packets < 1) throw new CliError(`--packets ${packets} is not a positive integer`);
+  if (!Number.isInteger(packets) || packets < 1)
+    throw new CliError(`--packets ${packets} is not a positive integer`);
   if (!Number.isInteger(runs) || runs < 1) throw new CliError(`--runs ${runs} is not a positive integer`);
   const warm = Math.min(packets, BENCH_WARMUP_PACKETS);
   ceilings.referenceLoop(size, warm);

@@ -18,7 +18,10 @@ export async function loadVringCeilings(): Promise<VringCeilings> {
   const vring = (await import('@vdpa-kit/vring')) as Record<string, unknown>;
   const { referenceLoop, copyCeiling } = vring;
   if (typeof referenceLoop !== 'function' || typeof copyCeiling !== 'function') {
-    const missing = [typeof referenceLoop === 'function' ? '' : 'referenceLoop', typeof copyCeiling === 'function' ? '' : 'copyCeiling']
+    const missing = [
+      typeof referenceLoop === 'function' ? '' : 'referenceLoop',
+      typeof copyCeiling === 'function' ? '' : 'copyCeiling',
+    ]
       .filter((s) => s.length > 0)
       .join(' and ');
     throw new CliError(`@vdpa-kit/vring does not export ${missing}: the in-run ceilings are unavailable`);

@@ -46,7 +46,12 @@ export class FrameChecker {
     readonly size: number,
     queues: number,
   ) {
-    this.queues = Array.from({ length: queues }, (_, queue) => ({ queue, intact: 0, outOfOrder: 0, expected: 0 }));
+    this.queues = Array.from({ length: queues }, (_, queue) => ({
+      queue,
+      intact: 0,
+      outOfOrder: 0,
+      expected: 0,
+    }));
   }
 
   /** Frames that passed every check. */

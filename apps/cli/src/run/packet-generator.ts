@@ -67,7 +67,8 @@ export class PacketGenerator {
     dest: Uint8Array,
   ) {
     checkFrameSize(size);
-    if (dest.length !== ETH_SOURCE_OFFSET - ETH_DEST_OFFSET) throw new CliError(`destination mac of ${dest.length} bytes is not 6 bytes`);
+    if (dest.length !== ETH_SOURCE_OFFSET - ETH_DEST_OFFSET)
+      throw new CliError(`destination mac of ${dest.length} bytes is not 6 bytes`);
     this.frame = new Uint8Array(size);
     this.view = new DataView(this.frame.buffer);
     this.frame.set(dest, ETH_DEST_OFFSET);
@@ -85,7 +86,10 @@ export class PacketGenerator {
   fill(queue: number, seq: number): Uint8Array {
     this.view.setUint32(PKTGEN_SEQ_OFFSET, seq);
     this.view.setUint16(PKTGEN_QUEUE_OFFSET, queue);
-    this.view.setUint32(PKTGEN_CSUM_OFFSET, fnv1a(this.prefixHash, this.frame, PKTGEN_SEQ_OFFSET, PKTGEN_CSUM_OFFSET));
+    this.view.setUint32(
+      PKTGEN_CSUM_OFFSET,
+      fnv1a(this.prefixHash, this.frame, PKTGEN_SEQ_OFFSET, PKTGEN_CSUM_OFFSET),
+    );
     return this.frame;
   }
 }

@@ -1,8 +1,28 @@
-import { type VdpaBus, VdpaError, type VendorStat, type WorkQueueMode } from '@vdpa-kit/core-bus';
-import { type NetInterface, type NetQueueStats, VIRTIO_BUS, type VirtioBus } from '@vdpa-kit/transport-virtio';
+import {
+  VDPA_ATTR_DEV_NET_CFG_MACADDR,
+  type VdpaBus,
+  VdpaError,
+  type VendorStat,
+  type WorkQueueMode,
+} from '@vdpa-kit/core-bus';
+import { bit } from '@vdpa-kit/vring';
+import {
+  type NetInterface,
+  type NetQueueStats,
+  VIRTIO_BUS,
+  type VirtioBus,
+} from '@vdpa-kit/transport-virtio';
 import type { ContainerModule } from 'inversify';
 import { composeCliStack } from '../compose.js';
-import { BITS_PER_BYTE, NS_PER_MS, NS_PER_SEC, PER_GIGA, PER_MEGA, RUN_DEVICE_NAME } from '../constants.js';
+import {
+  BITS_PER_BYTE,
+  NS_PER_MS,
+  NS_PER_SEC,
+  PER_GIGA,
+  PER_MEGA,
+  RUN_DEFAULT_MAC,
+  RUN_DEVICE_NAME,
+} from '../constants.js';
 import { CliError } from '../errors.js';
 import { parseLladdr } from '../vdpa/parse-values.js';
 import { formatLladdr } from '../vdpa/show-printers.js';
@@ -13,7 +33,7 @@ import { type TrafficResult, runTraffic } from './traffic.js';
 /** Options of {@link runStack} (the `run` command). */
 export interface RunOptions {
   readonly mgmtdev: string;
-  /** `--mac`: the device's MAC attribute (only given to devices that accept it). */
+  /** `--mac`: the device's MAC attribute (default `RUN_DEFAULT_MAC` where the mgmtdev accepts one). */
   readonly mac?: string;
   readonly mtu?: number;
   /** `--max-vqp`: device attribute. */
@@ -81,7 +101,8 @@ function vendorStats(bus: VdpaBus, name: string): Record<string, Record<string, 
 
 /**
  * `vdpa-kit run`: composes a throw-away stack with the virtio transport (the state log is not
- * touched), adds device `vdpa0` on `mgmtdev` with the given attributes, lets virtio-net bring it up,
+ * touched), adds device `vdpa0` on `mgmtdev` with the given attributes (MAC `RUN_DEFAULT_MAC` when
+ * none is given and the management device accepts one), lets virtio-net bring it up,
  * sets the active queue pairs through the control queue, drives traffic with the packet generator
  * and checks every frame, then reports driver and vendor counters.
  *
@@ -91,7 +112,8 @@ function vendorStats(bus: VdpaBus, name: string): Record<string, Record<string, 
  */
 export async function runStack(options: RunOptions): Promise<RunReport> {
   checkFrameSize(options.size);
-  const mac = options.mac === undefined ? undefined : (parseLladdr(options.mac) ?? badMac(options.mac));
+  const explicitMac =
+    options.mac === undefined ? undefined : (parseLladdr(options.mac) ?? badMac(options.mac));
   let stack;
   try {
     stack = composeCliStack({ plugins: options.plugins, transport: true, workQueue: options.workQueue });
@@ -100,18 +122,24 @@ export async function runStack(options: RunOptions): Promise<RunReport> {
   }
   const { bus, container } = stack;
   try {
-    const net = bus.mgmtdevs().some((m) => m.name === options.mgmtdev)
-      ? addDevice(bus, container.get<VirtioBus>(VIRTIO_BUS), options, mac)
-      : notLoaded(options.mgmtdev, bus);
+    const mdev = bus.mgmtdevs().find((m) => m.name === options.mgmtdev) ?? notLoaded(options.mgmtdev, bus);
+    const acceptsMac = (mdev.configAttrMask & bit(VDPA_ATTR_DEV_NET_CFG_MACADDR)) !== 0n;
+    const mac = explicitMac ?? (acceptsMac ? parseLladdr(RUN_DEFAULT_MAC) : undefined);
+    const net = addDevice(bus, container.get<VirtioBus>(VIRTIO_BUS), options, mac);
     const pairs = options.queues ?? net.queuePairs;
     if (!Number.isInteger(pairs) || pairs < 1 || pairs > net.maxQueuePairs) {
-      throw new CliError(`--queues ${pairs} is not in 1..${net.maxQueuePairs} (the device's max queue pairs)`);
+      throw new CliError(
+        `--queues ${pairs} is not in 1..${net.maxQueuePairs} (the device's max queue pairs)`,
+      );
     }
     if (pairs !== net.queuePairs) {
       try {
         await net.setQueuePairs(pairs);
       } catch (err) {
-        throw new CliError(`device ${net.name} refused ${pairs} queue pairs: ${VdpaError.from(err).message}`, { cause: err });
+        throw new CliError(
+          `device ${net.name} refused ${pairs} queue pairs: ${VdpaError.from(err).message}`,
+          { cause: err },
+        );
       }
     }
     const progress = options.progress?.(options.count);
@@ -180,7 +208,12 @@ function notLoaded(mgmtdev: string, bus: VdpaBus): never {
   throw new CliError(`management device ${mgmtdev} not found (loaded: ${known}; a plugin's needs --plugin)`);
 }
 
-function addDevice(bus: VdpaBus, vbus: VirtioBus, options: RunOptions, mac: Uint8Array | undefined): NetInterface {
+function addDevice(
+  bus: VdpaBus,
+  vbus: VirtioBus,
+  options: RunOptions,
+  mac: Uint8Array | undefined,
+): NetInterface {
   const net = {
     ...(mac === undefined ? {} : { mac }),
     ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
@@ -189,7 +222,10 @@ function addDevice(bus: VdpaBus, vbus: VirtioBus, options: RunOptions, mac: Uint
   try {
     bus.devAdd(options.mgmtdev, RUN_DEVICE_NAME, Object.keys(net).length === 0 ? {} : { net });
   } catch (err) {
-    throw new CliError(`${options.mgmtdev} refused device ${RUN_DEVICE_NAME}: ${VdpaError.from(err).message}`, { cause: err });
+    throw new CliError(
+      `${options.mgmtdev} refused device ${RUN_DEVICE_NAME}: ${VdpaError.from(err).message}`,
+      { cause: err },
+    );
   }
   const iface = vbus.netDevice(RUN_DEVICE_NAME);
   if (iface === undefined) {

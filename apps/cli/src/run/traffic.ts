@@ -1,5 +1,11 @@
 import type { NetInterface, RxBatch } from '@vdpa-kit/transport-virtio';
-import { NS_PER_MS, NS_PER_SEC, RUN_BURSTS_PER_YIELD, RUN_PROGRESS_INTERVAL_MS, RUN_STALL_TIMEOUT_MS } from '../constants.js';
+import {
+  NS_PER_MS,
+  NS_PER_SEC,
+  RUN_BURSTS_PER_YIELD,
+  RUN_PROGRESS_INTERVAL_MS,
+  RUN_STALL_TIMEOUT_MS,
+} from '../constants.js';
 import { FrameChecker } from './frame-checker.js';
 import { PacketGenerator } from './packet-generator.js';
 

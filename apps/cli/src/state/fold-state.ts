@@ -57,7 +57,13 @@ export function foldState(events: readonly StateEvent[], path: string): FoldedSt
     switch (event.op) {
       case 'dev_add':
         if (existing !== undefined) bad(`dev_add of ${event.name}, which exists since line ${existing.line}`);
-        devices.set(event.name, { name: event.name, mgmtdev: event.mgmtdev, request: devAddRequest(event), setMac: undefined, line });
+        devices.set(event.name, {
+          name: event.name,
+          mgmtdev: event.mgmtdev,
+          request: devAddRequest(event),
+          setMac: undefined,
+          line,
+        });
         break;
       case 'dev_del':
         if (existing === undefined) bad(`dev_del of ${event.name}, which does not exist`);

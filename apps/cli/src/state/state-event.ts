@@ -85,23 +85,32 @@ export function parseStateLine(text: string, where: string, lineNumber: number):
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('not a JSON object');
   const rec = value as Record<string, unknown>;
-  if (rec.v !== STATE_FORMAT_VERSION) return bad(`version ${JSON.stringify(rec.v)} is not ${STATE_FORMAT_VERSION}`);
+  if (rec.v !== STATE_FORMAT_VERSION)
+    return bad(`version ${JSON.stringify(rec.v)} is not ${STATE_FORMAT_VERSION}`);
   if (typeof rec.seq !== 'number' || !Number.isSafeInteger(rec.seq) || rec.seq < 1) {
     return bad(`seq ${JSON.stringify(rec.seq)} is not a positive integer`);
   }
-  if (typeof rec.ts !== 'string' || Number.isNaN(Date.parse(rec.ts))) return bad(`ts ${JSON.stringify(rec.ts)} is not a time`);
+  if (typeof rec.ts !== 'string' || Number.isNaN(Date.parse(rec.ts)))
+    return bad(`ts ${JSON.stringify(rec.ts)} is not a time`);
   const op = rec.op;
-  if (op !== 'dev_add' && op !== 'dev_del' && op !== 'dev_set_attr') return bad(`op ${JSON.stringify(op)} is unknown`);
-  for (const key of Object.keys(rec)) if (!KNOWN_KEYS[op].includes(key)) bad(`field ${JSON.stringify(key)} is unknown for ${op}`);
+  if (op !== 'dev_add' && op !== 'dev_del' && op !== 'dev_set_attr')
+    return bad(`op ${JSON.stringify(op)} is unknown`);
+  for (const key of Object.keys(rec))
+    if (!KNOWN_KEYS[op].includes(key)) bad(`field ${JSON.stringify(key)} is unknown for ${op}`);
   if (!isNonEmptyString(rec.name)) return bad(`name ${JSON.stringify(rec.name)} is not a non-empty string`);
   if (op === 'dev_add') {
-    if (!isNonEmptyString(rec.mgmtdev)) return bad(`mgmtdev ${JSON.stringify(rec.mgmtdev)} is not a non-empty string`);
+    if (!isNonEmptyString(rec.mgmtdev))
+      return bad(`mgmtdev ${JSON.stringify(rec.mgmtdev)} is not a non-empty string`);
     if (rec.mac !== undefined && !(typeof rec.mac === 'string' && MAC_HEX.test(rec.mac))) {
       bad(`mac ${JSON.stringify(rec.mac)} is not 12 lower-case hex digits`);
     }
     if (rec.mtu !== undefined && !isU16(rec.mtu)) bad(`mtu ${JSON.stringify(rec.mtu)} is not a u16`);
-    if (rec.maxVqp !== undefined && !isU16(rec.maxVqp)) bad(`maxVqp ${JSON.stringify(rec.maxVqp)} is not a u16`);
-    if (rec.deviceFeatures !== undefined && !(typeof rec.deviceFeatures === 'string' && U64_HEX.test(rec.deviceFeatures))) {
+    if (rec.maxVqp !== undefined && !isU16(rec.maxVqp))
+      bad(`maxVqp ${JSON.stringify(rec.maxVqp)} is not a u16`);
+    if (
+      rec.deviceFeatures !== undefined &&
+      !(typeof rec.deviceFeatures === 'string' && U64_HEX.test(rec.deviceFeatures))
+    ) {
       bad(`deviceFeatures ${JSON.stringify(rec.deviceFeatures)} is not a 0x-prefixed u64`);
     }
   }

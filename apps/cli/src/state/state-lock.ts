@@ -33,7 +33,10 @@ export async function withStateLock<T>(statePath: string, fn: () => T | Promise<
   try {
     mkdirSync(dirname(statePath), { recursive: true });
   } catch (err) {
-    throw new StateError(`cannot create the directory of state file ${statePath}: ${(err as Error).message}`, { cause: err });
+    throw new StateError(
+      `cannot create the directory of state file ${statePath}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   let compromised: Error | undefined;
   let release: () => Promise<void>;
@@ -43,7 +46,12 @@ export async function withStateLock<T>(statePath: string, fn: () => T | Promise<
       lockfilePath: stateLockPath(statePath),
       stale: LOCK_STALE_MS,
       update: LOCK_UPDATE_MS,
-      retries: { retries: LOCK_RETRIES, minTimeout: LOCK_MIN_TIMEOUT_MS, maxTimeout: LOCK_MAX_TIMEOUT_MS, randomize: true },
+      retries: {
+        retries: LOCK_RETRIES,
+        minTimeout: LOCK_MIN_TIMEOUT_MS,
+        maxTimeout: LOCK_MAX_TIMEOUT_MS,
+        randomize: true,
+      },
       onCompromised: (err) => {
         compromised = err;
       },
@@ -54,7 +62,9 @@ export async function withStateLock<T>(statePath: string, fn: () => T | Promise<
   try {
     const result = await fn();
     if (compromised !== undefined) {
-      throw new StateError(`lock of state file ${statePath} was compromised: ${compromised.message}`, { cause: compromised });
+      throw new StateError(`lock of state file ${statePath} was compromised: ${compromised.message}`, {
+        cause: compromised,
+      });
     }
     return result;
   } finally {

@@ -29,14 +29,23 @@ describe('StateLog', () => {
   it('reads a missing file as empty and appends numbered whole lines', () => {
     const log = new StateLog(path);
     expect(log.read()).toEqual([]);
-    const first = log.append({ op: 'dev_add', name: 'vdpa0', mgmtdev: 'vdpasim_net', mac: '001122334455', mtu: 9000 }, []);
+    const first = log.append(
+      { op: 'dev_add', name: 'vdpa0', mgmtdev: 'vdpasim_net', mac: '001122334455', mtu: 9000 },
+      [],
+    );
     const second = log.append({ op: 'dev_del', name: 'vdpa0' }, [first], new Date('2025-01-01T00:00:00Z'));
     expect(first.seq).toBe(1);
     expect(second).toEqual({ v: 1, seq: 2, ts: '2025-01-01T00:00:00.000Z', op: 'dev_del', name: 'vdpa0' });
     const lines = readFileSync(path, 'utf8').split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[2]).toBe('');
-    expect(JSON.parse(lines[0])).toMatchObject({ v: 1, seq: 1, op: 'dev_add', name: 'vdpa0', mac: '001122334455' });
+    expect(JSON.parse(lines[0])).toMatchObject({
+      v: 1,
+      seq: 1,
+      op: 'dev_add',
+      name: 'vdpa0',
+      mac: '001122334455',
+    });
     expect(log.read()).toEqual([first, second]);
   });
 
@@ -57,7 +66,11 @@ describe('StateLog', () => {
       [`{"v":1,"seq":1,"ts":"${ts}","op":"dev_frob","name":"a"}\n`, 1, 'op "dev_frob"'],
       [`{"v":1,"seq":1,"ts":"${ts}","op":"dev_add","name":"a","mgmtdev":"m","mac":"00:11"}\n`, 1, 'mac'],
       [`{"v":1,"seq":1,"ts":"${ts}","op":"dev_del","name":"a","extra":1}\n`, 1, 'field "extra"'],
-      [`{"v":1,"seq":2,"ts":"${ts}","op":"dev_del","name":"a"}\n{"v":1,"seq":2,"ts":"${ts}","op":"dev_del","name":"a"}\n`, 2, 'seq 2'],
+      [
+        `{"v":1,"seq":2,"ts":"${ts}","op":"dev_del","name":"a"}\n{"v":1,"seq":2,"ts":"${ts}","op":"dev_del","name":"a"}\n`,
+        2,
+        'seq 2',
+      ],
       [`\n`, 1, 'blank'],
       [`{"v":1,"seq":1,"ts":"${ts}","op":"dev_del","name":"a"}`, 1, 'incomplete'],
     ];
@@ -75,8 +88,12 @@ describe('foldState', () => {
   it('keeps live devices in add order with their last MAC', () => {
     const log = new StateLog(path);
     const events: StateEvent[] = [];
-    events.push(log.append({ op: 'dev_add', name: 'a', mgmtdev: 'vdpasim_net', mtu: 1500, maxVqp: 2 }, events));
-    events.push(log.append({ op: 'dev_add', name: 'b', mgmtdev: 'mvnet', deviceFeatures: '0x300000000' }, events));
+    events.push(
+      log.append({ op: 'dev_add', name: 'a', mgmtdev: 'vdpasim_net', mtu: 1500, maxVqp: 2 }, events),
+    );
+    events.push(
+      log.append({ op: 'dev_add', name: 'b', mgmtdev: 'mvnet', deviceFeatures: '0x300000000' }, events),
+    );
     events.push(log.append({ op: 'dev_set_attr', name: 'a', mac: '020000000001' }, events));
     events.push(log.append({ op: 'dev_add', name: 'c', mgmtdev: 'vdpasim_net' }, events));
     events.push(log.append({ op: 'dev_del', name: 'b' }, events));

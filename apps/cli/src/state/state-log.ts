@@ -41,17 +41,23 @@ export class StateLog {
     const last = lines.pop();
     if (last !== '') {
       const n = lines.length + 1;
-      throw new StateError(`state file ${this.path} line ${n} is corrupt: the line is incomplete (no newline)`, { line: n });
+      throw new StateError(
+        `state file ${this.path} line ${n} is corrupt: the line is incomplete (no newline)`,
+        { line: n },
+      );
     }
     const events: StateEvent[] = [];
     let seq = 0;
     for (let i = 0; i < lines.length; i++) {
       const n = i + 1;
       const where = `${this.path} line ${n}`;
-      if (lines[i].trim().length === 0) throw new StateError(`state file ${where} is corrupt: the line is blank`, { line: n });
+      if (lines[i].trim().length === 0)
+        throw new StateError(`state file ${where} is corrupt: the line is blank`, { line: n });
       const event = parseStateLine(lines[i], where, n);
       if (event.seq <= seq) {
-        throw new StateError(`state file ${where} is corrupt: seq ${event.seq} does not follow ${seq}`, { line: n });
+        throw new StateError(`state file ${where} is corrupt: seq ${event.seq} does not follow ${seq}`, {
+          line: n,
+        });
       }
       seq = event.seq;
       events.push(event);
@@ -80,7 +86,9 @@ export class StateLog {
         closeSync(fd);
       }
     } catch (err) {
-      throw new StateError(`cannot append to state file ${this.path}: ${(err as Error).message}`, { cause: err });
+      throw new StateError(`cannot append to state file ${this.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return stored;
   }

@@ -110,7 +110,10 @@ export function deviceFeatureTable(deviceId: number): ReadonlyMap<number, string
  * The name iproute2 prints for feature bit `i`, or undefined when it prints `bit_<i>` (text) / `<i>`
  * (JSON).
  */
-export function featureName(i: number, deviceTable: ReadonlyMap<number, string> | undefined): string | undefined {
+export function featureName(
+  i: number,
+  deviceTable: ReadonlyMap<number, string> | undefined,
+): string | undefined {
   if (i >= VIRTIO_TRANSPORT_F_START && i <= IPROUTE2_TRANSPORT_F_END) return TRANSPORT_FEATURE_NAMES.get(i);
   return deviceTable?.get(i);
 }

@@ -2,13 +2,7 @@ import type { VdpaErrno, VdpaError } from '@vdpa-kit/core-bus';
 
 /** The `vdpa` commands that reach the bus (the kernel in iproute2's picture). */
 export type VdpaRequest =
-  | 'mgmtdev show'
-  | 'dev show'
-  | 'dev add'
-  | 'dev del'
-  | 'dev set'
-  | 'dev config show'
-  | 'dev vstats show';
+  'mgmtdev show' | 'dev show' | 'dev add' | 'dev del' | 'dev set' | 'dev config show' | 'dev vstats show';
 
 /** `strerror` texts (glibc) of the errno codes a bus error can carry. */
 export const STRERROR: Readonly<Record<VdpaErrno, string>> = {
@@ -37,8 +31,14 @@ const MOD = 'vdpa: ';
 const DEV_ADD_EXTACK: readonly (readonly [RegExp, (m: RegExpMatchArray) => string])[] = [
   [/at least one pair of vqs is required/i, () => 'At least one pair of VQs is required'],
   [/^missing features (0x[0-9a-f]+)/i, (m) => `Missing features ${m[1]} for provided attributes`],
-  [/^some provided attributes are not supported: (0x[0-9a-f]+)/i, (m) => `Some provided attributes are not supported: ${m[1]}`],
-  [/^network class attributes provided/i, () => 'Network class attributes provided on unsupported management device'],
+  [
+    /^some provided attributes are not supported: (0x[0-9a-f]+)/i,
+    (m) => `Some provided attributes are not supported: ${m[1]}`,
+  ],
+  [
+    /^network class attributes provided/i,
+    () => 'Network class attributes provided on unsupported management device',
+  ],
   [
     /supports multiple classes/i,
     () => 'Management device supports multi-class while device features specified are ambiguous',
@@ -66,6 +66,8 @@ function extack(request: VdpaRequest, err: VdpaError, hasMac: boolean): string |
       if (request === 'dev set') return 'Operation not supported by the device.';
       break;
     case 'EINVAL':
+      // vstats without QUEUE_INDEX: the kernel's bare -EINVAL.
+      if (request === 'dev vstats show') return undefined;
       if (request === 'dev set' && !hasMac) return undefined;
       break;
     default:
@@ -96,7 +98,8 @@ function extack(request: VdpaRequest, err: VdpaError, hasMac: boolean): string |
  * // ['Error: vdpa: device not found.', 'kernel answers: No such device']
  */
 export function kernelErrorLines(request: VdpaRequest, err: VdpaError, hasMac = false): string[] {
-  if (request === 'dev set' && err.code === 'EINVAL' && !hasMac) return [`kernel answers: ${STRERROR.EOPNOTSUPP}`];
+  if (request === 'dev set' && err.code === 'EINVAL' && !hasMac)
+    return [`kernel answers: ${STRERROR.EOPNOTSUPP}`];
   const ack = extack(request, err, hasMac);
   const message = ack === null ? err.message : ack;
   const lines: string[] = [];

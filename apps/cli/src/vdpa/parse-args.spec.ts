@@ -28,7 +28,20 @@ describe('matches', () => {
 describe('parseVdpaArgs (vdpa_argv_parse, cli-formats.md §1.4)', () => {
   it('parses dev add keywords, prefixes included', () => {
     const opts = parseVdpaArgs(
-      ['n', 'vdpa0', 'm', 'vdpasim_net', 'mac', '00:11:22:33:44:55', 'mtu', '9000', 'ma', '4', 'device_features', '0x300020000'],
+      [
+        'n',
+        'vdpa0',
+        'm',
+        'vdpasim_net',
+        'mac',
+        '00:11:22:33:44:55',
+        'mtu',
+        '9000',
+        'ma',
+        '4',
+        'device_features',
+        '0x300020000',
+      ],
       ADD_REQUIRED,
       ADD_OPTIONAL,
     );
@@ -53,7 +66,9 @@ describe('parseVdpaArgs (vdpa_argv_parse, cli-formats.md §1.4)', () => {
       'Unknown option "MAC"',
     ]);
     // mtu is not a `dev set` keyword.
-    expect(stderrOf(() => parseVdpaArgs(['name', 'x', 'mtu', '1500'], ['name'], ['mac']))).toEqual(['Unknown option "mtu"']);
+    expect(stderrOf(() => parseVdpaArgs(['name', 'x', 'mtu', '1500'], ['name'], ['mac']))).toEqual([
+      'Unknown option "mtu"',
+    ]);
   });
 
   it('checks required arguments in iproute2 order', () => {
@@ -67,8 +82,15 @@ describe('parseVdpaArgs (vdpa_argv_parse, cli-formats.md §1.4)', () => {
   });
 
   it('fails silently on bad numbers and loudly on bad MACs', () => {
-    for (const bad of [['mtu', 'abc'], ['mtu', '70000'], ['mtu', '0x100'], ['device_features', 'xyz']]) {
-      expect(stderrOf(() => parseVdpaArgs(['name', 'a', 'mgmtdev', 'b', ...bad], ADD_REQUIRED, ADD_OPTIONAL))).toEqual([]);
+    for (const bad of [
+      ['mtu', 'abc'],
+      ['mtu', '70000'],
+      ['mtu', '0x100'],
+      ['device_features', 'xyz'],
+    ]) {
+      expect(
+        stderrOf(() => parseVdpaArgs(['name', 'a', 'mgmtdev', 'b', ...bad], ADD_REQUIRED, ADD_OPTIONAL)),
+      ).toEqual([]);
     }
     expect(stderrOf(() => parseVdpaArgs(['vdpa0', 'qidx', '0x1'], ['devHandle'], ['qidx']))).toEqual([]);
     expect(stderrOf(() => parseVdpaArgs(['name', 'a', 'mac', 'zz:11'], ['name'], ['mac']))).toEqual([

@@ -3,15 +3,7 @@ import { parseHexU64, parseLladdr, parseU16, parseU32 } from './parse-values.js'
 
 /** What a `vdpa` command accepts (iproute2's `VDPA_OPT_*`). */
 export type VdpaOption =
-  | 'mgmtdevHandle'
-  | 'devHandle'
-  | 'name'
-  | 'mgmtdev'
-  | 'mac'
-  | 'mtu'
-  | 'maxVqp'
-  | 'qidx'
-  | 'deviceFeatures';
+  'mgmtdevHandle' | 'devHandle' | 'name' | 'mgmtdev' | 'mac' | 'mtu' | 'maxVqp' | 'qidx' | 'deviceFeatures';
 
 /** Parsed `vdpa` arguments (`struct vdpa_opts`); each present only when given. */
 export interface VdpaOpts {

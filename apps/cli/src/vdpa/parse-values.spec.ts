@@ -26,7 +26,12 @@ describe('number parsing (get_u16/u32/u64 semantics)', () => {
 
   it('round-trips every u16 and rejects every larger value (property)', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 0xffff }), (n) => parseU16(String(n)) === n));
-    fc.assert(fc.property(fc.integer({ min: 0x10000, max: Number.MAX_SAFE_INTEGER }), (n) => parseU16(String(n)) === undefined));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0x10000, max: Number.MAX_SAFE_INTEGER }),
+        (n) => parseU16(String(n)) === undefined,
+      ),
+    );
   });
 });
 
@@ -38,7 +43,16 @@ describe('parseLladdr (ll_addr_a2n)', () => {
   });
 
   it('rejects 7 groups, empty groups, a trailing colon, dashes, spaces and bytes > 255', () => {
-    for (const bad of ['0:1:2:3:4:5:6', '00::11', '00:11:', '00-11-22-33-44-55', ' 00:11', '', '100:0', 'g0:11']) {
+    for (const bad of [
+      '0:1:2:3:4:5:6',
+      '00::11',
+      '00:11:',
+      '00-11-22-33-44-55',
+      ' 00:11',
+      '',
+      '100:0',
+      'g0:11',
+    ]) {
       expect(parseLladdr(bad)).toBeUndefined();
     }
   });

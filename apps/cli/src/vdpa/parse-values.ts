@@ -21,7 +21,11 @@ const LEADING_SPACE = /^[ \t\n\v\f\r]*/;
  *
  * @returns the value, or undefined when iproute2 would fail (silently)
  */
-export function parseUnsigned(arg: string, base: typeof DECIMAL | typeof HEX, max: bigint): bigint | undefined {
+export function parseUnsigned(
+  arg: string,
+  base: typeof DECIMAL | typeof HEX,
+  max: bigint,
+): bigint | undefined {
   let rest = arg.replace(LEADING_SPACE, '');
   let negative = false;
   if (rest.startsWith('+') || rest.startsWith('-')) {

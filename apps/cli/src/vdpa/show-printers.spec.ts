@@ -42,7 +42,8 @@ const pci: MgmtDevInfo = {
   classIds: [1],
   maxSupportedVqs: 17,
   // CSUM | MQ | VERSION_1 | RING_PACKED | bit 40 | bit 49 | SPEED_DUPLEX
-  supportedFeatures: (1n << 0n) | (1n << 22n) | (1n << 32n) | (1n << 34n) | (1n << 40n) | (1n << 49n) | (1n << 63n),
+  supportedFeatures:
+    (1n << 0n) | (1n << 22n) | (1n << 32n) | (1n << 34n) | (1n << 40n) | (1n << 49n) | (1n << 63n),
 };
 
 describe('mgmtdev show (§3.1)', () => {
@@ -96,15 +97,35 @@ describe('mgmtdev show (§3.1)', () => {
   });
 
   it('names block bits bit_N (no block table) and unknown classes', () => {
-    const blk: MgmtDevInfo = { ...simBlk, supportedClasses: (1n << 2n) | (1n << 5n), supportedFeatures: 0x308007646n };
+    const blk: MgmtDevInfo = {
+      ...simBlk,
+      supportedClasses: (1n << 2n) | (1n << 5n),
+      supportedFeatures: 0x308007646n,
+    };
     expect(render('text', 'mgmtdev', (p) => printMgmtdev(p, blk))).toBe(
       'vdpasim_blk: \n  supported_classes block < unknown class >\n  max_supported_vqs 0\n  dev_features bit_1 bit_2 bit_6 bit_9 bit_10 bit_12 bit_13 bit_14 bit_27 VERSION_1 ACCESS_PLATFORM\n',
     );
   });
 });
 
-const vdpa0: VdpaDevInfo = { name: 'vdpa0', mgmtdev: 'vdpasim_net', deviceId: 1, vendorId: 0, maxVqs: 3, maxVqSize: 256, minVqSize: 1 };
-const vdpa1: VdpaDevInfo = { name: 'vdpa1', mgmtdev: 'vdpasim_blk', deviceId: 2, vendorId: 0, maxVqs: 1, maxVqSize: 256, minVqSize: 1 };
+const vdpa0: VdpaDevInfo = {
+  name: 'vdpa0',
+  mgmtdev: 'vdpasim_net',
+  deviceId: 1,
+  vendorId: 0,
+  maxVqs: 3,
+  maxVqSize: 256,
+  minVqSize: 1,
+};
+const vdpa1: VdpaDevInfo = {
+  name: 'vdpa1',
+  mgmtdev: 'vdpasim_blk',
+  deviceId: 2,
+  vendorId: 0,
+  maxVqs: 1,
+  maxVqSize: 256,
+  minVqSize: 1,
+};
 
 describe('dev show (§3.2)', () => {
   it('prints devices in text, -j and -jp', () => {
@@ -190,7 +211,12 @@ describe('dev config show (§3.3)', () => {
       name: 'vdpa2',
       deviceId: 1,
       negotiatedFeatures: 0n,
-      net: { deviceFeatures: 0n, mac: new Uint8Array([0x52, 0x54, 0x00, 0xab, 0xcd, 0xef]), status: 3, maxVqPairs: 8 },
+      net: {
+        deviceFeatures: 0n,
+        mac: new Uint8Array([0x52, 0x54, 0x00, 0xab, 0xcd, 0xef]),
+        status: 3,
+        maxVqPairs: 8,
+      },
     };
     expect(render('text', 'config', (p) => printDevConfig(p, vdpa2))).toBe(
       'vdpa2: mac 52:54:00:ab:cd:ef link up link_announce true max_vq_pairs 8 \n  negotiated_features\n',
@@ -211,7 +237,11 @@ describe('dev vstats show (§3.4)', () => {
   });
 
   it('prints the quirky queue types and vendor counters with trailing spaces', () => {
-    const rx = stats(0, ['rx packets', 'rx bytes', 'rx errors', 'rx overruns', 'rx drops'], [12, 1404, 0, 0, 0]);
+    const rx = stats(
+      0,
+      ['rx packets', 'rx bytes', 'rx errors', 'rx overruns', 'rx drops'],
+      [12, 1404, 0, 0, 0],
+    );
     expect(render('text', 'vstats', (p) => printDevVstats(p, rx))).toBe(
       'vdpa0: queue_type control_vq rx packets 12 rx bytes 1404 rx errors 0 rx overruns 0 rx drops 0 \n',
     );
@@ -242,6 +272,8 @@ describe('dev vstats show (§3.4)', () => {
   it('keeps all 64 bits of a counter', () => {
     const big = stats(1, ['tx bytes'], [0]);
     const huge: VdpaDevVstats = { ...big, stats: [{ name: 'tx bytes', value: (1n << 64n) - 1n }] };
-    expect(render('json', 'vstats', (p) => printDevVstats(p, huge))).toContain('"tx bytes":18446744073709551615');
+    expect(render('json', 'vstats', (p) => printDevVstats(p, huge))).toContain(
+      '"tx bytes":18446744073709551615',
+    );
   });
 });

@@ -1,5 +1,10 @@
 import type { MgmtDevInfo, VdpaDevConfigInfo, VdpaDevInfo, VdpaDevVstats } from '@vdpa-kit/core-bus';
-import { VIRTIO_ID_NET, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_S_ANNOUNCE, VIRTIO_NET_S_LINK_UP } from '@vdpa-kit/vring';
+import {
+  VIRTIO_ID_NET,
+  VIRTIO_NET_F_CTRL_VQ,
+  VIRTIO_NET_S_ANNOUNCE,
+  VIRTIO_NET_S_LINK_UP,
+} from '@vdpa-kit/vring';
 import { className, deviceFeatureTable, deviceTypeName, printFeatures } from './feature-names.js';
 import type { VdpaPrinter } from './printer.js';
 
@@ -27,7 +32,12 @@ export function printMgmtdev(p: VdpaPrinter, info: MgmtDevInfo): void {
   p.nl();
   p.number('max_supported_vqs', '  max_supported_vqs %d', info.maxSupportedVqs);
   const isNet = ((info.supportedClasses >> BigInt(VIRTIO_ID_NET)) & 1n) !== 0n;
-  printFeatures(p, 'dev_features', info.supportedFeatures, isNet ? deviceFeatureTable(VIRTIO_ID_NET) : undefined);
+  printFeatures(
+    p,
+    'dev_features',
+    info.supportedFeatures,
+    isNet ? deviceFeatureTable(VIRTIO_ID_NET) : undefined,
+  );
   p.handleEnd();
 }
 
@@ -69,8 +79,13 @@ export function printDevConfig(p: VdpaPrinter, info: VdpaDevConfigInfo): void {
  * `print_queue_type`: `control_vq` when CTRL_VQ is negotiated and `qidx == 2 * max_vqp` (max_vqp is 0
  * when MQ/RSS were not negotiated: iproute2's quirk, kept), else `tx` for odd and `rx` for even.
  */
-export function queueType(features: bigint, maxVqPairs: number, queueIndex: number): 'control_vq' | 'rx' | 'tx' {
-  const ctrl = ((features >> BigInt(VIRTIO_NET_F_CTRL_VQ)) & 1n) !== 0n && queueIndex === VQS_PER_PAIR * maxVqPairs;
+export function queueType(
+  features: bigint,
+  maxVqPairs: number,
+  queueIndex: number,
+): 'control_vq' | 'rx' | 'tx' {
+  const ctrl =
+    ((features >> BigInt(VIRTIO_NET_F_CTRL_VQ)) & 1n) !== 0n && queueIndex === VQS_PER_PAIR * maxVqPairs;
   if (ctrl) return 'control_vq';
   return queueIndex % VQS_PER_PAIR === 1 ? 'tx' : 'rx';
 }
@@ -79,7 +94,11 @@ export function queueType(features: bigint, maxVqPairs: number, queueIndex: numb
 export function printDevVstats(p: VdpaPrinter, info: VdpaDevVstats): void {
   p.handleStart(info.name);
   if (info.deviceId === VIRTIO_ID_NET) {
-    p.string('queue_type', 'queue_type %s ', queueType(info.negotiatedFeatures, info.maxVqPairs ?? 0, info.queueIndex));
+    p.string(
+      'queue_type',
+      'queue_type %s ',
+      queueType(info.negotiatedFeatures, info.maxVqPairs ?? 0, info.queueIndex),
+    );
     for (const stat of info.stats) p.number(stat.name, `${stat.name} %u `, stat.value);
   }
   p.handleEnd();

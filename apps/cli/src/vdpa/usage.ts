@@ -1,6 +1,13 @@
 /** The program name printed in usage lines (iproute2 prints `vdpa`). */
 export const PROGRAM = 'vdpa-kit';
 
+/** `vdpa help` (stderr, exit 0), for an object word that is a prefix of `help`. */
+export const OBJECT_USAGE = [
+  `Usage: ${PROGRAM} [ OPTIONS ] OBJECT { COMMAND | help }`,
+  'where  OBJECT := { mgmtdev | dev }',
+  '       OPTIONS := { -V[ersion] | -j[son] | -p[retty] }',
+];
+
 /** `vdpa mgmtdev help` (stderr, exit 0). */
 export const MGMTDEV_USAGE = [`Usage: ${PROGRAM} mgmtdev show [ DEV ]`];
 

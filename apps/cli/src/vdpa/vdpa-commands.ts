@@ -6,7 +6,7 @@ import { type VdpaRequest, kernelErrorLines } from './kernel-errors.js';
 import { matches, parseVdpaArgs } from './parse-args.js';
 import { VdpaPrinter } from './printer.js';
 import { printDev, printDevConfig, printDevVstats, printMgmtdev } from './show-printers.js';
-import { DEV_CONFIG_USAGE, DEV_USAGE, DEV_VSTATS_USAGE, MGMTDEV_USAGE } from './usage.js';
+import { DEV_CONFIG_USAGE, DEV_USAGE, DEV_VSTATS_USAGE, MGMTDEV_USAGE, OBJECT_USAGE } from './usage.js';
 
 /** Words after `dev vstats show` iproute2 accepts: `DEV` or `DEV qidx N`. */
 const VSTATS_WORD_COUNTS: readonly number[] = [1, 3];
@@ -197,7 +197,9 @@ class VdpaCommand {
     await this.change('dev set', opts.mac !== undefined, ({ bus, ghosts }) => {
       const ghost = ghosts.get(name);
       if (ghost !== undefined) {
-        throw new CliError(`device ${name} is on management device ${ghost.mgmtdev}, which is not loaded (missing --plugin?)`);
+        throw new CliError(
+          `device ${name} is on management device ${ghost.mgmtdev}, which is not loaded (missing --plugin?)`,
+        );
       }
       bus.devSetAttr(name, opts.mac === undefined ? {} : { mac: opts.mac });
       return opts.mac === undefined ? undefined : { op: 'dev_set_attr', name, mac: toHex(opts.mac) };
@@ -205,7 +207,11 @@ class VdpaCommand {
   }
 
   /** A show request: the JSON section is open around it (and printed empty when it fails). */
-  private async show(request: VdpaRequest, section: string, fn: (view: ManagementView) => void): Promise<void> {
+  private async show(
+    request: VdpaRequest,
+    section: string,
+    fn: (view: ManagementView) => void,
+  ): Promise<void> {
     this.printer.openSection(section);
     try {
       await this.options.management((view) => {
@@ -229,12 +235,6 @@ class VdpaCommand {
     });
   }
 }
-
-const OBJECT_USAGE = [
-  'Usage: vdpa-kit [ OPTIONS ] OBJECT { COMMAND | help }',
-  'where  OBJECT := { mgmtdev | dev }',
-  '       OPTIONS := { -V[ersion] | -j[son] | -p[retty] }',
-];
 
 function notFound(word: string): CliError {
   return new CliError(`command ${word} not found`, { lines: [`Command "${word}" not found`] });

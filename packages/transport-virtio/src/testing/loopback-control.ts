@@ -15,6 +15,7 @@ import {
 import {
   ETH_ALEN,
   VIRTIO_NET_CTRL_ACK_SIZE,
+  VIRTIO_NET_CTRL_HDR_CMD_OFF,
   VIRTIO_NET_CTRL_HDR_SIZE,
   VIRTIO_NET_CTRL_MQ_PAIRS_SIZE,
   VIRTIO_NET_CTRL_RX_ONOFF_SIZE,
@@ -61,11 +62,12 @@ export class LoopbackControl {
   handle(riov: Iov, response: 'ok' | 'err' | 'none', mq: boolean): Uint8Array | undefined {
     const n = riov.pull(this.request);
     const cls = n > 0 ? this.request[0] : -1;
-    const cmd = n > 1 ? this.request[1] : -1;
+    const cmd = n > VIRTIO_NET_CTRL_HDR_CMD_OFF ? this.request[VIRTIO_NET_CTRL_HDR_CMD_OFF] : -1;
     const data = this.request.slice(Math.min(n, VIRTIO_NET_CTRL_HDR_SIZE), n);
     this.commands.push({ cls, cmd, data });
     if (response === 'none') return undefined;
-    this.ack[0] = response === 'err' || n < VIRTIO_NET_CTRL_HDR_SIZE ? VIRTIO_NET_ERR : this.apply(cls, cmd, data, mq);
+    this.ack[0] =
+      response === 'err' || n < VIRTIO_NET_CTRL_HDR_SIZE ? VIRTIO_NET_ERR : this.apply(cls, cmd, data, mq);
     return this.ack;
   }
 
@@ -87,7 +89,12 @@ export class LoopbackControl {
       this.config.set(data, VIRTIO_NET_CONFIG_MAC);
       return VIRTIO_NET_OK;
     }
-    if (cls === VIRTIO_NET_CTRL_MQ && cmd === VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && mq && data.length === VIRTIO_NET_CTRL_MQ_PAIRS_SIZE) {
+    if (
+      cls === VIRTIO_NET_CTRL_MQ &&
+      cmd === VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
+      mq &&
+      data.length === VIRTIO_NET_CTRL_MQ_PAIRS_SIZE
+    ) {
       const pairs = new DataView(data.buffer, data.byteOffset, data.length).getUint16(0, true);
       if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || pairs > this.maxPairs) return VIRTIO_NET_ERR;
       this.queuePairs = pairs;

@@ -41,7 +41,7 @@ import {
   Vringh,
   bit,
 } from '@vdpa-kit/vring';
-import { ETH_ALEN, ETH_DATA_LEN } from '../constants.js';
+import { ETH_ALEN, ETH_DATA_LEN, VIRTIO_NET_VQS_PER_PAIR } from '../constants.js';
 import { type LoopbackCommand, LoopbackControl } from './loopback-control.js';
 
 /** Ring size the device offers by default (`getVqNumMax`). */
@@ -166,8 +166,8 @@ export class LoopbackNetDevice implements VdpaConfigOps {
     this.wq = options.workQueue ?? createWorkQueue('inline');
     this.maxPairs = options.maxQueuePairs ?? 1;
     const ctrlVq = options.ctrlVq ?? true;
-    this.cvqIndex = ctrlVq ? 2 * this.maxPairs : -1;
-    this.nvqs = 2 * this.maxPairs + (ctrlVq ? 1 : 0);
+    this.cvqIndex = ctrlVq ? VIRTIO_NET_VQS_PER_PAIR * this.maxPairs : -1;
+    this.nvqs = VIRTIO_NET_VQS_PER_PAIR * this.maxPairs + (ctrlVq ? 1 : 0);
     this.vqNumMax = options.vqNumMax ?? DEFAULT_VQ_NUM_MAX;
     this.budget = options.workBudget ?? DEFAULT_WORK_BUDGET;
     this.deviceId = options.deviceId ?? VIRTIO_ID_NET;
@@ -179,11 +179,16 @@ export class LoopbackNetDevice implements VdpaConfigOps {
       bit(VIRTIO_NET_F_MTU);
     if (options.eventIdx ?? true) offer |= bit(VIRTIO_RING_F_EVENT_IDX);
     if (options.indirect ?? true) offer |= bit(VIRTIO_RING_F_INDIRECT_DESC);
-    if (ctrlVq) offer |= bit(VIRTIO_NET_F_CTRL_VQ) | bit(VIRTIO_NET_F_CTRL_RX) | bit(VIRTIO_NET_F_CTRL_MAC_ADDR);
+    if (ctrlVq)
+      offer |= bit(VIRTIO_NET_F_CTRL_VQ) | bit(VIRTIO_NET_F_CTRL_RX) | bit(VIRTIO_NET_F_CTRL_MAC_ADDR);
     if (ctrlVq && this.maxPairs > 1) offer |= bit(VIRTIO_NET_F_MQ);
     this.offered = (options.deviceFeatures ?? offer) & ~(options.withoutFeatures ?? 0n);
     this.config.set(options.mac ?? DEFAULT_MAC, VIRTIO_NET_CONFIG_MAC);
-    this.configView.setUint16(VIRTIO_NET_CONFIG_STATUS, (options.linkUp ?? true) ? VIRTIO_NET_S_LINK_UP : 0, true);
+    this.configView.setUint16(
+      VIRTIO_NET_CONFIG_STATUS,
+      (options.linkUp ?? true) ? VIRTIO_NET_S_LINK_UP : 0,
+      true,
+    );
     this.configView.setUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, this.maxPairs, true);
     this.configView.setUint16(VIRTIO_NET_CONFIG_MTU, options.mtu ?? ETH_DATA_LEN, true);
     this.vqs = Array.from({ length: this.nvqs }, () => ({
@@ -206,7 +211,10 @@ export class LoopbackNetDevice implements VdpaConfigOps {
    * Allocates and registers this device on `bus` (class ids default to `virtio` and `vhost`).
    * @returns the bus record
    */
-  register(bus: VdpaBus, options: { readonly name?: string; readonly classIds?: readonly VdpaClassId[] } = {}): VdpaDevice {
+  register(
+    bus: VdpaBus,
+    options: { readonly name?: string; readonly classIds?: readonly VdpaClassId[] } = {},
+  ): VdpaDevice {
     const dev = bus.allocDevice({
       ops: this,
       classIds: options.classIds ?? ['virtio', 'vhost'],
@@ -261,7 +269,11 @@ export class LoopbackNetDevice implements VdpaConfigOps {
   /** Changes the link state in config space and fires the config-change callback. */
   setLinkUp(up: boolean): void {
     const status = this.configView.getUint16(VIRTIO_NET_CONFIG_STATUS, true);
-    this.configView.setUint16(VIRTIO_NET_CONFIG_STATUS, up ? status | VIRTIO_NET_S_LINK_UP : status & ~VIRTIO_NET_S_LINK_UP, true);
+    this.configView.setUint16(
+      VIRTIO_NET_CONFIG_STATUS,
+      up ? status | VIRTIO_NET_S_LINK_UP : status & ~VIRTIO_NET_S_LINK_UP,
+      true,
+    );
     this.generation++;
     this.configCb?.();
   }
@@ -424,7 +436,9 @@ export class LoopbackNetDevice implements VdpaConfigOps {
   }
 
   private live(): boolean {
-    return (this.status_ & (VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET)) === VIRTIO_CONFIG_S_DRIVER_OK;
+    return (
+      (this.status_ & (VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET)) === VIRTIO_CONFIG_S_DRIVER_OK
+    );
   }
 
   /** One work pass over every queue; true when a budget ran out (more to do). */
@@ -433,7 +447,8 @@ export class LoopbackNetDevice implements VdpaConfigOps {
     const epoch = this.epoch;
     let more = false;
     try {
-      for (let p = 0; p < this.maxPairs && epoch === this.epoch; p++) if (this.processTx(p, epoch)) more = true;
+      for (let p = 0; p < this.maxPairs && epoch === this.epoch; p++)
+        if (this.processTx(p, epoch)) more = true;
       if (this.cvqIndex >= 0 && epoch === this.epoch && this.processCvq(epoch)) more = true;
     } catch (err) {
       if (!(err instanceof VringError)) throw err;
@@ -445,8 +460,8 @@ export class LoopbackNetDevice implements VdpaConfigOps {
 
   /** Moves frames from transmitq `pair` to receiveq `pair`; true when the budget ran out. */
   private processTx(pair: number, epoch: number): boolean {
-    const tx = this.vqs[2 * pair + 1];
-    const rx = this.vqs[2 * pair];
+    const tx = this.vqs[VIRTIO_NET_VQS_PER_PAIR * pair + 1];
+    const rx = this.vqs[VIRTIO_NET_VQS_PER_PAIR * pair];
     if (!tx.ready) return false;
     const hdrLen = VIRTIO_NET_HDR_V1_SIZE;
     let taken = 0;

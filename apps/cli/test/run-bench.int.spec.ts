@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { tempState, vdpaKit, vdpaKitInProcess } from './cli-harness.js';
+
+describe('vdpa-kit run', () => {
+  it.each([
+    ['vdpasim_net', ['--max-vqp', '2', '--queues', '2'], 2],
+    ['mvnet', [], 1],
+  ])('drives checked traffic through %s and reports it as JSON', async (mgmtdev, extra, pairs) => {
+    const run = await vdpaKit(tempState(), [
+      'run',
+      '--mgmtdev',
+      mgmtdev,
+      '--count',
+      '5000',
+      '--size',
+      '256',
+      '--json',
+      ...extra,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      mgmtdev,
+      dev: 'vdpa0',
+      queuePairs: pairs,
+      size: 256,
+      tx: { packets: 5000, bytes: 5000 * 256 },
+      rx: { packets: 5000, intact: 5000 },
+      lost: 0,
+      corrupt: 0,
+      outOfOrder: 0,
+      ok: true,
+    });
+    expect(report.mpps).toBeGreaterThan(0);
+    expect(Object.keys(report.vendorStats as object).length).toBeGreaterThan(0);
+    expect(run.stdout.endsWith('}\n')).toBe(true);
+  });
+
+  it('prints a text report with tables and paces to --rate', async () => {
+    const run = await vdpaKitInProcess(tempState(), [
+      'run',
+      '--count',
+      '300',
+      '--rate',
+      '3000',
+      '--burst',
+      '8',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('tx 300 packets');
+    expect(run.stdout).toContain('lost 0 corrupt 0 out-of-order 0');
+    expect(run.stdout).toContain('result: ok');
+    expect(run.stdout).toMatch(/in (\d+\.\d) ms/);
+    const ms = Number(/in (\d+\.\d) ms/.exec(run.stdout)?.[1]);
+    // 300 frames at 3000/s cannot finish in less than ~100 ms.
+    expect(ms).toBeGreaterThanOrEqual(90);
+  });
+
+  it('refuses bad options with one line', async () => {
+    const [small, unknown, queues] = await Promise.all([
+      vdpaKitInProcess(tempState(), ['run', '--size', '20']),
+      vdpaKitInProcess(tempState(), ['run', '--mgmtdev', 'nope']),
+      vdpaKitInProcess(tempState(), ['run', '--queues', '3']),
+    ]);
+    expect(small).toMatchObject({
+      code: 1,
+      stderr: 'vdpa-kit: frame size 20 is not an integer in 60..9018\n',
+    });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /^vdpa-kit: management device nope not found \(loaded: vdpasim_net, mvnet; .*\)\n$/,
+    );
+    expect(queues).toMatchObject({
+      code: 1,
+      stderr: "vdpa-kit: --queues 3 is not in 1..1 (the device's max queue pairs)\n",
+    });
+  });
+});
+
+describe('vdpa-kit bench loopback', () => {
+  it('reports the full stack against the in-run reference loop as JSON', async () => {
+    const run = await vdpaKit(tempState(), [
+      'bench',
+      'loopback',
+      '--size',
+      '64',
+      '--packets',
+      '20000',
+      '--runs',
+      '1',
+      '--json',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as Record<string, number | unknown[]>;
+    for (const key of ['size', 'mpps', 'referenceMpps', 'ratio', 'copyMops'])
+      expect(typeof report[key]).toBe('number');
+    expect(report.size).toBe(64);
+    expect(report.runs).toHaveLength(1);
+    expect(report.ratio).toBeCloseTo((report.mpps as number) / (report.referenceMpps as number), 6);
+  });
+});
