@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
-import { loadVringCeilings } from './bench/vring-ceilings.js';
+import { VRING_CEILINGS } from './bench/vring-ceilings.js';
 import { benchLoopback } from './bench/loopback-bench.js';
 import {
   BENCH_DEFAULT_PACKETS,
@@ -197,7 +197,7 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
     .option('--runs <k>', 'timed runs (medians are reported)', integer(1, '--runs'), BENCH_DEFAULT_RUNS)
     .addHelpText('after', `\nExample:\n  ${PROGRAM} bench loopback --size 64 --json\n`)
     .action(async (opts: { size: number; packets: number; runs: number }) => {
-      const report = benchLoopback(opts, await loadVringCeilings());
+      const report = benchLoopback(opts, VRING_CEILINGS);
       if (globals().json === true) printJson(report);
       else io.stdout(formatBenchReport(report));
       exit(0);

@@ -21,8 +21,9 @@ export const ETH_P_802_EX1 = 0x88b5;
 /** Source MAC of generated frames: locally administered, unicast (02:00:00:00:00:01). */
 export const PKTGEN_SOURCE_MAC: readonly number[] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 
-/** Bytes of a 32-bit and of a 16-bit field. */
+/** Bytes of a 32-bit field. */
 export const U32_BYTES = 4;
+/** Bytes of a 16-bit field. */
 export const U16_BYTES = 2;
 
 /** Offset of the 32-bit big-endian sequence number in a generated frame. */
@@ -39,10 +40,13 @@ export const FNV1A_OFFSET_BASIS = 0x811c9dc5;
 /** FNV-1a 32-bit prime. */
 export const FNV1A_PRIME = 0x01000193;
 
-/** `run` defaults. */
+/** `run --count` default: frames to send. */
 export const RUN_DEFAULT_COUNT = 100_000;
+/** `run --size` / `bench --size` default: frame bytes. */
 export const RUN_DEFAULT_SIZE = 64;
+/** `run --burst` default: frames per flush. */
 export const RUN_DEFAULT_BURST = 32;
+/** `run --mgmtdev` default. */
 export const RUN_DEFAULT_MGMTDEV = 'vdpasim_net';
 /** Name of the device `run` and `bench` create in their own, throw-away stack. */
 export const RUN_DEVICE_NAME = 'vdpa0';
@@ -58,9 +62,11 @@ export const RUN_STALL_TIMEOUT_MS = 2_000;
 /** Progress redraws at most this often. */
 export const RUN_PROGRESS_INTERVAL_MS = 100;
 
-/** `bench loopback` defaults. */
+/** `bench loopback --runs` default: timed rounds (medians are reported). */
 export const BENCH_DEFAULT_RUNS = 5;
+/** `bench loopback --packets` default: packets per timed run. */
 export const BENCH_DEFAULT_PACKETS = 1_000_000;
+/** Frames per flush in the bench loop. */
 export const BENCH_BURST = 64;
 /** Packets of the untimed warm-up pass (JIT) before the timed runs. */
 export const BENCH_WARMUP_PACKETS = 100_000;
@@ -69,11 +75,13 @@ export const BENCH_COPIES = 2_000_000;
 /** Goals of the issue: stack Mpps / reference-loop Mpps at 64 B and at 1500 B. */
 export const BENCH_GOALS: Readonly<Record<number, number>> = { 64: 0.35, 1500: 0.5 };
 
-/** Nanoseconds per second, millisecond. */
+/** Nanoseconds per second. */
 export const NS_PER_SEC = 1e9;
+/** Nanoseconds per millisecond. */
 export const NS_PER_MS = 1e6;
 /** Bits per byte. */
 export const BITS_PER_BYTE = 8;
-/** Packets per Mpps unit, bits per Gbit. */
+/** Units per mega (Mpps). */
 export const PER_MEGA = 1e6;
+/** Units per giga (Gbit/s). */
 export const PER_GIGA = 1e9;

@@ -76,4 +76,4 @@ export {
   type LoopbackBenchReport,
 } from './bench/loopback-bench.js';
 export { formatBenchReport } from './bench/bench-report.js';
-export { loadVringCeilings, type VringCeilings } from './bench/vring-ceilings.js';
+export { VRING_CEILINGS, type VringCeilings } from './bench/vring-ceilings.js';

@@ -24,7 +24,7 @@ function isSharedIndex(value: number): boolean {
 /**
  * The frozen one-element list `[index]` (internal). Lists of small indices are built once and shared
  * by every event that carries them, so a `kickVq` or `vqCb` event allocates no argument array.
- * @param index an argument that is already its own encoding (a finite number)
+ * @param index the vq index, recorded as given (callback events record it unencoded)
  */
 export function indexArgs(index: number): readonly JsonValue[] {
   if (!isSharedIndex(index)) return Object.freeze([index]);

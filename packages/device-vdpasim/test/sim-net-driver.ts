@@ -227,7 +227,7 @@ export class SimNetDriver {
       vq.interrupt();
     });
     h.setVqNum(index, num);
-    const l = vq.layout;
+    const l = vq.deviceLayout;
     h.setVqAddress(index, l.descAddr + offset, l.availAddr + offset, l.usedAddr + offset);
     h.setVqState(index, { kind: 'split', availIndex: 0 });
     h.setVqReady(index, true);

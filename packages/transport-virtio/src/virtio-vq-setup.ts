@@ -119,7 +119,7 @@ export function setupVq(
     vq = created;
     handle.setVqCb(index, info.callback === undefined ? null : ctx.interrupt(created));
     handle.setVqNum(index, num);
-    const { descAddr, availAddr, usedAddr } = created.layout;
+    const { descAddr, availAddr, usedAddr } = created.deviceLayout;
     try {
       handle.setVqAddress(index, descAddr, availAddr, usedAddr);
     } catch (err) {

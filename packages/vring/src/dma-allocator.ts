@@ -7,6 +7,12 @@ export interface DmaAllocatorOptions {
   readonly base?: number;
   /** Bytes it manages from `base` (default: to the end of the region holding `base`). */
   readonly size?: number;
+  /**
+   * What the device sees: the DMA (bus) address of guest-physical `gpa` is `gpa + dmaOffset`
+   * (default 0, identity). Models a platform IOMMU / vDPA IOTLB mapping the driver's memory at an
+   * offset, as `dma_alloc_coherent` returns a CPU address and a DMA address.
+   */
+  readonly dmaOffset?: number;
 }
 
 interface Block {
@@ -29,6 +35,8 @@ export class DmaAllocator {
   private readonly limit: number;
   private free_: Block[];
   private readonly used = new Map<number, number>();
+  /** Device-visible address of guest-physical address 0 (see {@link DmaAllocatorOptions.dmaOffset}). */
+  readonly dmaOffset: number;
 
   /**
    * @param mem the memory to allocate from
@@ -46,6 +54,8 @@ export class DmaAllocator {
       throw new VringError('EINVAL', `dma range size ${size} is not positive`);
     mem.regionOf(base, size);
     this.base = base;
+    this.dmaOffset = options.dmaOffset ?? 0;
+    checkAddress(this.dmaOffset, 'dma offset');
     this.limit = base + size;
     this.free_ = [{ addr: base, size }];
   }
@@ -103,6 +113,11 @@ export class DmaAllocator {
       list[i - 1].size += list[i].size;
       list.splice(i, 1);
     }
+  }
+
+  /** The device-visible (DMA / IOVA) address of guest-physical `gpa`: what goes into descriptors. */
+  dmaAddress(gpa: number): number {
+    return gpa + this.dmaOffset;
   }
 
   /** Bytes not allocated. */

@@ -46,6 +46,8 @@ import {
 export class VirtqueueRings {
   /** Where the three areas are. */
   readonly layout: SplitRingLayout;
+  /** The ring addresses as the device sees them (DMA addresses). */
+  readonly deviceLayout: SplitRingLayout;
   /** Descriptors per indirect table; 0 when there is no pool. */
   readonly maxIndirect: number;
 
@@ -65,6 +67,7 @@ export class VirtqueueRings {
   private readonly indView: DataView;
   private readonly indOff: number;
   private readonly indAddr: number;
+  private readonly indDma: number;
   private readonly indStride: number;
 
   /**
@@ -126,6 +129,12 @@ export class VirtqueueRings {
   ) {
     const num = layout.num;
     this.layout = layout;
+    this.deviceLayout = {
+      num,
+      descAddr: dma.dmaAddress(layout.descAddr),
+      availAddr: dma.dmaAddress(layout.availAddr),
+      usedAddr: dma.dmaAddress(layout.usedAddr),
+    };
     this.maxIndirect = maxIndirect;
     this.mem = mem;
     this.dma = dma;
@@ -142,6 +151,7 @@ export class VirtqueueRings {
     this.usedOff = layout.usedAddr - used.gpa;
     this.availEventOff = this.usedOff + vringAvailEventOffset(num);
     this.indAddr = indAddr;
+    this.indDma = dma.dmaAddress(indAddr);
     this.indStride = maxIndirect * VIRTQ_DESC_SIZE;
     if (maxIndirect > 0) {
       const ind = mem.regionOf(indAddr, num * this.indStride);
@@ -187,7 +197,8 @@ export class VirtqueueRings {
 
   /** Points ring descriptor `head` at its indirect table holding `count` entries (`VIRTQ_DESC_F_INDIRECT`). */
   writeIndirectHead(head: number, count: number): void {
-    const table = this.indAddr + head * this.indStride;
+    // The table's address goes to the device: it is a DMA address, not the CPU (guest-physical) one.
+    const table = this.indDma + head * this.indStride;
     this.writeDesc(head, table, count * VIRTQ_DESC_SIZE, VIRTQ_DESC_F_INDIRECT, 0);
   }
 

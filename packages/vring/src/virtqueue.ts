@@ -148,9 +148,17 @@ export class Virtqueue<T> {
     this.tokens = new Array<T | undefined>(num).fill(undefined);
   }
 
-  /** The ring addresses, for the transport's `setVqNum` / `setVqAddress`. */
+  /** The ring addresses as the driver (CPU) sees them: guest-physical. */
   get layout(): SplitRingLayout {
     return this.rings.layout;
+  }
+
+  /**
+   * The ring addresses as the device sees them (the DMA allocator's `dmaOffset` applied): what the
+   * transport passes to `setVqAddress`. Equal to {@link layout} with an identity DMA mapping.
+   */
+  get deviceLayout(): SplitRingLayout {
+    return this.rings.deviceLayout;
   }
 
   /** Descriptors not held by any chain in flight. */

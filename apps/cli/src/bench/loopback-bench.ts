@@ -123,7 +123,7 @@ export function loopbackOnce(size: number, packets: number): number {
  * numbers measured under the same machine load. Reports medians.
  *
  * @example
- * const report = benchLoopback({ size: 64, packets: 1e6, runs: 5 }, await loadVringCeilings());
+ * const report = benchLoopback({ size: 64, packets: 1e6, runs: 5 }, VRING_CEILINGS);
  * report.ratio; // stack Mpps / reference Mpps
  */
 export function benchLoopback(options: LoopbackBenchOptions, ceilings: VringCeilings): LoopbackBenchReport {

@@ -25,7 +25,7 @@ const BUF = 2048;
  */
 export function vringLoop(size: number, packets: number, batch = 64): number {
   const mem = GuestMemory.create({ size: 8 << 20 });
-  const dma = new DmaAllocator(mem);
+  const dma = new DmaAllocator(mem, { dmaOffset: IOVA_OFFSET });
   const tlb = new Iotlb();
   tlb.addRange(IOVA_OFFSET, IOVA_OFFSET + (8 << 20) - 1, 0, VHOST_MAP_RW);
   let kicks = 0;
@@ -48,12 +48,12 @@ export function vringLoop(size: number, packets: number, batch = 64): number {
   mem.fill(txBufs, NUM * BUF, 0x5a);
   const dev = (vq: Virtqueue<number>): Vringh => {
     const v = new Vringh();
-    const l = vq.layout;
+    const l = vq.deviceLayout;
     v.init({
       num: NUM,
-      descAddr: l.descAddr + IOVA_OFFSET,
-      availAddr: l.availAddr + IOVA_OFFSET,
-      usedAddr: l.usedAddr + IOVA_OFFSET,
+      descAddr: l.descAddr,
+      availAddr: l.availAddr,
+      usedAddr: l.usedAddr,
       eventIdx: true,
       mem,
       iotlb: tlb,

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { CliError } from '../errors.js';
+import { benchLoopback, loopbackOnce } from './loopback-bench.js';
+import type { VringCeilings } from './vring-ceilings.js';
+
+describe('benchLoopback', () => {
+  const fixed: VringCeilings = { referenceLoop: () => 10e6, copyCeiling: () => 20e6 };
+
+  it('reports the stack against the ceilings of the same runs', () => {
+    const report = benchLoopback({ size: 64, packets: 2000, runs: 3 }, fixed);
+    expect(report.runs).toHaveLength(3);
+    expect(report.referenceMpps).toBe(10);
+    expect(report.copyMops).toBe(20);
+    expect(report.mpps).toBeGreaterThan(0);
+    expect(report.ratio).toBeCloseTo(report.mpps / 10, 9);
+    expect(report.goal).toBe(0.35);
+    expect(benchLoopback({ size: 1500, packets: 500, runs: 1 }, fixed).goal).toBe(0.5);
+  });
+
+  it('moves every packet through the stack', () => {
+    expect(loopbackOnce(1500, 1000)).toBeGreaterThan(0);
+  });
+
+  it('refuses bad parameters', () => {
+    expect(() => benchLoopback({ size: 64, packets: 0, runs: 1 }, fixed)).toThrow(CliError);
+    expect(() => benchLoopback({ size: 64, packets: 10, runs: 0 }, fixed)).toThrow('--runs 0');
+    expect(() => benchLoopback({ size: 10, packets: 10, runs: 1 }, fixed)).toThrow('frame size 10');
+  });
+});
