@@ -86,7 +86,12 @@ export class LoopbackDriver {
         vq.interrupt();
       });
       handle.setVqNum(index, num);
-      handle.setVqAddress(index, vq.deviceLayout.descAddr, vq.deviceLayout.availAddr, vq.deviceLayout.usedAddr);
+      handle.setVqAddress(
+        index,
+        vq.deviceLayout.descAddr,
+        vq.deviceLayout.availAddr,
+        vq.deviceLayout.usedAddr,
+      );
       handle.setVqReady(index, true);
       return vq;
     };

@@ -19,12 +19,14 @@ interface Chain {
   seed: number;
 }
 
-const chainArb: fc.Arbitrary<Chain> = fc.record({
-  // At most 4 buffers: every chain must fit the smallest queue (4) even without indirect tables.
-  out: fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 0, maxLength: 2 }),
-  in: fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 0, maxLength: 2 }),
-  seed: fc.integer({ min: 0, max: 255 }),
-}).filter((c) => c.out.length + c.in.length > 0);
+const chainArb: fc.Arbitrary<Chain> = fc
+  .record({
+    // At most 4 buffers: every chain must fit the smallest queue (4) even without indirect tables.
+    out: fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 0, maxLength: 2 }),
+    in: fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 0, maxLength: 2 }),
+    seed: fc.integer({ min: 0, max: 255 }),
+  })
+  .filter((c) => c.out.length + c.in.length > 0);
 
 function setup(num: number, eventIdx: boolean, indirect: boolean, initialIdx: number) {
   const mem = GuestMemory.create({ size: MEM });
@@ -112,7 +114,8 @@ describe('driver side -> device side round trip', () => {
               expect(vrh.pull(riov, got)).toBe(outLen);
               // The device answers with the readable bytes reversed, repeated to fill the writable part.
               const reply = new Uint8Array(inLen);
-              for (let i = 0; i < inLen; i++) reply[i] = outLen > 0 ? got[outLen - 1 - (i % outLen)] : i & 0xff;
+              for (let i = 0; i < inLen; i++)
+                reply[i] = outLen > 0 ? got[outLen - 1 - (i % outLen)] : i & 0xff;
               expect(vrh.push(wiov, reply)).toBe(inLen);
               // The device consumes chains in the order they were made available.
               const c = chains[consumed++];
