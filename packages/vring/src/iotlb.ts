@@ -222,6 +222,29 @@ export class Iotlb {
    * `len` is not a non-negative safe integer. Segments appended before an error stay in `iov`.
    */
   translate(iova: number, len: number, access: IotlbAccess, mem: GuestMemory, iov: Iov): void {
+    // Fast path: the whole range inside the last-hit entry and inside one memory region (the common
+    // case of a buffer); anything else, errors included, takes the general walk below.
+    const h = this.hit;
+    if (
+      h !== undefined &&
+      len > 0 &&
+      iova >= h.start &&
+      iova <= h.last - len + 1 &&
+      (h.perm & access) !== 0 &&
+      Number.isSafeInteger(iova) &&
+      Number.isSafeInteger(len)
+    ) {
+      const pa = h.addr + (iova - h.start);
+      const r = mem.findRegion(pa, len);
+      if (r !== undefined) {
+        iov.add(r.bytes, pa - r.gpa, len);
+        return;
+      }
+    }
+    this.translateWalk(iova, len, access, mem, iov);
+  }
+
+  private translateWalk(iova: number, len: number, access: IotlbAccess, mem: GuestMemory, iov: Iov): void {
     checkAddress(iova, 'iova');
     checkAddress(len, 'translation length');
     let addr = iova;

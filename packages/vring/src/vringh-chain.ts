@@ -28,8 +28,8 @@ const IOVA_END = IOVA_MAX + 1;
 
 /**
  * The descriptor-chain walk of the device side of a split virtqueue (the kernel's `__vringh_iov`),
- * used by `Vringh.getdesc`. It keeps the descriptor being read in fields and the indirect table
- * in a reused {@link Iov}, so a walk allocates nothing. Every step is bounded: at most `num` direct
+ * used by `Vringh.getdesc`. It reads the descriptor being walked into locals and keeps the indirect
+ * table in a reused {@link Iov}, so a walk allocates nothing. Every step is bounded: at most `num` direct
  * descriptors and at most the table's entries inside an indirect table, else `ELOOP`.
  *
  * Spec rules enforced (§2.7.5): `next` inside the table; an indirect descriptor only as the last of
@@ -47,13 +47,6 @@ export class VringhChain {
   /** One descriptor copied out of an indirect table, so it is parsed like a direct one. */
   private readonly descBytes = new Uint8Array(VIRTQ_DESC_SIZE);
   private readonly descBytesView = new DataView(this.descBytes.buffer);
-
-  // The descriptor being walked, as fields rather than an object.
-  private dAddrLo = 0;
-  private dAddrHi = 0;
-  private dLen = 0;
-  private dFlags = 0;
-  private dNext = 0;
 
   /**
    * Walks the chain from `head` (`__vringh_iov`): readable buffers are translated with
@@ -85,39 +78,27 @@ export class VringhChain {
     let steps = 0;
     let writable = false;
     let total = 0;
+    // The descriptor is read through `view` at `off`: the ring's table, or the copy of an entry of
+    // an indirect table (which may span segments), so both are parsed by the same code.
+    let view = table;
+    let off = 0;
     for (;;) {
-      if (++steps > max) {
-        throw new VringError(
-          'ELOOP',
-          indirect
-            ? `indirect table of head ${head} loops: more than its ${max} descriptors`
-            : `chain of head ${head} loops: more than queue size ${max} descriptors`,
-        );
+      if (++steps > max) throw loopError(head, max, indirect);
+      if (indirect) {
+        this.loadIndirect(i);
+        view = this.descBytesView;
+        off = 0;
+      } else {
+        off = i * VIRTQ_DESC_SIZE;
       }
-      if (indirect) this.loadIndirect(i);
-      else this.load(table, i * VIRTQ_DESC_SIZE);
-      const flags = this.dFlags;
-      const len = this.dLen;
+      const flags = view.getUint16(off + VIRTQ_DESC_FLAGS_OFF, true);
+      const len = view.getUint32(off + VIRTQ_DESC_LEN_OFF, true);
 
       if ((flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
-        if (indirect) {
-          throw new VringError(
-            'EINVAL',
-            `descriptor ${i} in the indirect table of head ${head} is itself indirect`,
-          );
-        }
-        if ((flags & VIRTQ_DESC_F_NEXT) !== 0) {
-          throw new VringError('EINVAL', `descriptor ${i} of head ${head} sets both indirect and next`);
-        }
-        if (len === 0 || len % VIRTQ_DESC_SIZE !== 0) {
-          throw new VringError(
-            'EINVAL',
-            `indirect table length ${len} of descriptor ${i} is not a non-zero multiple of ${VIRTQ_DESC_SIZE}`,
-          );
-        }
+        checkIndirect(head, i, flags, len, indirect);
         const tableIov = this.indirectTable;
         tableIov.reset();
-        iotlb.translate(this.bufferAddr(i, len), len, VHOST_MAP_RO, mem, tableIov);
+        iotlb.translate(bufferAddr(view, off, i, len), len, VHOST_MAP_RO, mem, tableIov);
         indirect = true;
         max = len / VIRTQ_DESC_SIZE;
         i = 0;
@@ -132,48 +113,24 @@ export class VringhChain {
         access = VHOST_MAP_WO;
         writable = true;
       } else {
-        if (writable) {
-          throw new VringError('EINVAL', `readable descriptor ${i} of head ${head} follows a writable one`);
-        }
+        if (writable) throw orderError(head, i);
         iov = riov;
         access = VHOST_MAP_RO;
       }
-      if (iov === null) {
-        const kind = access === VHOST_MAP_WO ? 'writable' : 'readable';
-        throw new VringError(
-          'EPROTO',
-          `${kind} descriptor ${i} of head ${head} but no ${kind} iov was given`,
-        );
-      }
+      if (iov === null) throw noIovError(head, i, access);
       if (len !== 0) {
         total += len;
-        if (total > U32_MAX) {
-          throw new VringError('EINVAL', `chain of head ${head} is ${total} bytes long, more than 2^32 - 1`);
-        }
-        iotlb.translate(this.bufferAddr(i, len), len, access, mem, iov);
+        if (total > U32_MAX) throw tooLongError(head, total);
+        iotlb.translate(bufferAddr(view, off, i, len), len, access, mem, iov);
       }
 
       if ((flags & VIRTQ_DESC_F_NEXT) === 0) return;
-      i = this.dNext;
-      if (i >= max) {
-        throw new VringError(
-          'EINVAL',
-          `next ${i} of head ${head} is not below the ${indirect ? 'indirect ' : ''}table size ${max}`,
-        );
-      }
+      i = view.getUint16(off + VIRTQ_DESC_NEXT_OFF, true);
+      if (i >= max) throw nextError(head, i, max, indirect);
     }
   }
 
-  /** Loads the descriptor at byte `off` of `view` into the `d*` fields. */
-  private load(view: DataView, off: number): void {
-    this.dAddrLo = view.getUint32(off + VIRTQ_DESC_ADDR_OFF, true);
-    this.dAddrHi = view.getUint32(off + VIRTQ_DESC_ADDR_OFF + U64_HI_OFF, true);
-    this.dLen = view.getUint32(off + VIRTQ_DESC_LEN_OFF, true);
-    this.dFlags = view.getUint16(off + VIRTQ_DESC_FLAGS_OFF, true);
-    this.dNext = view.getUint16(off + VIRTQ_DESC_NEXT_OFF, true);
-  }
-
-  /** Loads entry `i` of the indirect table, which may span several segments. */
+  /** Copies entry `i` of the indirect table, which may span several segments, into `descBytes`. */
   private loadIndirect(i: number): void {
     const t = this.indirectTable;
     let seg = 0;
@@ -188,26 +145,76 @@ export class VringhChain {
       dst[k] = t.bufs[seg][t.offs[seg] + off];
       off++;
     }
-    this.load(this.descBytesView, 0);
   }
+}
 
-  /**
-   * The loaded descriptor's address as a number.
-   * @throws VringError `ERANGE` when it is beyond 2^53 or `[addr, addr + len)` runs past it.
-   */
-  private bufferAddr(i: number, len: number): number {
-    const hi = this.dAddrHi;
-    const lo = this.dAddrLo;
-    if (hi > U64_SAFE_HI_MAX) {
-      throw new VringError(
-        'ERANGE',
-        `descriptor ${i} address 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is beyond 2^53`,
-      );
-    }
-    const addr = hi * TWO_32 + lo;
-    if (addr > IOVA_END - len) {
-      throw new VringError('ERANGE', `descriptor ${i} range 0x${addr.toString(16)}+${len} runs past 2^53`);
-    }
-    return addr;
+/**
+ * The address of the descriptor at `off` of `view` as a number.
+ * @throws VringError `ERANGE` when it is beyond 2^53 or `[addr, addr + len)` runs past it.
+ */
+function bufferAddr(view: DataView, off: number, i: number, len: number): number {
+  const lo = view.getUint32(off + VIRTQ_DESC_ADDR_OFF, true);
+  const hi = view.getUint32(off + VIRTQ_DESC_ADDR_OFF + U64_HI_OFF, true);
+  if (hi > U64_SAFE_HI_MAX) throw addrError(i, hi, lo);
+  const addr = hi * TWO_32 + lo;
+  if (addr > IOVA_END - len) throw rangeError(i, addr, len);
+  return addr;
+}
+
+/** Spec rules of an indirect descriptor (§2.7.5.3.1). @throws VringError `EINVAL` */
+function checkIndirect(head: number, i: number, flags: number, len: number, nested: boolean): void {
+  if (nested) {
+    throw new VringError('EINVAL', `descriptor ${i} in the indirect table of head ${head} is itself indirect`);
   }
+  if ((flags & VIRTQ_DESC_F_NEXT) !== 0) {
+    throw new VringError('EINVAL', `descriptor ${i} of head ${head} sets both indirect and next`);
+  }
+  if (len === 0 || len % VIRTQ_DESC_SIZE !== 0) {
+    throw new VringError(
+      'EINVAL',
+      `indirect table length ${len} of descriptor ${i} is not a non-zero multiple of ${VIRTQ_DESC_SIZE}`,
+    );
+  }
+}
+
+// Error builders, out of line so the walk stays small enough for the JIT to inline and optimise.
+
+function loopError(head: number, max: number, indirect: boolean): VringError {
+  return new VringError(
+    'ELOOP',
+    indirect
+      ? `indirect table of head ${head} loops: more than its ${max} descriptors`
+      : `chain of head ${head} loops: more than queue size ${max} descriptors`,
+  );
+}
+
+function orderError(head: number, i: number): VringError {
+  return new VringError('EINVAL', `readable descriptor ${i} of head ${head} follows a writable one`);
+}
+
+function noIovError(head: number, i: number, access: IotlbAccess): VringError {
+  const kind = access === VHOST_MAP_WO ? 'writable' : 'readable';
+  return new VringError('EPROTO', `${kind} descriptor ${i} of head ${head} but no ${kind} iov was given`);
+}
+
+function tooLongError(head: number, total: number): VringError {
+  return new VringError('EINVAL', `chain of head ${head} is ${total} bytes long, more than 2^32 - 1`);
+}
+
+function nextError(head: number, i: number, max: number, indirect: boolean): VringError {
+  return new VringError(
+    'EINVAL',
+    `next ${i} of head ${head} is not below the ${indirect ? 'indirect ' : ''}table size ${max}`,
+  );
+}
+
+function addrError(i: number, hi: number, lo: number): VringError {
+  return new VringError(
+    'ERANGE',
+    `descriptor ${i} address 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is beyond 2^53`,
+  );
+}
+
+function rangeError(i: number, addr: number, len: number): VringError {
+  return new VringError('ERANGE', `descriptor ${i} range 0x${addr.toString(16)}+${len} runs past 2^53`);
 }
