@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { ContainerModule } from 'inversify';
 import { VRING_CEILINGS } from './bench/vring-ceilings.js';
 import { benchLoopback } from './bench/loopback-bench.js';
+import { benchTrace } from './bench/trace-bench.js';
 import {
   BENCH_DEFAULT_PACKETS,
   BENCH_DEFAULT_RUNS,
@@ -22,6 +23,15 @@ import { defaultStatePath } from './state/default-state-path.js';
 import { withManagementState } from './state/management-session.js';
 import { type ManagementRunner, runVdpaCommand } from './vdpa/vdpa-commands.js';
 import { DEV_USAGE, MGMTDEV_USAGE, PROGRAM } from './vdpa/usage.js';
+import {
+  BENCH_TRACE_DEFAULT_OPS,
+  BENCH_TRACE_DEFAULT_RUNS,
+  RECORD_DATAPATH_MODES,
+  RECORD_DEFAULT_DATAPATH,
+  RUN_CLOCK_MODES,
+} from './trace/constants.js';
+import { formatTraceBenchReport } from './trace/trace-bench-report.js';
+import { registerTraceCommands } from './trace/trace-commands.js';
 
 /** Global options of `vdpa-kit`. */
 interface GlobalOptions {
@@ -56,7 +66,8 @@ function collect(value: string, previous: string[]): string[] {
 
 /**
  * Builds the `vdpa-kit` command tree (commander): the iproute2 objects `mgmtdev` and `dev` (their
- * words parsed by the iproute2-compatible parser), `run`, and `bench loopback`.
+ * words parsed by the iproute2-compatible parser), `run` (with `--record` and `--inject`),
+ * `trace show|verify|replay|diff`, and `bench loopback|trace`.
  *
  * @param io where output goes
  * @param exit receives the exit status of the command that ran
@@ -91,7 +102,7 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
 
   program
     .description(
-      'The Linux vDPA framework in userspace: iproute2 `vdpa` management, traffic runs and benchmarks.',
+      'The Linux vDPA framework in userspace: iproute2 `vdpa` management, traffic runs, traces and benchmarks.',
     )
     .version(`${PROGRAM} utility, ${PROGRAM}-${cliVersion()}`, '-V, --version', 'print the version')
     .option('-j, --json', 'JSON output')
@@ -158,9 +169,28 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
         .choices(['inline', 'microtask'])
         .default('inline'),
     )
+    .option('--set-mac <mac>', 'set this MAC through the control queue after bring-up')
+    .option('--promisc', 'turn promiscuous mode on through the control queue after bring-up')
+    .option('--record <file>', 'record the session (dev add … dev del) as a trace file (JSON Lines)')
+    .addOption(
+      new Option('--record-datapath <mode>', 'coalesce kicks and callbacks per queue, or record every one')
+        .choices([...RECORD_DATAPATH_MODES])
+        .default(RECORD_DEFAULT_DATAPATH),
+    )
+    .addOption(
+      new Option('--clock <clock>', 'event timestamps: wall clock, or a counter (deterministic traces)')
+        .choices([...RUN_CLOCK_MODES])
+        .default('system'),
+    )
+    .option(
+      '--inject <spec>',
+      'inject a fault: OP:N:ERRNO (fail the nth call), OP:N+:ERRNO (every call from the nth), OP:N:corrupt (repeatable)',
+      collect,
+      [],
+    )
     .addHelpText(
       'after',
-      `\nExamples:\n  ${PROGRAM} run --count 100000 --size 64\n  ${PROGRAM} run --mgmtdev mvnet --json\n`,
+      `\nExamples:\n  ${PROGRAM} run --count 100000 --size 64\n  ${PROGRAM} run --mgmtdev mvnet --json\n  ${PROGRAM} run --count 64 --record session.jsonl --clock logical\n  ${PROGRAM} run --inject setVqNum:1:EIO\n`,
     )
     .action(async (opts: Record<string, unknown>) => {
       const g = globals();
@@ -177,9 +207,27 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
         workQueue: opts.workQueue as 'inline' | 'microtask',
         plugins: await plugins(),
         progress: (total) => createProgress(total, io.progressStream, g.json !== true),
+        clock: opts.clock as 'system' | 'logical',
+        setMac: opts.setMac as string | undefined,
+        promisc: opts.promisc === true,
+        inject: opts.inject as string[],
+        record:
+          opts.record === undefined
+            ? undefined
+            : {
+                path: opts.record as string,
+                datapath: opts.recordDatapath as 'coalesced' | 'full',
+                pluginSpecs: g.plugin,
+                cwd: io.cwd,
+                env: io.env,
+              },
       });
       if (g.json === true) printJson(report);
-      else io.stdout(formatRunReport(report));
+      else {
+        io.stdout(formatRunReport(report));
+        if (report.record !== undefined)
+          io.stdout(`trace recorded to ${report.record.file} (datapath ${report.record.datapath})\n`);
+      }
       exit(report.ok ? 0 : 1);
     });
 
@@ -203,7 +251,28 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
       exit(0);
     });
 
-  for (const cmd of [program, ...program.commands, ...bench.commands]) {
+  bench
+    .command('trace')
+    .description('trace recording (ops/s) and replay in verify mode (events/s) vs in-run JSON Lines ceilings')
+    .option('--ops <n>', 'config ops per timed recording run', integer(1, '--ops'), BENCH_TRACE_DEFAULT_OPS)
+    .option('--runs <k>', 'timed runs (medians are reported)', integer(1, '--runs'), BENCH_TRACE_DEFAULT_RUNS)
+    .addHelpText('after', `\nExample:\n  ${PROGRAM} bench trace --json\n`)
+    .action((opts: { ops: number; runs: number }) => {
+      const report = benchTrace(opts);
+      if (globals().json === true) printJson(report);
+      else io.stdout(formatTraceBenchReport(report));
+      exit(0);
+    });
+
+  const trace = registerTraceCommands(program, {
+    io,
+    exit,
+    json: () => globals().json === true,
+    printJson,
+    plugins,
+  });
+
+  for (const cmd of [program, ...program.commands, ...bench.commands, ...trace.commands]) {
     cmd
       .showSuggestionAfterError(false)
       .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })

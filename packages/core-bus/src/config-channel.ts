@@ -4,7 +4,7 @@ import { NO_ARGS, encodeArgList, indexArgs } from './event-args.js';
 import { encodeArgs, encodeResult, encodeValue } from './event-codec.js';
 import type { EventSink } from './event-sink.js';
 import type { CbName, OpOrigin } from './events.js';
-import type { InterceptDecision, InterceptorChain, OpCall, OpOutcome } from './interceptor.js';
+import type { InterceptDecision, Interceptor, InterceptorChain, OpCall, OpOutcome } from './interceptor.js';
 import type { Logger } from './logger.js';
 import { OP_NAMES, OP_TABLE } from './op-table.js';
 import type { VdpaDevice } from './vdpa-device.js';
@@ -307,15 +307,22 @@ export class ConfigChannel {
       error = VdpaError.from(err);
     }
     if (entered > 0) {
-      const outcome: OpOutcome = error === undefined ? { ok: true, result } : { ok: false, error };
+      let outcome: OpOutcome = error === undefined ? { ok: true, result } : { ok: false, error };
       for (let k = entered - 1; k >= 0; k--) {
         const layer = layers[k];
+        if (layer.transform !== undefined) outcome = this.transform(layer, call, outcome);
         if (layer.after === undefined) continue;
         try {
           layer.after(call, outcome);
         } catch (err) {
           this.logger.error('interceptor after hook threw', { dev, op, err: VdpaError.from(err).message });
         }
+      }
+      if (outcome.ok) {
+        error = undefined;
+        result = outcome.result;
+      } else {
+        error = outcome.error;
       }
     }
     if (error !== undefined) {
@@ -324,6 +331,21 @@ export class ConfigChannel {
     }
     this.sink.emitOpReturn(dev, op, origin, encodeResult(op, result, args));
     return result;
+  }
+
+  /**
+   * Runs one layer's `transform` hook: its replacement outcome (an `outBytes` result copied into the
+   * caller's buffer, as for a `before` answer), the error it threw, or `outcome` unchanged.
+   */
+  private transform(layer: Interceptor, call: OpCall, outcome: OpOutcome): OpOutcome {
+    try {
+      const next = layer.transform?.(call, outcome);
+      if (next == null || next === outcome) return outcome;
+      if (!next.ok) return { ok: false, error: VdpaError.from(next.error) };
+      return { ok: true, result: this.substitute(call.op, call.args, next.result) };
+    } catch (err) {
+      return { ok: false, error: VdpaError.from(err) };
+    }
   }
 
   private fn(op: OpName): unknown {
@@ -342,7 +364,7 @@ export class ConfigChannel {
     return (fn as FnN).apply(this.ops, args);
   }
 
-  private substitute(op: OpName, args: unknown[], result: unknown): unknown {
+  private substitute(op: OpName, args: readonly unknown[], result: unknown): unknown {
     const meta = OP_TABLE[op];
     if (meta.ret !== 'outBytes') return result;
     const buf = args[meta.args.indexOf('outBytes')];

@@ -146,3 +146,72 @@ export {
   EVENT_FORMAT_VERSION,
   DEFAULT_GUEST_MEMORY_SIZE,
 } from './constants.js';
+export {
+  TRACE_FORMAT_VERSION,
+  TRACE_FORMAT_NAME,
+  TRACE_FRAMEWORK_NAME,
+  TRACE_BATCH_BYTES_DEFAULT,
+  TRACE_RECORD_KINDS,
+  DATAPATH_MODES,
+  isDatapathRecord,
+  createTraceHeader,
+  frameworkVersion,
+  traceHeaderSchema,
+  traceRecordSchema,
+  opRecordSchema,
+  cbRecordSchema,
+  busRecordSchema,
+  mgmtRecordSchema,
+  datapathRecordSchema,
+  type DatapathMode,
+  type DatapathRecord,
+  type Trace,
+  type TraceHeader,
+  type TraceHeaderOptions,
+  type TracePlugin,
+  type TraceRecord,
+} from './trace/trace-format.js';
+export { TraceError, type TraceErrorOptions } from './trace/trace-error.js';
+export { parseTrace, parseTraceRecord, readTrace } from './trace/trace-reader.js';
+export { TraceWriter, serializeRecord, type TraceWriterOptions } from './trace/trace-writer.js';
+export {
+  startRecording,
+  recordToFile,
+  type EventSource,
+  type Recording,
+  type RecordingOptions,
+  type RecordToFileOptions,
+  type TraceSink,
+} from './trace/trace-recorder.js';
+export {
+  failNth,
+  corruptResult,
+  flipLowBit,
+  parseInjectSpec,
+  type FailNthOptions,
+  type CorruptResultOptions,
+} from './trace/fault-injection.js';
+export {
+  featureName,
+  featureNames,
+  statusNames,
+  NET_FEATURE_NAMES,
+  TRANSPORT_FEATURE_NAMES,
+  STATUS_NAMES,
+  TRACE_TRANSPORT_F_END,
+} from './trace/feature-names.js';
+export {
+  projectTrace,
+  type BusProjection,
+  type DeviceProjection,
+  type VqProjection,
+  type ProjectionOptions,
+} from './trace/projection.js';
+export { formatTimeline, formatCall, formatJsonValue } from './trace/timeline.js';
+export {
+  diffTraces,
+  formatDiff,
+  type DiffOp,
+  type TraceDiff,
+  type TraceDiffEntry,
+} from './trace/trace-diff.js';

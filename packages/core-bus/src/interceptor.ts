@@ -45,6 +45,11 @@ export interface CbCall {
  *
  * - `before` returning `undefined` passes the call on. Throwing from `before` fails the op with
  *   `VdpaError.from(thrown)`.
+ * - `transform` may replace the outcome once the device (or an inner decision) produced it: it runs
+ *   for every layer whose `before` ran, innermost first, just before that layer's `after`, so outer
+ *   layers (a recorder) see the replaced outcome. Returning `undefined` keeps the outcome; returning an
+ *   outcome replaces it (an ok outcome of `getConfig` carries a `Uint8Array` that is copied into the
+ *   caller's buffer); throwing replaces it with the error `VdpaError.from(thrown)`.
  * - `after` observes; a throw from it is logged and ignored.
  * - `callback` observes device callbacks (vq and config) before they reach the driver.
  *
@@ -58,6 +63,7 @@ export interface Interceptor {
   /** Optional name, for logs. */
   readonly name?: string;
   before?(call: OpCall): InterceptDecision | undefined | void;
+  transform?(call: OpCall, outcome: OpOutcome): OpOutcome | undefined | void;
   after?(call: OpCall, outcome: OpOutcome): void;
   callback?(call: CbCall): void;
 }

@@ -1,12 +1,5 @@
-import {
-  VIRTIO_F_ACCESS_PLATFORM,
-  VIRTIO_F_ANY_LAYOUT,
-  VIRTIO_F_VERSION_1,
-  VIRTIO_NET_F_MAC,
-  VIRTIO_NET_F_MTU,
-  VIRTIO_NET_F_STATUS,
-  bit,
-} from '@vdpa-kit/vring';
+import { VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_ANY_LAYOUT, VIRTIO_F_VERSION_1, bit } from '@vdpa-kit/vring';
+import { VIRTIO_NET_F_MAC, VIRTIO_NET_F_MTU, VIRTIO_NET_F_STATUS } from '@vdpa-kit/vring';
 
 /** Handle of the management device (`vdpa mgmtdev show`). */
 export const MVNET_MGMTDEV_NAME = 'mvnet';
@@ -28,13 +21,10 @@ export const MVNET_DEFAULT_MTU = 1500;
 export const MVNET_WORK_BUDGET = 64;
 /** ACCESS_PLATFORM: the device reads memory through a translation, so the driver must accept it. */
 export const MVNET_REQUIRED_FEATURES = bit(VIRTIO_F_ACCESS_PLATFORM);
-/** Offered: the sample's ANY_LAYOUT | VERSION_1 | ACCESS_PLATFORM plus the config fields MAC, MTU, STATUS. */
+/** The config-space fields offered, so that the driver reads them: MAC, MTU, STATUS. */
+const NET_CONFIG_FEATURES = bit(VIRTIO_NET_F_MAC) | bit(VIRTIO_NET_F_MTU) | bit(VIRTIO_NET_F_STATUS);
+/** Offered: the sample's ANY_LAYOUT, VERSION_1 and ACCESS_PLATFORM, plus the config-space fields. */
 export const MVNET_FEATURES =
-  bit(VIRTIO_F_ANY_LAYOUT) |
-  bit(VIRTIO_F_VERSION_1) |
-  MVNET_REQUIRED_FEATURES |
-  bit(VIRTIO_NET_F_MAC) |
-  bit(VIRTIO_NET_F_MTU) |
-  bit(VIRTIO_NET_F_STATUS);
+  bit(VIRTIO_F_ANY_LAYOUT) | bit(VIRTIO_F_VERSION_1) | MVNET_REQUIRED_FEATURES | NET_CONFIG_FEATURES;
 /** Ring indices are free-running u16 (§2.7). */
 export const U16_MASK = 0xffff;

@@ -6,9 +6,7 @@ import { MVNET_MGMT_DEVICE } from './tokens.js';
 /**
  * The device-mvnet plugin: binds the `mvnet` management device (singleton) to `MVNET_MGMT_DEVICE` and
  * to core-bus's `MGMT_DEVICE`, which `composeStack` registers on the bus.
- * @example
- * const { bus } = composeStack([mvnetModule(), transportVirtioModule()]);
- * bus.devAdd('mvnet', 'vdpa0');
+ * @example composeStack([mvnetModule(), transportVirtioModule()]).bus.devAdd('mvnet', 'vdpa0');
  */
 export function mvnetModule(): ContainerModule {
   return new ContainerModule(({ bind }) => {

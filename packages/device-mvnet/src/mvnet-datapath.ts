@@ -1,13 +1,34 @@
-import { VringError } from '@vdpa-kit/vring';
-import type { Work } from '@vdpa-kit/core-bus';
+import { type GuestMemory, type Iotlb, Iov, VringError, Vringh } from '@vdpa-kit/vring';
+import type { VdpaCallback, Work } from '@vdpa-kit/core-bus';
 import { MVNET_RX_VQ, MVNET_TX_VQ, MVNET_WORK_BUDGET, U16_MASK } from './constants.js';
-import type { MvnetVq } from './mvnet-vq.js';
 
-/**
- * New datapath counters under vdpasim_net's vendor-stat names. Errors: bad chains on that ring;
- * overruns: frames dropped for want of an RX buffer; rx drops: frames longer than the RX buffer;
- * tx drops: always 0 (no MAC filter). They survive device resets.
- */
+/** One virtqueue (`vdpasim_virtqueue`): what the vq ops programmed, the ring's device side and its iov. */
+export class MvnetVq {
+  readonly vring = new Vringh();
+  readonly iov = new Iov();
+  ready = false;
+  num = 0;
+  descArea = 0;
+  driverArea = 0;
+  deviceArea = 0;
+  cb: VdpaCallback | null = null;
+
+  /** `vdpasim_queue_ready`: sets the ring up from the avail index `set_vq_state` stored. @throws VringError */
+  start(mem: GuestMemory, iotlb: Iotlb): void {
+    const last = this.vring.lastAvailIdx;
+    const { num, descArea: descAddr, driverArea: availAddr, deviceArea: usedAddr } = this;
+    this.vring.init({ num, descAddr, availAddr, usedAddr, eventIdx: false, mem, iotlb });
+    this.vring.lastAvailIdx = this.vring.lastUsedIdx = last;
+  }
+
+  /** Back to the state after creation: not ready, nothing programmed, indices 0. */
+  reset(): void {
+    Object.assign(this, { ready: false, num: 0, descArea: 0, driverArea: 0, deviceArea: 0, cb: null });
+    this.vring.lastAvailIdx = this.vring.lastUsedIdx = 0;
+  }
+}
+
+/** New datapath counters, with vdpasim_net's vendor-stat names; they survive device resets. */
 export function mvnetStats() {
   return {
     rx: { 'rx packets': 0, 'rx bytes': 0, 'rx errors': 0, 'rx overruns': 0, 'rx drops': 0 },
@@ -18,7 +39,7 @@ export function mvnetStats() {
 /** The counters of one mvnet device. */
 export type MvnetStats = ReturnType<typeof mvnetStats>;
 
-/** What the loopback needs from its device: is it live, and where guest errors go. */
+/** What the loopback needs from its device. */
 export interface MvnetDatapathHost {
   /** DRIVER_OK is set and DEVICE_NEEDS_RESET is not. */
   running(): boolean;
@@ -27,10 +48,8 @@ export interface MvnetDatapathHost {
 }
 
 /**
- * The loopback work (the sample's work function), queued on the WORK_QUEUE by kicks. Each TX chain
- * takes one RX chain and its bytes, virtio-net header included, are copied across; TX completes with
- * length 0, RX with the bytes written. At most `MVNET_WORK_BUDGET` frames per pass, then it requeues;
- * one `needNotify` decision per ring per pass. Nothing is allocated per frame.
+ * The loopback (the sample's work function), queued on the WORK_QUEUE by kicks: copies each TX frame,
+ * virtio-net header included, into one RX buffer. One `needNotify` decision per ring per pass.
  */
 export class MvnetLoopback implements Work {
   /** Ring being touched, so a `VringError` is charged to the right queue. */
@@ -78,18 +97,17 @@ export class MvnetLoopback implements Work {
     stats.tx['tx bytes'] += len;
     this.queue = MVNET_RX_VQ;
     const rxHead = rx.vring.getdesc(null, rx.iov);
-    if (rxHead >= 0 && len <= rx.iov.totalLength) {
+    if (rxHead < 0) stats.rx['rx overruns']++;
+    else if (len > rx.iov.totalLength) {
+      // vringh_abandon: the too-small RX chain stays available for the next frame.
+      rx.vring.lastAvailIdx = (rx.vring.lastAvailIdx - 1) & U16_MASK;
+      stats.rx['rx drops']++;
+    } else {
       const written = tx.iov.copyTo(rx.iov);
       rx.vring.complete(rxHead, written);
       this.rxUsed++;
       stats.rx['rx packets']++;
       stats.rx['rx bytes'] += written;
-    } else if (rxHead >= 0) {
-      // vringh_abandon: the too-small RX chain stays available for the next frame.
-      rx.vring.lastAvailIdx = (rx.vring.lastAvailIdx - 1) & U16_MASK;
-      stats.rx['rx drops']++;
-    } else {
-      stats.rx['rx overruns']++;
     }
     this.queue = MVNET_TX_VQ;
     tx.vring.complete(txHead, 0);

@@ -1,27 +1,12 @@
-import {
-  VIRTIO_CONFIG_S_DRIVER_OK as DRIVER_OK,
-  VIRTIO_CONFIG_S_NEEDS_RESET as NEEDS_RESET,
-} from '@vdpa-kit/vring';
-import { type GuestMemory, Iotlb, VIRTIO_ID_NET, type VringError } from '@vdpa-kit/vring';
-import type {
-  Logger,
-  VdpaCallback,
-  VdpaConfigOps,
-  VdpaVqState,
-  VendorStat,
-  WorkQueue,
-} from '@vdpa-kit/core-bus';
-import { VdpaError } from '@vdpa-kit/core-bus';
+import { VIRTIO_CONFIG_S_DRIVER_OK as DRIVER_OK, VIRTIO_ID_NET, type GuestMemory } from '@vdpa-kit/vring';
+import { VIRTIO_CONFIG_S_NEEDS_RESET as NEEDS_RESET, Iotlb, type VringError } from '@vdpa-kit/vring';
+import { VdpaError, type VdpaCallback, type VdpaConfigOps, type VdpaVqState } from '@vdpa-kit/core-bus';
+import type { Logger, VendorStat, WorkQueue } from '@vdpa-kit/core-bus';
 import * as C from './constants.js';
 import { mvnetConfig, mvnetMac } from './mvnet-config.js';
-import { MvnetLoopback, mvnetStats } from './mvnet-datapath.js';
-import { MvnetVq } from './mvnet-vq.js';
+import { MvnetLoopback, MvnetVq, mvnetStats } from './mvnet-datapath.js';
 
-/**
- * Options of {@link MvnetDevice}: the vdpa device `name` (logs, generated MAC); config-space `mac`
- * (default {@link mvnetMac} of the name) and `mtu` (default 1500); the `GUEST_MEMORY` rings live in;
- * the `WORK_QUEUE` the loopback runs on; the `LOGGER` guest errors go to.
- */
+/** Options of {@link MvnetDevice}: its name, config-space `mac` and `mtu` (optional), and its services. */
 export interface MvnetDeviceOptions {
   readonly name: string;
   readonly mac?: Uint8Array;
@@ -32,18 +17,8 @@ export interface MvnetDeviceOptions {
 }
 
 /**
- * The mvnet device: the config ops of a loopback virtio-net with 2 vqs (RX 0, TX 1), each explained in
- * the kernel's terms (reference §1.2, §3.1, §3.5). No on-chip IOMMU, so no `setMap`/`dmaMap`: ring and
- * buffer addresses are guest-physical, translated through an identity `Iotlb` of its own. A `VringError`
- * thrown by an op reaches the driver as a `VdpaError` with the same code (the bus converts it).
- *
- * A ring that breaks the protocol (bad chain, wrong buffer direction, address outside memory) makes
- * the loopback throw a `VringError`: the device counts it (rx/tx errors), logs it, sets
- * DEVICE_NEEDS_RESET, calls the config callback and moves nothing more until `reset`.
- *
- * @example
- * const ops = new MvnetDevice({ name: 'vdpa0', mem, workQueue: createWorkQueue('inline'), logger });
- * bus.registerDevice(bus.allocDevice({ ops, name: 'vdpa0', classIds: ['virtio'] }), MVNET_NVQS);
+ * The mvnet device, a loopback virtio-net: its config ops, in the order of the kernel's `vdpa_config_ops`.
+ * No on-chip IOMMU: addresses are guest-physical, read through an identity `Iotlb`.
  */
 export class MvnetDevice implements VdpaConfigOps {
   /** Datapath counters, as `getVendorVqStats` reports them. */
@@ -65,163 +40,104 @@ export class MvnetDevice implements VdpaConfigOps {
     });
   }
 
-  /** `set_vq_address`: stores the three ring areas (IOVAs); they are used when the queue becomes ready. */
-  setVqAddress(idx: number, descArea: number, driverArea: number, deviceArea: number): void {
+  /** `set_vq_address`: stores the three ring areas (IOVAs), used when the queue becomes ready. */
+  readonly setVqAddress = (idx: number, descArea: number, driverArea: number, deviceArea: number): void => {
     Object.assign(this.vq(idx), { descArea, driverArea, deviceArea });
-  }
-
+  };
   /** `set_vq_num`: the ring size the driver allocated. @throws VdpaError `EINVAL` outside 1..256 */
-  setVqNum(idx: number, num: number): void {
+  readonly setVqNum = (idx: number, num: number): void => {
     const vq = this.vq(idx);
-    if (!Number.isInteger(num) || num < 1 || num > C.MVNET_QUEUE_MAX) {
+    if (!Number.isInteger(num) || num < 1 || num > C.MVNET_QUEUE_MAX)
       throw new VdpaError('EINVAL', `vq ${idx} size ${num} is not in 1..${C.MVNET_QUEUE_MAX}`);
-    }
     vq.num = num;
-  }
-
+  };
   /** `kick_vq`: the driver made buffers available; on a ready queue this schedules the loopback. */
-  kickVq(idx: number): void {
+  readonly kickVq = (idx: number): void => {
     if (this.vq(idx).ready) this.options.workQueue.queue(this.loopback);
-  }
-
+  };
   /** `set_vq_cb`: the used-buffer interrupt, called after a pass that used buffers of this queue. */
-  setVqCb(idx: number, cb: VdpaCallback | null): void {
+  readonly setVqCb = (idx: number, cb: VdpaCallback | null): void => {
     this.vq(idx).cb = cb;
-  }
-
+  };
   /** `set_vq_ready`: enabling (0 → 1) sets the ring up. @throws VringError `EINVAL` for a bad size */
-  setVqReady(idx: number, ready: boolean): void {
+  readonly setVqReady = (idx: number, ready: boolean): void => {
     const vq = this.vq(idx);
     if (ready && !vq.ready) vq.start(this.options.mem, this.iotlb);
     vq.ready = ready;
-  }
-
+  };
   /** `get_vq_ready`: whether the queue is enabled (a driver refuses to set up one that is). */
-  getVqReady(idx: number): boolean {
-    return this.vq(idx).ready;
-  }
-
-  /**
-   * `set_vq_state`: the next avail index to read (what migration restores); split rings only.
-   * @throws VdpaError `EOPNOTSUPP` for a packed state; VringError `ERANGE` for an index beyond u16
-   */
-  setVqState(idx: number, state: VdpaVqState): void {
+  readonly getVqReady = (idx: number): boolean => this.vq(idx).ready;
+  /** `set_vq_state`: the next avail index to read (restored on migration). @throws `EOPNOTSUPP`, `ERANGE` */
+  readonly setVqState = (idx: number, state: VdpaVqState): void => {
     const vq = this.vq(idx);
     if (state.kind !== 'split')
       throw new VdpaError('EOPNOTSUPP', `vq ${idx} state ${state.kind}: rings are split`);
     vq.vring.lastAvailIdx = state.availIndex;
-  }
-
+  };
   /** `get_vq_state`: the avail index the device reads next. */
-  getVqState(idx: number): VdpaVqState {
-    return { kind: 'split', availIndex: this.vq(idx).vring.lastAvailIdx };
-  }
-
+  readonly getVqState = (idx: number): VdpaVqState => ({
+    kind: 'split',
+    availIndex: this.vq(idx).vring.lastAvailIdx,
+  });
   /** `get_vendor_vq_stats` (`vdpa dev vstats show`), vdpasim_net's names. @throws VdpaError `EINVAL` */
-  getVendorVqStats(idx: number): VendorStat[] {
-    const counters =
-      idx === C.MVNET_RX_VQ ? this.stats.rx : idx === C.MVNET_TX_VQ ? this.stats.tx : undefined;
-    if (counters === undefined)
+  readonly getVendorVqStats = (idx: number): VendorStat[] => {
+    const counters = idx === C.MVNET_RX_VQ ? this.stats.rx : idx === C.MVNET_TX_VQ ? this.stats.tx : null;
+    if (counters === null)
       throw new VdpaError('EINVAL', `vq ${idx} has no stats: mvnet has ${C.MVNET_NVQS} vqs`);
     return Object.entries(counters).map(([name, value]) => ({ name, value: BigInt(value) }));
-  }
-
+  };
   /** `get_vq_align`: `PAGE_SIZE`, what the driver aligns a legacy-layout vring to. */
-  getVqAlign(): number {
-    return C.MVNET_QUEUE_ALIGN;
-  }
-
+  readonly getVqAlign = (): number => C.MVNET_QUEUE_ALIGN;
   /** `get_device_features`: a fixed set; `dev add` cannot provision features on mvnet. */
-  getDeviceFeatures(): bigint {
-    return C.MVNET_FEATURES;
-  }
-
-  /**
-   * `set_driver_features`: keeps the accepted subset of the offer.
-   * @throws VdpaError `EINVAL` without ACCESS_PLATFORM: the device needs its translation (as vdpa_sim)
-   */
-  setDriverFeatures(features: bigint): void {
-    if ((features & C.MVNET_REQUIRED_FEATURES) === 0n) {
+  readonly getDeviceFeatures = (): bigint => C.MVNET_FEATURES;
+  /** `set_driver_features`: keeps the accepted subset. @throws VdpaError `EINVAL` without ACCESS_PLATFORM */
+  readonly setDriverFeatures = (features: bigint): void => {
+    if ((features & C.MVNET_REQUIRED_FEATURES) === 0n)
       throw new VdpaError('EINVAL', `driver features 0x${features.toString(16)} lack ACCESS_PLATFORM`);
-    }
     this.features = features & C.MVNET_FEATURES;
-  }
-
+  };
   /** `get_driver_features`: what was negotiated. */
-  getDriverFeatures(): bigint {
-    return this.features;
-  }
-
+  readonly getDriverFeatures = (): bigint => this.features;
   /** `set_config_cb`: the config-change interrupt; mvnet only uses it to report NEEDS_RESET. */
-  setConfigCb(cb: VdpaCallback | null): void {
+  readonly setConfigCb = (cb: VdpaCallback | null): void => {
     this.configCb = cb;
-  }
-
+  };
   /** `get_vq_num_max`: 256; the bus checks it is not below the minimum (1). */
-  getVqNumMax(): number {
-    return C.MVNET_QUEUE_MAX;
-  }
-
+  readonly getVqNumMax = (): number => C.MVNET_QUEUE_MAX;
   /** `get_device_id`: 1, a network card (a driver refuses id 0). */
-  getDeviceId(): number {
-    return VIRTIO_ID_NET;
-  }
-
+  readonly getDeviceId = (): number => VIRTIO_ID_NET;
   /** `get_vendor_id`: 0, no vendor. */
-  getVendorId(): number {
-    return C.MVNET_VENDOR_ID;
-  }
-
+  readonly getVendorId = (): number => C.MVNET_VENDOR_ID;
   /** `get_status`: the status byte, with NEEDS_RESET if the device set it. */
-  getStatus(): number {
-    return this.status;
-  }
-
-  /**
-   * `set_status`: stores it, keeping a device-set NEEDS_RESET; 0 resets (the 5.7-era meaning). With
-   * DRIVER_OK the loopback runs once, for kicks sent before the device went live.
-   */
-  setStatus(status: number): void {
+  readonly getStatus = (): number => this.status;
+  /** `set_status`: keeps a device-set NEEDS_RESET; 0 resets; DRIVER_OK runs the kicks sent before it. */
+  readonly setStatus = (status: number): void => {
     if (status === 0) return this.reset();
     this.status = status | (this.status & NEEDS_RESET);
     if ((status & DRIVER_OK) !== 0) this.options.workQueue.queue(this.loopback);
-  }
-
+  };
   /** `reset`: status and features 0, vqs unprogrammed, callbacks dropped, generation bumped. */
-  reset(): void {
+  readonly reset = (): void => {
     this.options.workQueue.cancel(this.loopback);
     for (const vq of this.vqs) vq.reset();
     this.status = 0;
     this.features = 0n;
     this.configCb = null;
     this.generation++;
-  }
-
+  };
   /** `get_config_size`: 24, a whole `virtio_net_config`. */
-  getConfigSize(): number {
-    return this.config.length;
-  }
-
+  readonly getConfigSize = (): number => this.config.length;
   /** `get_config`: copies config bytes. @throws VdpaError `EINVAL` for a range past the config */
-  getConfig(offset: number, buf: Uint8Array): void {
+  readonly getConfig = (offset: number, buf: Uint8Array): void => {
     this.checkConfigRange(offset, buf.length);
     buf.set(this.config.subarray(offset, offset + buf.length));
-  }
-
+  };
   /** `set_config`: ignored, virtio-net config is device-owned (§5.1.4). @throws as `getConfig` */
-  setConfig(offset: number, buf: Uint8Array): void {
-    this.checkConfigRange(offset, buf.length);
-  }
-
+  readonly setConfig = (offset: number, buf: Uint8Array): void => this.checkConfigRange(offset, buf.length);
   /** `get_generation`: bumped by reset, so a driver re-reads config it read before. */
-  getGeneration(): number {
-    return this.generation;
-  }
-
+  readonly getGeneration = (): number => this.generation;
   /** `free`: the bus released the device; no pass may run any more. */
-  free(): void {
-    this.options.workQueue.cancel(this.loopback);
-  }
+  readonly free = (): void => this.options.workQueue.cancel(this.loopback);
 
   private vq(idx: number): MvnetVq {
     const vq = this.vqs[idx];
@@ -231,14 +147,12 @@ export class MvnetDevice implements VdpaConfigOps {
   }
 
   private checkConfigRange(offset: number, len: number): void {
-    if (!Number.isInteger(offset) || offset < 0 || offset + len > this.config.length) {
-      throw new VdpaError(
-        'EINVAL',
-        `config range ${offset}+${len} is outside the ${this.config.length} bytes`,
-      );
-    }
+    const size = this.config.length;
+    if (!Number.isInteger(offset) || offset < 0 || offset + len > size)
+      throw new VdpaError('EINVAL', `config range ${offset}+${len} is outside the ${size} bytes`);
   }
 
+  /** A ring broke the protocol: count it, log it, set NEEDS_RESET and tell the driver. */
   private guestError(err: VringError, queue: number): void {
     if (queue === C.MVNET_RX_VQ) this.stats.rx['rx errors']++;
     else this.stats.tx['tx errors']++;

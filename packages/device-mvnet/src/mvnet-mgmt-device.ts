@@ -1,26 +1,21 @@
 import { type GuestMemory, VIRTIO_ID_NET, bit } from '@vdpa-kit/vring';
-import {
-  GUEST_MEMORY,
-  LOGGER,
-  VDPA_ATTR_DEV_NET_CFG_MACADDR,
-  VDPA_ATTR_DEV_NET_CFG_MTU,
-  type Logger,
-  type MgmtDevice,
-  VDPA_BUS,
-  type VdpaBus,
-  type VdpaDevSetConfig,
-  type VdpaDevice,
-  WORK_QUEUE,
-  type WorkQueue,
+import { GUEST_MEMORY, LOGGER, VDPA_BUS, WORK_QUEUE } from '@vdpa-kit/core-bus';
+import { VDPA_ATTR_DEV_NET_CFG_MACADDR, VDPA_ATTR_DEV_NET_CFG_MTU } from '@vdpa-kit/core-bus';
+import type {
+  Logger,
+  MgmtDevice,
+  VdpaBus,
+  VdpaDevSetConfig,
+  VdpaDevice,
+  WorkQueue,
 } from '@vdpa-kit/core-bus';
 import { inject, injectable } from 'inversify';
 import * as C from './constants.js';
 import { MvnetDevice } from './mvnet-device.js';
 
 /**
- * The `mvnet` management device (`vdpa dev add name vdpa0 mgmtdev mvnet [mac M] [mtu N]`): creates
- * mvnet devices with class id `virtio` only, so the bus binds them to a virtio transport and never to
- * vhost (the sample's planned vhost type never came).
+ * The `mvnet` management device (`vdpa dev add name vdpa0 mgmtdev mvnet [mac M] [mtu N]`). Its devices
+ * have class id `virtio` only: the bus binds them to a virtio transport, never to vhost.
  */
 @injectable()
 export class MvnetMgmtDevice implements MgmtDevice {
@@ -37,10 +32,7 @@ export class MvnetMgmtDevice implements MgmtDevice {
     @inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /**
-   * `dev_add`: builds the device, allocates it on the bus and registers it with 2 vqs (which binds a
-   * driver). @throws VdpaError `EEXIST` when the name is taken (the allocation is released)
-   */
+  /** `dev_add`: builds the device and registers it with 2 vqs, which binds a driver. @throws `EEXIST` */
   devAdd(name: string, config: VdpaDevSetConfig): VdpaDevice {
     const { mem, workQueue, logger } = this;
     const ops = new MvnetDevice({ name, mac: config.net?.mac, mtu: config.net?.mtu, mem, workQueue, logger });
@@ -48,7 +40,7 @@ export class MvnetMgmtDevice implements MgmtDevice {
     try {
       this.bus.registerDevice(dev, C.MVNET_NVQS);
     } catch (err) {
-      this.bus.releaseDevice(dev);
+      this.bus.releaseDevice(dev); // e.g. the name is taken
       throw err;
     }
     return dev;

@@ -42,12 +42,23 @@ export class VdpasimNetFilter {
    */
   accepts(buf: Uint8Array, len: number, hdrLen: number): boolean {
     if (len < hdrLen + ETH_ALEN) return false;
+    return this.acceptsDest(buf, hdrLen);
+  }
+
+  /**
+   * Whether a frame whose destination address is `buf[at, at + 6)` passes the filter: the test of
+   * {@link accepts} once the frame is known to be long enough, reading the address where it lies (for
+   * example in guest memory) rather than from a copy. Allocates nothing.
+   * @param buf bytes holding the destination address
+   * @param at offset of its first byte; `at + 6` must not exceed `buf.length`
+   */
+  acceptsDest(buf: Uint8Array, at: number): boolean {
     if (this.promisc) return true;
-    if ((buf[hdrLen] & ETH_MULTICAST_BIT) !== 0) {
-      return this.allmulti || isBroadcast(buf, hdrLen);
+    if ((buf[at] & ETH_MULTICAST_BIT) !== 0) {
+      return this.allmulti || isBroadcast(buf, at);
     }
     const mac = this.mac;
-    for (let i = 0; i < ETH_ALEN; i++) if (buf[hdrLen + i] !== mac[i]) return false;
+    for (let i = 0; i < ETH_ALEN; i++) if (buf[at + i] !== mac[i]) return false;
     return true;
   }
 }

@@ -25,16 +25,20 @@ export interface VdpasimNetDatapath {
   callVqCb(vq: VdpasimVirtqueue): void;
 }
 
+/** Module-local copy of `ETH_ALEN`: an imported binding is re-read and checked on every use. */
+const DEST_LEN = ETH_ALEN;
+
 /**
  * The loopback datapath of one queue pair (the body of `vdpasim_net_work`, reference §3.2, with one
  * work per pair): every frame the driver transmits on the pair's TX queue is received on the same
  * pair's RX queue if the receive filter accepts it.
  *
- * Per frame: take a TX chain; read its virtio-net header and destination address into a fixed
- * scratch buffer; filter (refused → `rx drops`, TX completed); take an RX chain (none → `rx overruns`,
- * TX completed, the pass stops until the next kick); a chain too small for the frame → `rx errors`,
- * both completed with 0; otherwise copy header and frame TX → RX with `Iov.copyTo` (no bounce buffer),
- * complete TX with 0 and RX with the bytes written. Nothing is allocated per frame.
+ * Per frame: take a TX chain; filter on its destination address, read in place when the first
+ * segment holds the virtio-net header and the address (the usual case), else copied with the header
+ * into a fixed scratch buffer (refused → `rx drops`, TX completed); take an RX chain (none →
+ * `rx overruns`, TX completed, the pass stops until the next kick); a chain too small for the frame →
+ * `rx errors`, both completed with 0; otherwise copy header and frame TX → RX with `Iov.copyTo` (no
+ * bounce buffer), complete TX with 0 and RX with the bytes written. Nothing is allocated per frame.
  *
  * A pass handles at most `workBudget` frames and returns true (requeue) when it stopped on the budget.
  * Notifications are decided once per pass and queue with `needNotify`, then the callbacks run, last.
@@ -75,6 +79,16 @@ export class VdpasimNetLoopback implements Work {
     let txHead = -1;
     let at = tx;
     let more = false;
+    // Per-pass tallies, added to the shared counters once at the end.
+    let txPackets = 0;
+    let txBytes = 0;
+    let rxPackets = 0;
+    let rxBytes = 0;
+    let rxDrops = 0;
+    let rxErrors = 0;
+    let rxOverruns = 0;
+    let failed = false;
+    let failure: unknown;
     try {
       for (;;) {
         if (budget === 0) {
@@ -86,14 +100,23 @@ export class VdpasimNetLoopback implements Work {
         if (txHead < 0) break;
         budget--;
         const total = riov.totalLength;
-        stats.txPackets[pair]++;
-        stats.txBytes[pair] += total;
-        // Header and address are copied in two pieces of at most 16 bytes: vring's Iov copies that small
-        // between different buffers with a byte loop, where a longer one would allocate a view per frame.
-        let n = riov.pull(scratch, 0, hdrLen);
-        if (n === hdrLen) n += riov.pull(scratch, hdrLen, ETH_ALEN);
-        if (!filter.accepts(scratch, n, hdrLen)) {
-          stats.rxDrops[pair]++;
+        txPackets++;
+        txBytes += total;
+        // The destination address is read where it lies when one segment holds it with the header;
+        // otherwise header and address are copied out (two pieces of at most 16 bytes, which vring's
+        // Iov copies without allocating) and written back in front of the rest of the frame.
+        const dest = riov.contiguous(hdrLen + DEST_LEN);
+        let n = 0;
+        let accepted: boolean;
+        if (dest >= 0) {
+          accepted = filter.acceptsDest(riov.bufs[riov.index], dest + hdrLen);
+        } else {
+          n = riov.pull(scratch, 0, hdrLen);
+          if (n === hdrLen) n += riov.pull(scratch, hdrLen, DEST_LEN);
+          accepted = filter.accepts(scratch, n, hdrLen);
+        }
+        if (!accepted) {
+          rxDrops++;
           txv.complete(txHead, 0);
           txHead = -1;
           txDone++;
@@ -102,7 +125,7 @@ export class VdpasimNetLoopback implements Work {
         at = rx;
         const rxHead = rxv.getdesc(null, wiov);
         if (rxHead < 0) {
-          stats.rxOverruns[pair]++;
+          rxOverruns++;
           at = tx;
           txv.complete(txHead, 0);
           txHead = -1;
@@ -111,12 +134,12 @@ export class VdpasimNetLoopback implements Work {
         }
         let written = 0;
         if (wiov.totalLength < total) {
-          stats.rxErrors[pair]++;
+          rxErrors++;
         } else {
-          // Accepted frames have the whole header and address in `scratch` (n = hdrLen + ETH_ALEN).
-          written = wiov.push(scratch, 0, hdrLen) + wiov.push(scratch, hdrLen, ETH_ALEN) + riov.copyTo(wiov);
-          stats.rxPackets[pair]++;
-          stats.rxBytes[pair] += written;
+          if (n > 0) written = wiov.push(scratch, 0, hdrLen) + wiov.push(scratch, hdrLen, DEST_LEN);
+          written += riov.copyTo(wiov);
+          rxPackets++;
+          rxBytes += written;
         }
         rxv.complete(rxHead, written);
         rxDone++;
@@ -126,8 +149,20 @@ export class VdpasimNetLoopback implements Work {
         txDone++;
       }
     } catch (err) {
+      failed = true;
+      failure = err;
+    }
+    // The tallies reach the counters before anything (an error report, a callback) can read them.
+    stats.txPackets[pair] += txPackets;
+    stats.txBytes[pair] += txBytes;
+    stats.rxPackets[pair] += rxPackets;
+    stats.rxBytes[pair] += rxBytes;
+    stats.rxDrops[pair] += rxDrops;
+    stats.rxErrors[pair] += rxErrors;
+    stats.rxOverruns[pair] += rxOverruns;
+    if (failed) {
       more = false;
-      this.fail(at, err);
+      this.fail(at, failure);
       // A TX chain taken before the RX side failed is given back rather than leaked.
       if (txHead >= 0 && at !== tx) {
         try {

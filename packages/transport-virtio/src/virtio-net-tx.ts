@@ -5,8 +5,9 @@ import { NetQueueCounters } from './net-queue-counters.js';
 
 /**
  * One virtio-net transmit queue (`struct send_queue`): a preallocated DMA pool of one slot per ring
- * entry; `send` writes a zero `virtio_net_hdr_v1` and copies the frame into a free slot and makes it
- * available as one readable descriptor (token = slot); `flush` makes the kick decision; `reclaim`
+ * entry, each starting with a `virtio_net_hdr_v1` zeroed once when the pool is made; `send` copies the
+ * frame behind a free slot's header and makes header and frame available as one readable descriptor
+ * (token = slot); `flush` makes the kick decision; `reclaim`
  * takes completed slots back. Nothing is allocated per frame.
  *
  * @example
@@ -77,6 +78,9 @@ export class NetTxQueue {
     this.free = new Uint16Array(vq.num);
     this.slotLen = new Uint32Array(vq.num);
     for (let slot = vq.num - 1; slot >= 0; slot--) this.free[this.freeTop++] = slot;
+    // Every slot's virtio_net_hdr_v1 is all zero (no checksum offload, GSO_NONE) once and for all: the
+    // driver writes only frames after it and the device only reads the slots.
+    bytes.fill(0, poolOffset, poolOffset + vq.num * this.slotSize);
   }
 
   /** Slots free for `send` without reclaiming. */
@@ -108,13 +112,12 @@ export class NetTxQueue {
       }
     }
     const slot = this.free[--this.freeTop];
-    const off = this.poolOffset + slot * this.slotSize;
     const hdrLen = this.hdrLen;
-    // The virtio_net_hdr_v1 stays all zero: no checksum offload, GSO_NONE.
-    this.bytes.fill(0, off, off + hdrLen);
-    this.bytes.set(frame, off + hdrLen);
+    const slotOff = slot * this.slotSize;
+    // The slot's header was zeroed when the pool was made and is never written again.
+    this.bytes.set(frame, this.poolOffset + slotOff + hdrLen);
     this.slotLen[slot] = len;
-    this.vq.addOutbuf(this.poolAddr + slot * this.slotSize, hdrLen + len, slot);
+    this.vq.addOutbuf(this.poolAddr + slotOff, hdrLen + len, slot);
     this.queued++;
     return true;
   }

@@ -104,6 +104,21 @@ export class Iov {
     this.totalLength += len;
   }
 
+  /**
+   * Where the next `len` unconsumed bytes are when they lie in one segment, for reading them in place
+   * (a header, an address) without copying: the offset in `bufs[index]`, or -1 when fewer than `len`
+   * bytes remain in the current segment. Consumes nothing.
+   *
+   * @example
+   * const at = iov.contiguous(6);
+   * if (at >= 0) inspect(iov.bufs[iov.index], at);
+   */
+  contiguous(len: number): number {
+    const i = this.index;
+    if (i >= this.count || !(this.lens[i] - this.consumed >= len)) return -1;
+    return this.offs[i] + this.consumed;
+  }
+
   /** Bytes not yet consumed. */
   remaining(): number {
     let left = -this.consumed;

@@ -4,12 +4,15 @@ import {
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_SIZE,
   VIRTQ_USED_ALIGN,
+  VIRTQ_USED_ELEM_SIZE,
 } from './constants.js';
 import type { DmaAllocator } from './dma-allocator.js';
 import { type GuestMemory, writeU64 } from './guest-memory.js';
 import {
+  VIRTQ_AVAIL_ELEM_SIZE,
   VIRTQ_AVAIL_FLAGS_OFF,
   VIRTQ_AVAIL_IDX_OFF,
+  VIRTQ_AVAIL_RING_OFF,
   VIRTQ_DESC_ADDR_OFF,
   VIRTQ_DESC_FLAGS_OFF,
   VIRTQ_DESC_LEN_OFF,
@@ -18,6 +21,7 @@ import {
   VIRTQ_USED_ELEM_LEN_OFF,
   VIRTQ_USED_FLAGS_OFF,
   VIRTQ_USED_IDX_OFF,
+  VIRTQ_USED_RING_OFF,
   legacyLayout,
   validateLayout,
   vringAvailEventOffset,
@@ -30,6 +34,24 @@ import {
   vringUsedSize,
   type SplitRingLayout,
 } from './split-ring-layout.js';
+
+/** Largest value of a u32: addresses up to it need no high word. */
+const U32_MAX = 0xffff_ffff;
+/** Offset of the high 32-bit word inside a little-endian u64. */
+const U64_HI_OFF = 4;
+
+// Module-local copies of the layout constants the accessors use. An imported binding is a live module
+// cell that optimised code loads and checks on every use; a local `const` folds to an immediate.
+const DESC_SIZE = VIRTQ_DESC_SIZE;
+const DESC_ADDR_LO = VIRTQ_DESC_ADDR_OFF;
+const DESC_ADDR_HI = VIRTQ_DESC_ADDR_OFF + U64_HI_OFF;
+const DESC_LEN = VIRTQ_DESC_LEN_OFF;
+const DESC_FLAGS = VIRTQ_DESC_FLAGS_OFF;
+const DESC_NEXT = VIRTQ_DESC_NEXT_OFF;
+const AVAIL_ELEM = VIRTQ_AVAIL_ELEM_SIZE;
+const USED_ELEM = VIRTQ_USED_ELEM_SIZE;
+const USED_ID = VIRTQ_USED_ELEM_ID_OFF;
+const USED_LEN = VIRTQ_USED_ELEM_LEN_OFF;
 
 /**
  * The driver-side memory of one split virtqueue (the kernel's `struct vring` plus the indirect table
@@ -60,9 +82,17 @@ export class VirtqueueRings {
   private readonly descOff: number;
   private readonly availView: DataView;
   private readonly availOff: number;
+  /** Offsets in `availView` of `avail.flags`, `avail.idx` and `avail.ring[0]`. */
+  private readonly availFlagsOff: number;
+  private readonly availIdxOff: number;
+  private readonly availRingOff: number;
   private readonly usedEventOff: number;
   private readonly usedView: DataView;
   private readonly usedOff: number;
+  /** Offsets in `usedView` of `used.flags`, `used.idx` and `used.ring[0]`. */
+  private readonly usedFlagsOff: number;
+  private readonly usedIdxOff: number;
+  private readonly usedRingOff: number;
   private readonly availEventOff: number;
   private readonly indView: DataView;
   private readonly indOff: number;
@@ -145,10 +175,16 @@ export class VirtqueueRings {
     const avail = mem.regionOf(layout.availAddr, vringAvailSize(num));
     this.availView = avail.view;
     this.availOff = layout.availAddr - avail.gpa;
+    this.availFlagsOff = this.availOff + VIRTQ_AVAIL_FLAGS_OFF;
+    this.availIdxOff = this.availOff + VIRTQ_AVAIL_IDX_OFF;
+    this.availRingOff = this.availOff + VIRTQ_AVAIL_RING_OFF;
     this.usedEventOff = this.availOff + vringUsedEventOffset(num);
     const used = mem.regionOf(layout.usedAddr, vringUsedSize(num));
     this.usedView = used.view;
     this.usedOff = layout.usedAddr - used.gpa;
+    this.usedFlagsOff = this.usedOff + VIRTQ_USED_FLAGS_OFF;
+    this.usedIdxOff = this.usedOff + VIRTQ_USED_IDX_OFF;
+    this.usedRingOff = this.usedOff + VIRTQ_USED_RING_OFF;
     this.availEventOff = this.usedOff + vringAvailEventOffset(num);
     this.indAddr = indAddr;
     this.indDma = dma.dmaAddress(indAddr);
@@ -180,41 +216,34 @@ export class VirtqueueRings {
 
   /** Writes descriptor `i` of the ring's table. */
   writeDesc(i: number, addr: number, len: number, flags: number, next: number): void {
-    writeDesc(this.descView, this.descOff + i * VIRTQ_DESC_SIZE, addr, len, flags, next);
+    writeDesc(this.descView, this.descOff + i * DESC_SIZE, addr, len, flags, next);
   }
 
   /** Writes entry `i` of the indirect table that belongs to descriptor slot `head`. */
   writeIndirectDesc(head: number, i: number, addr: number, len: number, flags: number, next: number): void {
-    writeDesc(
-      this.indView,
-      this.indOff + head * this.indStride + i * VIRTQ_DESC_SIZE,
-      addr,
-      len,
-      flags,
-      next,
-    );
+    writeDesc(this.indView, this.indOff + head * this.indStride + i * DESC_SIZE, addr, len, flags, next);
   }
 
   /** Points ring descriptor `head` at its indirect table holding `count` entries (`VIRTQ_DESC_F_INDIRECT`). */
   writeIndirectHead(head: number, count: number): void {
     // The table's address goes to the device: it is a DMA address, not the CPU (guest-physical) one.
     const table = this.indDma + head * this.indStride;
-    this.writeDesc(head, table, count * VIRTQ_DESC_SIZE, VIRTQ_DESC_F_INDIRECT, 0);
+    this.writeDesc(head, table, count * DESC_SIZE, VIRTQ_DESC_F_INDIRECT, 0);
   }
 
   /** Writes `avail.ring[slot] = head`. */
   setAvailRing(slot: number, head: number): void {
-    this.availView.setUint16(this.availOff + vringAvailRingOffset(slot), head, true);
+    this.availView.setUint16(this.availRingOff + slot * AVAIL_ELEM, head, true);
   }
 
   /** Writes `avail.idx`. */
   setAvailIdx(idx: number): void {
-    this.availView.setUint16(this.availOff + VIRTQ_AVAIL_IDX_OFF, idx, true);
+    this.availView.setUint16(this.availIdxOff, idx, true);
   }
 
   /** Writes `avail.flags`. */
   setAvailFlags(flags: number): void {
-    this.availView.setUint16(this.availOff + VIRTQ_AVAIL_FLAGS_OFF, flags, true);
+    this.availView.setUint16(this.availFlagsOff, flags, true);
   }
 
   /** Writes `used_event` (at the end of the available ring). */
@@ -224,17 +253,17 @@ export class VirtqueueRings {
 
   /** Reads `used.idx`. */
   usedIdx(): number {
-    return this.usedView.getUint16(this.usedOff + VIRTQ_USED_IDX_OFF, true);
+    return this.usedView.getUint16(this.usedIdxOff, true);
   }
 
   /** Writes `used.idx` (only to start a fresh ring at a non-zero index). */
   setUsedIdx(idx: number): void {
-    this.usedView.setUint16(this.usedOff + VIRTQ_USED_IDX_OFF, idx, true);
+    this.usedView.setUint16(this.usedIdxOff, idx, true);
   }
 
   /** Reads `used.flags`. */
   usedFlags(): number {
-    return this.usedView.getUint16(this.usedOff + VIRTQ_USED_FLAGS_OFF, true);
+    return this.usedView.getUint16(this.usedFlagsOff, true);
   }
 
   /** Reads `avail_event` (at the end of the used ring). */
@@ -249,12 +278,12 @@ export class VirtqueueRings {
 
   /** Reads `used.ring[slot].id`. */
   usedId(slot: number): number {
-    return this.usedView.getUint32(this.usedOff + vringUsedRingOffset(slot) + VIRTQ_USED_ELEM_ID_OFF, true);
+    return this.usedView.getUint32(this.usedRingOff + slot * USED_ELEM + USED_ID, true);
   }
 
   /** Reads `used.ring[slot].len`. */
   usedLen(slot: number): number {
-    return this.usedView.getUint32(this.usedOff + vringUsedRingOffset(slot) + VIRTQ_USED_ELEM_LEN_OFF, true);
+    return this.usedView.getUint32(this.usedRingOff + slot * USED_ELEM + USED_LEN, true);
   }
 }
 
@@ -267,8 +296,14 @@ function writeDesc(
   flags: number,
   next: number,
 ): void {
-  writeU64(view, off + VIRTQ_DESC_ADDR_OFF, addr);
-  view.setUint32(off + VIRTQ_DESC_LEN_OFF, len, true);
-  view.setUint16(off + VIRTQ_DESC_FLAGS_OFF, flags, true);
-  view.setUint16(off + VIRTQ_DESC_NEXT_OFF, next, true);
+  // Most addresses fit 32 bits: skip the division that splits a larger one.
+  if (addr <= U32_MAX) {
+    view.setUint32(off + DESC_ADDR_LO, addr, true);
+    view.setUint32(off + DESC_ADDR_HI, 0, true);
+  } else {
+    writeU64(view, off + DESC_ADDR_LO, addr);
+  }
+  view.setUint32(off + DESC_LEN, len, true);
+  view.setUint16(off + DESC_FLAGS, flags, true);
+  view.setUint16(off + DESC_NEXT, next, true);
 }

@@ -18,6 +18,12 @@ const U16_MASK = 0xffff;
 const DESC_LEN_MAX = 0xffff_ffff;
 /** Indirect table capacity (descriptors) when `maxIndirect` is not given, capped at the queue size. */
 const DEFAULT_MAX_INDIRECT = 16;
+// Module-local copies of the flags the datapath tests. An imported binding is a live module cell that
+// optimised code loads and checks on every use; a local `const` folds to an immediate.
+const F_NEXT = VIRTQ_DESC_F_NEXT;
+const F_WRITE = VIRTQ_DESC_F_WRITE;
+const F_NO_INTERRUPT = VIRTQ_AVAIL_F_NO_INTERRUPT;
+const F_NO_NOTIFY = VIRTQ_USED_F_NO_NOTIFY;
 /** `virtqueue_enable_cb_delayed` asks for an interrupt after 3/4 of the outstanding buffers: numerator. */
 const DELAYED_CB_NUMERATOR = 3;
 /** ... and denominator. */
@@ -227,7 +233,7 @@ export class Virtqueue<T> {
         const last = i === total - 1;
         const list = i < outN ? out : inb;
         const k = i < outN ? i : i - outN;
-        const flags = (i < outN ? 0 : VIRTQ_DESC_F_WRITE) | (last ? 0 : VIRTQ_DESC_F_NEXT);
+        const flags = (i < outN ? 0 : F_WRITE) | (last ? 0 : F_NEXT);
         rings.writeIndirectDesc(head, i, list.addr(k), list.len(k), flags, last ? 0 : i + 1);
       }
       rings.writeIndirectHead(head, total);
@@ -241,7 +247,7 @@ export class Virtqueue<T> {
         const last = i === total - 1;
         const list = i < outN ? out : inb;
         const k = i < outN ? i : i - outN;
-        const flags = (i < outN ? 0 : VIRTQ_DESC_F_WRITE) | (last ? 0 : VIRTQ_DESC_F_NEXT);
+        const flags = (i < outN ? 0 : F_WRITE) | (last ? 0 : F_NEXT);
         rings.writeDesc(d, list.addr(k), list.len(k), flags, last ? 0 : nextOf[d]);
         tail = d;
         d = nextOf[d];
@@ -270,7 +276,7 @@ export class Virtqueue<T> {
    * @throws VringError as {@link addOutbuf}.
    */
   addInbuf(addr: number, len: number, token: T): void {
-    this.addOne(addr, len, VIRTQ_DESC_F_WRITE, token);
+    this.addOne(addr, len, F_WRITE, token);
   }
 
   /**
@@ -287,7 +293,7 @@ export class Virtqueue<T> {
     // avail.idx was written before this read of the device's suppression state (virtio_mb in the
     // kernel); in one thread program order gives that.
     if (this.eventIdx) return vringNeedEvent(this.rings.availEvent(), newIdx, old);
-    return (this.rings.usedFlags() & VIRTQ_USED_F_NO_NOTIFY) === 0;
+    return (this.rings.usedFlags() & F_NO_NOTIFY) === 0;
   }
 
   /**
@@ -328,27 +334,29 @@ export class Virtqueue<T> {
   getBuf(): T | undefined {
     if (this.broken) throw this.brokenError();
     const last = this.lastUsedIdx_;
-    const usedIdx = this.rings.usedIdx();
+    const rings = this.rings;
+    const usedIdx = rings.usedIdx();
     if (usedIdx === last) return undefined;
-    if (((usedIdx - last) & U16_MASK) > ((this.availIdxShadow - last) & U16_MASK)) {
-      throw this.markBroken(
-        `used idx ${usedIdx} is ahead of avail idx ${this.availIdxShadow} (last used ${last})`,
-      );
-    }
     // The element is read only after used.idx showed it (virtio_rmb in the kernel).
-    const id = this.rings.usedId(last & this.mask);
-    const len = this.rings.usedLen(last & this.mask);
-    if (id >= this.num) throw this.markBroken(`used id ${id} is out of range for queue size ${this.num}`);
-    if (this.chainCount[id] === 0) throw this.markBroken(`used id ${id} is not in flight`);
-    if (len > this.writable[id]) {
-      throw this.markBroken(`used len ${len} is beyond the ${this.writable[id]} writable bytes of id ${id}`);
+    const slot = last & this.mask;
+    const id = rings.usedId(slot);
+    const len = rings.usedLen(slot);
+    // One combined test on the fast path; the cold path finds which rule the device broke.
+    if (
+      ((usedIdx - last) & U16_MASK) > ((this.availIdxShadow - last) & U16_MASK) ||
+      id >= this.num ||
+      this.chainCount[id] === 0 ||
+      len > this.writable[id]
+    ) {
+      throw this.badUsed(usedIdx, last, id, len);
     }
     const token = this.tokens[id];
     this.detach(id);
-    this.lastUsedIdx_ = (last + 1) & U16_MASK;
+    const next = (last + 1) & U16_MASK;
+    this.lastUsedIdx_ = next;
     this.lastLen_ = len;
-    if (this.eventIdx && (this.availFlagsShadow & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0) {
-      this.rings.setUsedEvent(this.lastUsedIdx_);
+    if (this.eventIdx && (this.availFlagsShadow & F_NO_INTERRUPT) === 0) {
+      rings.setUsedEvent(next);
     }
     return token;
   }
@@ -359,8 +367,8 @@ export class Virtqueue<T> {
    * advancing. Works on a broken queue.
    */
   disableCb(): void {
-    if ((this.availFlagsShadow & VIRTQ_AVAIL_F_NO_INTERRUPT) !== 0) return;
-    this.availFlagsShadow |= VIRTQ_AVAIL_F_NO_INTERRUPT;
+    if ((this.availFlagsShadow & F_NO_INTERRUPT) !== 0) return;
+    this.availFlagsShadow |= F_NO_INTERRUPT;
     this.rings.setAvailFlags(this.availFlagsShadow);
   }
 
@@ -469,12 +477,16 @@ export class Virtqueue<T> {
 
   private addOne(addr: number, len: number, flags: number, token: T): void {
     if (this.broken) throw this.brokenError();
-    if (token === undefined) throw new VringError('EINVAL', `token of virtqueue ${this.index} is undefined`);
-    if (!Number.isSafeInteger(addr) || addr < 0) {
-      throw new VringError('ERANGE', `buffer address ${addr} is not an address in [0, 2^53)`);
-    }
-    if (!Number.isInteger(len) || len < 1 || len > DESC_LEN_MAX) {
-      throw new VringError('EINVAL', `buffer length ${len} is not in 1..${DESC_LEN_MAX}`);
+    // One combined test on the fast path; the cold path names the bad value.
+    if (
+      token === undefined ||
+      !Number.isSafeInteger(addr) ||
+      addr < 0 ||
+      !Number.isInteger(len) ||
+      len < 1 ||
+      len > DESC_LEN_MAX
+    ) {
+      throw this.badBuffer(addr, len, token);
     }
     if (this.numFree_ < 1) throw this.noSpace(1);
     const head = this.freeHead;
@@ -483,7 +495,7 @@ export class Virtqueue<T> {
     this.numFree_ -= 1;
     this.chainCount[head] = 1;
     this.chainTail[head] = head;
-    this.writable[head] = flags === VIRTQ_DESC_F_WRITE ? len : 0;
+    this.writable[head] = flags === F_WRITE ? len : 0;
     this.tokens[head] = token;
     this.publish(head);
   }
@@ -511,9 +523,30 @@ export class Virtqueue<T> {
   }
 
   private clearNoInterrupt(): void {
-    if ((this.availFlagsShadow & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0) return;
-    this.availFlagsShadow &= ~VIRTQ_AVAIL_F_NO_INTERRUPT;
+    if ((this.availFlagsShadow & F_NO_INTERRUPT) === 0) return;
+    this.availFlagsShadow &= ~F_NO_INTERRUPT;
     this.rings.setAvailFlags(this.availFlagsShadow);
+  }
+
+  /** The error of a single-buffer add with a bad token, address or length. */
+  private badBuffer(addr: number, len: number, token: T): VringError {
+    if (token === undefined) return new VringError('EINVAL', `token of virtqueue ${this.index} is undefined`);
+    if (!Number.isSafeInteger(addr) || addr < 0) {
+      return new VringError('ERANGE', `buffer address ${addr} is not an address in [0, 2^53)`);
+    }
+    return new VringError('EINVAL', `buffer length ${len} is not in 1..${DESC_LEN_MAX}`);
+  }
+
+  /** Marks the queue broken for the used element that failed {@link getBuf}'s checks, and says why. */
+  private badUsed(usedIdx: number, last: number, id: number, len: number): VringError {
+    if (((usedIdx - last) & U16_MASK) > ((this.availIdxShadow - last) & U16_MASK)) {
+      return this.markBroken(
+        `used idx ${usedIdx} is ahead of avail idx ${this.availIdxShadow} (last used ${last})`,
+      );
+    }
+    if (id >= this.num) return this.markBroken(`used id ${id} is out of range for queue size ${this.num}`);
+    if (this.chainCount[id] === 0) return this.markBroken(`used id ${id} is not in flight`);
+    return this.markBroken(`used len ${len} is beyond the ${this.writable[id]} writable bytes of id ${id}`);
   }
 
   private markBroken(message: string): VringError {

@@ -26,6 +26,20 @@ const U64_SAFE_HI_MAX = 0x1f_ffff;
 /** 2^53: one past the last IOVA. */
 const IOVA_END = IOVA_MAX + 1;
 
+// Module-local copies of the descriptor layout and flags. An imported binding is a live module cell
+// that optimised code loads and checks on every use; a local `const` folds to an immediate.
+const DESC_SIZE = VIRTQ_DESC_SIZE;
+const DESC_ADDR_LO = VIRTQ_DESC_ADDR_OFF;
+const DESC_ADDR_HI = VIRTQ_DESC_ADDR_OFF + U64_HI_OFF;
+const DESC_LEN = VIRTQ_DESC_LEN_OFF;
+const DESC_FLAGS = VIRTQ_DESC_FLAGS_OFF;
+const DESC_NEXT = VIRTQ_DESC_NEXT_OFF;
+const F_NEXT = VIRTQ_DESC_F_NEXT;
+const F_WRITE = VIRTQ_DESC_F_WRITE;
+const F_INDIRECT = VIRTQ_DESC_F_INDIRECT;
+const MAP_RO = VHOST_MAP_RO;
+const MAP_WO = VHOST_MAP_WO;
+
 /**
  * The descriptor-chain walk of the device side of a split virtqueue (the kernel's `__vringh_iov`),
  * used by `Vringh.getdesc`. It reads the descriptor being walked into locals and keeps the indirect
@@ -45,7 +59,7 @@ export class VringhChain {
   /** Segments of the indirect table being walked. */
   private readonly indirectTable = new Iov(1);
   /** One descriptor copied out of an indirect table, so it is parsed like a direct one. */
-  private readonly descBytes = new Uint8Array(VIRTQ_DESC_SIZE);
+  private readonly descBytes = new Uint8Array(DESC_SIZE);
   private readonly descBytesView = new DataView(this.descBytes.buffer);
 
   /**
@@ -89,18 +103,18 @@ export class VringhChain {
         view = this.descBytesView;
         off = 0;
       } else {
-        off = i * VIRTQ_DESC_SIZE;
+        off = i * DESC_SIZE;
       }
-      const flags = view.getUint16(off + VIRTQ_DESC_FLAGS_OFF, true);
-      const len = view.getUint32(off + VIRTQ_DESC_LEN_OFF, true);
+      const flags = view.getUint16(off + DESC_FLAGS, true);
+      const len = view.getUint32(off + DESC_LEN, true);
 
-      if ((flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
+      if ((flags & F_INDIRECT) !== 0) {
         checkIndirect(head, i, flags, len, indirect);
         const tableIov = this.indirectTable;
         tableIov.reset();
-        iotlb.translate(bufferAddr(view, off, i, len), len, VHOST_MAP_RO, mem, tableIov);
+        iotlb.translate(bufferAddr(view, off, i, len), len, MAP_RO, mem, tableIov);
         indirect = true;
-        max = len / VIRTQ_DESC_SIZE;
+        max = len / DESC_SIZE;
         i = 0;
         steps = 0;
         continue;
@@ -108,14 +122,14 @@ export class VringhChain {
 
       let iov: Iov | null;
       let access: IotlbAccess;
-      if ((flags & VIRTQ_DESC_F_WRITE) !== 0) {
+      if ((flags & F_WRITE) !== 0) {
         iov = wiov;
-        access = VHOST_MAP_WO;
+        access = MAP_WO;
         writable = true;
       } else {
         if (writable) throw orderError(head, i);
         iov = riov;
-        access = VHOST_MAP_RO;
+        access = MAP_RO;
       }
       if (iov === null) throw noIovError(head, i, access);
       if (len !== 0) {
@@ -124,8 +138,8 @@ export class VringhChain {
         iotlb.translate(bufferAddr(view, off, i, len), len, access, mem, iov);
       }
 
-      if ((flags & VIRTQ_DESC_F_NEXT) === 0) return;
-      i = view.getUint16(off + VIRTQ_DESC_NEXT_OFF, true);
+      if ((flags & F_NEXT) === 0) return;
+      i = view.getUint16(off + DESC_NEXT, true);
       if (i >= max) throw nextError(head, i, max, indirect);
     }
   }
@@ -134,10 +148,10 @@ export class VringhChain {
   private loadIndirect(i: number): void {
     const t = this.indirectTable;
     let seg = 0;
-    let off = i * VIRTQ_DESC_SIZE;
+    let off = i * DESC_SIZE;
     while (off >= t.lens[seg]) off -= t.lens[seg++];
     const dst = this.descBytes;
-    for (let k = 0; k < VIRTQ_DESC_SIZE; k++) {
+    for (let k = 0; k < DESC_SIZE; k++) {
       if (off === t.lens[seg]) {
         seg++;
         off = 0;
@@ -153,8 +167,8 @@ export class VringhChain {
  * @throws VringError `ERANGE` when it is beyond 2^53 or `[addr, addr + len)` runs past it.
  */
 function bufferAddr(view: DataView, off: number, i: number, len: number): number {
-  const lo = view.getUint32(off + VIRTQ_DESC_ADDR_OFF, true);
-  const hi = view.getUint32(off + VIRTQ_DESC_ADDR_OFF + U64_HI_OFF, true);
+  const lo = view.getUint32(off + DESC_ADDR_LO, true);
+  const hi = view.getUint32(off + DESC_ADDR_HI, true);
   if (hi > U64_SAFE_HI_MAX) throw addrError(i, hi, lo);
   const addr = hi * TWO_32 + lo;
   if (addr > IOVA_END - len) throw rangeError(i, addr, len);
@@ -166,13 +180,13 @@ function checkIndirect(head: number, i: number, flags: number, len: number, nest
   if (nested) {
     throw new VringError('EINVAL', `descriptor ${i} in the indirect table of head ${head} is itself indirect`);
   }
-  if ((flags & VIRTQ_DESC_F_NEXT) !== 0) {
+  if ((flags & F_NEXT) !== 0) {
     throw new VringError('EINVAL', `descriptor ${i} of head ${head} sets both indirect and next`);
   }
-  if (len === 0 || len % VIRTQ_DESC_SIZE !== 0) {
+  if (len === 0 || len % DESC_SIZE !== 0) {
     throw new VringError(
       'EINVAL',
-      `indirect table length ${len} of descriptor ${i} is not a non-zero multiple of ${VIRTQ_DESC_SIZE}`,
+      `indirect table length ${len} of descriptor ${i} is not a non-zero multiple of ${DESC_SIZE}`,
     );
   }
 }
@@ -193,7 +207,7 @@ function orderError(head: number, i: number): VringError {
 }
 
 function noIovError(head: number, i: number, access: IotlbAccess): VringError {
-  const kind = access === VHOST_MAP_WO ? 'writable' : 'readable';
+  const kind = access === MAP_WO ? 'writable' : 'readable';
   return new VringError('EPROTO', `${kind} descriptor ${i} of head ${head} but no ${kind} iov was given`);
 }
 

@@ -1,22 +1,34 @@
-import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED_F_NO_NOTIFY } from './constants.js';
+import {
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_DESC_SIZE,
+  VIRTQ_USED_ELEM_SIZE,
+  VIRTQ_USED_F_NO_NOTIFY,
+} from './constants.js';
 import { VringError, checkAddress } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
 import { Iotlb, VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
 import type { Iov } from './iov.js';
 import {
+  VIRTQ_AVAIL_ELEM_SIZE,
   VIRTQ_AVAIL_FLAGS_OFF,
   VIRTQ_AVAIL_IDX_OFF,
+  VIRTQ_AVAIL_RING_OFF,
+  VIRTQ_DESC_ADDR_OFF,
+  VIRTQ_DESC_FLAGS_OFF,
+  VIRTQ_DESC_LEN_OFF,
   VIRTQ_USED_ELEM_ID_OFF,
   VIRTQ_USED_ELEM_LEN_OFF,
   VIRTQ_USED_FLAGS_OFF,
   VIRTQ_USED_IDX_OFF,
+  VIRTQ_USED_RING_OFF,
   checkQueueSize,
   vringAvailEventOffset,
-  vringAvailRingOffset,
   vringAvailSize,
   vringDescSize,
   vringUsedEventOffset,
-  vringUsedRingOffset,
   vringUsedSize,
 } from './split-ring-layout.js';
 import { VringhArea } from './vringh-area.js';
@@ -26,6 +38,29 @@ import { vringNeedEvent } from './virtqueue.js';
 
 /** Ring indices are free-running u16 counters (§2.7.6). */
 const U16_MASK = 0xffff;
+/** Offset of the high 32-bit word inside a little-endian u64. */
+const U64_HI_OFF = 4;
+
+// Module-local copies of the layout constants the datapath uses. An imported binding is a live module
+// cell that optimised code loads and checks on every use; a local `const` folds to an immediate.
+const AVAIL_FLAGS = VIRTQ_AVAIL_FLAGS_OFF;
+const AVAIL_IDX = VIRTQ_AVAIL_IDX_OFF;
+const AVAIL_RING = VIRTQ_AVAIL_RING_OFF;
+const AVAIL_ELEM = VIRTQ_AVAIL_ELEM_SIZE;
+const USED_IDX = VIRTQ_USED_IDX_OFF;
+const USED_RING = VIRTQ_USED_RING_OFF;
+const USED_ELEM = VIRTQ_USED_ELEM_SIZE;
+const USED_ID = VIRTQ_USED_ELEM_ID_OFF;
+const USED_LEN = VIRTQ_USED_ELEM_LEN_OFF;
+const F_NO_INTERRUPT = VIRTQ_AVAIL_F_NO_INTERRUPT;
+const DESC_SIZE = VIRTQ_DESC_SIZE;
+const DESC_ADDR_LO = VIRTQ_DESC_ADDR_OFF;
+const DESC_ADDR_HI = VIRTQ_DESC_ADDR_OFF + U64_HI_OFF;
+const DESC_LEN = VIRTQ_DESC_LEN_OFF;
+const DESC_FLAGS = VIRTQ_DESC_FLAGS_OFF;
+const F_NEXT = VIRTQ_DESC_F_NEXT;
+const F_WRITE = VIRTQ_DESC_F_WRITE;
+const F_INDIRECT = VIRTQ_DESC_F_INDIRECT;
 
 /** Options of {@link Vringh.init} (`vringh_init_iotlb`). */
 export interface VringhInitOptions {
@@ -176,7 +211,7 @@ export class Vringh implements DeviceVirtqueue {
    * @throws VringError if the available ring does not translate, or `EINVAL` before {@link init}.
    */
   availIdx(): number {
-    return this.availView().getUint16(VIRTQ_AVAIL_IDX_OFF, true);
+    return this.availView().getUint16(AVAIL_IDX, true);
   }
 
   /**
@@ -218,19 +253,28 @@ export class Vringh implements DeviceVirtqueue {
     const table = this.desc.ensure(this.iotlb, this.mem);
     const num = this.size;
     const last = this.lastAvail;
-    const idx = avail.getUint16(VIRTQ_AVAIL_IDX_OFF, true);
+    const idx = avail.getUint16(AVAIL_IDX, true);
     if (idx === last) return -1;
-    if (((idx - last) & U16_MASK) > num) {
-      throw new VringError('EINVAL', `avail idx ${idx} moved more than ${num} past last avail idx ${last}`);
-    }
+    if (((idx - last) & U16_MASK) > num) throw availJumpError(idx, last, num);
     // The ring entry is read only after the index that published it (the kernel's read barrier here).
-    const head = avail.getUint16(vringAvailRingOffset(last & this.mask), true);
+    const slot = last & this.mask;
+    const head = avail.getUint16(AVAIL_RING + slot * AVAIL_ELEM, true);
     this.lastAvail = (last + 1) & U16_MASK;
-    if (head >= num) {
-      throw new VringError(
-        'EINVAL',
-        `head ${head} at avail slot ${last & this.mask} is not below queue size ${num}`,
-      );
+    if (head >= num) throw badHeadError(head, slot, num);
+    // Fast path, the usual chain of one direct, non-empty descriptor below 4 GiB: nothing of the walk's
+    // rules can fail (a u32 address plus a u32 length stays below 2^53), only the translation. Any
+    // other chain, and a kind of buffer the caller has no list for, takes the full walk.
+    const off = head * DESC_SIZE;
+    const flags = table.getUint16(off + DESC_FLAGS, true);
+    if ((flags & (F_NEXT | F_INDIRECT)) === 0) {
+      const write = (flags & F_WRITE) !== 0;
+      const iov = write ? wiov : riov;
+      const len = table.getUint32(off + DESC_LEN, true);
+      if (iov !== null && len !== 0 && table.getUint32(off + DESC_ADDR_HI, true) === 0) {
+        const addr = table.getUint32(off + DESC_ADDR_LO, true);
+        this.iotlb.translate(addr, len, write ? VHOST_MAP_WO : VHOST_MAP_RO, this.mem, iov);
+        return head;
+      }
     }
     this.chain.gather(table, num, head, riov, wiov, this.iotlb, this.mem);
     return head;
@@ -269,10 +313,13 @@ export class Vringh implements DeviceVirtqueue {
   complete(head: number, len: number): void {
     const used = this.usedView();
     this.checkCompletion(head, len);
-    this.putUsed(used, this.completed, head, len);
+    const next = this.lastUsed + this.completed;
+    const off = USED_RING + (next & this.mask) * USED_ELEM;
+    used.setUint32(off + USED_ID, head, true);
+    used.setUint32(off + USED_LEN, len, true);
     this.completed++;
     // The element must be visible before the index that publishes it (the kernel's write barrier).
-    used.setUint16(VIRTQ_USED_IDX_OFF, (this.lastUsed + this.completed) & U16_MASK, true);
+    used.setUint16(USED_IDX, (next + 1) & U16_MASK, true);
   }
 
   /**
@@ -295,7 +342,7 @@ export class Vringh implements DeviceVirtqueue {
     for (let k = 0; k < count; k++) this.checkCompletion(heads[k], lens[k]);
     for (let k = 0; k < count; k++) this.putUsed(used, this.completed + k, heads[k], lens[k]);
     this.completed += count;
-    used.setUint16(VIRTQ_USED_IDX_OFF, (this.lastUsed + this.completed) & U16_MASK, true);
+    used.setUint16(USED_IDX, (this.lastUsed + this.completed) & U16_MASK, true);
   }
 
   /**
@@ -316,7 +363,7 @@ export class Vringh implements DeviceVirtqueue {
     // The used index written by complete() must be visible before the driver's threshold is read.
     let notify: boolean;
     if (!this.eventIdx) {
-      notify = (avail.getUint16(VIRTQ_AVAIL_FLAGS_OFF, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+      notify = (avail.getUint16(AVAIL_FLAGS, true) & F_NO_INTERRUPT) === 0;
     } else if (completed > U16_MASK) {
       notify = true;
     } else {
@@ -345,7 +392,7 @@ export class Vringh implements DeviceVirtqueue {
     else used.setUint16(VIRTQ_USED_FLAGS_OFF, 0, true);
     // The write above must be visible before avail->idx is read again (the kernel's full barrier), or a
     // kick sent in between is lost.
-    return avail.getUint16(VIRTQ_AVAIL_IDX_OFF, true) === this.lastAvail;
+    return avail.getUint16(AVAIL_IDX, true) === this.lastAvail;
   }
 
   /**
@@ -370,17 +417,33 @@ export class Vringh implements DeviceVirtqueue {
   }
 
   private checkCompletion(head: number, len: number): void {
-    if (!(head >= 0 && head < this.size && Number.isInteger(head))) {
-      throw new VringError('EINVAL', `completed head ${head} is not below queue size ${this.size}`);
-    }
-    if (len >>> 0 !== len) throw new VringError('ERANGE', `used length ${len} is not a u32`);
+    if (!(head >= 0 && head < this.size && Number.isInteger(head))) throw badCompletedHead(head, this.size);
+    if (len >>> 0 !== len) throw badUsedLen(len);
   }
 
   private putUsed(used: DataView, ahead: number, head: number, len: number): void {
-    const off = vringUsedRingOffset((this.lastUsed + ahead) & this.mask);
-    used.setUint32(off + VIRTQ_USED_ELEM_ID_OFF, head, true);
-    used.setUint32(off + VIRTQ_USED_ELEM_LEN_OFF, len, true);
+    const off = USED_RING + ((this.lastUsed + ahead) & this.mask) * USED_ELEM;
+    used.setUint32(off + USED_ID, head, true);
+    used.setUint32(off + USED_LEN, len, true);
   }
+}
+
+// Error builders, out of line so the hot methods stay small enough for the JIT to inline.
+
+function availJumpError(idx: number, last: number, num: number): VringError {
+  return new VringError('EINVAL', `avail idx ${idx} moved more than ${num} past last avail idx ${last}`);
+}
+
+function badHeadError(head: number, slot: number, num: number): VringError {
+  return new VringError('EINVAL', `head ${head} at avail slot ${slot} is not below queue size ${num}`);
+}
+
+function badCompletedHead(head: number, num: number): VringError {
+  return new VringError('EINVAL', `completed head ${head} is not below queue size ${num}`);
+}
+
+function badUsedLen(len: number): VringError {
+  return new VringError('ERANGE', `used length ${len} is not a u32`);
 }
 
 function notInitialised(): VringError {

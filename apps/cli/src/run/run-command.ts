@@ -1,9 +1,12 @@
 import {
+  type JsonObject,
+  type TraceHeader,
   VDPA_ATTR_DEV_NET_CFG_MACADDR,
   type VdpaBus,
   VdpaError,
   type VendorStat,
   type WorkQueueMode,
+  recordToFile,
 } from '@vdpa-kit/core-bus';
 import { bit } from '@vdpa-kit/vring';
 import {
@@ -24,6 +27,8 @@ import {
   RUN_DEVICE_NAME,
 } from '../constants.js';
 import { CliError } from '../errors.js';
+import { installFaults, parseInjectOptions } from '../trace/inject-faults.js';
+import { runTraceHeader } from '../trace/run-trace-header.js';
 import { parseLladdr } from '../vdpa/parse-values.js';
 import { formatLladdr } from '../vdpa/show-printers.js';
 import { checkFrameSize } from './packet-generator.js';
@@ -48,6 +53,30 @@ export interface RunOptions {
   readonly plugins: readonly ContainerModule[];
   /** Builds the progress display once the total is known. */
   readonly progress?: (total: number) => Progress;
+  /** `--clock`: event timestamps from the wall clock (default) or a counter (deterministic traces). */
+  readonly clock?: 'system' | 'logical';
+  /** `--set-mac`: a MAC set through the control queue (`MAC_ADDR_SET`) after bring-up. */
+  readonly setMac?: string;
+  /** `--promisc`: promiscuous mode turned on through the control queue after bring-up. */
+  readonly promisc?: boolean;
+  /** `--inject`: fault specs (`OP:N:ERRNO`, `OP:N+:ERRNO`, `OP:N:corrupt`), installed before the device is added. */
+  readonly inject?: readonly string[];
+  /** `--record`: record the whole session, from `dev add` to `dev del`, as a trace file. */
+  readonly record?: RunRecordOptions;
+}
+
+/** Where and how `run --record` writes its trace. */
+export interface RunRecordOptions {
+  /** The trace file (created or truncated). */
+  readonly path: string;
+  /** `--record-datapath`: kicks and callbacks coalesced (default) or every one recorded. */
+  readonly datapath: TraceHeader['datapath'];
+  /** The `--plugin` specs, named in the header with their versions. */
+  readonly pluginSpecs: readonly string[];
+  /** Directory `--plugin` paths are relative to. */
+  readonly cwd: string;
+  /** The environment (`SOURCE_DATE_EPOCH` fixes the header's `createdAt`). */
+  readonly env: NodeJS.ProcessEnv;
 }
 
 /** The report of one `run`, as printed with `--json`. */
@@ -80,6 +109,10 @@ export interface RunReport {
   readonly queues: readonly NetQueueStats[];
   /** Vendor counters of each virtqueue (`dev vstats show`), by queue index. */
   readonly vendorStats: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** The trace written with `--record`. */
+  readonly record?: { readonly file: string; readonly datapath: TraceHeader['datapath'] };
+  /** The `--inject` specs that were installed. */
+  readonly inject?: readonly string[];
   /** No frame lost or corrupt. */
   readonly ok: boolean;
 }
@@ -103,28 +136,48 @@ function vendorStats(bus: VdpaBus, name: string): Record<string, Record<string, 
  * `vdpa-kit run`: composes a throw-away stack with the virtio transport (the state log is not
  * touched), adds device `vdpa0` on `mgmtdev` with the given attributes (MAC `RUN_DEFAULT_MAC` when
  * none is given and the management device accepts one), lets virtio-net bring it up,
- * sets the active queue pairs through the control queue, drives traffic with the packet generator
- * and checks every frame, then reports driver and vendor counters.
+ * sets the active queue pairs (and, when asked, the MAC and promiscuous mode) through the control
+ * queue, drives traffic with the packet generator and checks every frame, then reports driver and
+ * vendor counters.
  *
- * @throws CliError for bad options, a device the bus refuses or that no virtio-net driver bound
+ * With `record`, a trace recorder is on from before `dev add` until after the closing `dev del`
+ * (the teardown is part of the trace); with `inject`, fault-injecting interceptors are installed
+ * before the device is added, so that bring-up already meets them.
+ *
+ * @throws CliError for bad options, a trace file that cannot be written, a device the bus refuses
+ * or that no virtio-net driver bound, a control-queue command the device refuses
  * @example
  * const report = await runStack({ mgmtdev: 'vdpasim_net', count: 1000, size: 64, burst: 32, rate: 0, workQueue: 'inline', plugins: [] });
  */
 export async function runStack(options: RunOptions): Promise<RunReport> {
   checkFrameSize(options.size);
   const explicitMac =
-    options.mac === undefined ? undefined : (parseLladdr(options.mac) ?? badMac(options.mac));
+    options.mac === undefined ? undefined : (parseLladdr(options.mac) ?? badMac('--mac', options.mac));
+  const cvqMac =
+    options.setMac === undefined
+      ? undefined
+      : (parseLladdr(options.setMac) ?? badMac('--set-mac', options.setMac));
+  const faults = parseInjectOptions(options.inject ?? []);
   let stack;
   try {
-    stack = composeCliStack({ plugins: options.plugins, transport: true, workQueue: options.workQueue });
+    stack = composeCliStack({
+      plugins: options.plugins,
+      transport: true,
+      workQueue: options.workQueue,
+      clock: options.clock ?? 'system',
+    });
   } catch (err) {
     throw new CliError(`cannot compose the stack: ${VdpaError.from(err).message}`, { cause: err });
   }
   const { bus, container } = stack;
+  let recorder: { stop(): void } | undefined;
+  let removeFaults: (() => void) | undefined;
   try {
     const mdev = bus.mgmtdevs().find((m) => m.name === options.mgmtdev) ?? notLoaded(options.mgmtdev, bus);
     const acceptsMac = (mdev.configAttrMask & bit(VDPA_ATTR_DEV_NET_CFG_MACADDR)) !== 0n;
     const mac = explicitMac ?? (acceptsMac ? parseLladdr(RUN_DEFAULT_MAC) : undefined);
+    if (options.record !== undefined) recorder = startRecording(bus, options, mac);
+    removeFaults = installFaults(bus, faults);
     const net = addDevice(bus, container.get<VirtioBus>(VIRTIO_BUS), options, mac);
     const pairs = options.queues ?? net.queuePairs;
     if (!Number.isInteger(pairs) || pairs < 1 || pairs > net.maxQueuePairs) {
@@ -132,16 +185,12 @@ export async function runStack(options: RunOptions): Promise<RunReport> {
         `--queues ${pairs} is not in 1..${net.maxQueuePairs} (the device's max queue pairs)`,
       );
     }
-    if (pairs !== net.queuePairs) {
-      try {
-        await net.setQueuePairs(pairs);
-      } catch (err) {
-        throw new CliError(
-          `device ${net.name} refused ${pairs} queue pairs: ${VdpaError.from(err).message}`,
-          { cause: err },
-        );
-      }
-    }
+    if (pairs !== net.queuePairs)
+      await controlCommand(net, `${pairs} queue pairs`, () => net.setQueuePairs(pairs));
+    if (cvqMac !== undefined)
+      await controlCommand(net, `mac ${formatLladdr(cvqMac)}`, () => net.setMac(cvqMac));
+    if (options.promisc === true)
+      await controlCommand(net, 'promiscuous mode', () => net.setRxMode('promisc', true));
     const progress = options.progress?.(options.count);
     let result: TrafficResult;
     try {
@@ -187,17 +236,75 @@ export async function runStack(options: RunOptions): Promise<RunReport> {
       perQueue: result.perQueue,
       queues,
       vendorStats: vendorStats(bus, net.name),
+      ...(options.record === undefined
+        ? {}
+        : { record: { file: options.record.path, datapath: options.record.datapath } }),
+      ...(options.inject === undefined || options.inject.length === 0 ? {} : { inject: options.inject }),
       ok: result.lost === 0 && result.corrupt === 0,
     };
     net.close();
+    // The teardown (driver remove, reset, dev_del) belongs to a recorded session.
+    if (recorder !== undefined) deleteDevice(bus, net.name);
     return report;
   } finally {
+    removeFaults?.();
+    recorder?.stop();
     bus.dispose();
   }
 }
 
-function badMac(text: string): never {
-  throw new CliError(`--mac ${text} is not a MAC address`);
+function startRecording(bus: VdpaBus, options: RunOptions, mac: Uint8Array | undefined): { stop(): void } {
+  const record = options.record as RunRecordOptions;
+  const stack: JsonObject = {
+    mgmtdev: options.mgmtdev,
+    dev: RUN_DEVICE_NAME,
+    attrs: {
+      ...(mac === undefined ? {} : { mac: formatLladdr(mac) }),
+      ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
+      ...(options.maxVqp === undefined ? {} : { maxVqPairs: options.maxVqp }),
+    },
+    transport: 'virtio',
+    workQueue: options.workQueue,
+    clock: options.clock ?? 'system',
+    queues: options.queues ?? null,
+    cvq: {
+      ...(options.setMac === undefined ? {} : { mac: options.setMac }),
+      ...(options.promisc === true ? { promisc: true } : {}),
+    },
+    traffic: { count: options.count, size: options.size, burst: options.burst, rate: options.rate },
+    inject: [...(options.inject ?? [])],
+  };
+  let header: TraceHeader;
+  try {
+    header = runTraceHeader({ ...record, stack });
+  } catch (err) {
+    throw new CliError((err as Error).message, { cause: err });
+  }
+  try {
+    return recordToFile(bus, record.path, { datapath: record.datapath, header });
+  } catch (err) {
+    throw new CliError(`cannot record to ${record.path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function controlCommand(net: NetInterface, what: string, command: () => Promise<void>): Promise<void> {
+  try {
+    await command();
+  } catch (err) {
+    throw new CliError(`device ${net.name} refused ${what}: ${VdpaError.from(err).message}`, { cause: err });
+  }
+}
+
+function deleteDevice(bus: VdpaBus, name: string): void {
+  try {
+    bus.devDel(name);
+  } catch (err) {
+    throw new CliError(`cannot delete device ${name}: ${VdpaError.from(err).message}`, { cause: err });
+  }
+}
+
+function badMac(option: string, text: string): never {
+  throw new CliError(`${option} ${text} is not a MAC address`);
 }
 
 function notLoaded(mgmtdev: string, bus: VdpaBus): never {

@@ -1,0 +1,33 @@
+import { type Interceptor, type VdpaBus, VdpaError, parseInjectSpec } from '@vdpa-kit/core-bus';
+import { CliError } from '../errors.js';
+
+/**
+ * Parses every `--inject` spec (`OP:N:ERRNO`, `OP:N+:ERRNO`, `OP:N:corrupt`) into a fault-injecting
+ * interceptor, before anything is composed, so a bad spec fails the command at once.
+ *
+ * @param specs the `--inject` arguments, in order
+ * @throws CliError `--inject SPEC: …` naming the first bad spec
+ * @example
+ * const faults = parseInjectOptions(['setVqNum:1:EIO']);
+ */
+export function parseInjectOptions(specs: readonly string[]): Interceptor[] {
+  return specs.map((spec) => {
+    try {
+      return parseInjectSpec(spec);
+    } catch (err) {
+      throw new CliError(`--inject ${spec}: ${VdpaError.from(err).message}`, { cause: err });
+    }
+  });
+}
+
+/**
+ * Installs fault-injecting interceptors on `bus`, in order (the first is the outermost layer).
+ *
+ * @returns a function removing them all
+ */
+export function installFaults(bus: VdpaBus, faults: readonly Interceptor[]): () => void {
+  const removers = faults.map((f) => bus.addInterceptor(f));
+  return () => {
+    for (const remove of removers) remove();
+  };
+}

@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { decodeArgs, decodeResult } from '../event-codec.js';
+import { VdpaError } from '../errors.js';
+import { BUS_OPS, CB_NAMES, MGMT_OPS, type JsonValue } from '../events.js';
+import { isOpName } from '../op-table.js';
+import { TraceError } from './trace-error.js';
+import {
+  TRACE_FORMAT_VERSION,
+  TRACE_RECORD_KINDS,
+  traceHeaderSchema,
+  traceRecordSchema,
+  type Trace,
+  type TraceHeader,
+  type TraceRecord,
+} from './trace-format.js';
+
+/** Default source name of an in-memory trace in error messages. */
+const DEFAULT_SOURCE = 'trace';
+
+const OPS_BY_KIND: Readonly<Record<string, ReadonlySet<string>>> = {
+  cb: new Set(CB_NAMES),
+  bus: new Set(BUS_OPS),
+  mgmt: new Set(MGMT_OPS),
+};
+
+const RECORD_KINDS: ReadonlySet<string> = new Set(TRACE_RECORD_KINDS);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** `a.b.0` of a zod issue path. */
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.map((p) => String(p)).join('.');
+}
+
+/** The first zod issue as `bad field "x": message (got value)`. */
+function schemaProblem(error: z.ZodError, value: Record<string, unknown>): string {
+  const issue = error.issues[0];
+  const path = issuePath(issue.path);
+  if (issue.code === 'unrecognized_keys') return `unknown field ${describe(issue.keys[0])}`;
+  let got: unknown = value;
+  for (const key of issue.path)
+    got = isObject(got) || Array.isArray(got) ? (got as Record<PropertyKey, unknown>)[key] : undefined;
+  const field = path.length > 0 ? `field "${path}"` : 'record';
+  return got === undefined
+    ? `missing ${field}: ${issue.message.toLowerCase()}`
+    : `bad ${field} ${describe(got)}: ${issue.message.toLowerCase()}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) if (typeof v === 'object' && v !== null) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Checks of an op record that the schema does not express: per-phase fields and value decoding. */
+function opProblem(value: Record<string, unknown>): string | undefined {
+  const op = value.op as Parameters<typeof decodeArgs>[0];
+  const phase = value.phase;
+  if (phase === 'call') {
+    if (value.args === undefined) return `missing field "args" of a ${op} call`;
+    if (value.ret !== undefined || value.err !== undefined) return `${op} call has a result field`;
+    try {
+      decodeArgs(op, value.args as JsonValue[]);
+    } catch (err) {
+      return `bad field "args" of ${op}: ${VdpaError.from(err).message}`;
+    }
+    return undefined;
+  }
+  if (value.args !== undefined) return `${op} ${String(phase)} has an "args" field`;
+  if (phase === 'error') return value.err === undefined ? `missing field "err" of a ${op} error` : undefined;
+  if (value.err !== undefined) return `${op} return has an "err" field`;
+  // A device returning nothing from a non-void op is recorded as `null`: accepted as emitted.
+  if (value.ret === undefined || value.ret === null) return undefined;
+  try {
+    decodeResult(op, value.ret as JsonValue);
+  } catch (err) {
+    return `bad field "ret" of ${op}: ${VdpaError.from(err).message}`;
+  }
+  return undefined;
+}
+
+/**
+ * Validates one parsed line as the header. Throws a `TraceError` naming `line`.
+ */
+function parseHeader(value: unknown, source: string, line: number): TraceHeader {
+  if (!isObject(value) || value.kind !== 'header') {
+    const kind = isObject(value) ? describe(value.kind) : describe(value);
+    throw TraceError.at(source, line, `missing header: the first record has kind ${kind}, not "header"`);
+  }
+  if (value.v !== TRACE_FORMAT_VERSION)
+    throw TraceError.at(
+      source,
+      line,
+      `unsupported trace version ${describe(value.v)} (this reader reads version ${TRACE_FORMAT_VERSION})`,
+    );
+  const result = traceHeaderSchema.safeParse(value);
+  if (!result.success)
+    throw TraceError.at(source, line, `header ${schemaProblem(result.error, value)}`, result.error);
+  return deepFreeze(value) as unknown as TraceHeader;
+}
+
+/**
+ * Validates one parsed line as a record after the header. Throws a `TraceError` naming `line`.
+ */
+function parseRecordAt(value: unknown, source: string, line: number): TraceRecord {
+  if (!isObject(value)) throw TraceError.at(source, line, `record ${describe(value)} is not an object`);
+  const kind = value.kind;
+  if (kind === 'header') throw TraceError.at(source, line, 'header is not the first record');
+  if (value.v !== TRACE_FORMAT_VERSION)
+    throw TraceError.at(
+      source,
+      line,
+      `unsupported trace version ${describe(value.v)} (this reader reads version ${TRACE_FORMAT_VERSION})`,
+    );
+  if (typeof kind !== 'string' || !RECORD_KINDS.has(kind))
+    throw TraceError.at(source, line, `unknown record kind ${describe(kind)}`);
+  if (kind !== 'dp') {
+    const op = value.op;
+    const known = kind === 'op' ? isOpName(op) : typeof op === 'string' && OPS_BY_KIND[kind].has(op);
+    if (!known) throw TraceError.at(source, line, `unknown op ${describe(op)}`);
+  }
+  const result = traceRecordSchema.safeParse(value);
+  if (!result.success) throw TraceError.at(source, line, schemaProblem(result.error, value), result.error);
+  if (kind === 'op') {
+    const problem = opProblem(value);
+    if (problem !== undefined) throw TraceError.at(source, line, problem);
+  }
+  return deepFreeze(value) as unknown as TraceRecord;
+}
+
+/**
+ * Validates one parsed JSON value as a trace record (not the header), as the reader does for each
+ * line: version, kind, op name, every field, argument and result encodings.
+ * @param value a parsed JSON line
+ * @param source name used in the message
+ * @param line 1-based line number used in the message
+ * @returns the record, deep-frozen
+ * @throws TraceError naming the line and the bad value
+ */
+export function parseTraceRecord(value: unknown, source = DEFAULT_SOURCE, line = 1): TraceRecord {
+  return parseRecordAt(value, source, line);
+}
+
+/**
+ * Parses a whole trace held in memory: splits the JSON Lines text, `JSON.parse`s each line and
+ * validates the header and every record (zod schemas plus the op codec); checks that `seq` strictly
+ * increases and that a `'full'` trace has no `dp` records. Accepts `\r\n` line ends and a missing
+ * final newline.
+ *
+ * @param text the file contents
+ * @param source name for error messages (a file name; default `trace`)
+ * @returns the header and the frozen records
+ * @throws TraceError (`EINVAL`, with `line`) for: an empty text or a first record that is not a
+ *   header, an unknown version, kind or op, a bad or unknown field, a header that is not first, an
+ *   empty line, invalid JSON (a corrupted line, or a truncated last line), a non-increasing seq
+ * @example
+ * const trace = parseTrace(text, 'session.jsonl');
+ * console.log(trace.header.datapath, trace.records.length);
+ */
+export function parseTrace(text: string, source = DEFAULT_SOURCE): Trace {
+  const lines = text.split('\n');
+  // A final newline leaves one empty string after the last line.
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length === 0) throw TraceError.at(source, 1, 'missing header: the trace is empty');
+  const last = lines.length;
+  const truncatedTail = !text.endsWith('\n');
+  let header: TraceHeader | undefined;
+  const records: TraceRecord[] = [];
+  let prevSeq = -1;
+  for (let i = 0; i < last; i++) {
+    const lineNo = i + 1;
+    let raw = lines[i];
+    if (raw.endsWith('\r')) raw = raw.slice(0, -1);
+    if (raw.trim() === '') throw TraceError.at(source, lineNo, 'empty line');
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      const what = lineNo === last && truncatedTail ? 'truncated last line' : 'corrupted line';
+      throw TraceError.at(source, lineNo, `${what}: invalid JSON (${why})`, err);
+    }
+    if (header === undefined) {
+      header = parseHeader(value, source, lineNo);
+      continue;
+    }
+    const record = parseRecordAt(value, source, lineNo);
+    if (record.seq <= prevSeq)
+      throw TraceError.at(
+        source,
+        lineNo,
+        `seq ${record.seq} is not greater than the previous seq ${prevSeq}`,
+      );
+    if (record.kind === 'dp' && header.datapath === 'full')
+      throw TraceError.at(source, lineNo, 'dp record in a trace recorded with datapath "full"');
+    prevSeq = record.seq;
+    records.push(record);
+  }
+  return { header: header as TraceHeader, records };
+}
+
+/**
+ * Reads and parses a trace file in bulk (one `readFileSync`, then {@link parseTrace}); error messages
+ * name the file as given.
+ * @param path the trace file
+ * @throws VdpaError with the read errno (`ENOENT`, `EPERM`, …, else `EIO`) when the file cannot be read;
+ *   TraceError as {@link parseTrace}
+ * @example
+ * const trace = readTrace('test/fixtures/golden-vdpasim_net.jsonl');
+ */
+export function readTrace(path: string): Trace {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = VdpaError.from(err);
+    throw new VdpaError(e.code, `trace file ${path} cannot be read: ${e.message}`, { cause: err });
+  }
+  return parseTrace(text, path);
+}
