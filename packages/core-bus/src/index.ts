@@ -215,3 +215,46 @@ export {
   type TraceDiff,
   type TraceDiffEntry,
 } from './trace/trace-diff.js';
+export {
+  DATAPATH_DEPENDENT_OPS,
+  DATAPATH_DEPENDENT_AFTER_KICK_OPS,
+  DatapathDependence,
+  isDatapathDependent,
+} from './trace/datapath-dependent.js';
+export {
+  deviceScript,
+  defaultTraceDevice,
+  formatOutcome,
+  sameJson,
+  type RecordedOutcome,
+  type ScriptCall,
+  type ScriptCallback,
+  type ScriptDatapath,
+  type ScriptIncarnation,
+  type ScriptItem,
+} from './trace/device-script.js';
+export {
+  ReplayDevice,
+  type ReplayDeviceOptions,
+  type ReplayDivergence,
+  type ReplayExpectation,
+  type ReplayRegistration,
+} from './trace/replay-device.js';
+export {
+  verifyTrace,
+  formatDivergence,
+  devAddRequestOf,
+  type VerifyBusTarget,
+  type VerifyDivergence,
+  type VerifyFactoryTarget,
+  type VerifyOptions,
+  type VerifyOutcome,
+  type VerifyReport,
+  type VerifyTarget,
+} from './trace/verify-trace.js';
+export {
+  ReplayMgmtDevice,
+  replayMgmtDevice,
+  REPLAY_MGMTDEV_NAME,
+  type ReplayMgmtDeviceOptions,
+} from './trace/replay-mgmt-device.js';

@@ -21,10 +21,7 @@ export const MVNET_DEFAULT_MTU = 1500;
 export const MVNET_WORK_BUDGET = 64;
 /** ACCESS_PLATFORM: the device reads memory through a translation, so the driver must accept it. */
 export const MVNET_REQUIRED_FEATURES = bit(VIRTIO_F_ACCESS_PLATFORM);
-/** The config-space fields offered, so that the driver reads them: MAC, MTU, STATUS. */
 const NET_CONFIG_FEATURES = bit(VIRTIO_NET_F_MAC) | bit(VIRTIO_NET_F_MTU) | bit(VIRTIO_NET_F_STATUS);
-/** Offered: the sample's ANY_LAYOUT, VERSION_1 and ACCESS_PLATFORM, plus the config-space fields. */
+/** Offered: the sample's ANY_LAYOUT, VERSION_1, ACCESS_PLATFORM, plus MAC, MTU, STATUS: the config space. */
 export const MVNET_FEATURES =
   bit(VIRTIO_F_ANY_LAYOUT) | bit(VIRTIO_F_VERSION_1) | MVNET_REQUIRED_FEATURES | NET_CONFIG_FEATURES;
-/** Ring indices are free-running u16 (§2.7). */
-export const U16_MASK = 0xffff;

@@ -4,8 +4,7 @@ import { MvnetMgmtDevice } from './mvnet-mgmt-device.js';
 import { MVNET_MGMT_DEVICE } from './tokens.js';
 
 /**
- * The device-mvnet plugin: binds the `mvnet` management device (singleton) to `MVNET_MGMT_DEVICE` and
- * to core-bus's `MGMT_DEVICE`, which `composeStack` registers on the bus.
+ * The plugin: binds the `mvnet` management device to `MVNET_MGMT_DEVICE` and core-bus's `MGMT_DEVICE`.
  * @example composeStack([mvnetModule(), transportVirtioModule()]).bus.devAdd('mvnet', 'vdpa0');
  */
 export function mvnetModule(): ContainerModule {

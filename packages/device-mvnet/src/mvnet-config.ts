@@ -1,11 +1,9 @@
 import { VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MTU, VIRTIO_NET_CONFIG_SIZE } from '@vdpa-kit/vring';
 import { VIRTIO_NET_CONFIG_STATUS, VIRTIO_NET_S_LINK_UP } from '@vdpa-kit/vring';
 
-/** `02:6d` ('m'): locally administered (bit 1 of octet 0), unicast (bit 0 clear). */
-const MAC_PREFIX = [0x02, 0x6d];
-/** 32-bit FNV-1a offset basis and prime. */
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+const MAC_PREFIX = [0x02, 0x6d]; // 'm', locally administered (bit 1 of octet 0), unicast (bit 0 clear)
+const FNV_OFFSET = 0x811c9dc5; // 32-bit FNV-1a offset basis
+const FNV_PRIME = 0x01000193; // 32-bit FNV-1a prime
 
 /**
  * The MAC of a device created without one: `02:6d`, then the big-endian 32-bit FNV-1a hash of the UTF-8
@@ -21,8 +19,8 @@ export function mvnetMac(name: string): Uint8Array {
 }
 
 /**
- * The config space, a `virtio_net_config` (§5.1.4): `mac`, `status` LINK_UP (a loopback's link is always
- * up), `mtu` (68..65535, checked by the bus); `max_virtqueue_pairs` stays 0: no MQ.
+ * The config space, a `virtio_net_config` (§5.1.4): `mac`, `status` LINK_UP (a loopback is always up),
+ * `mtu` (68..65535, checked by the bus); `max_virtqueue_pairs` stays 0: no MQ.
  */
 export function mvnetConfig(mac: Uint8Array, mtu: number): Uint8Array {
   const config = new Uint8Array(VIRTIO_NET_CONFIG_SIZE);

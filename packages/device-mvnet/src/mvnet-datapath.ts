@@ -1,7 +1,8 @@
 import { type GuestMemory, type Iotlb, Iov, VringError, Vringh } from '@vdpa-kit/vring';
 import type { VdpaCallback, Work } from '@vdpa-kit/core-bus';
-import { MVNET_RX_VQ, MVNET_TX_VQ, MVNET_WORK_BUDGET, U16_MASK } from './constants.js';
+import { MVNET_RX_VQ, MVNET_TX_VQ, MVNET_WORK_BUDGET } from './constants.js';
 
+const U16_MASK = 0xffff; // ring indices are free-running u16 (virtio 1.2 §2.7)
 /** One virtqueue (`vdpasim_virtqueue`): what the vq ops programmed, the ring's device side and its iov. */
 export class MvnetVq {
   readonly vring = new Vringh();
@@ -12,15 +13,13 @@ export class MvnetVq {
   driverArea = 0;
   deviceArea = 0;
   cb: VdpaCallback | null = null;
-
-  /** `vdpasim_queue_ready`: sets the ring up from the avail index `set_vq_state` stored. @throws VringError */
+  /** `vdpasim_queue_ready`: sets the ring up, from the avail index set_vq_state stored. @throws VringError */
   start(mem: GuestMemory, iotlb: Iotlb): void {
     const last = this.vring.lastAvailIdx;
     const { num, descArea: descAddr, driverArea: availAddr, deviceArea: usedAddr } = this;
     this.vring.init({ num, descAddr, availAddr, usedAddr, eventIdx: false, mem, iotlb });
     this.vring.lastAvailIdx = this.vring.lastUsedIdx = last;
   }
-
   /** Back to the state after creation: not ready, nothing programmed, indices 0. */
   reset(): void {
     Object.assign(this, { ready: false, num: 0, descArea: 0, driverArea: 0, deviceArea: 0, cb: null });
@@ -48,22 +47,19 @@ export interface MvnetDatapathHost {
 }
 
 /**
- * The loopback (the sample's work function), queued on the WORK_QUEUE by kicks: copies each TX frame,
- * virtio-net header included, into one RX buffer. One `needNotify` decision per ring per pass.
+ * The loopback (the sample's work function), run by the WORK_QUEUE after kicks: copies each TX frame,
+ * virtio-net header included, into one RX buffer; one `needNotify` decision per ring per pass.
  */
 export class MvnetLoopback implements Work {
-  /** Ring being touched, so a `VringError` is charged to the right queue. */
-  private queue = MVNET_TX_VQ;
+  private queue = MVNET_TX_VQ; // the ring being touched, which a `VringError` is charged to
   private rxUsed = 0;
   private txUsed = 0;
-
   constructor(
     private readonly rx: MvnetVq,
     private readonly tx: MvnetVq,
     private readonly stats: MvnetStats,
     private readonly host: MvnetDatapathHost,
   ) {}
-
   /** One pass. @returns true when the budget ran out (more frames may wait) */
   run(): boolean {
     if (!this.host.running() || !this.rx.ready || !this.tx.ready) return false;
@@ -85,7 +81,6 @@ export class MvnetLoopback implements Work {
     if (txIrq) this.tx.cb?.();
     return frames === MVNET_WORK_BUDGET;
   }
-
   /** Moves one frame. @returns false when the pass must stop: no TX frame, or no RX buffer */
   private forward(): boolean {
     const { rx, tx, stats } = this;

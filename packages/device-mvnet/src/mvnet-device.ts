@@ -6,7 +6,7 @@ import * as C from './constants.js';
 import { mvnetConfig, mvnetMac } from './mvnet-config.js';
 import { MvnetLoopback, MvnetVq, mvnetStats } from './mvnet-datapath.js';
 
-/** Options of {@link MvnetDevice}: its name, config-space `mac` and `mtu` (optional), and its services. */
+/** Options of {@link MvnetDevice}: name, `mac` (default `mvnetMac(name)`), `mtu` (default 1500), services. */
 export interface MvnetDeviceOptions {
   readonly name: string;
   readonly mac?: Uint8Array;
@@ -16,14 +16,12 @@ export interface MvnetDeviceOptions {
   readonly logger: Logger;
 }
 
-/**
- * The mvnet device, a loopback virtio-net: its config ops, in the order of the kernel's `vdpa_config_ops`.
- * No on-chip IOMMU: addresses are guest-physical, read through an identity `Iotlb`.
- */
+/** The mvnet device, a loopback virtio-net: its config ops, in the kernel's `vdpa_config_ops` order. */
 export class MvnetDevice implements VdpaConfigOps {
   /** Datapath counters, as `getVendorVqStats` reports them. */
   readonly stats = mvnetStats();
   private readonly vqs = [new MvnetVq(), new MvnetVq()];
+  /** No on-chip IOMMU (no `setMap`, `dmaMap`): ring addresses are guest-physical. */
   private readonly iotlb = Iotlb.identity();
   private readonly config: Uint8Array;
   private readonly loopback: MvnetLoopback;
@@ -31,7 +29,6 @@ export class MvnetDevice implements VdpaConfigOps {
   private features = 0n;
   private generation = 0;
   private configCb: VdpaCallback | null = null;
-
   constructor(private readonly options: MvnetDeviceOptions) {
     this.config = mvnetConfig(options.mac ?? mvnetMac(options.name), options.mtu ?? C.MVNET_DEFAULT_MTU);
     this.loopback = new MvnetLoopback(this.vqs[C.MVNET_RX_VQ], this.vqs[C.MVNET_TX_VQ], this.stats, {
@@ -67,7 +64,7 @@ export class MvnetDevice implements VdpaConfigOps {
   };
   /** `get_vq_ready`: whether the queue is enabled (a driver refuses to set up one that is). */
   readonly getVqReady = (idx: number): boolean => this.vq(idx).ready;
-  /** `set_vq_state`: the next avail index to read (restored on migration). @throws `EOPNOTSUPP`, `ERANGE` */
+  /** `set_vq_state`: next avail index to read (migration); split only. @throws `EOPNOTSUPP`, `ERANGE` */
   readonly setVqState = (idx: number, state: VdpaVqState): void => {
     const vq = this.vq(idx);
     if (state.kind !== 'split')
@@ -145,13 +142,11 @@ export class MvnetDevice implements VdpaConfigOps {
       throw new VdpaError('EINVAL', `vq index ${idx} is out of range: mvnet has ${C.MVNET_NVQS} vqs`);
     return vq;
   }
-
   private checkConfigRange(offset: number, len: number): void {
     const size = this.config.length;
     if (!Number.isInteger(offset) || offset < 0 || offset + len > size)
       throw new VdpaError('EINVAL', `config range ${offset}+${len} is outside the ${size} bytes`);
   }
-
   /** A ring broke the protocol: count it, log it, set NEEDS_RESET and tell the driver. */
   private guestError(err: VringError, queue: number): void {
     if (queue === C.MVNET_RX_VQ) this.stats.rx['rx errors']++;

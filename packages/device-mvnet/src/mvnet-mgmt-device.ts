@@ -1,14 +1,7 @@
 import { type GuestMemory, VIRTIO_ID_NET, bit } from '@vdpa-kit/vring';
-import { GUEST_MEMORY, LOGGER, VDPA_BUS, WORK_QUEUE } from '@vdpa-kit/core-bus';
+import { GUEST_MEMORY, LOGGER, VDPA_BUS, WORK_QUEUE, type Logger, type WorkQueue } from '@vdpa-kit/core-bus';
 import { VDPA_ATTR_DEV_NET_CFG_MACADDR, VDPA_ATTR_DEV_NET_CFG_MTU } from '@vdpa-kit/core-bus';
-import type {
-  Logger,
-  MgmtDevice,
-  VdpaBus,
-  VdpaDevSetConfig,
-  VdpaDevice,
-  WorkQueue,
-} from '@vdpa-kit/core-bus';
+import type { MgmtDevice, VdpaBus, VdpaDevSetConfig, VdpaDevice } from '@vdpa-kit/core-bus';
 import { inject, injectable } from 'inversify';
 import * as C from './constants.js';
 import { MvnetDevice } from './mvnet-device.js';
@@ -24,7 +17,6 @@ export class MvnetMgmtDevice implements MgmtDevice {
   readonly configAttrMask = bit(VDPA_ATTR_DEV_NET_CFG_MACADDR) | bit(VDPA_ATTR_DEV_NET_CFG_MTU);
   readonly supportedFeatures = C.MVNET_FEATURES;
   readonly maxSupportedVqs = C.MVNET_NVQS;
-
   constructor(
     @inject(VDPA_BUS) private readonly bus: VdpaBus,
     @inject(GUEST_MEMORY) private readonly mem: GuestMemory,
@@ -45,7 +37,6 @@ export class MvnetMgmtDevice implements MgmtDevice {
     }
     return dev;
   }
-
   /** `dev_del`: unregisters the device; the bus removes its driver and calls `free`. */
   devDel(dev: VdpaDevice): void {
     this.bus.unregisterDevice(dev);

@@ -58,6 +58,20 @@ describe('VdpasimNetFilter', () => {
     expect(f.accepts(frameTo([2, 4, 6, 8, 10, 12]), HDR + 6, HDR)).toBe(true);
   });
 
+  it('acceptsDest applies the same rule to an address read where it lies', () => {
+    const f = new VdpasimNetFilter(MAC);
+    const mem = new Uint8Array(64);
+    mem.set(MAC, 40);
+    mem.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 50);
+    expect([f.acceptsDest(mem, 40), f.acceptsDest(mem, 50), f.acceptsDest(mem, 42)]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    f.promisc = true;
+    expect(f.acceptsDest(mem, 42)).toBe(true);
+  });
+
   it('decides exactly as the reference rule for any destination and mode', () => {
     fc.assert(
       fc.property(

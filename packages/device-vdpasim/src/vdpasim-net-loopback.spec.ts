@@ -13,6 +13,7 @@ import {
   VIRTIO_NET_F_MQ,
   VIRTIO_NET_OK,
   VIRTQ_DESC_F_WRITE,
+  BufferList,
   bit,
 } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
@@ -92,6 +93,32 @@ describe('vdpasim_net loopback, one pair', () => {
     expect(drv.reclaimTx()).toBe(4);
     expect(statOf(handle.getVendorVqStats(0), 'rx drops')).toBe(2n);
     expect(statOf(handle.getVendorVqStats(1), 'tx packets')).toBe(4n);
+  });
+
+  it('loops back frames whose header or destination address span several descriptors', () => {
+    const { handle, mem } = netStack();
+    const drv = new SimNetDriver(handle, mem);
+    const frames = [ethFrame(MAC, 46, 4), ethFrame(MAC, 46, 5), ethFrame(OTHER, 46, 6)];
+    // Cuts: header alone; the address split after 2 bytes; the header split after 5 bytes.
+    const cuts = [[HDR], [HDR + 2], [5, HDR + 3]];
+    frames.forEach((frame, i) => {
+      const whole = new Uint8Array(HDR + frame.length);
+      whole.set(frame, HDR);
+      const out = new BufferList();
+      let from = 0;
+      for (const to of [...cuts[i], whole.length]) {
+        const addr = drv.dma.alloc(to - from, 16);
+        mem.write(addr, whole.subarray(from, to));
+        out.push(addr, to - from);
+        from = to;
+      }
+      drv.tx[0].add(out, new BufferList(), 1000 + i);
+      drv.tx[0].kick();
+    });
+    expect(drv.received[0]).toEqual(frames.slice(0, 2));
+    expect(drv.rxLens[0]).toEqual([HDR + frames[0].length, HDR + frames[1].length]);
+    expect(statOf(handle.getVendorVqStats(0), 'rx drops')).toBe(1n);
+    expect(statOf(handle.getVendorVqStats(1), 'tx packets')).toBe(3n);
   });
 
   it('drops a frame too short to hold a destination address', () => {

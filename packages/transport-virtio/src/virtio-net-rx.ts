@@ -30,6 +30,9 @@ export class NetRxQueue {
   private readonly sink: RxSink;
   /** Slots to repost. */
   private readonly free: Uint16Array;
+  /** Slots (tokens) and used lengths of one `getBufs` batch, reused. */
+  private readonly done: number[];
+  private readonly doneLens: Uint32Array;
   private freeCount = 0;
   private polling = false;
   private stopped = false;
@@ -80,6 +83,8 @@ export class NetRxQueue {
     this.hdrLen = options.hdrLen;
     this.sink = options.sink;
     this.free = new Uint16Array(vq.num);
+    this.done = new Array<number>(vq.num).fill(0);
+    this.doneLens = new Uint32Array(vq.num);
     for (let slot = vq.num - 1; slot >= 0; slot--) this.free[this.freeCount++] = slot;
     this.batch = {
       queue: options.pair,
@@ -166,25 +171,39 @@ export class NetRxQueue {
     const lengths = batch.lengths;
     const counters = this.counters;
     const hdrLen = this.hdrLen;
+    const done = this.done;
+    const doneLens = this.doneLens;
+    const free = this.free;
+    const base = this.poolOffset + hdrLen;
+    const bufSize = this.bufSize;
     const cap = vq.num;
     let n = 0;
     let consumed = 0;
     while (consumed < cap) {
-      const slot = vq.getBuf();
-      if (slot === undefined) break;
-      consumed++;
-      this.free[this.freeCount++] = slot;
-      const len = vq.lastLen;
-      if (len < hdrLen + ETH_HLEN) {
-        counters.errors++;
-        continue;
+      const got = vq.getBufs(done, doneLens, cap - consumed);
+      if (got === 0) break;
+      consumed += got;
+      const first = n;
+      let errors = 0;
+      let bytes = 0;
+      for (let k = 0; k < got; k++) {
+        const slot = done[k];
+        free[this.freeCount++] = slot;
+        const len = doneLens[k];
+        if (len < hdrLen + ETH_HLEN) {
+          errors++;
+          continue;
+        }
+        const frameLen = len - hdrLen;
+        offsets[n] = base + slot * bufSize;
+        lengths[n] = frameLen;
+        bytes += frameLen;
+        n++;
       }
-      const frameLen = len - hdrLen;
-      offsets[n] = this.poolOffset + slot * this.bufSize + hdrLen;
-      lengths[n] = frameLen;
-      counters.packets++;
-      counters.bytes += frameLen;
-      n++;
+      // Counted per ring batch, so frames taken before a later batch fails stay counted.
+      counters.errors += errors;
+      counters.packets += n - first;
+      counters.bytes += bytes;
     }
     batch.count = n;
     return consumed;

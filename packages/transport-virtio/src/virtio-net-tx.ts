@@ -30,6 +30,9 @@ export class NetTxQueue {
   private queued = 0;
   /** Frame length in each slot, counted when the slot completes. */
   private readonly slotLen: Uint32Array;
+  /** Slots (tokens) and used lengths of one {@link reclaim} batch, reused. */
+  private readonly done: number[];
+  private readonly doneLens: Uint32Array;
 
   /**
    * Allocates the slot pool (`vq.num` slots of `slotSize` bytes).
@@ -77,6 +80,8 @@ export class NetTxQueue {
     this.hdrLen = options.hdrLen;
     this.free = new Uint16Array(vq.num);
     this.slotLen = new Uint32Array(vq.num);
+    this.done = new Array<number>(vq.num).fill(0);
+    this.doneLens = new Uint32Array(vq.num);
     for (let slot = vq.num - 1; slot >= 0; slot--) this.free[this.freeTop++] = slot;
     // Every slot's virtio_net_hdr_v1 is all zero (no checksum offload, GSO_NONE) once and for all: the
     // driver writes only frames after it and the device only reads the slots.
@@ -144,14 +149,22 @@ export class NetTxQueue {
   reclaim(): number {
     const vq = this.vq;
     const counters = this.counters;
-    let n = 0;
-    for (let slot = vq.getBuf(); slot !== undefined; slot = vq.getBuf()) {
-      this.free[this.freeTop++] = slot;
-      counters.packets++;
-      counters.bytes += this.slotLen[slot];
-      n++;
+    const done = this.done;
+    const free = this.free;
+    const slotLen = this.slotLen;
+    let total = 0;
+    for (let n = vq.getBufs(done, this.doneLens); n > 0; n = vq.getBufs(done, this.doneLens)) {
+      let bytes = 0;
+      for (let k = 0; k < n; k++) {
+        const slot = done[k];
+        free[this.freeTop++] = slot;
+        bytes += slotLen[slot];
+      }
+      counters.packets += n;
+      counters.bytes += bytes;
+      total += n;
     }
-    return n;
+    return total;
   }
 
   /** Frees the slot pool; call after the device was reset and the vq deleted. */

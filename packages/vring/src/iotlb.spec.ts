@@ -474,6 +474,40 @@ describe('Iotlb translate', () => {
     ]);
   });
 
+  it('after a hit, treats ranges that leave the hit entry or its memory region as the walk does', () => {
+    const mem = twoRegions();
+    const tlb = new Iotlb();
+    tlb.addRange(0x0000, 0x0fff, 0x1_0000, VHOST_MAP_RW);
+    tlb.addRange(0x1000, 0x1fff, 0x1_2000, VHOST_MAP_RO);
+    // 0x2000-0x2fff is a hole.
+    tlb.addRange(0x3000, 0x8fff, 0x1_0000, VHOST_MAP_RW);
+    tlb.addRange(0x9000, 0x9fff, 0x10_0000, VHOST_MAP_RW);
+    const warm = (iova: number): void => tlb.translate(iova, 4, VHOST_MAP_RO, mem, new Iov());
+    const iov = new Iov();
+    warm(0x0100);
+    tlb.translate(0x0ff8, 0x10, VHOST_MAP_RO, mem, iov);
+    expect(segments(iov, mem)).toEqual([
+      [0x1_0000, 0x0ff8, 8],
+      [0x1_0000, 0x2000, 8],
+    ]);
+    warm(0x0100);
+    expect(codeOf(() => tlb.translate(0x0ff8, 0x10, VHOST_MAP_WO, mem, new Iov()))).toBe('EPERM');
+    warm(0x1100);
+    expect(codeOf(() => tlb.translate(0x1ff8, 0x10, VHOST_MAP_RO, mem, new Iov()))).toBe('EINVAL');
+    warm(0x3000);
+    const split = new Iov();
+    tlb.translate(0x6ffc, 8, VHOST_MAP_WO, mem, split);
+    expect(segments(split, mem)).toEqual([
+      [0x1_0000, 0x3ffc, 4],
+      [0x1_4000, 0, 4],
+    ]);
+    expect(codeOf(() => tlb.translate(0x9000, 4, VHOST_MAP_RO, mem, new Iov()))).toBe('EFAULT');
+    expect(codeOf(() => tlb.translate(0x9004, 4, VHOST_MAP_RO, mem, new Iov()))).toBe('EFAULT');
+    warm(0x3000);
+    expect(codeOf(() => tlb.translate(0x3000 + 0.5, 4, VHOST_MAP_RO, mem, new Iov()))).toBe('ERANGE');
+    expect(codeOf(() => tlb.translate(0x3000, 0.5, VHOST_MAP_RO, mem, new Iov()))).toBe('ERANGE');
+  });
+
   it('translates a zero length to nothing, even where nothing is mapped', () => {
     const iov = new Iov();
     new Iotlb().translate(0x1234, 0, VHOST_MAP_RO, twoRegions(), iov);

@@ -291,6 +291,27 @@ describe('Iov advance and remaining', () => {
   });
 });
 
+describe('Iov contiguous', () => {
+  it('gives the offset of the next bytes when the current segment holds them, consuming nothing', () => {
+    const iov = iovOf(ramp(32), [
+      [4, 6],
+      [20, 8],
+    ]);
+    expect([iov.contiguous(0), iov.contiguous(6), iov.contiguous(7)]).toEqual([4, 4, -1]);
+    iov.advance(2);
+    expect([iov.contiguous(4), iov.contiguous(5)]).toEqual([6, -1]);
+    iov.advance(4);
+    expect([iov.contiguous(8), iov.contiguous(9), iov.remaining()]).toEqual([20, -1, 8]);
+  });
+
+  it('is -1 for an empty or consumed list and for a NaN length', () => {
+    const iov = iovOf(ramp(8), [[0, 8]]);
+    expect(iov.contiguous(Number.NaN)).toBe(-1);
+    iov.advance(8);
+    expect([iov.contiguous(0), iov.contiguous(1), new Iov().contiguous(0)]).toEqual([-1, -1, -1]);
+  });
+});
+
 describe('Iov copyTo', () => {
   it('copies across mismatched segment boundaries between different buffers', () => {
     const src = ramp(64);

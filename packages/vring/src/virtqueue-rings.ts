@@ -25,12 +25,10 @@ import {
   legacyLayout,
   validateLayout,
   vringAvailEventOffset,
-  vringAvailRingOffset,
   vringAvailSize,
   vringDescSize,
   vringSize,
   vringUsedEventOffset,
-  vringUsedRingOffset,
   vringUsedSize,
   type SplitRingLayout,
 } from './split-ring-layout.js';

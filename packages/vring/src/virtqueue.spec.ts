@@ -357,6 +357,86 @@ describe('add and getBuf', () => {
   });
 });
 
+describe('getBufs', () => {
+  it('consumes used elements in order with their tokens and lengths, as getBuf would', () => {
+    const { vq, dev } = setup();
+    const tokens: string[] = [];
+    const lens = new Uint32Array(8);
+    expect(vq.getBufs(tokens, lens)).toBe(0);
+    for (const t of ['a', 'b', 'c']) vq.addInbuf(0x4000, 100, t);
+    const heads = [0, 1, 2].map(() => dev.pop()?.head ?? -1);
+    dev.use(heads[1], 10);
+    dev.use(heads[0], 20);
+    dev.use(heads[2], 30);
+    expect(vq.getBufs(tokens, lens)).toBe(3);
+    expect([tokens, Array.from(lens.subarray(0, 3))]).toEqual([
+      ['b', 'a', 'c'],
+      [10, 20, 30],
+    ]);
+    expect([vq.lastLen, vq.lastUsedIdx, vq.numFree, vq.moreUsed()]).toEqual([30, 3, 8, false]);
+    expect(vq.getBufs(tokens, lens)).toBe(0);
+  });
+
+  it('takes at most max elements (and at most lens.length), leaving the rest for later', () => {
+    const { vq, dev } = setup();
+    for (const t of ['a', 'b', 'c', 'd', 'e']) vq.addOutbuf(HIGH, 1, t);
+    for (let i = 0; i < 5; i++) dev.use(dev.pop()?.head ?? -1, 0);
+    const tokens: string[] = [];
+    expect(vq.getBufs(tokens, new Uint32Array(8), 1)).toBe(1);
+    expect(tokens).toEqual(['a']);
+    expect(vq.getBufs(tokens, new Uint32Array(2))).toBe(2);
+    expect(tokens).toEqual(['b', 'c']);
+    expect(vq.getBufs(tokens, new Uint32Array(8), 0)).toBe(0);
+    expect(vq.getBufs(tokens, new Uint32Array(8), -1)).toBe(0);
+    expect(vq.getBufs(tokens, new Uint32Array(8), 1.5)).toBe(1);
+    expect(tokens[0]).toBe('d');
+    expect(vq.getBufs(tokens, new Uint32Array(8))).toBe(1);
+    expect(tokens[0]).toBe('e');
+    expect(vq.numFree).toBe(8);
+  });
+
+  it('with EVENT_IDX and callbacks on, moves used_event past the batch', () => {
+    const { vq, dev } = setup({ eventIdx: true });
+    for (const t of ['a', 'b', 'c']) vq.addOutbuf(HIGH, 1, t);
+    for (let i = 0; i < 3; i++) dev.use(dev.pop()?.head ?? -1, 0);
+    expect(vq.getBufs([], new Uint32Array(8))).toBe(3);
+    expect(dev.usedEvent()).toBe(3);
+  });
+
+  it('returns the good elements before a bad one, then throws EIO and breaks the queue', () => {
+    const { vq, dev } = setup();
+    vq.addInbuf(0x4000, 100, 'a');
+    vq.addInbuf(0x5000, 100, 'b');
+    dev.pop();
+    dev.pop();
+    dev.use(0, 50);
+    dev.use(1, 101);
+    const tokens: string[] = [];
+    const lens = new Uint32Array(8);
+    expect(vq.getBufs(tokens, lens)).toBe(1);
+    expect([tokens[0], lens[0]]).toEqual(['a', 50]);
+    const err = errorOf(() => vq.getBufs(tokens, lens));
+    expect([err.code, err.message]).toEqual([
+      'EIO',
+      'virtqueue 0: used len 101 is beyond the 100 writable bytes of id 1',
+    ]);
+    expect(vq.isBroken).toBe(true);
+    expect(errorOf(() => vq.getBufs(tokens, lens)).message).toBe('virtqueue 0 is broken');
+  });
+
+  it('throws EIO when the device published more used elements than outstanding', () => {
+    const { vq, dev } = setup();
+    vq.addOutbuf(HIGH, 1, 'a');
+    dev.pop();
+    dev.use(0, 0);
+    dev.use(0, 0);
+    expect(errorOf(() => vq.getBufs([], new Uint32Array(8))).message).toBe(
+      'virtqueue 0: used idx 2 is ahead of avail idx 1 (last used 0)',
+    );
+    expect(vq.isBroken).toBe(true);
+  });
+});
+
 describe('indirect descriptors', () => {
   it('put a multi-buffer chain in a table and take one ring descriptor', () => {
     const { vq, dev } = setup({ indirect: true, maxIndirect: 4 });

@@ -362,6 +362,61 @@ export class Virtqueue<T> {
   }
 
   /**
+   * Consumes up to `max` used elements in one call: the batched form of {@link getBuf}, with the same
+   * checks on every element, one read of `used.idx` and (with `EVENT_IDX` and callbacks enabled) one
+   * `used_event` write for the batch. Element `k` leaves its token in `tokens[k]` and its `len` in
+   * `lens[k]`; {@link lastLen} becomes the last one's.
+   *
+   * A bad element ends the batch before it: the good ones are returned, and the next call throws.
+   *
+   * @param tokens receives the tokens (its length is not changed beyond `max`)
+   * @param lens receives the used lengths
+   * @param max most elements to take (default and upper bound: `lens.length`)
+   * @returns elements consumed, 0 when none is pending
+   * @throws VringError `EIO` as {@link getBuf} when the first pending element is bad or the queue is broken.
+   * @example
+   * const n = vq.getBufs(tokens, lens);
+   * for (let k = 0; k < n; k++) recycle(tokens[k], lens[k]);
+   */
+  getBufs(tokens: T[], lens: Uint32Array, max = lens.length): number {
+    if (this.broken) throw this.brokenError();
+    const last = this.lastUsedIdx_;
+    const rings = this.rings;
+    const usedIdx = rings.usedIdx();
+    let pending = (usedIdx - last) & U16_MASK;
+    if (pending === 0) return 0;
+    if (pending > ((this.availIdxShadow - last) & U16_MASK)) throw this.badUsed(usedIdx, last, 0, 0);
+    let limit = lens.length;
+    if (max < limit) limit = max > 0 ? Math.floor(max) : 0;
+    if (pending > limit) pending = limit;
+    const mask = this.mask;
+    const num = this.num;
+    const chainCount = this.chainCount;
+    const writable = this.writable;
+    let k = 0;
+    let len = this.lastLen_;
+    // The elements are read only after used.idx showed them (virtio_rmb in the kernel).
+    for (; k < pending; k++) {
+      const slot = (last + k) & mask;
+      const id = rings.usedId(slot);
+      const elemLen = rings.usedLen(slot);
+      if (id >= num || chainCount[id] === 0 || elemLen > writable[id]) {
+        if (k > 0) break;
+        throw this.badUsed(usedIdx, last, id, elemLen);
+      }
+      tokens[k] = this.tokens[id] as T;
+      lens[k] = elemLen;
+      len = elemLen;
+      this.detach(id);
+    }
+    const next = (last + k) & U16_MASK;
+    this.lastUsedIdx_ = next;
+    this.lastLen_ = len;
+    if (this.eventIdx && (this.availFlagsShadow & F_NO_INTERRUPT) === 0) rings.setUsedEvent(next);
+    return k;
+  }
+
+  /**
    * Asks the device not to interrupt (`virtqueue_disable_cb`): sets `NO_INTERRUPT` in `avail.flags` —
    * a hint the device ignores with `EVENT_IDX`, where `used_event` is left as it is and simply stops
    * advancing. Works on a broken queue.
@@ -517,8 +572,9 @@ export class Virtqueue<T> {
     this.nextOf[this.chainTail[head]] = this.freeHead;
     this.freeHead = head;
     this.numFree_ += count;
+    // `writable[head]` is left as it is: a chain count of 0 already marks the head as not in flight,
+    // and the next add at this head writes it again.
     this.chainCount[head] = 0;
-    this.writable[head] = 0;
     this.tokens[head] = undefined;
   }
 

@@ -178,7 +178,10 @@ function bufferAddr(view: DataView, off: number, i: number, len: number): number
 /** Spec rules of an indirect descriptor (§2.7.5.3.1). @throws VringError `EINVAL` */
 function checkIndirect(head: number, i: number, flags: number, len: number, nested: boolean): void {
   if (nested) {
-    throw new VringError('EINVAL', `descriptor ${i} in the indirect table of head ${head} is itself indirect`);
+    throw new VringError(
+      'EINVAL',
+      `descriptor ${i} in the indirect table of head ${head} is itself indirect`,
+    );
   }
   if ((flags & F_NEXT) !== 0) {
     throw new VringError('EINVAL', `descriptor ${i} of head ${head} sets both indirect and next`);

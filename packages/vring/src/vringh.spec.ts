@@ -245,6 +245,27 @@ describe('Vringh.getdesc', () => {
     expect(riov.totalLength).toBe(8);
   });
 
+  it('gathers single-descriptor chains below and above 4 GiB alike', () => {
+    const tlb = new Iotlb();
+    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_MAP_RW);
+    tlb.addRange(2 ** 40, 2 ** 40 + 0xfff, BUF, VHOST_MAP_RW);
+    const { vrh, ring, riov, wiov, mem } = setup({ iotlb: tlb });
+    mem.write(BUF, bytes(16));
+    ring.desc(0, 2 ** 40, 16, R);
+    ring.desc(1, BUF, 16, W);
+    ring.desc(2, 2 ** 40 + 8, 8, W);
+    ring.publish(0, 1, 2);
+    const got = new Uint8Array(16);
+    expect(vrh.getdesc(riov, wiov)).toBe(0);
+    expect([riov.count, riov.totalLength, wiov.count, vrh.pull(riov, got)]).toEqual([1, 16, 0, 16]);
+    expect(got).toEqual(bytes(16));
+    expect(vrh.getdesc(riov, wiov)).toBe(1);
+    expect([riov.count, wiov.count, wiov.totalLength]).toEqual([0, 1, 16]);
+    expect(vrh.getdesc(riov, wiov)).toBe(2);
+    expect(vrh.push(wiov, bytes(8, 5))).toBe(8);
+    expect(mem.view(BUF + 8, 8)).toEqual(bytes(8, 5));
+  });
+
   it('accepts a chain of exactly queue-size descriptors', () => {
     const { vrh, ring, riov, wiov } = setup({ num: 4 });
     for (let i = 0; i < 4; i++) ring.desc(i, BUF + 0x100 * i, 4, i === 3 ? R : R | N, i + 1);

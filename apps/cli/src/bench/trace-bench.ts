@@ -15,11 +15,7 @@ import { Subject } from 'rxjs';
 import { composeCliStack } from '../compose.js';
 import { NS_PER_SEC, RUN_DEVICE_NAME } from '../constants.js';
 import { CliError } from '../errors.js';
-import {
-  BENCH_TRACE_BATCH_BYTES,
-  BENCH_TRACE_GOALS,
-  BENCH_TRACE_WARMUP_OPS,
-} from '../trace/constants.js';
+import { BENCH_TRACE_BATCH_BYTES, BENCH_TRACE_GOALS, BENCH_TRACE_WARMUP_OPS } from '../trace/constants.js';
 
 /** The management device the trace bench drives (the real simulator, control ops only). */
 const BENCH_MGMTDEV = 'vdpasim_net';
@@ -135,7 +131,8 @@ function recordOnce(path: string, ops: number): number {
     try {
       bus.devAdd(BENCH_MGMTDEV, RUN_DEVICE_NAME);
       const h = handle;
-      if (h === undefined) throw new CliError(`bench device ${RUN_DEVICE_NAME} did not bind to ${BENCH_DRIVER}`);
+      if (h === undefined)
+        throw new CliError(`bench device ${RUN_DEVICE_NAME} did not bind to ${BENCH_DRIVER}`);
       const config = new Uint8Array(BENCH_CONFIG_BYTES);
       const t0 = process.hrtime.bigint();
       driveOps(h, ops, config);

@@ -20,7 +20,7 @@ export const MS_PER_SEC = 1000;
 export const UNKNOWN_VERSION = 'unknown';
 
 /** `bench trace --ops` default: config ops per timed recording run. */
-export const BENCH_TRACE_DEFAULT_OPS = 200_000;
+export const BENCH_TRACE_DEFAULT_OPS = 50_000;
 /** `bench trace --runs` default: timed runs (medians are reported). */
 export const BENCH_TRACE_DEFAULT_RUNS = 5;
 /** Ops of the untimed warm-up pass (JIT) before the timed runs. */

@@ -6,7 +6,7 @@ import { CliError } from '../errors.js';
  * interceptor, before anything is composed, so a bad spec fails the command at once.
  *
  * @param specs the `--inject` arguments, in order
- * @throws CliError `--inject SPEC: …` naming the first bad spec
+ * @throws CliError naming the first bad spec (`inject spec "OP:N": expected OP:N:ERRNO, …`)
  * @example
  * const faults = parseInjectOptions(['setVqNum:1:EIO']);
  */
@@ -15,7 +15,9 @@ export function parseInjectOptions(specs: readonly string[]): Interceptor[] {
     try {
       return parseInjectSpec(spec);
     } catch (err) {
-      throw new CliError(`--inject ${spec}: ${VdpaError.from(err).message}`, { cause: err });
+      const message = VdpaError.from(err).message;
+      // The parser's messages name the spec already (`inject spec "…": …`).
+      throw new CliError(message.includes(spec) ? message : `--inject ${spec}: ${message}`, { cause: err });
     }
   });
 }

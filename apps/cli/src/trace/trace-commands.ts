@@ -69,10 +69,18 @@ export function registerTraceCommands(program: Command, ctx: CommandContext): Co
 
   trace
     .command('verify')
-    .description('replay the recorded ops against a live device and compare every result (exit 1 on divergence)')
+    .description(
+      'replay the recorded ops against a live device and compare every result (exit 1 on divergence)',
+    )
     .argument('<file>', 'trace file (JSON Lines)')
-    .requiredOption('--mgmtdev <name>', 'management device to create the device on (a plugin’s needs --plugin)')
-    .option('--strict', 'also compare datapath-dependent results (vq state, vendor stats, status after kicks)')
+    .requiredOption(
+      '--mgmtdev <name>',
+      'management device to create the device on (a plugin’s needs --plugin)',
+    )
+    .option(
+      '--strict',
+      'also compare datapath-dependent results (vq state, vendor stats, status after kicks)',
+    )
     .addHelpText(
       'after',
       `\nExamples:\n  ${PROGRAM} trace verify golden.jsonl --mgmtdev vdpasim_net\n  ${PROGRAM} --plugin ./my-plugin trace verify golden.jsonl --mgmtdev mydev --json\n`,
@@ -92,10 +100,7 @@ export function registerTraceCommands(program: Command, ctx: CommandContext): Co
     .description('align the driver ops of two traces and show where they differ (exit 1 when they do)')
     .argument('<a>', 'first trace file')
     .argument('<b>', 'second trace file')
-    .addHelpText(
-      'after',
-      `\nExample:\n  ${PROGRAM} trace diff golden-vdpasim_net.jsonl golden-mvnet.jsonl\n`,
-    )
+    .addHelpText('after', `\nExample:\n  ${PROGRAM} trace diff golden-vdpasim_net.jsonl golden-mvnet.jsonl\n`)
     .action((a: string, b: string) => {
       const result = diffTraceFiles(a, readTraceFile(a), b, readTraceFile(b));
       if (ctx.json()) ctx.printJson(result);

@@ -41,7 +41,9 @@ export function recordedMgmtdev(file: string, trace: Trace): string {
   }
   const fromHeader = trace.header.stack.mgmtdev;
   if (typeof fromHeader === 'string') return fromHeader;
-  throw new CliError(`trace ${file} records no dev_add and its header names no mgmtdev: use trace verify --mgmtdev`);
+  throw new CliError(
+    `trace ${file} records no dev_add and its header names no mgmtdev: use trace verify --mgmtdev`,
+  );
 }
 
 function notLoaded(mgmtdev: string, bus: VdpaBus): never {

@@ -7,7 +7,7 @@ import {
   formatDivergence,
   verifyTrace,
 } from '../trace/verify-trace.js';
-import { formatOutcome } from '../trace/replay-device.js';
+import { formatOutcome } from '../trace/device-script.js';
 import type { Trace } from '../trace/trace-format.js';
 
 /**
@@ -30,8 +30,8 @@ export class ReplayAssertionError extends Error {
     readonly divergence: VerifyDivergence,
   ) {
     super(`trace replay of device ${report.dev} failed: ${formatDivergence(divergence)}`);
-    this.expected = formatOutcome(divergence.op, divergence.expected);
-    this.actual = formatOutcome(divergence.op, divergence.actual);
+    this.expected = formatOutcome(divergence.expected);
+    this.actual = formatOutcome(divergence.actual);
   }
 }
 

@@ -2,3 +2,6 @@ export { FakeDevice, type FakeCall, type FakeDeviceOptions, type FakeVq } from '
 export { FakeMgmtDevice, type FakeMgmtDeviceOptions } from './fake-mgmt-device.js';
 export { FakeTransport, type FakeTransportOptions, type FakeTransportRecord } from './fake-transport.js';
 export { collectEvents, type EventCollector } from './collect-events.js';
+export { recordSession, type RecordSessionOptions } from './record-session.js';
+export { expectReplay, ReplayAssertionError } from './expect-replay.js';
+export { loadTraceFixture } from './load-trace-fixture.js';

@@ -122,6 +122,7 @@ class Folder {
 
   apply(r: TraceRecord): void {
     this.seq = r.seq;
+    if (r.kind !== 'bus' && r.kind !== 'mgmt' && this.gone.has(r.dev)) return;
     switch (r.kind) {
       case 'op':
         this.op(r);
@@ -141,8 +142,12 @@ class Folder {
     }
   }
 
+  /** Devices unregistered and not registered again: their late events (`free`) are not folded. */
+  private readonly gone = new Set<string>();
+
   private device(name: string): DeviceState {
     let d = this.devices.get(name);
+    // A trace may start after the device was registered: it then appears with its first event.
     if (d === undefined) {
       d = newDevice(name);
       this.devices.set(name, d);
@@ -167,10 +172,13 @@ class Folder {
         const d = newDevice(r.dev);
         d.mgmtdev = str(r.args?.mgmtdev);
         this.devices.set(r.dev, d);
+        this.gone.delete(r.dev);
         return;
       }
       case 'device_unregistered':
-        if (r.dev !== null) this.devices.delete(r.dev);
+        if (r.dev === null) return;
+        this.devices.delete(r.dev);
+        this.gone.add(r.dev);
         return;
       case 'driver_registered':
         if (driver !== undefined && !this.drivers.includes(driver)) this.drivers.push(driver);
@@ -179,10 +187,10 @@ class Folder {
         if (driver !== undefined) remove(this.drivers, driver);
         return;
       case 'bind':
-        if (r.dev !== null) this.device(r.dev).driver = driver;
+        if (r.dev !== null && !this.gone.has(r.dev)) this.device(r.dev).driver = driver;
         return;
       case 'unbind':
-        if (r.dev !== null) this.device(r.dev).driver = undefined;
+        if (r.dev !== null && !this.gone.has(r.dev)) this.device(r.dev).driver = undefined;
         return;
       default:
         return;

@@ -9,201 +9,15 @@ import type {
   VdpaVqState,
   VendorStat,
 } from '../config-ops.js';
-import { VdpaError, type VdpaErrno } from '../errors.js';
+import { VdpaError } from '../errors.js';
 import { decodeResult, encodeArgs } from '../event-codec.js';
-import type { CbName, JsonObject, JsonValue, MgmtEvent, OpOrigin } from '../events.js';
-import { OP_NAMES, OP_TABLE, isOpName } from '../op-table.js';
-import { type VdpaClassId, isVdpaClassId } from '../vdpa-device.js';
+import type { JsonValue } from '../events.js';
+import { OP_NAMES, OP_TABLE } from '../op-table.js';
+import { VDPA_CLASS_IDS, type VdpaClassId, isVdpaClassId } from '../vdpa-device.js';
+import { type ScriptCall, type ScriptIncarnation, deviceScript, sameJson } from './device-script.js';
+import { formatCall } from './timeline.js';
 import { TraceError } from './trace-error.js';
-import type { Trace, TraceRecord } from './trace-format.js';
-
-// ---------------------------------------------------------------------------------------------------
-// The script of one device: its op calls paired with their outcomes, its callbacks and coalesced
-// datapath records, split into incarnations (one per registration). Shared by `ReplayDevice` (mock
-// mode) and `verifyTrace` (verify mode).
-
-/** How a recorded op call ended: `ret` (absent for void ops) or `err` with its `message`. */
-export interface RecordedOutcome {
-  readonly ret?: JsonValue;
-  readonly err?: VdpaErrno;
-  readonly message?: string;
-}
-
-/** A recorded op call of the device, with its outcome when the trace has it. */
-export interface ScriptCall {
-  readonly kind: 'call';
-  /** `seq` of the `call` event. */
-  readonly seq: number;
-  readonly op: OpName;
-  readonly args: readonly JsonValue[];
-  readonly origin: OpOrigin | undefined;
-  /** Undefined when the trace ends before the call returned. */
-  readonly outcome: RecordedOutcome | undefined;
-}
-
-/** A coalesced `dp` record of the device. */
-export interface ScriptDatapath {
-  readonly kind: 'dp';
-  readonly seq: number;
-  readonly kicks: Readonly<Record<string, number>>;
-  readonly cbs: Readonly<Record<string, number>>;
-}
-
-/** A recorded callback (`vqCb` with `args: [idx]`, or `configCb`). */
-export interface ScriptCallback {
-  readonly kind: 'cb';
-  readonly seq: number;
-  readonly op: CbName;
-  readonly args: readonly JsonValue[];
-}
-
-/** One item of a device script, in trace order. */
-export type ScriptItem = ScriptCall | ScriptDatapath | ScriptCallback;
-
-/** One life of the device: from its registration (or its first record) to the next registration. */
-export interface ScriptIncarnation {
-  /** `seq` of the first record of this life. */
-  readonly seq: number;
-  /** `args` of its `device_registered` event (nvqs, classIds, …), when recorded. */
-  readonly registration: JsonObject | undefined;
-  /** Its successful `dev_add` event, when recorded. */
-  readonly devAdd: MgmtEvent | undefined;
-  readonly items: readonly ScriptItem[];
-}
-
-interface MutableCall {
-  kind: 'call';
-  seq: number;
-  op: OpName;
-  args: readonly JsonValue[];
-  origin: OpOrigin | undefined;
-  outcome: RecordedOutcome | undefined;
-}
-
-interface MutableIncarnation {
-  seq: number;
-  registration: JsonObject | undefined;
-  devAdd: MgmtEvent | undefined;
-  items: ScriptItem[];
-}
-
-/**
- * Splits the records of device `dev` into incarnations (a new one at each `device_registered`) of
- * op calls paired with their `return` / `error` (innermost open call first, so nested calls pair
- * correctly), callbacks and `dp` records. Records of other devices are ignored.
- *
- * @param records trace records, in order
- * @param dev the device name
- * @returns the incarnations, in order (empty when the trace has no record of `dev`)
- */
-export function deviceScript(records: readonly TraceRecord[], dev: string): ScriptIncarnation[] {
-  const lives: MutableIncarnation[] = [];
-  let life: MutableIncarnation | undefined;
-  const open: MutableCall[] = [];
-  const current = (seq: number): MutableIncarnation => {
-    if (life === undefined) {
-      life = { seq, registration: undefined, devAdd: undefined, items: [] };
-      lives.push(life);
-    }
-    return life;
-  };
-  for (const r of records) {
-    if (r.dev !== dev) continue;
-    switch (r.kind) {
-      case 'bus':
-        if (r.op === 'device_registered') {
-          life = { seq: r.seq, registration: r.args, devAdd: undefined, items: [] };
-          lives.push(life);
-          open.length = 0;
-        }
-        break;
-      case 'mgmt':
-        if (r.op === 'dev_add' && r.phase === 'return') {
-          const l = current(r.seq);
-          if (l.devAdd === undefined) l.devAdd = r;
-        }
-        break;
-      case 'op':
-        if (r.phase === 'call') {
-          const call: MutableCall = {
-            kind: 'call',
-            seq: r.seq,
-            op: r.op,
-            args: r.args ?? [],
-            origin: r.origin,
-            outcome: undefined,
-          };
-          open.push(call);
-          current(r.seq).items.push(call);
-        } else {
-          for (let k = open.length - 1; k >= 0; k--) {
-            if (open[k].op !== r.op) continue;
-            open[k].outcome =
-              r.phase === 'error'
-                ? { err: r.err ?? 'EIO', ...(r.message === undefined ? {} : { message: r.message }) }
-                : r.ret === undefined
-                  ? {}
-                  : { ret: r.ret };
-            open.splice(k, 1);
-            break;
-          }
-        }
-        break;
-      case 'cb':
-        current(r.seq).items.push({ kind: 'cb', seq: r.seq, op: r.op, args: r.args });
-        break;
-      case 'dp':
-        current(r.seq).items.push({ kind: 'dp', seq: r.seq, kicks: r.kicks, cbs: r.cbs });
-        break;
-    }
-  }
-  return lives;
-}
-
-/**
- * The device a replay picks when none is named: the device of the first successful `dev_add`, else
- * of the first op or `dp` record.
- * @throws TraceError when the trace has no device record at all
- */
-export function defaultTraceDevice(trace: Trace): string {
-  for (const r of trace.records) {
-    if (r.kind === 'mgmt' && r.op === 'dev_add' && r.phase === 'return' && r.dev !== null) return r.dev;
-  }
-  for (const r of trace.records) if (r.kind === 'op' || r.kind === 'dp') return r.dev;
-  throw new TraceError('trace has no device to replay: no dev_add, op or dp record');
-}
-
-function formatValue(kind: string | undefined, value: JsonValue | undefined): string {
-  if (kind === 'bigint' && typeof value === 'string') return value;
-  if (kind === 'callback') return value === null ? 'null' : 'cb';
-  return JSON.stringify(value) ?? 'undefined';
-}
-
-/**
- * Formats a recorded call as `setVqNum(0, 256)`: bigints as bare hex, callbacks as `cb` / `null`,
- * other values as JSON.
- * @param op an op name (or any other event name, whose arguments are printed as JSON)
- * @param args the encoded arguments
- */
-export function formatOpCall(op: string, args: readonly JsonValue[]): string {
-  const kinds = isOpName(op) ? OP_TABLE[op].args : [];
-  return `${op}(${args.map((a, i) => formatValue(kinds[i], a)).join(', ')})`;
-}
-
-/**
- * Formats an outcome: `!ERRNO` for an error, `ok` for a void return, else the value (bigints as bare
- * hex).
- * @param op the op the outcome belongs to (for value kinds)
- * @param outcome the outcome
- */
-export function formatOutcome(op: string, outcome: RecordedOutcome): string {
-  if (outcome.err !== undefined) return `!${outcome.err}`;
-  if (outcome.ret === undefined) return 'ok';
-  return formatValue(isOpName(op) ? OP_TABLE[op].ret : undefined, outcome.ret);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The mock device.
+import type { Trace } from './trace-format.js';
 
 /** How the recorded device was registered (from its `device_registered` event). */
 export interface ReplayRegistration {
@@ -251,6 +65,7 @@ interface Fire {
   readonly count: number;
 }
 
+/** `Fire.idx` of the config-change callback (vq indices are ≥ 0). */
 const CONFIG_CB = -1;
 
 interface CallStep {
@@ -271,11 +86,19 @@ interface KickStep {
   readonly seq: number;
   /** vq index → kicks still expected. */
   readonly left: Map<number, number>;
+  /** Kicks of the whole record, and how many came so far. */
+  readonly total: number;
+  done: number;
+  /** The record's own callbacks, spread evenly over its kicks; `fired[j]` of `spread[j]` so far. */
+  readonly spread: readonly Fire[];
+  readonly fired: number[];
+  /** Callbacks recorded after the record: fired after its last kick. */
   readonly after: Fire[];
 }
 
 type Step = CallStep | KickStep;
 
+/** The message of the channel's `EOPNOTSUPP` for an op the device does not implement. */
 const NOT_SUPPORTED = /^op \S+ is not supported by device /;
 
 /** Vq ops whose first argument is a vq index (to size `nvqs` when no registration was recorded). */
@@ -289,29 +112,6 @@ const VQ_INDEX_OPS: ReadonlySet<OpName> = new Set<OpName>([
   'setVqState',
   'getVqState',
 ]);
-
-function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((v, i) => jsonEqual(v, (b as readonly JsonValue[])[i]));
-  }
-  const ka = Object.keys(a);
-  const ob = b as JsonObject;
-  if (ka.length !== Object.keys(ob).length) return false;
-  return ka.every(
-    (k) => Object.prototype.hasOwnProperty.call(ob, k) && jsonEqual((a as JsonObject)[k], ob[k]),
-  );
-}
-
-/**
- * Deep equality of two encoded values (event arguments or results).
- * @returns true when both are the same JSON value
- */
-export function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
-  return jsonEqual(a, b);
-}
 
 function vqIndexKey(key: string, seq: number): number {
   const idx = Number(key);
@@ -336,7 +136,7 @@ function registrationOf(life: ScriptIncarnation): ReplayRegistration {
   const classIds = Array.isArray(r.classIds) ? r.classIds.filter(isVdpaClassId) : [];
   return Object.freeze({
     nvqs: num('nvqs', maxIdx + 1),
-    classIds: Object.freeze(classIds.length > 0 ? classIds : (['virtio', 'vhost'] as VdpaClassId[])),
+    classIds: Object.freeze(classIds.length > 0 ? classIds : [...VDPA_CLASS_IDS]),
     ngroups: Math.max(1, num('ngroups', 1)),
     nas: Math.max(1, num('nas', 1)),
     useVa: r.useVa === true,
@@ -373,7 +173,13 @@ function optionalOpsOf(lives: readonly ScriptIncarnation[]): Set<OpName> {
  * vq, in any order, before the next control op. A matched call returns the recorded result (getConfig:
  * the recorded bytes copied into the buffer) or throws the recorded `VdpaError`; the recorded
  * `vqCb` / `configCb` callbacks that followed it are fired, before it returns, on the callbacks the
- * transport registered.
+ * transport registered (the callbacks of a `dp` record are spread evenly over its kicks: a `'full'`
+ * trace gives the exact points).
+ *
+ * Guest memory is not in a trace: the replay device never reads or writes the rings. A transport
+ * gets its callbacks but finds no used buffers, so what waits for the device's answer in memory (a
+ * control-queue command's ack, received frames) does not complete; mock mode is for the control path.
+ * @see verifyTrace for driving a real device with the recorded ops.
  *
  * An unexpected call is a divergence: it throws `VdpaError('EINVAL', 'replay divergence at seq N:
  * expected setVqNum(0, 256), got setVqNum(0, 128)')`, is kept in {@link ReplayDevice.divergence},
@@ -476,8 +282,19 @@ export class ReplayDevice implements VdpaConfigOps {
           idx: vqIndexKey(k, item.seq),
           count: n,
         }));
-        if ([...left.values()].some((n) => n > 0)) {
-          const step: KickStep = { kind: 'kicks', seq: item.seq, left, after: fires };
+        let total = 0;
+        for (const n of left.values()) total += n;
+        if (total > 0) {
+          const step: KickStep = {
+            kind: 'kicks',
+            seq: item.seq,
+            left,
+            total,
+            done: 0,
+            spread: fires,
+            fired: fires.map(() => 0),
+            after: [],
+          };
           this.steps.push(step);
           anchor = step;
         } else {
@@ -533,12 +350,12 @@ export class ReplayDevice implements VdpaConfigOps {
         const idx = args[0];
         const left = typeof idx === 'number' ? step.left.get(idx) : undefined;
         if (op !== 'kickVq' || left === undefined || left === 0) break;
-        this.cursor = i;
+        // Position first: a callback fired below may call the device again.
         step.left.set(idx as number, left - 1);
-        if ([...step.left.values()].every((n) => n === 0)) {
-          this.cursor = i + 1;
-          this.fire(step.after);
-        }
+        step.done++;
+        this.cursor = step.done === step.total ? i + 1 : i;
+        this.spreadCallbacks(step);
+        if (step.done === step.total) this.fire(step.after);
         return undefined;
       }
       if (step.op === op && sameJson(step.args, actual)) {
@@ -573,6 +390,23 @@ export class ReplayDevice implements VdpaConfigOps {
     return OP_TABLE[step.op].ret === 'outBytes' ? undefined : step.result;
   }
 
+  /**
+   * Fires the callbacks of a `dp` record due after its `done` kicks: the order of kicks and callbacks
+   * inside the record is not known, so `count` callbacks are spread evenly over the `total` kicks (a
+   * command queue's one callback per kick comes right after its kick).
+   */
+  private spreadCallbacks(step: KickStep): void {
+    for (let j = 0; j < step.spread.length; j++) {
+      const f = step.spread[j];
+      const due = Math.floor((step.done * f.count) / step.total);
+      while (step.fired[j] < due) {
+        step.fired[j]++;
+        const cb = f.idx === CONFIG_CB ? this.configCb : this.vqCbs.get(f.idx);
+        if (cb !== undefined && cb !== null) cb();
+      }
+    }
+  }
+
   private fire(fires: readonly Fire[]): void {
     for (const f of fires) {
       const cb = f.idx === CONFIG_CB ? this.configCb : this.vqCbs.get(f.idx);
@@ -587,10 +421,10 @@ export class ReplayDevice implements VdpaConfigOps {
       expected === undefined
         ? 'no more calls'
         : expected.count > 1
-          ? `${formatOpCall(expected.op, expected.args)} ×${expected.count}`
-          : formatOpCall(expected.op, expected.args);
+          ? `${formatCall(expected.op, expected.args)} ×${expected.count}`
+          : formatCall(expected.op, expected.args);
     const seq = expected?.seq ?? this.lastSeq;
-    const message = `replay divergence at seq ${seq}: expected ${what}, got ${formatOpCall(op, actual)}`;
+    const message = `replay divergence at seq ${seq}: expected ${what}, got ${formatCall(op, actual)}`;
     this.divergence = Object.freeze({ seq, expected, actual: { op, args: actual }, message });
     return new VdpaError('EINVAL', message);
   }

@@ -148,12 +148,11 @@ describe('startRecording, coalesced (default)', () => {
     expect(() => h.kickVq(1)).toThrow(VdpaError);
     h.kickVq(1);
     rec.stop();
-    expect(records.map((r) => (r.kind === 'dp' ? `dp ${JSON.stringify(r.kicks)}` : `${r.op} ${r.kind === 'op' ? r.phase : ''}`))).toEqual([
-      'dp {"0":2}',
-      'kickVq call',
-      'kickVq error',
-      'dp {"1":1}',
-    ]);
+    expect(
+      records.map((r) =>
+        r.kind === 'dp' ? `dp ${JSON.stringify(r.kicks)}` : `${r.op} ${r.kind === 'op' ? r.phase : ''}`,
+      ),
+    ).toEqual(['dp {"0":2}', 'kickVq call', 'kickVq error', 'dp {"1":1}']);
     expect(records[2]).toMatchObject({ kind: 'op', err: 'EIO' });
     expect(strictlyIncreasing(seqs(records))).toBe(true);
   });
@@ -186,7 +185,9 @@ describe('startRecording, coalesced (default)', () => {
     expect(strictlyIncreasing(seqs(records))).toBe(true);
     // The getStatus issued inside the callback is a control event: the counts up to it (the kick of
     // vq 0 and its callback) are written before it, the nested kick and the rest after it.
-    const kinds = records.map((r) => (r.kind === 'dp' ? 'dp' : `${r.op}:${r.kind === 'op' ? r.phase : r.kind}`));
+    const kinds = records.map((r) =>
+      r.kind === 'dp' ? 'dp' : `${r.op}:${r.kind === 'op' ? r.phase : r.kind}`,
+    );
     expect(kinds).toEqual(['dp', 'getStatus:call', 'getStatus:return', 'dp']);
     expect(records[0]).toMatchObject({ kicks: { '0': 1 }, cbs: { '0': 1 } });
     expect(records[3]).toMatchObject({ kicks: { '1': 2 }, cbs: {} });
@@ -196,7 +197,9 @@ describe('startRecording, coalesced (default)', () => {
     const kicksRecorded =
       records.filter((r) => r.kind === 'op' && r.op === 'kickVq' && r.phase === 'call').length +
       dps(records).reduce((n, r) => n + Object.values(r.kicks).reduce((a, b) => a + b, 0), 0);
-    expect(kicksRecorded).toBe(log.events.filter((e) => e.kind === 'op' && e.op === 'kickVq' && e.phase === 'call').length);
+    expect(kicksRecorded).toBe(
+      log.events.filter((e) => e.kind === 'op' && e.op === 'kickVq' && e.phase === 'call').length,
+    );
   });
 
   it('coalesces kicks that only nest datapath events (callbacks, kicks) entirely', () => {
@@ -239,7 +242,9 @@ describe('startRecording, coalesced (default)', () => {
     h0.kickVq(0);
     rec.stop();
     expect(strictlyIncreasing(seqs(records))).toBe(true);
-    expect(records.map((r) => (r.kind === 'dp' ? `dp ${r.dev} ${JSON.stringify(r.kicks)}` : `${r.dev} ${r.op}`))).toEqual([
+    expect(
+      records.map((r) => (r.kind === 'dp' ? `dp ${r.dev} ${JSON.stringify(r.kicks)}` : `${r.dev} ${r.op}`)),
+    ).toEqual([
       'dp vdpa1 {"1":1}',
       'dp vdpa0 {"0":1,"1":1}',
       'vdpa1 getStatus',
@@ -271,11 +276,15 @@ describe('startRecording, full', () => {
   it('refuses a mode contradicting the header, and hands the header to the sink first', () => {
     const s = stack();
     const header = createTraceHeader({ datapath: 'full', createdAt: new Date(0) });
-    expect(() => startRecording(s.bus, { write: () => undefined }, { header, datapath: 'coalesced' })).toThrow(
-      /recording datapath mode "coalesced" contradicts the header's "full"/,
-    );
+    expect(() =>
+      startRecording(s.bus, { write: () => undefined }, { header, datapath: 'coalesced' }),
+    ).toThrow(/recording datapath mode "coalesced" contradicts the header's "full"/);
     const seen: unknown[] = [];
-    const rec = startRecording(s.bus, { write: (r) => seen.push(r), writeHeader: (h) => seen.push(h) }, { header });
+    const rec = startRecording(
+      s.bus,
+      { write: (r) => seen.push(r), writeHeader: (h) => seen.push(h) },
+      { header },
+    );
     s.bus.devAdd('fake_mgmt', 'vdpa0');
     rec.stop();
     expect(seen[0]).toBe(header);
@@ -340,7 +349,11 @@ describe('recordToFile', () => {
     rec.stop();
     mem.stop();
     const trace = readTrace(path);
-    expect(trace.header).toMatchObject({ kind: 'header', datapath: 'coalesced', stack: { mgmtdev: 'fake_mgmt' } });
+    expect(trace.header).toMatchObject({
+      kind: 'header',
+      datapath: 'coalesced',
+      stack: { mgmtdev: 'fake_mgmt' },
+    });
     expect(trace.records).toEqual(records);
     expect(readFileSync(path, 'utf8').endsWith('\n')).toBe(true);
   });

@@ -57,7 +57,10 @@ function bringUp(h: DeviceHandle, script: Script): void {
   }
   h.setConfigCb(() => undefined);
   h.setStatus(
-    VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK,
+    VIRTIO_CONFIG_S_ACKNOWLEDGE |
+      VIRTIO_CONFIG_S_DRIVER |
+      VIRTIO_CONFIG_S_FEATURES_OK |
+      VIRTIO_CONFIG_S_DRIVER_OK,
   );
   for (let k = 0; k < (script.kicks ?? 0); k++) h.kickVq(TX_VQ);
   if (script.stats === true) h.getVendorVqStats(TX_VQ);
@@ -75,7 +78,12 @@ interface Recorded {
  */
 async function record(
   script: Script = {},
-  options: { datapath?: DatapathMode; device?: FakeDeviceOptions; mtu?: number; tweak?: (d: FakeDevice) => void } = {},
+  options: {
+    datapath?: DatapathMode;
+    device?: FakeDeviceOptions;
+    mtu?: number;
+    tweak?: (d: FakeDevice) => void;
+  } = {},
 ): Promise<Recorded> {
   const bus = new VdpaBus(new LogicalClock());
   const mgmt = new FakeMgmtDevice(bus, { maxSupportedVqs: NVQS, device: options.device });
@@ -236,7 +244,11 @@ describe('verifyTrace against a device factory', () => {
     const lax = verifyTrace(trace, { factory: fragile.create });
     expect(lax.ok).toBe(true);
     expect(lax.skipped).toBe(1);
-    const strict = verifyTrace(trace, { factory: factory({}, (o) => new FragileDevice(o)).create }, { strict: true });
+    const strict = verifyTrace(
+      trace,
+      { factory: factory({}, (o) => new FragileDevice(o)).create },
+      { strict: true },
+    );
     expect(strict.divergence?.op).toBe('getStatus');
     expect(strict.divergence?.seq).toBe(opCall(trace, 'getStatus', 1).seq);
   });
@@ -254,9 +266,9 @@ describe('verifyTrace against a device factory', () => {
 
   it('replays the kicks of a full trace as recorded and counts the callbacks of the stubs', async () => {
     const { trace } = await record({ kicks: TX_KICKS }, { datapath: 'full' });
-    expect(trace.records.filter((r) => r.kind === 'op' && r.op === 'kickVq' && r.phase === 'call')).toHaveLength(
-      TX_KICKS,
-    );
+    expect(
+      trace.records.filter((r) => r.kind === 'op' && r.op === 'kickVq' && r.phase === 'call'),
+    ).toHaveLength(TX_KICKS);
     const f = factory({}, (o) => new EchoDevice(o));
     const report = verifyTrace(trace, { factory: f.create });
     expect(report.ok).toBe(true);
@@ -319,7 +331,16 @@ describe('verifyTrace against a management device on a bus', () => {
     // The replay went through the bus: its op events were emitted, the dev add carried the MTU.
     const add = seen.find((e) => e.kind === 'mgmt' && e.op === 'dev_add');
     expect(add?.kind === 'mgmt' ? add.args.mtu : undefined).toBe(MTU);
-    expect(seen.filter((e) => e.kind === 'op' && e.op === 'kickVq' && e.phase === 'call')).toHaveLength(TX_KICKS);
+    expect(seen.filter((e) => e.kind === 'op' && e.op === 'kickVq' && e.phase === 'call')).toHaveLength(
+      TX_KICKS,
+    );
+    // The recorded implicit setDriverFeatures(0) was replayed once; the handle's wrapper added none.
+    const features = (records: readonly TraceRecord[]) =>
+      records.flatMap((e) =>
+        e.kind === 'op' && e.op === 'setDriverFeatures' && e.phase === 'call' ? [e.args] : [],
+      );
+    expect(features(seen)).toEqual(features(trace.records));
+    expect(features(seen)).toHaveLength(2);
   });
 
   it('reports a divergence of the live device and still deletes it', async () => {
@@ -338,7 +359,9 @@ describe('verifyTrace against a management device on a bus', () => {
     const records = trace.records.map((r) => (r === bad ? { ...bad, args: ['x'] } : r));
     const { bus, mgmt } = liveBus();
     const before = busState(bus);
-    expect(() => verifyTrace({ header: trace.header, records }, { bus, mgmtdev: 'fake_mgmt' })).toThrow(TraceError);
+    expect(() => verifyTrace({ header: trace.header, records }, { bus, mgmtdev: 'fake_mgmt' })).toThrow(
+      TraceError,
+    );
     expect(busState(bus)).toEqual(before);
     expect(mgmt.devices.size).toBe(0);
   });

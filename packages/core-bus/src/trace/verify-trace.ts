@@ -15,10 +15,10 @@ import {
   type ScriptIncarnation,
   defaultTraceDevice,
   deviceScript,
-  formatOpCall,
   formatOutcome,
   sameJson,
-} from './replay-device.js';
+} from './device-script.js';
+import { formatCall } from './timeline.js';
 import { TraceError } from './trace-error.js';
 import type { Trace } from './trace-format.js';
 
@@ -26,12 +26,18 @@ import type { Trace } from './trace-format.js';
  * Verify against a live management device: `verifyTrace` creates the device with the recorded
  * `dev_add` attributes (or `devAdd`) on `mgmtdev`, keeps every transport of the bus away from it,
  * replays through a driver handle of its own, and deletes the device at the end.
+ *
+ * How the device is kept away from the bus's transports: while `devAdd` registers it, a synchronous
+ * `events$` subscriber sets its `driverOverride` to a private driver (`trace_verify`), registered
+ * right after to bind it (other unbound devices it is offered get a `probe_failed`, nothing else).
+ * So call `verifyTrace` from the top level, not from inside an `events$` subscriber: events emitted
+ * during a delivery are queued, the override would come too late, and verify fails with `EBUSY`.
  */
 export interface VerifyBusTarget {
   readonly bus: VdpaBus;
   /** The management device to create the device on (any registered one, a `--plugin` one included). */
   readonly mgmtdev: string;
-  /** `dev add` attributes to use instead of the recorded ones. */
+  /** `dev add` attributes to use instead of the recorded ones (default: recorded, else none). */
   readonly devAdd?: VdpaDevAddRequest;
   /** Device name to create (default the recorded name). */
   readonly name?: string;
@@ -292,14 +298,20 @@ export function devAddRequestOf(args: JsonObject, seq: number): VdpaDevAddReques
   };
 }
 
-function outcomeOf(op: OpName, run: () => unknown, args: readonly unknown[]): VerifyOutcome {
+/** A return without a result (a void op; the recorded outcome of every coalesced kick). */
+const VOID_RETURN: VerifyOutcome = Object.freeze({});
+
+/** Calls `op` on the session and encodes how it ended. */
+function invokeOutcome(session: Session, op: OpName, args: unknown[]): VerifyOutcome {
+  let result: unknown;
   try {
-    const ret = encodeResult(op, run(), args);
-    return ret === undefined ? {} : { ret };
+    result = session.invoke(op, args);
   } catch (err) {
     const e = VdpaError.from(err);
     return { err: e.code, message: e.message };
   }
+  const ret = encodeResult(op, result, args);
+  return ret === undefined ? VOID_RETURN : { ret };
 }
 
 function sameOutcome(a: VerifyOutcome, b: VerifyOutcome): boolean {
@@ -348,9 +360,10 @@ class Verifier {
       if (item.kind === 'cb') continue;
       if (item.kind === 'dp') {
         for (const [key, count] of Object.entries(item.kicks)) {
-          const idx = Number(key);
+          // One argument list per vq for all its kicks: a dp record may stand for thousands.
+          const args: JsonValue[] = [Number(key)];
           for (let n = 0; n < count; n++) {
-            if (!this.check(item.seq, 'kickVq', [idx], [idx], {}, false)) return false;
+            if (!this.check(item.seq, 'kickVq', args, args, VOID_RETURN, false)) return false;
           }
           if (count > 0) dep.noteKicks();
         }
@@ -377,7 +390,7 @@ class Verifier {
     dep.note(call.op);
     if (call.outcome === undefined) {
       this.replayed++;
-      outcomeOf(call.op, () => this.session.invoke(call.op, args), args);
+      invokeOutcome(this.session, call.op, args);
       return true;
     }
     const compare = !dependent || this.options.strict === true;
@@ -394,7 +407,7 @@ class Verifier {
     skip: boolean,
   ): boolean {
     this.replayed++;
-    const actual = outcomeOf(op, () => this.session.invoke(op, args), args);
+    const actual = invokeOutcome(this.session, op, args);
     if (skip) {
       this.skipped++;
       return true;
@@ -453,7 +466,9 @@ class Verifier {
  * @param options `strict`, `dev`, `guestMemory`
  * @returns the report (`ok: false` with `divergence` on the first difference)
  * @throws TraceError when the trace has no device or a recorded value does not decode; VdpaError
- * `ENODEV` / `EEXIST` when the bus target has no such mgmtdev or already has the device
+ * `ENODEV` / `EEXIST` when the bus target has no such mgmtdev or already has the device, `EBUSY` when
+ * a transport bound the created device first (see {@link VerifyBusTarget}); in every case the
+ * device created for the replay is deleted first
  * @example
  * const report = verifyTrace(readTrace('session.jsonl'), { bus, mgmtdev: 'vdpasim_net' });
  * if (!report.ok && report.divergence) console.error(formatDivergence(report.divergence));
@@ -494,9 +509,10 @@ export function verifyTrace(trace: Trace, target: VerifyTarget, options: VerifyO
 
 /**
  * One line for a divergence: `divergence at seq 12: setVqNum(0, 256): expected ok, got !EINVAL`.
- * Outcomes print as `ok` (void return), a value (bigints as bare hex) or `!ERRNO`.
+ * The call prints as in the timeline (`formatCall`); outcomes as `ok` (void return), a value
+ * (bigints as bare hex) or `!ERRNO`.
  * @param d the divergence of a {@link VerifyReport}
  */
 export function formatDivergence(d: VerifyDivergence): string {
-  return `divergence at seq ${d.seq}: ${formatOpCall(d.op, d.args)}: expected ${formatOutcome(d.op, d.expected)}, got ${formatOutcome(d.op, d.actual)}`;
+  return `divergence at seq ${d.seq}: ${formatCall(d.op, d.args)}: expected ${formatOutcome(d.expected)}, got ${formatOutcome(d.actual)}`;
 }
