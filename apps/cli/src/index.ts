@@ -77,3 +77,22 @@ export {
 } from './bench/loopback-bench.js';
 export { formatBenchReport } from './bench/bench-report.js';
 export { VRING_CEILINGS, type VringCeilings } from './bench/vring-ceilings.js';
+export { registerTraceCommands } from './trace/trace-commands.js';
+export { readTraceFile } from './trace/trace-file.js';
+export {
+  showTrace,
+  showTraceJson,
+  type ShowTraceOptions,
+  type TraceShowJson,
+  type TraceStateJson,
+} from './trace/trace-show.js';
+export {
+  verifyTraceFile,
+  formatVerifyResult,
+  recordedMgmtdev,
+  type VerifyTraceOptions,
+  type VerifyTraceResult,
+} from './trace/trace-verify.js';
+export { diffTraceFiles, formatDiffResult, type TraceDiffResult } from './trace/trace-diff.js';
+export { parseInjectOptions, installFaults } from './trace/inject-faults.js';
+export { benchTrace, type TraceBenchOptions, type TraceBenchReport } from './bench/trace-bench.js';
