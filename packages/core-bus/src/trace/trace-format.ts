@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EVENT_FORMAT_VERSION } from '../constants.js';
-import { VDPA_ERRNOS } from '../errors.js';
+import { VDPA_ERRNOS, isVdpaErrno } from '../errors.js';
+import { decodeValue } from '../event-codec.js';
 import { BUS_OPS, CB_NAMES, MGMT_OPS, type BusEvent, type JsonObject, type JsonValue } from '../events.js';
-import { OP_NAMES } from '../op-table.js';
+import { OP_NAMES, OP_TABLE, type OpMeta, type ValueKind } from '../op-table.js';
 
 /** Trace format version written in the header and in every record (`v`); equals the event version. */
 export const TRACE_FORMAT_VERSION = EVENT_FORMAT_VERSION;
@@ -237,3 +238,325 @@ export const traceRecordSchema = z.discriminatedUnion('kind', [
 
 /** Record kinds that may follow the header. */
 export const TRACE_RECORD_KINDS = ['op', 'cb', 'bus', 'mgmt', 'dp'] as const;
+
+// ---------------------------------------------------------------------------------------------------
+// The fast check: a hand-written twin of `traceRecordSchema` plus the reader's per-phase and op-codec
+// checks, for the common case of a valid record. One pass over the record's keys (loads by key inside
+// `for…in` stay fast whatever the record's shape), no allocation. It only ever accepts what the schema
+// path accepts; when it says no, the reader runs the schema path, which gives the verdict and the
+// message. Keep it in step with the schemas above: the reader's property test compares the two on
+// random mutations of valid records.
+
+/** Largest recorded `outBytes` length the fast check accepts itself (larger ones are decoded). */
+const FAST_OUT_BYTES_MAX = 0x10000;
+const HEX_BIGINT = /^0x[0-9a-f]+$/i;
+const HEX_BYTES = /^(?:[0-9a-f]{2})*$/i;
+const VQ_KEY = /^(?:0|[1-9][0-9]*)$/;
+const OP_META: ReadonlyMap<unknown, OpMeta> = new Map(OP_NAMES.map((n) => [n, OP_TABLE[n]]));
+const OP_ORIGINS: ReadonlySet<unknown> = new Set(['core', 'bus', 'mgmt']);
+const CB_SET: ReadonlySet<unknown> = new Set(CB_NAMES);
+const BUS_SET: ReadonlySet<unknown> = new Set(BUS_OPS);
+const MGMT_SET: ReadonlySet<unknown> = new Set(MGMT_OPS);
+
+// Required keys per record kind besides `kind` (the reader dispatches on it).
+/** `v`, `seq`, `ts`, `dev`, `op`, `phase`. */
+const OP_REQUIRED = 6;
+/** `v`, `seq`, `ts`, `dev`, `op`, `args`. */
+const CB_REQUIRED = 6;
+/** `v`, `seq`, `ts`, `dev`, `op`. */
+const BUS_REQUIRED = 5;
+/** `v`, `seq`, `ts`, `dev`, `op`, `phase`, `args`. */
+const MGMT_REQUIRED = 7;
+/** `v`, `seq`, `ts`, `dev`, `kicks`, `cbs`. */
+const DP_REQUIRED = 6;
+
+type Fields = Readonly<Record<string, unknown>>;
+
+function isFields(value: unknown): value is Fields {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function seqOk(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function tsOk(value: unknown): boolean {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** True when `decodeValue` accepts `json` as `kind` (the exact check, for the rare kinds). */
+function decodes(kind: ValueKind, json: unknown): boolean {
+  try {
+    decodeValue(kind, json);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `json` is a valid encoding of `kind` (what `decodeValue` accepts). */
+function encodingOk(kind: ValueKind, json: unknown): boolean {
+  switch (kind) {
+    case 'void':
+    case 'handle':
+    case 'json':
+      return true;
+    case 'number':
+      return typeof json === 'number' && Number.isFinite(json);
+    case 'boolean':
+      return typeof json === 'boolean';
+    case 'string':
+      return typeof json === 'string';
+    case 'bigint':
+      return typeof json === 'string' && HEX_BIGINT.test(json);
+    case 'bytes':
+      return typeof json === 'string' && HEX_BYTES.test(json);
+    case 'outBytes':
+      if (typeof json === 'string') return HEX_BYTES.test(json);
+      if (typeof json === 'number' && Number.isInteger(json) && json >= 0 && json <= FAST_OUT_BYTES_MAX)
+        return true;
+      return decodes(kind, json);
+    case 'callback':
+      return json === null || json === true;
+    default:
+      return decodes(kind, json);
+  }
+}
+
+/** The argument list of a call, as `decodeArgs` checks it. */
+function argsOk(meta: OpMeta, args: readonly unknown[]): boolean {
+  const kinds = meta.args;
+  if (args.length > kinds.length) return false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const kind = kinds[i];
+    if (!(kind === 'json' && a === null) && !encodingOk(kind, a)) return false;
+  }
+  return true;
+}
+
+function opRecordOk(r: Fields): boolean {
+  let required = 0;
+  let meta: OpMeta | undefined;
+  let phase: unknown;
+  let args: readonly unknown[] | undefined;
+  let ret: unknown;
+  let hasErr = false;
+  for (const key in r) {
+    const value = r[key];
+    switch (key) {
+      case 'v':
+        if (value !== TRACE_FORMAT_VERSION) return false;
+        required++;
+        break;
+      case 'seq':
+        if (!seqOk(value)) return false;
+        required++;
+        break;
+      case 'ts':
+        if (!tsOk(value)) return false;
+        required++;
+        break;
+      case 'dev':
+        if (typeof value !== 'string') return false;
+        required++;
+        break;
+      case 'kind':
+        break;
+      case 'op':
+        meta = OP_META.get(value);
+        if (meta === undefined) return false;
+        required++;
+        break;
+      case 'phase':
+        phase = value;
+        required++;
+        break;
+      case 'origin':
+        if (!OP_ORIGINS.has(value)) return false;
+        break;
+      case 'args':
+        if (!Array.isArray(value)) return false;
+        args = value;
+        break;
+      case 'ret':
+        ret = value;
+        break;
+      case 'err':
+        if (!isVdpaErrno(value)) return false;
+        hasErr = true;
+        break;
+      case 'message':
+        if (typeof value !== 'string') return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  if (required !== OP_REQUIRED || meta === undefined) return false;
+  switch (phase) {
+    case 'call':
+      return args !== undefined && ret === undefined && !hasErr && argsOk(meta, args);
+    case 'error':
+      return args === undefined && hasErr;
+    case 'return':
+      return (
+        args === undefined && !hasErr && (ret === undefined || ret === null || encodingOk(meta.ret, ret))
+      );
+    default:
+      return false;
+  }
+}
+
+function cbRecordOk(r: Fields): boolean {
+  let required = 0;
+  for (const key in r) {
+    const value = r[key];
+    switch (key) {
+      case 'v':
+        if (value !== TRACE_FORMAT_VERSION) return false;
+        break;
+      case 'seq':
+        if (!seqOk(value)) return false;
+        break;
+      case 'ts':
+        if (!tsOk(value)) return false;
+        break;
+      case 'dev':
+        if (typeof value !== 'string') return false;
+        break;
+      case 'kind':
+        continue;
+      case 'op':
+        if (!CB_SET.has(value)) return false;
+        break;
+      case 'args':
+        if (!Array.isArray(value)) return false;
+        break;
+      case 'err':
+        if (!isVdpaErrno(value)) return false;
+        continue;
+      case 'message':
+        if (typeof value !== 'string') return false;
+        continue;
+      default:
+        return false;
+    }
+    required++;
+  }
+  return required === CB_REQUIRED;
+}
+
+/** Bus and management records (`mgmt` when `mgmt`): the same fields but `phase`, `ret`, `args`. */
+function busOrMgmtRecordOk(r: Fields, mgmt: boolean): boolean {
+  let required = 0;
+  for (const key in r) {
+    const value = r[key];
+    switch (key) {
+      case 'v':
+        if (value !== TRACE_FORMAT_VERSION) return false;
+        break;
+      case 'seq':
+        if (!seqOk(value)) return false;
+        break;
+      case 'ts':
+        if (!tsOk(value)) return false;
+        break;
+      case 'dev':
+        if (value !== null && typeof value !== 'string') return false;
+        break;
+      case 'kind':
+        continue;
+      case 'op':
+        if (!(mgmt ? MGMT_SET : BUS_SET).has(value)) return false;
+        break;
+      case 'phase':
+        if (!mgmt || (value !== 'return' && value !== 'error')) return false;
+        break;
+      case 'args':
+        if (!isFields(value)) return false;
+        if (!mgmt) continue;
+        break;
+      case 'ret':
+        if (!mgmt) return false;
+        continue;
+      case 'err':
+        if (!isVdpaErrno(value)) return false;
+        continue;
+      case 'message':
+        if (typeof value !== 'string') return false;
+        continue;
+      default:
+        return false;
+    }
+    required++;
+  }
+  return required === (mgmt ? MGMT_REQUIRED : BUS_REQUIRED);
+}
+
+/** A `kicks` / `cbs` map: decimal vq index keys, positive safe-integer counts. */
+function vqCountsOk(counts: unknown): boolean {
+  if (!isFields(counts)) return false;
+  for (const key in counts) {
+    const n = counts[key];
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0 || !VQ_KEY.test(key)) return false;
+  }
+  return true;
+}
+
+function dpRecordOk(r: Fields): boolean {
+  let required = 0;
+  for (const key in r) {
+    const value = r[key];
+    switch (key) {
+      case 'v':
+        if (value !== TRACE_FORMAT_VERSION) return false;
+        break;
+      case 'seq':
+        if (!seqOk(value)) return false;
+        break;
+      case 'ts':
+        if (!tsOk(value)) return false;
+        break;
+      case 'dev':
+        if (typeof value !== 'string') return false;
+        break;
+      case 'kind':
+        continue;
+      case 'kicks':
+      case 'cbs':
+        if (!vqCountsOk(value)) return false;
+        break;
+      default:
+        return false;
+    }
+    required++;
+  }
+  return required === DP_REQUIRED;
+}
+
+/**
+ * The reader's fast path: true when `value` (a `JSON.parse` result) is certainly a valid trace record
+ * — everything {@link traceRecordSchema} checks, the per-phase fields of op records and the op codec's
+ * argument and result encodings — checked by hand in one pass, without allocating. False means "not
+ * shown valid": validate with the schemas for the verdict and the message. Never true for a value the
+ * schema path rejects.
+ * @param value a parsed trace line (after the header)
+ */
+export function isValidTraceRecord(value: unknown): boolean {
+  if (!isFields(value)) return false;
+  switch (value.kind) {
+    case 'op':
+      return opRecordOk(value);
+    case 'dp':
+      return dpRecordOk(value);
+    case 'cb':
+      return cbRecordOk(value);
+    case 'bus':
+      return busOrMgmtRecordOk(value, false);
+    case 'mgmt':
+      return busOrMgmtRecordOk(value, true);
+    default:
+      return false;
+  }
+}

@@ -8,6 +8,7 @@ import { TraceError } from './trace-error.js';
 import {
   TRACE_FORMAT_VERSION,
   TRACE_RECORD_KINDS,
+  isValidTraceRecord,
   traceHeaderSchema,
   traceRecordSchema,
   type Trace,
@@ -18,14 +19,8 @@ import {
 /** Default source name of an in-memory trace in error messages. */
 const DEFAULT_SOURCE = 'trace';
 
-/** Largest number of record shapes remembered while reading one trace (the set is cleared when full). */
-const SHAPE_CACHE_LIMIT = 4096;
-
-/**
- * The stamp a serialised bus event starts with: `{"v":1,"seq":N,"ts":T,`. A line that starts with it
- * contributes nothing but `v`, `seq` and `ts` before the rest of the line.
- */
-const STAMP = /^\{"v":1,"seq":[0-9]+,"ts":[-+.eE0-9]+,/;
+/** Carriage return: a `\r\n` line end leaves it at the end of a line. */
+const CR = 0x0d;
 
 const OPS_BY_KIND: Readonly<Record<string, ReadonlySet<string>>> = {
   cb: new Set(CB_NAMES),
@@ -66,10 +61,15 @@ function schemaProblem(error: z.ZodError, value: Record<string, unknown>): strin
     : `bad ${field} ${describe(got)}: ${issue.message.toLowerCase()}`;
 }
 
+/** Freezes a parsed JSON value and everything in it (without allocating). */
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) if (typeof v === 'object' && v !== null) deepFreeze(v);
+  if (typeof value !== 'object' || value === null) return value;
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) deepFreeze<unknown>(value[i]);
+  } else {
+    const fields = value as Record<string, unknown>;
+    for (const key in fields) deepFreeze(fields[key]);
   }
   return value;
 }
@@ -151,33 +151,6 @@ function parseRecordAt(value: unknown, source: string, line: number): TraceRecor
 }
 
 /**
- * The part of a line that determines everything but `v`, `seq` and `ts` (the text after the stamp),
- * or `undefined` when the line does not start with the stamp. Two lines with the same shape parse to
- * records equal but for those three fields, so a shape that validated once validates again as soon as
- * its `v`, `seq` and `ts` do: the reader checks those by hand and skips the schema (most records of a
- * trace repeat a few shapes: the same ops with the same arguments).
- */
-function shapeOf(raw: string): string | undefined {
-  const m = STAMP.exec(raw);
-  return m === null ? undefined : raw.slice(m[0].length);
-}
-
-/** The checks the schema makes of `v`, `seq` and `ts`. */
-function stampValid(value: unknown): boolean {
-  if (!isObject(value)) return false;
-  const seq = value.seq;
-  const ts = value.ts;
-  return (
-    value.v === TRACE_FORMAT_VERSION &&
-    typeof seq === 'number' &&
-    Number.isSafeInteger(seq) &&
-    seq >= 0 &&
-    typeof ts === 'number' &&
-    Number.isFinite(ts)
-  );
-}
-
-/**
  * Validates one parsed JSON value as a trace record (not the header), as the reader does for each
  * line: version, kind, op name, every field, argument and result encodings.
  * @param value a parsed JSON line
@@ -207,44 +180,38 @@ export function parseTraceRecord(value: unknown, source = DEFAULT_SOURCE, line =
  * console.log(trace.header.datapath, trace.records.length);
  */
 export function parseTrace(text: string, source = DEFAULT_SOURCE): Trace {
-  const lines = text.split('\n');
-  // A final newline leaves one empty string after the last line.
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) throw TraceError.at(source, 1, 'missing header: the trace is empty');
-  const last = lines.length;
-  const truncatedTail = !text.endsWith('\n');
+  const end = text.length;
   let header: TraceHeader | undefined;
   const records: TraceRecord[] = [];
   let prevSeq = -1;
-  const shapes = new Set<string>();
-  for (let i = 0; i < last; i++) {
-    const lineNo = i + 1;
-    let raw = lines[i];
-    if (raw.endsWith('\r')) raw = raw.slice(0, -1);
-    if (raw.trim() === '') throw TraceError.at(source, lineNo, 'empty line');
+  let pos = 0;
+  let lineNo = 0;
+  while (pos < end) {
+    lineNo++;
+    let nl = text.indexOf('\n', pos);
+    const complete = nl !== -1;
+    if (!complete) nl = end;
+    const stop = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+    const raw = text.slice(pos, stop);
+    pos = nl + 1;
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch (err) {
+      // A line of white space only is never JSON: name it as such.
+      if (raw.trim() === '') throw TraceError.at(source, lineNo, 'empty line');
       const why = err instanceof Error ? err.message : String(err);
-      const what = lineNo === last && truncatedTail ? 'truncated last line' : 'corrupted line';
+      const what = complete ? 'corrupted line' : 'truncated last line';
       throw TraceError.at(source, lineNo, `${what}: invalid JSON (${why})`, err);
     }
     if (header === undefined) {
       header = parseHeader(value, source, lineNo);
       continue;
     }
-    const shape = shapeOf(raw);
-    let record: TraceRecord;
-    if (shape !== undefined && shapes.has(shape) && stampValid(value)) {
-      record = deepFreeze(value) as TraceRecord;
-    } else {
-      record = parseRecordAt(value, source, lineNo);
-      if (shape !== undefined) {
-        if (shapes.size >= SHAPE_CACHE_LIMIT) shapes.clear();
-        shapes.add(shape);
-      }
-    }
+    // The fast check accepts only valid records; anything else gets the schema path's verdict.
+    const record = isValidTraceRecord(value)
+      ? (deepFreeze(value) as TraceRecord)
+      : parseRecordAt(value, source, lineNo);
     if (record.seq <= prevSeq)
       throw TraceError.at(
         source,
@@ -256,7 +223,8 @@ export function parseTrace(text: string, source = DEFAULT_SOURCE): Trace {
     prevSeq = record.seq;
     records.push(record);
   }
-  return { header: header as TraceHeader, records };
+  if (header === undefined) throw TraceError.at(source, 1, 'missing header: the trace is empty');
+  return { header, records };
 }
 
 /**

@@ -72,9 +72,10 @@ export function vringLoop(size: number, packets: number, batch = 64): number {
   let slot = 0;
   let sent = 0;
   let received = 0;
+  let dropped = 0;
   let bytes = 0;
   const t0 = process.hrtime.bigint();
-  while (received < packets) {
+  while (received + dropped < packets) {
     let n = 0;
     while (n < batch && sent < packets && tx.numFree > 0) {
       tx.addOutbuf(txBufs + slot * BUF + IOVA_OFFSET, size, slot);
@@ -89,6 +90,7 @@ export function vringLoop(size: number, packets: number, batch = 64): number {
       const rh = drx.getdesc(null, rxIov);
       if (rh < 0) {
         dtx.complete(th, 0);
+        dropped++;
         break;
       }
       drx.complete(rh, riov.copyTo(rxIov));
@@ -98,13 +100,13 @@ export function vringLoop(size: number, packets: number, batch = 64): number {
     if (drx.needNotify()) rx.interrupt();
     // Driver: reap in batches, reposting each RX buffer.
     while (tx.getBufs(done, doneLens) > 0);
-    for (let n = rx.getBufs(done, doneLens); n > 0; n = rx.getBufs(done, doneLens)) {
-      for (let k = 0; k < n; k++) {
+    for (let got = rx.getBufs(done, doneLens); got > 0; got = rx.getBufs(done, doneLens)) {
+      for (let k = 0; k < got; k++) {
         const id = done[k];
         bytes += doneLens[k];
         rx.addInbuf(rxBufs + id * BUF + IOVA_OFFSET, BUF, id);
       }
-      received += n;
+      received += got;
     }
     rx.kick();
   }
