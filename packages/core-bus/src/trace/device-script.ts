@@ -1,6 +1,6 @@
 import type { OpName } from '../config-ops.js';
 import type { VdpaErrno } from '../errors.js';
-import type { CbName, JsonObject, JsonValue, MgmtEvent, OpOrigin } from '../events.js';
+import type { CbName, JsonObject, JsonValue, MgmtEvent, OpEvent, OpOrigin } from '../events.js';
 import { formatJsonValue } from './timeline.js';
 import { TraceError } from './trace-error.js';
 import type { Trace, TraceRecord } from './trace-format.js';
@@ -59,20 +59,118 @@ export interface ScriptIncarnation {
   readonly items: readonly ScriptItem[];
 }
 
-interface MutableCall {
-  kind: 'call';
-  seq: number;
-  op: OpName;
-  args: readonly JsonValue[];
-  origin: OpOrigin | undefined;
-  outcome: RecordedOutcome | undefined;
+/** One life of a device as a range of record indices (see {@link deviceScriptIndex}). */
+export interface ScriptLifeRange {
+  /** `seq` of the first record of this life. */
+  readonly seq: number;
+  /** `args` of its `device_registered` event, when recorded. */
+  readonly registration: JsonObject | undefined;
+  /** Its successful `dev_add` event, when recorded. */
+  readonly devAdd: MgmtEvent | undefined;
+  /** Index of the life's first record in the records (the range also holds other devices' records). */
+  readonly start: number;
+  /** One past the index of the life's last record. */
+  readonly end: number;
 }
 
-interface MutableIncarnation {
+/** The script of one device by record index: what {@link deviceScript} builds, without copies. */
+export interface DeviceScriptIndex {
+  /** The incarnations, in order. */
+  readonly lives: readonly ScriptLifeRange[];
+  /**
+   * Per record index: for an op `call` of the device, the index of the `return` / `error` record it
+   * pairs with; -1 for an unanswered call and for every other record.
+   */
+  readonly outcomeOf: Int32Array;
+}
+
+interface MutableLife {
   seq: number;
   registration: JsonObject | undefined;
   devAdd: MgmtEvent | undefined;
-  items: ScriptItem[];
+  start: number;
+  end: number;
+}
+
+/** Marks "no record" in {@link DeviceScriptIndex.outcomeOf}. */
+const NO_RECORD = -1;
+
+/**
+ * Finds the incarnations of device `dev` (a new one at each `device_registered`, else from its first
+ * record) and pairs each of its op calls with its `return` / `error` (innermost open call of the same
+ * op first, so nested calls pair correctly). Records of other devices are skipped. This is the
+ * allocation-light form of {@link deviceScript}, for replaying large traces.
+ *
+ * @param records trace records, in order
+ * @param dev the device name
+ * @returns the lives as index ranges (empty when the trace has no record of `dev`) and the pairing
+ */
+export function deviceScriptIndex(records: readonly TraceRecord[], dev: string): DeviceScriptIndex {
+  const outcomeOf = new Int32Array(records.length).fill(NO_RECORD);
+  const lives: MutableLife[] = [];
+  let life: MutableLife | undefined;
+  const open: number[] = [];
+  const begin = (i: number, registration: JsonObject | undefined): MutableLife => {
+    if (life !== undefined) life.end = i;
+    const next: MutableLife = {
+      seq: records[i].seq,
+      registration,
+      devAdd: undefined,
+      start: i,
+      end: records.length,
+    };
+    lives.push(next);
+    return next;
+  };
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    if (r.dev !== dev) continue;
+    switch (r.kind) {
+      case 'bus':
+        if (r.op === 'device_registered') {
+          life = begin(i, r.args);
+          open.length = 0;
+        }
+        break;
+      case 'mgmt':
+        if (r.op === 'dev_add' && r.phase === 'return') {
+          life ??= begin(i, undefined);
+          if (life.devAdd === undefined) life.devAdd = r;
+        }
+        break;
+      case 'op':
+        if (r.phase === 'call') {
+          life ??= begin(i, undefined);
+          open.push(i);
+        } else {
+          for (let k = open.length - 1; k >= 0; k--) {
+            if ((records[open[k]] as OpEvent).op !== r.op) continue;
+            outcomeOf[open[k]] = i;
+            // Remove entry k in place (a splice would allocate the removed list).
+            open.copyWithin(k, k + 1);
+            open.length--;
+            break;
+          }
+        }
+        break;
+      case 'cb':
+      case 'dp':
+        life ??= begin(i, undefined);
+        break;
+    }
+  }
+  return { lives, outcomeOf };
+}
+
+/**
+ * The outcome a `return` / `error` record states: `{ ret }` (`{}` without one) or `{ err, message }`
+ * (`EIO` when the error record has no errno).
+ * @param r the return or error record of an op
+ */
+export function recordedOutcome(r: OpEvent): RecordedOutcome {
+  if (r.phase === 'error')
+    return { err: r.err ?? 'EIO', ...(r.message === undefined ? {} : { message: r.message }) };
+  return r.ret === undefined ? {} : { ret: r.ret };
 }
 
 /**
@@ -85,67 +183,31 @@ interface MutableIncarnation {
  * @returns the incarnations, in order (empty when the trace has no record of `dev`)
  */
 export function deviceScript(records: readonly TraceRecord[], dev: string): ScriptIncarnation[] {
-  const lives: MutableIncarnation[] = [];
-  let life: MutableIncarnation | undefined;
-  const open: MutableCall[] = [];
-  const current = (seq: number): MutableIncarnation => {
-    if (life === undefined) {
-      life = { seq, registration: undefined, devAdd: undefined, items: [] };
-      lives.push(life);
+  const { lives, outcomeOf } = deviceScriptIndex(records, dev);
+  return lives.map((life): ScriptIncarnation => {
+    const items: ScriptItem[] = [];
+    for (let i = life.start; i < life.end; i++) {
+      const r = records[i];
+      if (r.dev !== dev) continue;
+      if (r.kind === 'op') {
+        if (r.phase !== 'call') continue;
+        const at = outcomeOf[i];
+        items.push({
+          kind: 'call',
+          seq: r.seq,
+          op: r.op,
+          args: r.args ?? [],
+          origin: r.origin,
+          outcome: at === NO_RECORD ? undefined : recordedOutcome(records[at] as OpEvent),
+        });
+      } else if (r.kind === 'cb') {
+        items.push({ kind: 'cb', seq: r.seq, op: r.op, args: r.args });
+      } else if (r.kind === 'dp') {
+        items.push({ kind: 'dp', seq: r.seq, kicks: r.kicks, cbs: r.cbs });
+      }
     }
-    return life;
-  };
-  for (const r of records) {
-    if (r.dev !== dev) continue;
-    switch (r.kind) {
-      case 'bus':
-        if (r.op === 'device_registered') {
-          life = { seq: r.seq, registration: r.args, devAdd: undefined, items: [] };
-          lives.push(life);
-          open.length = 0;
-        }
-        break;
-      case 'mgmt':
-        if (r.op === 'dev_add' && r.phase === 'return') {
-          const l = current(r.seq);
-          if (l.devAdd === undefined) l.devAdd = r;
-        }
-        break;
-      case 'op':
-        if (r.phase === 'call') {
-          const call: MutableCall = {
-            kind: 'call',
-            seq: r.seq,
-            op: r.op,
-            args: r.args ?? [],
-            origin: r.origin,
-            outcome: undefined,
-          };
-          open.push(call);
-          current(r.seq).items.push(call);
-        } else {
-          for (let k = open.length - 1; k >= 0; k--) {
-            if (open[k].op !== r.op) continue;
-            open[k].outcome =
-              r.phase === 'error'
-                ? { err: r.err ?? 'EIO', ...(r.message === undefined ? {} : { message: r.message }) }
-                : r.ret === undefined
-                  ? {}
-                  : { ret: r.ret };
-            open.splice(k, 1);
-            break;
-          }
-        }
-        break;
-      case 'cb':
-        current(r.seq).items.push({ kind: 'cb', seq: r.seq, op: r.op, args: r.args });
-        break;
-      case 'dp':
-        current(r.seq).items.push({ kind: 'dp', seq: r.seq, kicks: r.kicks, cbs: r.cbs });
-        break;
-    }
-  }
-  return lives;
+    return { seq: life.seq, registration: life.registration, devAdd: life.devAdd, items };
+  });
 }
 
 /**

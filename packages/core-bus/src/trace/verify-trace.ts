@@ -2,8 +2,15 @@ import type { GuestMemory } from '@vdpa-kit/vring';
 import type { OpName, VdpaCallback, VdpaConfigOps } from '../config-ops.js';
 import type { DeviceHandle } from '../device-handle.js';
 import { VdpaError } from '../errors.js';
-import { REPLAY_CALLBACK, decodeArgs, encodeResult, fromHex } from '../event-codec.js';
-import type { JsonObject, JsonValue } from '../events.js';
+import {
+  REPLAY_CALLBACK,
+  bigintToHex,
+  decodeArgs,
+  decodeValue,
+  encodeResult,
+  fromHex,
+} from '../event-codec.js';
+import type { JsonObject, JsonValue, OpEvent } from '../events.js';
 import type { VdpaDevAddRequest } from '../mgmt-device.js';
 import { OP_TABLE } from '../op-table.js';
 import type { VdpaBus } from '../vdpa-bus.js';
@@ -11,16 +18,16 @@ import type { VdpaDriver } from '../vdpa-driver.js';
 import { DatapathDependence } from './datapath-dependent.js';
 import {
   type RecordedOutcome,
-  type ScriptCall,
-  type ScriptIncarnation,
+  type ScriptLifeRange,
   defaultTraceDevice,
-  deviceScript,
+  deviceScriptIndex,
   formatOutcome,
+  recordedOutcome,
   sameJson,
 } from './device-script.js';
 import { formatCall } from './timeline.js';
 import { TraceError } from './trace-error.js';
-import type { Trace } from './trace-format.js';
+import type { DatapathRecord, Trace, TraceRecord } from './trace-format.js';
 
 /**
  * Verify against a live management device: `verifyTrace` creates the device with the recorded
@@ -301,16 +308,39 @@ export function devAddRequestOf(args: JsonObject, seq: number): VdpaDevAddReques
 /** A return without a result (a void op; the recorded outcome of every coalesced kick). */
 const VOID_RETURN: VerifyOutcome = Object.freeze({});
 
-/** Calls `op` on the session and encodes how it ended. */
-function invokeOutcome(session: Session, op: OpName, args: unknown[]): VerifyOutcome {
-  let result: unknown;
-  try {
-    result = session.invoke(op, args);
-  } catch (err) {
-    const e = VdpaError.from(err);
-    return { err: e.code, message: e.message };
+/** Lower-case hex digits, as `toHex` writes bytes. */
+const HEX_DIGITS = '0123456789abcdef';
+/** Bits of one hex digit. */
+const NIBBLE_BITS = 4;
+/** Mask of the low hex digit of a byte. */
+const NIBBLE_MASK = 0xf;
+/** Hex digits per byte. */
+const HEX_PER_BYTE = 2;
+
+/** True when `hex` is exactly `toHex(bytes)` (compared in place, without building the string). */
+function bytesMatchHex(bytes: Uint8Array, hex: string): boolean {
+  if (hex.length !== bytes.length * HEX_PER_BYTE) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (
+      hex.charCodeAt(i * HEX_PER_BYTE) !== HEX_DIGITS.charCodeAt(b >> NIBBLE_BITS) ||
+      hex.charCodeAt(i * HEX_PER_BYTE + 1) !== HEX_DIGITS.charCodeAt(b & NIBBLE_MASK)
+    )
+      return false;
   }
-  const ret = encodeResult(op, result, args);
+  return true;
+}
+
+/** How an invoked op ended: its result, or the error it threw. */
+interface Invocation {
+  result: unknown;
+  error: VdpaError | undefined;
+}
+
+/** The outcome of an invocation as recorded in a trace (the result encoded by `encodeResult`). */
+function encodeOutcome(op: OpName, args: unknown[], done: Invocation): VerifyOutcome {
+  if (done.error !== undefined) return { err: done.error.code, message: done.error.message };
+  const ret = encodeResult(op, done.result, args);
   return ret === undefined ? VOID_RETURN : { ret };
 }
 
@@ -319,7 +349,12 @@ function sameOutcome(a: VerifyOutcome, b: VerifyOutcome): boolean {
   return sameJson(a.ret, b.ret);
 }
 
-/** One verification run: replays the incarnations of one device on a session. */
+/**
+ * One verification run: replays the incarnations of one device on a session. Per replayed call it
+ * allocates only what the op's arguments need (argument lists are reused per length); results are
+ * compared with the recorded encoding in place for the common result kinds, and encoded (as the
+ * trace was) only to decide the other cases and to report a divergence.
+ */
 class Verifier {
   compared = 0;
   skipped = 0;
@@ -331,14 +366,22 @@ class Verifier {
   private readonly configStub: VdpaCallback = () => {
     this.configCallbacks++;
   };
+  /** Argument lists by length, reused from call to call. */
+  private readonly argLists: unknown[][] = [];
+  private readonly done: Invocation = { result: undefined, error: undefined };
+  /** The last bigint result and its hex encoding (a device returns the same features again and again). */
+  private lastBigint: bigint | undefined;
+  private lastBigintHex = '';
 
   constructor(
     private readonly session: Session,
     private readonly options: VerifyOptions,
+    private readonly records: readonly TraceRecord[],
+    private readonly outcomeOf: Int32Array,
   ) {}
 
   /** Replays one incarnation; returns false once diverged. */
-  run(dev: string, life: ScriptIncarnation, devAdd: VdpaDevAddRequest | undefined): boolean {
+  run(dev: string, life: ScriptLifeRange, devAdd: VdpaDevAddRequest | undefined): boolean {
     const request =
       devAdd ?? (life.devAdd === undefined ? {} : devAddRequestOf(life.devAdd.args, life.devAdd.seq));
     const failed = this.session.create(dev, request);
@@ -356,76 +399,175 @@ class Verifier {
       return false;
     }
     const dep = new DatapathDependence();
-    for (const item of life.items) {
-      if (item.kind === 'cb') continue;
-      if (item.kind === 'dp') {
-        for (const [key, count] of Object.entries(item.kicks)) {
-          // One argument list per vq for all its kicks: a dp record may stand for thousands.
-          const args: JsonValue[] = [Number(key)];
-          for (let n = 0; n < count; n++) {
-            if (!this.check(item.seq, 'kickVq', args, args, VOID_RETURN, false)) return false;
-          }
-          if (count > 0) dep.noteKicks();
-        }
-        continue;
+    const records = this.records;
+    for (let i = life.start; i < life.end; i++) {
+      const r = records[i];
+      if (r.dev !== dev) continue;
+      if (r.kind === 'op') {
+        if (r.phase === 'call' && !this.replay(r, this.outcomeOf[i], dep)) return false;
+      } else if (r.kind === 'dp') {
+        if (!this.replayKicks(r, dep)) return false;
       }
-      if (!this.replay(item, dep)) return false;
     }
     return true;
   }
 
-  private replay(call: ScriptCall, dep: DatapathDependence): boolean {
+  /** Replays the coalesced kicks of a `dp` record: each must succeed. */
+  private replayKicks(record: DatapathRecord, dep: DatapathDependence): boolean {
+    for (const key in record.kicks) {
+      const count = record.kicks[key];
+      // One argument list per vq for all its kicks: a dp record may stand for thousands.
+      const recorded: JsonValue[] = [Number(key)];
+      const args: unknown[] = [Number(key)];
+      for (let n = 0; n < count; n++) {
+        this.replayed++;
+        this.invoke('kickVq', args);
+        this.compared++;
+        if (
+          (this.done.error !== undefined || !this.sameResult('kickVq', args, undefined)) &&
+          !this.diverge(record.seq, 'kickVq', recorded, args, VOID_RETURN)
+        )
+          return false;
+      }
+      if (count > 0) dep.noteKicks();
+    }
+    return true;
+  }
+
+  private replay(call: OpEvent, outcomeAt: number, dep: DatapathDependence): boolean {
+    const op = call.op;
     // Bus probe checks and `free` are regenerated by the bus; management reads are not part of the
     // session (and bypass the config wrapper, which a driver handle would apply).
-    if (call.origin === 'bus' || call.origin === 'mgmt' || call.op === 'free') return true;
+    if (call.origin === 'bus' || call.origin === 'mgmt' || op === 'free') return true;
+    const recorded = call.args ?? [];
     let args: unknown[];
     try {
-      args = this.liveArgs(call.op, decodeArgs(call.op, call.args));
+      args = this.liveArgs(op, recorded);
     } catch (err) {
-      throw new TraceError(`trace seq ${call.seq}: arguments of ${call.op}: ${VdpaError.from(err).message}`, {
+      throw new TraceError(`trace seq ${call.seq}: arguments of ${op}: ${VdpaError.from(err).message}`, {
         cause: err,
       });
     }
-    const dependent = dep.dependent(call.op);
-    dep.note(call.op);
-    if (call.outcome === undefined) {
-      this.replayed++;
-      invokeOutcome(this.session, call.op, args);
+    const dependent = dep.dependent(op);
+    dep.note(op);
+    this.replayed++;
+    this.invoke(op, args);
+    if (outcomeAt < 0) return true;
+    if (dependent && this.options.strict !== true) {
+      this.skipped++;
       return true;
     }
-    const compare = !dependent || this.options.strict === true;
-    return this.check(call.seq, call.op, call.args, args, call.outcome, !compare);
+    this.compared++;
+    const outcome = this.records[outcomeAt] as OpEvent;
+    const error = this.done.error;
+    if (outcome.phase === 'error') {
+      if (error !== undefined && error.code === (outcome.err ?? 'EIO')) return true;
+    } else if (error === undefined && this.sameResult(op, args, outcome.ret)) {
+      return true;
+    }
+    // Not shown equal in place: compare the encoded outcomes, as recorded.
+    const expected = recordedOutcome(outcome);
+    return this.diverge(call.seq, op, recorded, args, expected);
   }
 
-  /** Issues one op and compares its outcome (unless `skip`); records the divergence. */
-  private check(
+  /** Compares the encoded outcomes; records the divergence when they differ. */
+  private diverge(
     seq: number,
     op: OpName,
     recordedArgs: readonly JsonValue[],
     args: unknown[],
     expected: VerifyOutcome,
-    skip: boolean,
   ): boolean {
-    this.replayed++;
-    const actual = invokeOutcome(this.session, op, args);
-    if (skip) {
-      this.skipped++;
-      return true;
-    }
-    this.compared++;
+    const actual = encodeOutcome(op, args, this.done);
     if (sameOutcome(expected, actual)) return true;
     this.divergence = { seq, op, args: recordedArgs, expected, actual };
     return false;
   }
 
-  /** Substitutes counting stubs for recorded callbacks and the given memory for handles. */
-  private liveArgs(op: OpName, args: unknown[]): unknown[] {
+  /** Calls `op` on the session; how it ended is in `this.done`. */
+  private invoke(op: OpName, args: unknown[]): void {
+    const done = this.done;
+    done.result = undefined;
+    done.error = undefined;
+    try {
+      done.result = this.session.invoke(op, args);
+    } catch (err) {
+      done.error = VdpaError.from(err);
+    }
+  }
+
+  /**
+   * True when `encodeResult(op, result, args)` is certainly the JSON value `recorded` (a successful
+   * call); false when not shown (the caller then compares the encodings).
+   */
+  private sameResult(op: OpName, args: unknown[], recorded: JsonValue | undefined): boolean {
+    const result = this.done.result;
+    const meta = OP_TABLE[op];
+    switch (meta.ret) {
+      case 'void':
+        return recorded === undefined;
+      case 'number':
+        return typeof recorded === 'number' && result === recorded && Number.isFinite(recorded);
+      case 'boolean':
+      case 'string':
+        return typeof recorded === meta.ret && result === recorded;
+      case 'bigint':
+        if (typeof result !== 'bigint' || typeof recorded !== 'string') return false;
+        if (result !== this.lastBigint) {
+          this.lastBigint = result;
+          this.lastBigintHex = bigintToHex(result);
+        }
+        return this.lastBigintHex === recorded;
+      case 'outBytes': {
+        const buf = args[meta.args.indexOf('outBytes')];
+        return buf instanceof Uint8Array && typeof recorded === 'string' && bytesMatchHex(buf, recorded);
+      }
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * The live arguments of a recorded call (as `decodeArgs` decodes them), in a list reused per length:
+   * counting stubs for recorded callbacks, the given memory for handles.
+   * @throws VdpaError for a bad argument count or encoding
+   */
+  private liveArgs(op: OpName, recorded: readonly JsonValue[]): unknown[] {
     const kinds = OP_TABLE[op].args;
-    for (let i = 0; i < args.length; i++) {
-      if (kinds[i] === 'callback' && args[i] === REPLAY_CALLBACK) {
-        args[i] = op === 'setConfigCb' ? this.configStub : this.vqStub(args[0] as number);
-      } else if (kinds[i] === 'handle') {
-        args[i] = this.options.guestMemory ?? null;
+    const n = recorded.length;
+    if (n > kinds.length) decodeArgs(op, recorded);
+    let args = this.argLists[n];
+    if (args === undefined) {
+      args = new Array<unknown>(n);
+      this.argLists[n] = args;
+    }
+    for (let i = 0; i < n; i++) {
+      const kind = kinds[i];
+      const json = recorded[i];
+      switch (kind) {
+        case 'number':
+          args[i] = typeof json === 'number' && Number.isFinite(json) ? json : decodeValue(kind, json);
+          break;
+        case 'boolean':
+        case 'string':
+          args[i] = typeof json === kind ? json : decodeValue(kind, json);
+          break;
+        case 'json':
+          args[i] = json === null ? undefined : json;
+          break;
+        case 'handle':
+          args[i] = this.options.guestMemory ?? null;
+          break;
+        case 'callback':
+          args[i] =
+            decodeValue(kind, json) === REPLAY_CALLBACK
+              ? op === 'setConfigCb'
+                ? this.configStub
+                : this.vqStub(args[0] as number)
+              : null;
+          break;
+        default:
+          args[i] = decodeValue(kind, json);
       }
     }
     return args;
@@ -475,11 +617,11 @@ class Verifier {
  */
 export function verifyTrace(trace: Trace, target: VerifyTarget, options: VerifyOptions = {}): VerifyReport {
   const dev = options.dev ?? defaultTraceDevice(trace);
-  const lives = deviceScript(trace.records, dev);
+  const { lives, outcomeOf } = deviceScriptIndex(trace.records, dev);
   if (lives.length === 0) throw new TraceError(`trace has no record of device ${dev}`);
   const session: Session = 'factory' in target ? new FactorySession(target.factory) : new BusSession(target);
   const devAdd = 'factory' in target ? undefined : target.devAdd;
-  const verifier = new Verifier(session, options);
+  const verifier = new Verifier(session, options, trace.records, outcomeOf);
   for (const life of lives) {
     let ok: boolean;
     try {
