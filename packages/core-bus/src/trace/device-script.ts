@@ -147,8 +147,8 @@ export function deviceScriptIndex(records: readonly TraceRecord[], dev: string):
             if ((records[open[k]] as OpEvent).op !== r.op) continue;
             outcomeOf[open[k]] = i;
             // Remove entry k in place (a splice would allocate the removed list).
-            open.copyWithin(k, k + 1);
-            open.length--;
+            if (k < open.length - 1) open.copyWithin(k, k + 1);
+            open.pop();
             break;
           }
         }

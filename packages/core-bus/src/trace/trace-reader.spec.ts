@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VdpaError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../events.js';
 import { TraceError } from './trace-error.js';
-import { createTraceHeader, type TraceHeader, type TraceRecord } from './trace-format.js';
+import { createTraceHeader, isValidTraceRecord, type TraceHeader, type TraceRecord } from './trace-format.js';
 import { parseTrace, parseTraceRecord, readTrace } from './trace-reader.js';
 import { serializeRecord } from './trace-writer.js';
 
@@ -482,5 +482,352 @@ describe('round trip (property)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+// ---- property: the fast check and the schema path agree -----------------------------------------
+
+/** What the schema path (zod plus the op codec) says of a parsed record: `ok` or its message. */
+function schemaVerdict(value: unknown): string {
+  try {
+    parseTraceRecord(value, 'r.jsonl', 2);
+    return 'ok';
+  } catch (err) {
+    if (err instanceof TraceError) return err.message;
+    throw err;
+  }
+}
+
+/** Fields a record may have, and a few it may not. */
+const FIELD_NAMES = [
+  'v',
+  'seq',
+  'ts',
+  'dev',
+  'kind',
+  'op',
+  'phase',
+  'origin',
+  'args',
+  'ret',
+  'err',
+  'message',
+  'kicks',
+  'cbs',
+  'extra',
+  '__proto__',
+  'constructor',
+] as const;
+
+/**
+ * Values a parsed line can hold (`1e999` parses to Infinity, `-0` to -0): of every JSON type, and
+ * near the edges of each field's rules.
+ */
+const EDGE_VALUES: readonly unknown[] = [
+  null,
+  true,
+  0,
+  -0,
+  -1,
+  0.5,
+  2 ** 53 - 1,
+  2 ** 53,
+  Infinity,
+  -Infinity,
+  '',
+  '01',
+  '0x',
+  '0x1F',
+  '00ff',
+  '0a0',
+  [],
+  [0],
+  {},
+  { '0': 1 },
+];
+
+/** Names valid somewhere (kinds, phases, origins, errnos, ops of each kind) and a few that are not. */
+const NAME_VALUES: readonly unknown[] = [
+  'op',
+  'cb',
+  'bus',
+  'mgmt',
+  'dp',
+  'header',
+  'call',
+  'return',
+  'error',
+  'core',
+  'EINVAL',
+  'EWHAT',
+  'getConfig',
+  'setVqNum',
+  'kickVqq',
+  'vqCb',
+  'probe',
+  'dev_add',
+];
+
+const mutantValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...EDGE_VALUES) },
+  { weight: 2, arbitrary: fc.constantFrom(...NAME_VALUES) },
+  { weight: 1, arbitrary: fc.integer({ min: -2, max: 300 }) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 4 }) },
+  {
+    weight: 1,
+    arbitrary: fc.array(
+      fc.oneof(fc.integer({ min: -1, max: 300 }), fc.boolean(), fc.constant(null), hexBig, hexBytes),
+      { maxLength: 5 },
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.dictionary(
+      fc.constantFrom('0', '1', '9', '01', '-1', 'x', '__proto__'),
+      fc.integer({ min: -1, max: 3 }),
+      { maxKeys: 2 },
+    ),
+  },
+);
+
+/** Sets an own data property (as `JSON.parse` does, so `__proto__` is a plain key too). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Fields with a value valid for some record kind: moved to another kind, they test its field set. */
+const plausibleField: fc.Arbitrary<[string, unknown]> = fc.constantFrom<[string, unknown]>(
+  ['phase', 'call'],
+  ['phase', 'return'],
+  ['phase', 'error'],
+  ['origin', 'core'],
+  ['ret', 1],
+  ['ret', null],
+  ['err', 'EIO'],
+  ['message', 'm'],
+  ['args', []],
+  ['args', {}],
+  ['kicks', { '0': 1 }],
+  ['cbs', {}],
+  ['dev', null],
+  ['op', 'getStatus'],
+  ['op', 'vqCb'],
+  ['op', 'probe'],
+  ['op', 'dev_add'],
+);
+
+type Mutation =
+  | { readonly kind: 'set'; readonly field: string; readonly value: unknown }
+  | { readonly kind: 'setExisting'; readonly index: number; readonly value: unknown }
+  | { readonly kind: 'delete'; readonly field: string }
+  | { readonly kind: 'setItem'; readonly field: string; readonly index: number; readonly value: unknown }
+  | { readonly kind: 'setKey'; readonly field: string; readonly key: string; readonly value: unknown };
+
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({
+    kind: fc.constant('set' as const),
+    field: fc.constantFrom(...FIELD_NAMES),
+    value: mutantValue,
+  }),
+  plausibleField.map(([field, value]) => ({ kind: 'set' as const, field, value })),
+  fc.record({ kind: fc.constant('setExisting' as const), index: fc.nat(), value: mutantValue }),
+  fc.record({ kind: fc.constant('delete' as const), field: fc.constantFrom(...FIELD_NAMES) }),
+  fc.record({
+    kind: fc.constant('setItem' as const),
+    field: fc.constantFrom('args', 'ret'),
+    index: fc.integer({ min: 0, max: 6 }),
+    value: mutantValue,
+  }),
+  fc.record({
+    kind: fc.constant('setKey' as const),
+    field: fc.constantFrom('kicks', 'cbs', 'args', 'ret'),
+    key: fc.constantFrom('0', '3', '07', 'x', 'kind', '__proto__'),
+    value: fc.oneof(mutantValue, fc.constantFrom<unknown>(0, 1, 0.5, 2 ** 53 - 1, 2 ** 53)),
+  }),
+);
+
+/** A parsed copy of `record` (what the reader sees) with `mutations` applied. */
+function mutate(record: unknown, mutations: readonly Mutation[]): Record<string, unknown> {
+  const out = JSON.parse(JSON.stringify(record)) as Record<string, unknown>;
+  for (const m of mutations) {
+    if (m.kind === 'set') setOwn(out, m.field, m.value);
+    else if (m.kind === 'setExisting') {
+      const keys = Object.keys(out);
+      if (keys.length > 0) setOwn(out, keys[m.index % keys.length], m.value);
+    } else if (m.kind === 'delete') delete out[m.field];
+    else {
+      const inner = out[m.field];
+      if (typeof inner !== 'object' || inner === null) continue;
+      const copy = Array.isArray(inner)
+        ? [...(inner as unknown[])]
+        : { ...(inner as Record<string, unknown>) };
+      if (m.kind === 'setItem') (copy as unknown[])[Math.min(m.index, (copy as unknown[]).length)] = m.value;
+      else setOwn(copy as Record<string, unknown>, m.key, m.value);
+      setOwn(out, m.field, copy);
+    }
+  }
+  return out;
+}
+
+const stampedRecord: fc.Arbitrary<Unstamped> = fc
+  .tuple(
+    fc.oneof(opRecord, otherRecord),
+    fc.nat({ max: 1000 }),
+    fc.double({ min: 0, max: 1e12, noNaN: true }),
+  )
+  .map(([r, seq, ts]) => ({ v: 1, seq, ts, ...r }));
+
+/** A stamped `dp` record (the mutations of its count maps need many of them). */
+const datapathRecord: fc.Arbitrary<Unstamped> = fc
+  .record({ dev: name, kicks: counts, cbs: counts })
+  .map((r) => ({ v: 1, seq: 3, ts: 3, kind: 'dp', ...r }));
+
+/** Every kind of result and argument encoding, including the ones the fast check hands to the codec. */
+const CODEC_RECORDS: readonly Unstamped[] = [
+  { kind: 'op', dev: 'vdpa0', op: 'getVqState', phase: 'return', ret: { kind: 'split', availIndex: 3 } },
+  {
+    kind: 'op',
+    dev: 'vdpa0',
+    op: 'setVqState',
+    phase: 'call',
+    args: [0, { kind: 'packed', lastAvailCounter: 1, lastAvailIdx: 2, lastUsedCounter: 0, lastUsedIdx: 5 }],
+  },
+  {
+    kind: 'op',
+    dev: 'vdpa0',
+    op: 'getVendorVqStats',
+    phase: 'return',
+    ret: [{ name: 'rx', value: '0x2a' }],
+  },
+  {
+    kind: 'op',
+    dev: 'vdpa0',
+    op: 'setMap',
+    phase: 'call',
+    args: [0, [{ start: 0, last: 4095, addr: 0, perm: 3 }]],
+  },
+  { kind: 'op', dev: 'vdpa0', op: 'dmaMap', phase: 'call', args: [0, 0, 4095, 0, 3, null] },
+  { kind: 'op', dev: 'vdpa0', op: 'getIovaRange', phase: 'return', ret: { first: 0, last: '0xffff' } },
+  { kind: 'op', dev: 'vdpa0', op: 'bindMm', phase: 'call', args: [true] },
+  { kind: 'op', dev: 'vdpa0', op: 'getVqDmaDev', phase: 'return', ret: 'dma0' },
+  { kind: 'op', dev: 'vdpa0', op: 'getConfig', phase: 'call', args: [0, 70000] },
+  { kind: 'op', dev: 'vdpa0', op: 'setConfig', phase: 'call', args: [0, '0a0b'] },
+  { kind: 'op', dev: 'vdpa0', op: 'getConfig', phase: 'return', ret: 6 },
+  { kind: 'op', dev: 'vdpa0', op: 'reset', phase: 'return', ret: { any: 'thing' } },
+  { kind: 'op', dev: 'vdpa0', op: 'getStatus', phase: 'error', err: 'EIO', ret: 1 },
+  { kind: 'mgmt', dev: null, op: 'dev_del', phase: 'error', args: {}, err: 'ENODEV', message: 'no' },
+  { kind: 'bus', dev: 'vdpa0', op: 'unbind' },
+  { kind: 'dp', dev: 'vdpa0', kicks: {}, cbs: { '12': 1 } },
+].map((r) => ({ v: 1, seq: 7, ts: 7, ...r }));
+const codecRecord: fc.Arbitrary<Unstamped> = fc.constantFrom(...CODEC_RECORDS);
+
+describe('fast check (property): accepts exactly what the schema path accepts', () => {
+  it('accepts every valid record', () => {
+    fc.assert(
+      fc.property(fc.oneof(stampedRecord, codecRecord), (record) => {
+        const parsed: unknown = JSON.parse(JSON.stringify(record));
+        expect(isValidTraceRecord(parsed)).toBe(true);
+        expect(schemaVerdict(parsed)).toBe('ok');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the schema verdict on every single-value change of example records', () => {
+    const values = [...EDGE_VALUES, ...NAME_VALUES];
+    const cases: Mutation[] = [];
+    for (const field of FIELD_NAMES) {
+      cases.push({ kind: 'delete', field });
+      for (const value of values) cases.push({ kind: 'set', field, value });
+    }
+    for (const field of ['args', 'ret', 'kicks', 'cbs']) {
+      for (const value of values) {
+        for (let index = 0; index < 3; index++) cases.push({ kind: 'setItem', field, index, value });
+        for (const key of ['0', '3', '07', 'x', '__proto__'])
+          cases.push({ kind: 'setKey', field, key, value });
+      }
+    }
+    let accepted = 0;
+    for (const record of [...RECORDS, ...CODEC_RECORDS]) {
+      for (const m of cases) {
+        if (m.kind === 'setItem' || m.kind === 'setKey') {
+          const inner = (record as Record<string, unknown>)[m.field];
+          if (typeof inner !== 'object' || inner === null || Array.isArray(inner) !== (m.kind === 'setItem'))
+            continue;
+        }
+        const value = mutate(record, [m]);
+        const fast = isValidTraceRecord(value);
+        const verdict = schemaVerdict(value);
+        if (fast !== (verdict === 'ok'))
+          expect.fail(`${JSON.stringify(record)} with ${JSON.stringify(m)}: fast ${fast}, schema ${verdict}`);
+        if (fast) accepted++;
+      }
+    }
+    // Both verdicts occur: many changes keep a record valid.
+    expect(accepted).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('gives the schema verdict on random mutations of valid records', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(stampedRecord, codecRecord, datapathRecord),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        (record, mutations) => {
+          const value = mutate(record, mutations);
+          const fast = isValidTraceRecord(value);
+          // The schema path freezes what it accepts: ask the fast check first.
+          expect(fast).toBe(schemaVerdict(value) === 'ok');
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('parseTrace reports what the schema path reports for a mutated line', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(stampedRecord, codecRecord, datapathRecord),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        (record, mutations) => {
+          const line = JSON.stringify(mutate(record, mutations));
+          const expected = schemaVerdict(JSON.parse(line));
+          let actual = 'ok';
+          try {
+            parseTrace(`${JSON.stringify(HEADER)}\n${line}\n`, 'r.jsonl');
+          } catch (err) {
+            if (!(err instanceof TraceError)) throw err;
+            expect(err.line).toBe(2);
+            actual = err.message;
+          }
+          expect(actual).toBe(expected);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('leaves huge output buffer lengths and __proto__ vq keys to the schema path, which rejects them', () => {
+    const huge = {
+      v: 1,
+      seq: 1,
+      ts: 1,
+      dev: 'vdpa0',
+      kind: 'op',
+      op: 'getConfig',
+      phase: 'call',
+      args: [0, 2 ** 53 - 1],
+    };
+    expect(isValidTraceRecord(huge)).toBe(false);
+    expect(schemaVerdict(huge)).toMatch(/^r\.jsonl line 2: bad field "args" of getConfig/);
+    const proto = JSON.parse(
+      '{"v":1,"seq":1,"ts":1,"kind":"dp","dev":"vdpa0","kicks":{"__proto__":1},"cbs":{}}',
+    );
+    expect(isValidTraceRecord(proto)).toBe(false);
+    expect(schemaVerdict(proto)).toBe('r.jsonl line 2: bad key "__proto__" in field "kicks"');
+  });
+
+  it('rejects values that are not records', () => {
+    for (const v of [null, 1, 'op', [], [{ kind: 'op' }], { kind: 'header' }, { kind: 'net' }])
+      expect(isValidTraceRecord(v)).toBe(false);
   });
 });

@@ -61,17 +61,41 @@ function schemaProblem(error: z.ZodError, value: Record<string, unknown>): strin
     : `bad ${field} ${describe(got)}: ${issue.message.toLowerCase()}`;
 }
 
-/** Freezes a parsed JSON value and everything in it (without allocating). */
-function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value;
-  Object.freeze(value);
+/**
+ * Freezes a parsed JSON object or array and everything in it, without allocating: the contents first,
+ * then the container (so the walk uses the container's shape as parsed, shared by similar records).
+ */
+function deepFreeze<T extends object>(value: T): T {
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) deepFreeze<unknown>(value[i]);
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === 'object' && v !== null) deepFreeze(v);
+    }
   } else {
     const fields = value as Record<string, unknown>;
-    for (const key in fields) deepFreeze(fields[key]);
+    for (const key in fields) {
+      const v = fields[key];
+      if (typeof v === 'object' && v !== null) deepFreeze(v);
+    }
   }
-  return value;
+  return Object.freeze(value);
+}
+
+/** The frozen empty list every record's empty `args` (or other empty top-level list) becomes. */
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+
+/**
+ * Deep-freezes a validated record; its empty top-level lists (the `args` of most calls) are replaced
+ * by one shared frozen list, which saves an allocation kept alive and a freeze per record.
+ */
+function freezeRecord(record: Record<string, unknown>): TraceRecord {
+  for (const key in record) {
+    const v = record[key];
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v) && v.length === 0) record[key] = EMPTY_LIST;
+    else deepFreeze(v);
+  }
+  return Object.freeze(record) as unknown as TraceRecord;
 }
 
 /** Checks of an op record that the schema does not express: per-phase fields and value decoding. */
@@ -97,6 +121,22 @@ function opProblem(value: Record<string, unknown>): string | undefined {
     decodeResult(op, value.ret as JsonValue);
   } catch (err) {
     return `bad field "ret" of ${op}: ${VdpaError.from(err).message}`;
+  }
+  return undefined;
+}
+
+/** The vq count maps of a `dp` record. */
+const VQ_COUNT_FIELDS = ['kicks', 'cbs'] as const;
+
+/**
+ * The check of a `dp` record the schema misses: a zod record skips a `__proto__` key (a JSON line can
+ * have one), which is no vq index.
+ */
+function datapathProblem(value: Record<string, unknown>): string | undefined {
+  for (const field of VQ_COUNT_FIELDS) {
+    const counts = value[field];
+    if (isObject(counts) && Object.hasOwn(counts, '__proto__'))
+      return `bad key "__proto__" in field "${field}"`;
   }
   return undefined;
 }
@@ -143,16 +183,15 @@ function parseRecordAt(value: unknown, source: string, line: number): TraceRecor
   }
   const result = traceRecordSchema.safeParse(value);
   if (!result.success) throw TraceError.at(source, line, schemaProblem(result.error, value), result.error);
-  if (kind === 'op') {
-    const problem = opProblem(value);
-    if (problem !== undefined) throw TraceError.at(source, line, problem);
-  }
-  return deepFreeze(value) as unknown as TraceRecord;
+  const problem = kind === 'op' ? opProblem(value) : kind === 'dp' ? datapathProblem(value) : undefined;
+  if (problem !== undefined) throw TraceError.at(source, line, problem);
+  return freezeRecord(value);
 }
 
 /**
- * Validates one parsed JSON value as a trace record (not the header), as the reader does for each
- * line: version, kind, op name, every field, argument and result encodings.
+ * Validates one parsed JSON value as a trace record (not the header) with the schemas (the reader's
+ * slow path, which names the problem): version, kind, op name, every field, argument and result
+ * encodings.
  * @param value a parsed JSON line
  * @param source name used in the message
  * @param line 1-based line number used in the message
@@ -168,6 +207,12 @@ export function parseTraceRecord(value: unknown, source = DEFAULT_SOURCE, line =
  * validates the header and every record (zod schemas plus the op codec); checks that `seq` strictly
  * increases and that a `'full'` trace has no `dp` records. Accepts `\r\n` line ends and a missing
  * final newline.
+ *
+ * Every record is validated. A valid record takes the fast path: `isValidTraceRecord`, a hand-written
+ * twin of the schemas and the codec's checks, accepts it without allocating; a record it does not
+ * accept goes through the schemas, which give the verdict and the message (so the errors are those
+ * of {@link parseTraceRecord}). Lines are cut with `indexOf`, not `split`, and records are frozen in
+ * place (empty top-level lists become one shared frozen list).
  *
  * @param text the file contents
  * @param source name for error messages (a file name; default `trace`)
@@ -210,7 +255,7 @@ export function parseTrace(text: string, source = DEFAULT_SOURCE): Trace {
     }
     // The fast check accepts only valid records; anything else gets the schema path's verdict.
     const record = isValidTraceRecord(value)
-      ? (deepFreeze(value) as TraceRecord)
+      ? freezeRecord(value as Record<string, unknown>)
       : parseRecordAt(value, source, lineNo);
     if (record.seq <= prevSeq)
       throw TraceError.at(

@@ -5,16 +5,21 @@ import {
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
 } from '@vdpa-kit/vring';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from '../clock.js';
+import type { OpName, VdpaConfigOps } from '../config-ops.js';
 import type { DeviceHandle } from '../device-handle.js';
-import type { OpEvent } from '../events.js';
+import { VdpaError, type VdpaErrno } from '../errors.js';
+import { encodeResult, toHex } from '../event-codec.js';
+import type { JsonValue, OpEvent } from '../events.js';
 import { FakeDevice, type FakeDeviceOptions } from '../testing/fake-device.js';
 import { FakeMgmtDevice } from '../testing/fake-mgmt-device.js';
 import { FakeTransport } from '../testing/fake-transport.js';
 import { recordSession } from '../testing/record-session.js';
 import { VdpaBus } from '../vdpa-bus.js';
-import type { DatapathMode, Trace, TraceRecord } from './trace-format.js';
+import { sameJson } from './device-script.js';
+import { createTraceHeader, type DatapathMode, type Trace, type TraceRecord } from './trace-format.js';
 import { TraceError } from './trace-error.js';
 import { formatDivergence, verifyTrace } from './verify-trace.js';
 
@@ -395,5 +400,122 @@ describe('verifyTrace against a management device on a bus', () => {
     expect(busState(bus)).toEqual(before);
     expect(verifyTrace(trace, { bus, mgmtdev: 'fake_mgmt', name: 'vdpa7' }).ok).toBe(true);
     expect(busState(bus)).toEqual(before);
+  });
+});
+
+// ---- property: results compared in place agree with their encodings -----------------------------
+
+/** A one-call trace of `op`: the call, then its recorded return or error. */
+function oneCall(op: string, args: readonly JsonValue[], outcome: Partial<OpEvent>): Trace {
+  const call = { v: 1, seq: 1, ts: 1, dev: 'vdpa0', kind: 'op', op, phase: 'call', args };
+  const end = { v: 1, seq: 2, ts: 2, dev: 'vdpa0', kind: 'op', op, phase: 'return', ...outcome };
+  return { header: createTraceHeader({ createdAt: new Date(0) }), records: [call, end] as TraceRecord[] };
+}
+
+/** A device with one op, answering `answer` (or filling the output buffer of `getConfig` with it). */
+function answering(op: string, answer: unknown, error?: VdpaError): () => VdpaConfigOps {
+  return () =>
+    ({
+      [op]: (...args: unknown[]) => {
+        if (error !== undefined) throw error;
+        if (op === 'getConfig') (args[1] as Uint8Array).set(answer as Uint8Array);
+        else return answer;
+        return undefined;
+      },
+    }) as unknown as VdpaConfigOps;
+}
+
+const CONFIG_LEN = 4;
+const jsonAnswer: fc.Arbitrary<JsonValue> = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer({ min: 0, max: 3 }),
+  fc.double(),
+  fc.constantFrom('0x2a', '0x2A', '0x0', '2a', '0a0b0c0d', '0A0B0C0D', ''),
+  fc.constant([]),
+  fc.constant({}),
+);
+/** An op of each result kind with a device answer (sometimes of the wrong type) and a recorded result. */
+const resultCase = fc.oneof(
+  fc.record({
+    op: fc.constant('getStatus'),
+    args: fc.constant<JsonValue[]>([]),
+    answer: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom<unknown>(NaN, Infinity, -0, '1', 1n)),
+    recorded: jsonAnswer,
+  }),
+  fc.record({
+    op: fc.constant('getVqReady'),
+    args: fc.constant<JsonValue[]>([0]),
+    answer: fc.constantFrom<unknown>(true, false, 0, 'true'),
+    recorded: jsonAnswer,
+  }),
+  fc.record({
+    op: fc.constant('getDeviceFeatures'),
+    args: fc.constant<JsonValue[]>([]),
+    answer: fc.oneof(fc.bigInt({ min: 0n, max: 64n }), fc.constantFrom<unknown>(42, '0x2a', -42n)),
+    recorded: fc.oneof(
+      jsonAnswer,
+      fc.bigInt({ min: 0n, max: 64n }).map((b) => `0x${b.toString(16)}`),
+    ),
+  }),
+  fc.record({
+    op: fc.constant('getVqDmaDev'),
+    args: fc.constant<JsonValue[]>([0]),
+    answer: fc.constantFrom<unknown>('dma0', 'dma1', 0),
+    recorded: fc.oneof(jsonAnswer, fc.constantFrom('dma0', 'dma1')),
+  }),
+  fc.record({
+    op: fc.constant('getConfig'),
+    args: fc.constant<JsonValue[]>([0, CONFIG_LEN]),
+    answer: fc.uint8Array({ minLength: CONFIG_LEN, maxLength: CONFIG_LEN, max: 0x0d }),
+    recorded: fc.oneof(
+      jsonAnswer,
+      fc.uint8Array({ minLength: CONFIG_LEN, maxLength: CONFIG_LEN, max: 0x0d }).map((b) => toHex(b)),
+    ),
+  }),
+  fc.record({
+    op: fc.constant('setStatus'),
+    args: fc.constant<JsonValue[]>([1]),
+    answer: fc.constantFrom<unknown>(undefined, 1),
+    recorded: fc.option(jsonAnswer, { nil: undefined }),
+  }),
+);
+
+describe('verifyTrace compares results as their encodings (property)', () => {
+  it('a result matches exactly when its encoding equals the recorded one', () => {
+    fc.assert(
+      fc.property(resultCase, ({ op, args, answer, recorded }) => {
+        const trace = oneCall(op, args, recorded === undefined ? {} : { ret: recorded });
+        const report = verifyTrace(trace, { factory: answering(op, answer) });
+        const liveArgs: unknown[] = op === 'getConfig' ? [0, answer] : [...args];
+        const encoded = encodeResult(op as OpName, answer, liveArgs);
+        expect(report.compared).toBe(1);
+        expect(report.ok).toBe(sameJson(recorded, encoded));
+        if (!report.ok) {
+          expect(report.divergence?.expected).toEqual(recorded === undefined ? {} : { ret: recorded });
+          expect(report.divergence?.actual).toEqual(encoded === undefined ? {} : { ret: encoded });
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('an error matches exactly when the errno is the recorded one', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<VdpaErrno>('EIO', 'EINVAL', 'ENODEV'),
+        fc.option(fc.constantFrom<VdpaErrno>('EIO', 'EINVAL'), { nil: undefined }),
+        (recorded, thrown) => {
+          const trace = oneCall('getStatus', [], { phase: 'error', err: recorded, message: 'x' });
+          const error = thrown === undefined ? undefined : new VdpaError(thrown, 'live failure');
+          const report = verifyTrace(trace, { factory: answering('getStatus', 0, error) });
+          expect(report.ok).toBe(thrown === recorded);
+          if (!report.ok)
+            expect(report.divergence?.actual).toEqual(
+              thrown === undefined ? { ret: 0 } : { err: thrown, message: 'live failure' },
+            );
+        },
+      ),
+    );
   });
 });

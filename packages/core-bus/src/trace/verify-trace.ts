@@ -12,10 +12,10 @@ import {
 } from '../event-codec.js';
 import type { JsonObject, JsonValue, OpEvent } from '../events.js';
 import type { VdpaDevAddRequest } from '../mgmt-device.js';
-import { OP_TABLE } from '../op-table.js';
+import { OP_NAMES, OP_TABLE, type OpMeta } from '../op-table.js';
 import type { VdpaBus } from '../vdpa-bus.js';
 import type { VdpaDriver } from '../vdpa-driver.js';
-import { DatapathDependence } from './datapath-dependent.js';
+import { DatapathDependence, isDatapathDependent } from './datapath-dependent.js';
 import {
   type RecordedOutcome,
   type ScriptLifeRange,
@@ -113,6 +113,22 @@ interface Session {
   destroy(): void;
 }
 
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+/** `fn.apply(self, args)`, with the short argument lists of config ops passed directly. */
+function callWith(fn: Method, self: unknown, args: readonly unknown[]): unknown {
+  switch (args.length) {
+    case 0:
+      return fn.call(self);
+    case 1:
+      return fn.call(self, args[0]);
+    case 2:
+      return fn.call(self, args[0], args[1]);
+    default:
+      return fn.apply(self, args as unknown[]);
+  }
+}
+
 /** Device objects from a factory, called directly (no wrappers, no events). */
 class FactorySession implements Session {
   private ops: VdpaConfigOps | undefined;
@@ -134,7 +150,7 @@ class FactorySession implements Session {
     const fn = (this.ops as unknown as Record<string, unknown>)[op];
     if (typeof fn !== 'function')
       throw new VdpaError('EOPNOTSUPP', `op ${op} is not supported by device ${this.name}`);
-    return (fn as (...a: unknown[]) => unknown).apply(this.ops, args);
+    return callWith(fn as Method, this.ops, args);
   }
 
   destroy(): void {
@@ -220,7 +236,7 @@ class BusSession implements Session {
     const fn = (handle as unknown as Record<string, unknown>)[op];
     if (typeof fn !== 'function')
       throw new VdpaError('EOPNOTSUPP', `op ${op} cannot be replayed through a handle`);
-    return (fn as (...a: unknown[]) => unknown).apply(handle, args);
+    return callWith(fn as Method, handle, args);
   }
 
   destroy(): void {
@@ -331,6 +347,40 @@ function bytesMatchHex(bytes: Uint8Array, hex: string): boolean {
   return true;
 }
 
+/** What replay needs to know of an op: one lookup per replayed call. */
+interface ReplayOp {
+  readonly meta: OpMeta;
+  /** The result depends on ring contents before any kick (`isDatapathDependent(op, false)`). */
+  readonly dependent: boolean;
+  /** The result depends on ring contents once a kick was replayed since the last reset. */
+  readonly dependentAfterKick: boolean;
+  /** The op marks datapath activity (as `DatapathDependence.note` sees it). */
+  readonly kick: boolean;
+  /** The op clears the mark. */
+  readonly reset: boolean;
+}
+
+/** {@link ReplayOp} of every op, derived from `isDatapathDependent` and `DatapathDependence`. */
+const REPLAY_OPS: Readonly<Record<OpName, ReplayOp>> = Object.freeze(
+  Object.fromEntries(
+    OP_NAMES.map((op): [OpName, ReplayOp] => {
+      const fromIdle = new DatapathDependence();
+      fromIdle.note(op);
+      const fromKicked = new DatapathDependence();
+      fromKicked.noteKicks();
+      fromKicked.note(op);
+      const info: ReplayOp = {
+        meta: OP_TABLE[op],
+        dependent: isDatapathDependent(op, false),
+        dependentAfterKick: isDatapathDependent(op, true),
+        kick: fromIdle.kickedSinceReset,
+        reset: !fromKicked.kickedSinceReset,
+      };
+      return [op, Object.freeze(info)];
+    }),
+  ) as Record<OpName, ReplayOp>,
+);
+
 /** How an invoked op ended: its result, or the error it threw. */
 interface Invocation {
   result: unknown;
@@ -372,6 +422,8 @@ class Verifier {
   /** The last bigint result and its hex encoding (a device returns the same features again and again). */
   private lastBigint: bigint | undefined;
   private lastBigintHex = '';
+  /** A kick was replayed since the last reset of the current incarnation. */
+  private kicked = false;
 
   constructor(
     private readonly session: Session,
@@ -398,22 +450,23 @@ class Verifier {
       };
       return false;
     }
-    const dep = new DatapathDependence();
+    // Datapath activity since the last reset (see `DatapathDependence`), per incarnation.
+    this.kicked = false;
     const records = this.records;
     for (let i = life.start; i < life.end; i++) {
       const r = records[i];
       if (r.dev !== dev) continue;
       if (r.kind === 'op') {
-        if (r.phase === 'call' && !this.replay(r, this.outcomeOf[i], dep)) return false;
+        if (r.phase === 'call' && !this.replay(r, this.outcomeOf[i])) return false;
       } else if (r.kind === 'dp') {
-        if (!this.replayKicks(r, dep)) return false;
+        if (!this.replayKicks(r)) return false;
       }
     }
     return true;
   }
 
   /** Replays the coalesced kicks of a `dp` record: each must succeed. */
-  private replayKicks(record: DatapathRecord, dep: DatapathDependence): boolean {
+  private replayKicks(record: DatapathRecord): boolean {
     for (const key in record.kicks) {
       const count = record.kicks[key];
       // One argument list per vq for all its kicks: a dp record may stand for thousands.
@@ -424,32 +477,35 @@ class Verifier {
         this.invoke('kickVq', args);
         this.compared++;
         if (
-          (this.done.error !== undefined || !this.sameResult('kickVq', args, undefined)) &&
+          (this.done.error !== undefined || !this.sameResult(OP_TABLE.kickVq, args, undefined)) &&
           !this.diverge(record.seq, 'kickVq', recorded, args, VOID_RETURN)
         )
           return false;
       }
-      if (count > 0) dep.noteKicks();
+      if (count > 0) this.kicked = true;
     }
     return true;
   }
 
-  private replay(call: OpEvent, outcomeAt: number, dep: DatapathDependence): boolean {
+  private replay(call: OpEvent, outcomeAt: number): boolean {
     const op = call.op;
     // Bus probe checks and `free` are regenerated by the bus; management reads are not part of the
     // session (and bypass the config wrapper, which a driver handle would apply).
     if (call.origin === 'bus' || call.origin === 'mgmt' || op === 'free') return true;
+    const info = REPLAY_OPS[op];
+    const meta = info.meta;
     const recorded = call.args ?? [];
     let args: unknown[];
     try {
-      args = this.liveArgs(op, recorded);
+      args = this.liveArgs(meta, recorded);
     } catch (err) {
       throw new TraceError(`trace seq ${call.seq}: arguments of ${op}: ${VdpaError.from(err).message}`, {
         cause: err,
       });
     }
-    const dependent = dep.dependent(op);
-    dep.note(op);
+    const dependent = this.kicked ? info.dependentAfterKick : info.dependent;
+    if (info.kick) this.kicked = true;
+    else if (info.reset) this.kicked = false;
     this.replayed++;
     this.invoke(op, args);
     if (outcomeAt < 0) return true;
@@ -462,7 +518,7 @@ class Verifier {
     const error = this.done.error;
     if (outcome.phase === 'error') {
       if (error !== undefined && error.code === (outcome.err ?? 'EIO')) return true;
-    } else if (error === undefined && this.sameResult(op, args, outcome.ret)) {
+    } else if (error === undefined && this.sameResult(meta, args, outcome.ret)) {
       return true;
     }
     // Not shown equal in place: compare the encoded outcomes, as recorded.
@@ -497,12 +553,11 @@ class Verifier {
   }
 
   /**
-   * True when `encodeResult(op, result, args)` is certainly the JSON value `recorded` (a successful
+   * True when `encodeResult(meta.name, result, args)` is certainly the JSON value `recorded` (a successful
    * call); false when not shown (the caller then compares the encodings).
    */
-  private sameResult(op: OpName, args: unknown[], recorded: JsonValue | undefined): boolean {
+  private sameResult(meta: OpMeta, args: unknown[], recorded: JsonValue | undefined): boolean {
     const result = this.done.result;
-    const meta = OP_TABLE[op];
     switch (meta.ret) {
       case 'void':
         return recorded === undefined;
@@ -532,8 +587,9 @@ class Verifier {
    * counting stubs for recorded callbacks, the given memory for handles.
    * @throws VdpaError for a bad argument count or encoding
    */
-  private liveArgs(op: OpName, recorded: readonly JsonValue[]): unknown[] {
-    const kinds = OP_TABLE[op].args;
+  private liveArgs(meta: OpMeta, recorded: readonly JsonValue[]): unknown[] {
+    const op = meta.name;
+    const kinds = meta.args;
     const n = recorded.length;
     if (n > kinds.length) decodeArgs(op, recorded);
     let args = this.argLists[n];
