@@ -214,5 +214,7 @@ export { Virtqueue, vringNeedEvent } from './virtqueue.js';
 export type { VirtqueueOptions } from './virtqueue-options.js';
 export { BufferList } from './virtqueue-buffer-list.js';
 export { Vringh, type VringhInitOptions } from './vringh.js';
+export { VringhBatch, type VringhBatchOptions } from './vringh-batch.js';
+export { IotlbWindow } from './iotlb-window.js';
 export type { DeviceVirtqueue } from './vringh-device-virtqueue.js';
 export { referenceLoop, copyCeiling } from './bench/reference-loop.js';

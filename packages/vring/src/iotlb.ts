@@ -184,6 +184,17 @@ export class Iotlb {
     return m;
   }
 
+  /**
+   * The entry that translates every IOVA it covers, for callers that check many buffers against one
+   * cached entry (`Vringh.getdescBatch`): the entry containing `iova` when no two entries overlap, or
+   * undefined (no entry, or overlapping entries, where which entry translates an address depends on
+   * the address).
+   */
+  uniqueEntry(iova: number): IotlbMap | undefined {
+    if (this.overlapping) return undefined;
+    return this.lookup(iova);
+  }
+
   /** Index of the first entry whose prefix-maximum `last` reaches `iova`, or `maps.length`. */
   private firstReaching(iova: number): number {
     const reach = this.reach;

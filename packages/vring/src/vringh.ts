@@ -10,7 +10,8 @@ import {
 import { VringError, checkAddress } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
 import { Iotlb, VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
-import type { Iov } from './iov.js';
+import { IotlbWindow } from './iotlb-window.js';
+import { Iov } from './iov.js';
 import {
   VIRTQ_AVAIL_ELEM_SIZE,
   VIRTQ_AVAIL_FLAGS_OFF,
@@ -32,6 +33,7 @@ import {
   vringUsedSize,
 } from './split-ring-layout.js';
 import { VringhArea } from './vringh-area.js';
+import type { VringhBatch } from './vringh-batch.js';
 import { VringhChain } from './vringh-chain.js';
 import type { DeviceVirtqueue } from './vringh-device-virtqueue.js';
 import { vringNeedEvent } from './virtqueue.js';
@@ -61,6 +63,8 @@ const DESC_FLAGS = VIRTQ_DESC_FLAGS_OFF;
 const F_NEXT = VIRTQ_DESC_F_NEXT;
 const F_WRITE = VIRTQ_DESC_F_WRITE;
 const F_INDIRECT = VIRTQ_DESC_F_INDIRECT;
+const MAP_RO = VHOST_MAP_RO;
+const MAP_WO = VHOST_MAP_WO;
 
 /** Options of {@link Vringh.init} (`vringh_init_iotlb`). */
 export interface VringhInitOptions {
@@ -131,6 +135,10 @@ export class Vringh implements DeviceVirtqueue {
   // succeed. Here every used-ring write needs VHOST_MAP_WO.
   private readonly used = new VringhArea('used ring', VHOST_MAP_WO);
   private readonly chain = new VringhChain();
+  // Scratch of getdescBatch: the general walk's lists, and the translation window.
+  private readonly batchRiov = new Iov();
+  private readonly batchWiov = new Iov();
+  private readonly window = new IotlbWindow();
 
   /**
    * Sets up the ring (`vringh_init_iotlb`): size, area addresses, EVENT_IDX, memory and IOTLB; zeroes
@@ -281,6 +289,138 @@ export class Vringh implements DeviceVirtqueue {
   }
 
   /**
+   * Takes up to `max` available chains in one call: the batched form of {@link getdesc}, with the
+   * same checks on every chain, one read of `avail->idx`, and each chain's buffers translated into
+   * `batch`'s flat segment lists (see {@link VringhBatch}). A single direct descriptor, the usual
+   * chain, is checked against a translation window held in locals; any other chain takes the same
+   * walk as `getdesc`.
+   *
+   * The result is what calling `getdesc` repeatedly would give. A bad chain ends the batch before it,
+   * unconsumed, and the chains before it are returned; when the first chain is bad, it is consumed
+   * and its error thrown, as `getdesc` does. So a bad chain in the middle of a batch costs the good
+   * chains nothing, and the next call reports it.
+   *
+   * @param batch receives the chains (reset first); its `readable`/`writable` options play the role
+   * of `getdesc`'s `null` lists
+   * @param max most chains to take: an integer ≥ 0
+   * @returns chains taken (`batch.count`), 0 when the ring is empty
+   * @throws VringError as {@link getdesc} for the first chain; `EINVAL` for a bad `max`.
+   * @example
+   * const n = vrh.getdescBatch(batch, 64);
+   * for (let k = 0; k < n; k++) lens[k] = serve(batch, k);
+   * vrh.completeMany(batch.heads, lens, n);
+   */
+  getdescBatch(batch: VringhBatch, max: number): number {
+    batch.reset();
+    if (!(Number.isSafeInteger(max) && max >= 0)) throw badBatchMax(max);
+    const avail = this.availView();
+    const table = this.desc.ensure(this.iotlb, this.mem);
+    const num = this.size;
+    const mask = this.mask;
+    const last = this.lastAvail;
+    const idx = avail.getUint16(AVAIL_IDX, true);
+    let n = (idx - last) & U16_MASK;
+    if (n === 0 || max === 0) return 0;
+    if (n > num) throw availJumpError(idx, last, num);
+    if (n > max) n = max;
+    batch.reserve(n, n);
+    const heads = batch.heads;
+    const readEnds = batch.readEnds;
+    const ends = batch.ends;
+    const segBufs = batch.segBufs;
+    let segOffs = batch.segOffs;
+    let segLens = batch.segLens;
+    const canRead = batch.readable;
+    const canWrite = batch.writable;
+    // The translation window, in locals; refreshed (once per miss) from the IOTLB.
+    const win = this.window;
+    win.clear();
+    let wStart = win.start;
+    let wLast = win.last;
+    let wDelta = win.delta;
+    let wPerm = win.perm;
+    let wBytes = win.bytes;
+    let s = 0;
+    let k = 0;
+    for (; k < n; k++) {
+      // Ring entries are read only after the index that published them (read once, above).
+      const head = avail.getUint16(AVAIL_RING + ((last + k) & mask) * AVAIL_ELEM, true);
+      if (head >= num) {
+        if (k > 0) break;
+        this.lastAvail = (last + 1) & U16_MASK;
+        throw badHeadError(head, last & mask, num);
+      }
+      const off = head * DESC_SIZE;
+      const flags = table.getUint16(off + DESC_FLAGS, true);
+      const len = table.getUint32(off + DESC_LEN, true);
+      const write = (flags & F_WRITE) !== 0;
+      // Fast path: one direct, non-empty descriptor below 4 GiB of a kind the batch takes, inside
+      // the window with the permission it needs. Nothing of the walk's rules can fail for it.
+      if (
+        (flags & (F_NEXT | F_INDIRECT)) === 0 &&
+        len !== 0 &&
+        table.getUint32(off + DESC_ADDR_HI, true) === 0 &&
+        (write ? canWrite : canRead)
+      ) {
+        const addr = table.getUint32(off + DESC_ADDR_LO, true);
+        const need = write ? MAP_WO : MAP_RO;
+        if (!(addr >= wStart && addr <= wLast - len + 1 && (wPerm & need) !== 0)) {
+          win.refresh(this.iotlb, this.mem, addr);
+          wStart = win.start;
+          wLast = win.last;
+          wDelta = win.delta;
+          wPerm = win.perm;
+          wBytes = win.bytes;
+        }
+        if (addr >= wStart && addr <= wLast - len + 1 && (wPerm & need) !== 0) {
+          heads[k] = head;
+          segBufs[s] = wBytes;
+          segOffs[s] = addr + wDelta;
+          segLens[s] = len;
+          s++;
+          readEnds[k] = write ? s - 1 : s;
+          ends[k] = s;
+          continue;
+        }
+      }
+      // Any other chain: the walk getdesc takes, into scratch lists, then appended.
+      const riov = this.batchRiov;
+      const wiov = this.batchWiov;
+      riov.reset();
+      wiov.reset();
+      try {
+        this.chain.gather(
+          table,
+          num,
+          head,
+          canRead ? riov : null,
+          canWrite ? wiov : null,
+          this.iotlb,
+          this.mem,
+        );
+      } catch (err) {
+        if (k > 0) break;
+        this.lastAvail = (last + 1) & U16_MASK;
+        throw err;
+      }
+      batch.segments = s;
+      batch.reserve(0, riov.count + wiov.count);
+      s = appendSegments(batch, s, riov);
+      readEnds[k] = s;
+      s = appendSegments(batch, s, wiov);
+      ends[k] = s;
+      heads[k] = head;
+      // reserve() may have replaced the segment arrays.
+      segOffs = batch.segOffs;
+      segLens = batch.segLens;
+    }
+    this.lastAvail = (last + k) & U16_MASK;
+    batch.count = k;
+    batch.segments = s;
+    return k;
+  }
+
+  /**
    * Copies up to `len` bytes (default and at most `dst.length`) out of `riov` into `dst`, consuming
    * them (`vringh_iov_pull_iotlb`).
    * @returns bytes copied
@@ -339,10 +479,23 @@ export class Vringh implements DeviceVirtqueue {
         `completion count ${count} exceeds the ${heads.length} heads or ${lens.length} lengths given`,
       );
     }
-    for (let k = 0; k < count; k++) this.checkCompletion(heads[k], lens[k]);
-    for (let k = 0; k < count; k++) this.putUsed(used, this.completed + k, heads[k], lens[k]);
+    const num = this.size;
+    for (let k = 0; k < count; k++) {
+      const head = heads[k];
+      const len = lens[k];
+      if (!(head >= 0 && head < num && Number.isInteger(head))) throw badCompletedHead(head, num);
+      if (len >>> 0 !== len) throw badUsedLen(len);
+    }
+    const mask = this.mask;
+    const base = this.lastUsed + this.completed;
+    for (let k = 0; k < count; k++) {
+      const off = USED_RING + ((base + k) & mask) * USED_ELEM;
+      used.setUint32(off + USED_ID, heads[k], true);
+      used.setUint32(off + USED_LEN, lens[k], true);
+    }
     this.completed += count;
-    used.setUint16(USED_IDX, (this.lastUsed + this.completed) & U16_MASK, true);
+    // The elements must be visible before the index that publishes them (the kernel's write barrier).
+    used.setUint16(USED_IDX, (base + count) & U16_MASK, true);
   }
 
   /**
@@ -420,12 +573,6 @@ export class Vringh implements DeviceVirtqueue {
     if (!(head >= 0 && head < this.size && Number.isInteger(head))) throw badCompletedHead(head, this.size);
     if (len >>> 0 !== len) throw badUsedLen(len);
   }
-
-  private putUsed(used: DataView, ahead: number, head: number, len: number): void {
-    const off = USED_RING + ((this.lastUsed + ahead) & this.mask) * USED_ELEM;
-    used.setUint32(off + USED_ID, head, true);
-    used.setUint32(off + USED_LEN, len, true);
-  }
 }
 
 // Error builders, out of line so the hot methods stay small enough for the JIT to inline.
@@ -444,6 +591,20 @@ function badCompletedHead(head: number, num: number): VringError {
 
 function badUsedLen(len: number): VringError {
   return new VringError('ERANGE', `used length ${len} is not a u32`);
+}
+
+function badBatchMax(max: number): VringError {
+  return new VringError('EINVAL', `batch size ${max} is not a non-negative integer`);
+}
+
+/** Appends the segments of `iov` to `batch` from segment `s` (room reserved). @returns the new end */
+function appendSegments(batch: VringhBatch, s: number, iov: Iov): number {
+  for (let i = 0; i < iov.count; i++, s++) {
+    batch.segBufs[s] = iov.bufs[i];
+    batch.segOffs[s] = iov.offs[i];
+    batch.segLens[s] = iov.lens[i];
+  }
+  return s;
 }
 
 function notInitialised(): VringError {

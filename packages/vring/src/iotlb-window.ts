@@ -1,0 +1,69 @@
+import type { GuestMemory } from './guest-memory.js';
+import type { Iotlb } from './iotlb.js';
+
+/** An empty window: `start > last`, so no address is inside. */
+const EMPTY_START = 1;
+const EMPTY_LAST = 0;
+const EMPTY_BYTES = new Uint8Array(0);
+
+/**
+ * A range of IOVAs that one IOTLB entry maps into one guest-memory region: inside it, translating
+ * `[iova, iova + len)` for an access the entry permits is `bytes[iova + delta, iova + delta + len)`,
+ * exactly what `Iotlb.translate` gives. A batch translator (`Vringh.getdescBatch`) loads the fields
+ * into locals, checks each buffer against them, and {@link refresh}es on a miss.
+ *
+ * Only an entry that overlaps no other can form a window (see `Iotlb.uniqueEntry`), so a buffer inside
+ * the window translates through that entry whatever its address. Valid until the IOTLB or the memory
+ * regions change: build it again per batch.
+ *
+ * @example
+ * const w = new IotlbWindow();
+ * if (w.refresh(tlb, mem, addr) && addr >= w.start && addr <= w.last - len + 1) use(w.bytes, addr + w.delta);
+ */
+export class IotlbWindow {
+  /** First IOVA of the window. */
+  start = EMPTY_START;
+  /** Last IOVA of the window (inclusive). */
+  last = EMPTY_LAST;
+  /** Added to an IOVA inside the window, gives its offset in {@link bytes}. */
+  delta = 0;
+  /** The entry's permission bits (`VHOST_MAP_RO` / `VHOST_MAP_WO`). */
+  perm = 0;
+  /** Byte view of the region the window lies in. */
+  bytes: Uint8Array = EMPTY_BYTES;
+
+  /** Empties the window. */
+  clear(): void {
+    this.start = EMPTY_START;
+    this.last = EMPTY_LAST;
+    this.delta = 0;
+    this.perm = 0;
+    this.bytes = EMPTY_BYTES;
+  }
+
+  /**
+   * Makes the window the part of the entry holding `iova` that lies in the region holding its
+   * physical address.
+   * @returns false, with the window empty, when there is no such entry or region (the caller then
+   * takes the general translation, which reports the error)
+   */
+  refresh(iotlb: Iotlb, mem: GuestMemory, iova: number): boolean {
+    const e = iotlb.uniqueEntry(iova);
+    const r = e === undefined ? undefined : mem.findRegion(e.addr + (iova - e.start), 1);
+    if (e === undefined || r === undefined) {
+      this.clear();
+      return false;
+    }
+    // The entry's physical range [e.addr, e.addr + e.last - e.start] clipped to the region.
+    const paFirst = e.addr > r.gpa ? e.addr : r.gpa;
+    const entryPaLast = e.addr + (e.last - e.start);
+    const regionLast = r.gpa + r.size - 1;
+    const paLast = entryPaLast < regionLast ? entryPaLast : regionLast;
+    this.start = e.start + (paFirst - e.addr);
+    this.last = e.start + (paLast - e.addr);
+    this.delta = e.addr - e.start - r.gpa;
+    this.perm = e.perm;
+    this.bytes = r.bytes;
+    return true;
+  }
+}
