@@ -139,6 +139,21 @@ describe('VringhBatch', () => {
     expect(batch.heads[0]).toBe(2);
   });
 
+  it('gives chains back with abandon, so the next call takes them again', () => {
+    const r = ring();
+    for (let i = 0; i < 3; i++) r.desc(i, BUF + 0x100 * i, 8);
+    r.publish(0, 1, 2);
+    const batch = new VringhBatch();
+    expect(r.vrh.getdescBatch(batch, 8)).toBe(3);
+    r.vrh.abandon(2);
+    expect(r.vrh.lastAvailIdx).toBe(1);
+    expect(r.vrh.getdescBatch(batch, 8)).toBe(2);
+    expect(Array.from(batch.heads.subarray(0, 2))).toEqual([1, 2]);
+    r.vrh.abandon(0);
+    expect(r.vrh.lastAvailIdx).toBe(3);
+    for (const n of [-1, 1.5, NUM + 1]) expect(codeOf(() => r.vrh.abandon(n))).toBe('EINVAL');
+  });
+
   it('refuses a buffer kind the batch does not take (EPROTO), as a null iov does', () => {
     const r = ring();
     r.desc(0, BUF, 8, W);

@@ -421,6 +421,21 @@ export class Vringh implements DeviceVirtqueue {
   }
 
   /**
+   * Gives back the last `num` chains taken and not completed (`vringh_abandon_iotlb`): `lastAvailIdx`
+   * steps back by `num`, so the next {@link getdesc} / {@link getdescBatch} takes them again. For a
+   * device that took a batch and then stops early (no room on the other side).
+   * @throws VringError `EINVAL` unless `num` is an integer in 0..queue size.
+   * @example
+   * vrh.abandon(batch.count - handled);
+   */
+  abandon(num: number): void {
+    if (!(Number.isInteger(num) && num >= 0 && num <= this.size)) {
+      throw new VringError('EINVAL', `cannot abandon ${num} chains of a queue of size ${this.size}`);
+    }
+    this.lastAvail = (this.lastAvail - num) & U16_MASK;
+  }
+
+  /**
    * Copies up to `len` bytes (default and at most `dst.length`) out of `riov` into `dst`, consuming
    * them (`vringh_iov_pull_iotlb`).
    * @returns bytes copied
