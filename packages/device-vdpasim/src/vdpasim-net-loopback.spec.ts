@@ -153,6 +153,45 @@ describe('vdpasim_net loopback, one pair', () => {
     expect(statOf(handle.getVendorVqStats(0), 'rx packets')).toBe(1n);
   });
 
+  it('gives back the TX frames of a batch after an overrun, and loops them after a refill', () => {
+    const { handle, mem } = netStack();
+    const drv = new SimNetDriver(handle, mem, { rxBuffers: 2, repost: false });
+    const frames = [1, 2, 3, 4, 5].map((seed) => ethFrame(MAC, 46, seed));
+    for (const f of frames) drv.send(f, 0, false);
+    handle.kickVq(1);
+    expect(drv.received[0]).toEqual(frames.slice(0, 2));
+    expect(statOf(handle.getVendorVqStats(0), 'rx overruns')).toBe(1n);
+    // Frames 1 and 2 looped, frame 3 overran; 4 and 5 are still in the TX ring.
+    expect(drv.reclaimTx()).toBe(3);
+    expect(statOf(handle.getVendorVqStats(1), 'tx packets')).toBe(3n);
+    drv.postRx(0, 4);
+    handle.kickVq(1);
+    expect(drv.received[0]).toEqual([...frames.slice(0, 2), ...frames.slice(3)]);
+    expect(drv.reclaimTx()).toBe(2);
+    expect(statOf(handle.getVendorVqStats(1), 'tx packets')).toBe(5n);
+  });
+
+  it('gives back RX buffers taken for frames the filter then dropped', () => {
+    const { handle, mem } = netStack();
+    const drv = new SimNetDriver(handle, mem, { rxBuffers: 4, repost: false });
+    const batch = [
+      ethFrame(OTHER, 46, 1),
+      ethFrame(MAC, 46, 2),
+      ethFrame(OTHER, 46, 3),
+      ethFrame(MAC, 46, 4),
+    ];
+    for (const f of batch) drv.send(f, 0, false);
+    handle.kickVq(1);
+    expect(drv.received[0]).toEqual([batch[1], batch[3]]);
+    // The two RX buffers left must both still be available.
+    drv.send(ethFrame(MAC, 46, 5), 0, false);
+    drv.send(ethFrame(MAC, 46, 6), 0, false);
+    handle.kickVq(1);
+    expect(drv.received[0]).toHaveLength(4);
+    expect(statOf(handle.getVendorVqStats(0), 'rx overruns')).toBe(0n);
+    expect(statOf(handle.getVendorVqStats(0), 'rx drops')).toBe(2n);
+  });
+
   it('counts an RX error and uses the buffer with length 0 when it is too small for the frame', () => {
     const { handle, mem } = netStack();
     const drv = new SimNetDriver(handle, mem, { rxBufferSize: 80 });
@@ -306,6 +345,18 @@ describe('vdpasim_net guest errors', () => {
     expect(sim.lastError).toBeUndefined();
     again.send(ethFrame(MAC, 46, 3));
     expect(again.received[0]).toEqual([ethFrame(MAC, 46, 3)]);
+  });
+
+  it('a bad TX chain behind good ones: the good frames are looped and completed, then NEEDS_RESET', () => {
+    const { handle, mem } = netStack();
+    const drv = new SimNetDriver(handle, mem, { num: 16 });
+    drv.send(ethFrame(MAC, 46, 1), 0, false);
+    drv.send(ethFrame(MAC, 46, 2), 0, false);
+    injectHead(drv, 300);
+    expect(drv.received[0]).toEqual([ethFrame(MAC, 46, 1), ethFrame(MAC, 46, 2)]);
+    expect(drv.reclaimTx()).toBe(2);
+    expect(statOf(handle.getVendorVqStats(1), 'tx errors')).toBe(1n);
+    expect(handle.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET).toBe(VIRTIO_CONFIG_S_NEEDS_RESET);
   });
 
   it('a writable RX buffer chain that is readable is an RX error; the TX chain is given back', () => {
