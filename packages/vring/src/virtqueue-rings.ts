@@ -37,6 +37,8 @@ import {
 const U32_MAX = 0xffff_ffff;
 /** Offset of the high 32-bit word inside a little-endian u64. */
 const U64_HI_OFF = 4;
+/** Bits in a byte: turns field offsets into shift counts. */
+const BITS_PER_BYTE = 8;
 
 // Module-local copies of the layout constants the accessors use. An imported binding is a live module
 // cell that optimised code loads and checks on every use; a local `const` folds to an immediate.
@@ -45,7 +47,8 @@ const DESC_ADDR_LO = VIRTQ_DESC_ADDR_OFF;
 const DESC_ADDR_HI = VIRTQ_DESC_ADDR_OFF + U64_HI_OFF;
 const DESC_LEN = VIRTQ_DESC_LEN_OFF;
 const DESC_FLAGS = VIRTQ_DESC_FLAGS_OFF;
-const DESC_NEXT = VIRTQ_DESC_NEXT_OFF;
+/** `next` follows `flags` (§2.7.5): in the le32 at `DESC_FLAGS` it sits this many bits up. */
+const DESC_NEXT_SHIFT = (VIRTQ_DESC_NEXT_OFF - VIRTQ_DESC_FLAGS_OFF) * BITS_PER_BYTE;
 const AVAIL_ELEM = VIRTQ_AVAIL_ELEM_SIZE;
 const USED_ELEM = VIRTQ_USED_ELEM_SIZE;
 const USED_ID = VIRTQ_USED_ELEM_ID_OFF;
@@ -76,21 +79,31 @@ export class VirtqueueRings {
   private readonly allocs: readonly number[];
   private freed = false;
 
-  private readonly descView: DataView;
-  private readonly descOff: number;
-  private readonly availView: DataView;
+  // The views and offsets below are public (read-only) for the batched loops of `Virtqueue`, which load
+  // them into locals once per batch instead of going through an accessor per field.
+  /** View of the memory region holding the descriptor table. */
+  readonly descView: DataView;
+  /** Offset of descriptor 0 in {@link descView}; descriptor `i` is at `descOff + i * VIRTQ_DESC_SIZE`. */
+  readonly descOff: number;
+  /** View of the memory region holding the available ring. */
+  readonly availView: DataView;
   private readonly availOff: number;
-  /** Offsets in `availView` of `avail.flags`, `avail.idx` and `avail.ring[0]`. */
+  /** Offset of `avail.flags` in {@link availView}. */
   private readonly availFlagsOff: number;
-  private readonly availIdxOff: number;
-  private readonly availRingOff: number;
+  /** Offset of `avail.idx` in {@link availView}. */
+  readonly availIdxOff: number;
+  /** Offset of `avail.ring[0]` in {@link availView}; entry `slot` is `VIRTQ_AVAIL_ELEM_SIZE` bytes per slot on. */
+  readonly availRingOff: number;
   private readonly usedEventOff: number;
-  private readonly usedView: DataView;
+  /** View of the memory region holding the used ring. */
+  readonly usedView: DataView;
   private readonly usedOff: number;
-  /** Offsets in `usedView` of `used.flags`, `used.idx` and `used.ring[0]`. */
+  /** Offset of `used.flags` in {@link usedView}. */
   private readonly usedFlagsOff: number;
-  private readonly usedIdxOff: number;
-  private readonly usedRingOff: number;
+  /** Offset of `used.idx` in {@link usedView}. */
+  readonly usedIdxOff: number;
+  /** Offset of `used.ring[0]` in {@link usedView}; element `slot` is `VIRTQ_USED_ELEM_SIZE` bytes per slot on. */
+  readonly usedRingOff: number;
   private readonly availEventOff: number;
   private readonly indView: DataView;
   private readonly indOff: number;
@@ -302,6 +315,6 @@ function writeDesc(
     writeU64(view, off + DESC_ADDR_LO, addr);
   }
   view.setUint32(off + DESC_LEN, len, true);
-  view.setUint16(off + DESC_FLAGS, flags, true);
-  view.setUint16(off + DESC_NEXT, next, true);
+  // `flags` and `next` are adjacent le16 fields: one le32 store writes both.
+  view.setUint32(off + DESC_FLAGS, flags | (next << DESC_NEXT_SHIFT), true);
 }

@@ -4,18 +4,34 @@ import type { DmaAllocator } from './dma-allocator.js';
 import type { BufferList } from './virtqueue-buffer-list.js';
 import type { VirtqueueOptions } from './virtqueue-options.js';
 import { VirtqueueRings } from './virtqueue-rings.js';
+import { writeU64 } from './guest-memory.js';
 import {
   VIRTQ_AVAIL_F_NO_INTERRUPT,
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
+  VIRTQ_DESC_SIZE,
+  VIRTQ_USED_ELEM_SIZE,
   VIRTQ_USED_F_NO_NOTIFY,
 } from './constants.js';
-import { checkQueueSize, type SplitRingLayout } from './split-ring-layout.js';
+import {
+  VIRTQ_AVAIL_ELEM_SIZE,
+  VIRTQ_DESC_ADDR_OFF,
+  VIRTQ_DESC_FLAGS_OFF,
+  VIRTQ_DESC_LEN_OFF,
+  VIRTQ_USED_ELEM_ID_OFF,
+  VIRTQ_USED_ELEM_LEN_OFF,
+  checkQueueSize,
+  type SplitRingLayout,
+} from './split-ring-layout.js';
 
 /** Ring indices are free-running u16 (§2.7): all index arithmetic is taken modulo 2^16. */
 const U16_MASK = 0xffff;
 /** Largest `le32 len` of a descriptor (§2.7.5). */
 const DESC_LEN_MAX = 0xffff_ffff;
+/** Largest value of a u32: a descriptor address up to it has a zero high word. */
+const U32_MAX = 0xffff_ffff;
+/** Offset of the high 32-bit word inside a little-endian u64. */
+const U64_HI_OFF = 4;
 /** Indirect table capacity (descriptors) when `maxIndirect` is not given, capped at the queue size. */
 const DEFAULT_MAX_INDIRECT = 16;
 // Module-local copies of the flags the datapath tests. An imported binding is a live module cell that
@@ -24,6 +40,16 @@ const F_NEXT = VIRTQ_DESC_F_NEXT;
 const F_WRITE = VIRTQ_DESC_F_WRITE;
 const F_NO_INTERRUPT = VIRTQ_AVAIL_F_NO_INTERRUPT;
 const F_NO_NOTIFY = VIRTQ_USED_F_NO_NOTIFY;
+// The same for the ring layout the batched loops address directly.
+const DESC_SIZE = VIRTQ_DESC_SIZE;
+const DESC_ADDR_LO = VIRTQ_DESC_ADDR_OFF;
+const DESC_ADDR_HI = VIRTQ_DESC_ADDR_OFF + U64_HI_OFF;
+const DESC_LEN = VIRTQ_DESC_LEN_OFF;
+const DESC_FLAGS = VIRTQ_DESC_FLAGS_OFF;
+const AVAIL_ELEM = VIRTQ_AVAIL_ELEM_SIZE;
+const USED_ELEM = VIRTQ_USED_ELEM_SIZE;
+const USED_ID = VIRTQ_USED_ELEM_ID_OFF;
+const USED_LEN = VIRTQ_USED_ELEM_LEN_OFF;
 /** `virtqueue_enable_cb_delayed` asks for an interrupt after 3/4 of the outstanding buffers: numerator. */
 const DELAYED_CB_NUMERATOR = 3;
 /** ... and denominator. */
@@ -51,7 +77,9 @@ export function vringNeedEvent(eventIdx: number, newIdx: number, old: number): b
  * suppression with or without `EVENT_IDX`. `T` is the per-request token handed back by {@link getBuf}.
  *
  * Nothing is allocated per request: ring areas, the indirect table pool and all bookkeeping are created
- * once; rings are accessed through the DataView of the memory region that holds them. A device that
+ * once; rings are accessed through the DataView of the memory region that holds them. The batched calls
+ * ({@link addOutbufs}, {@link addInbufs}, {@link getBufs}) keep their state in locals and publish the
+ * ring index once per batch. A device that
  * breaks the protocol (bad used id or length) makes the queue `broken`: the failing call and every later
  * datapath call throw `VringError('EIO')` until {@link reset}.
  *
@@ -280,6 +308,58 @@ export class Virtqueue<T> {
   }
 
   /**
+   * Batched form of {@link addOutbuf}: makes `count` one-buffer device-readable chains available, chain
+   * `k` being `addrs[k]`, `lens[k]` with token `tokens[k]`, in order. The descriptors, avail ring entries,
+   * heads, tokens, {@link numFree} and kicks are those of `count` {@link addOutbuf} calls, but `avail.idx`
+   * is written once, at the end (and, should the "kick before 0xffff undecided additions" rule fire inside
+   * the batch, also just before that kick). Everything is checked before anything is written: on an
+   * error the queue and the ring memory are unchanged. The arrays must not change during the call.
+   *
+   * @param addrs buffer addresses (guest-physical, as for {@link addOutbuf})
+   * @param lens buffer lengths, 1..2^32-1
+   * @param tokens per-chain tokens, returned by {@link getBuf} / {@link getBufs}; not `undefined`
+   * @param count chains to add: an integer in 0..min(addrs.length, lens.length, tokens.length); 0 adds
+   * nothing
+   * @throws VringError `EINVAL` for a bad `count`, and as {@link addOutbuf} (`EINVAL` for an undefined
+   * token or a bad length, `ERANGE` for a bad address, naming the element); `ENOSPC` when fewer than
+   * `count` descriptors are free; `EIO` if the queue is broken (whatever `count`).
+   * @example
+   * // addrs, lens: preallocated Float64Array / Uint32Array; tokens: a preallocated array
+   * for (let k = 0; k < n; k++) {
+   *   addrs[k] = txBase + k * BUF;
+   *   lens[k] = 60;
+   *   tokens[k] = k;
+   * }
+   * vq.addOutbufs(addrs, lens, tokens, n);
+   * vq.kick();
+   */
+  addOutbufs(addrs: ArrayLike<number>, lens: ArrayLike<number>, tokens: ArrayLike<T>, count: number): void {
+    this.addBatch(addrs, lens, tokens, count, 0);
+  }
+
+  /**
+   * Batched form of {@link addInbuf}: as {@link addOutbufs}, with device-writable buffers (each chain
+   * may then be used for up to its `lens[k]` bytes).
+   *
+   * @param addrs buffer addresses (guest-physical, as for {@link addInbuf})
+   * @param lens buffer lengths, 1..2^32-1
+   * @param tokens per-chain tokens, returned by {@link getBuf} / {@link getBufs}; not `undefined`
+   * @param count chains to add: an integer in 0..min(addrs.length, lens.length, tokens.length)
+   * @throws VringError as {@link addOutbufs}.
+   * @example
+   * // post n receive buffers of BUF bytes; token k names buffer k
+   * for (let k = 0; k < n; k++) {
+   *   addrs[k] = rxBase + k * BUF;
+   *   lens[k] = BUF;
+   *   tokens[k] = k;
+   * }
+   * vq.addInbufs(addrs, lens, tokens, n);
+   */
+  addInbufs(addrs: ArrayLike<number>, lens: ArrayLike<number>, tokens: ArrayLike<T>, count: number): void {
+    this.addBatch(addrs, lens, tokens, count, F_WRITE);
+  }
+
+  /**
    * Decides whether the device must be notified of the buffers added since the previous call
    * (`virtqueue_kick_prepare_split`). With `EVENT_IDX`: `vringNeedEvent(avail_event, availIdx, old)`
    * where `old` is the avail idx at the previous call; without: unless `used.flags` has `NO_NOTIFY`.
@@ -380,35 +460,55 @@ export class Virtqueue<T> {
    */
   getBufs(tokens: T[], lens: Uint32Array, max = lens.length): number {
     if (this.broken) throw this.brokenError();
-    const last = this.lastUsedIdx_;
+    // Everything the loop touches is loaded into locals once, and the fields are written back once.
     const rings = this.rings;
-    const usedIdx = rings.usedIdx();
+    const usedView = rings.usedView;
+    const last = this.lastUsedIdx_;
+    const usedIdx = usedView.getUint16(rings.usedIdxOff, true);
     let pending = (usedIdx - last) & U16_MASK;
     if (pending === 0) return 0;
     if (pending > ((this.availIdxShadow - last) & U16_MASK)) throw this.badUsed(usedIdx, last, 0, 0);
     let limit = lens.length;
     if (max < limit) limit = max > 0 ? Math.floor(max) : 0;
+    // Nothing to take: leave used_event alone (rewriting it could undo an enableCbDelayed threshold).
+    if (limit === 0) return 0;
     if (pending > limit) pending = limit;
+    const ringOff = rings.usedRingOff;
     const mask = this.mask;
     const num = this.num;
+    const nextOf = this.nextOf;
     const chainCount = this.chainCount;
+    const chainTail = this.chainTail;
     const writable = this.writable;
-    let k = 0;
+    const held = this.tokens;
+    let freeHead = this.freeHead;
+    let numFree = this.numFree_;
     let len = this.lastLen_;
+    let k = 0;
     // The elements are read only after used.idx showed them (virtio_rmb in the kernel).
     for (; k < pending; k++) {
-      const slot = (last + k) & mask;
-      const id = rings.usedId(slot);
-      const elemLen = rings.usedLen(slot);
-      if (id >= num || chainCount[id] === 0 || elemLen > writable[id]) {
+      const elem = ringOff + ((last + k) & mask) * USED_ELEM;
+      const id = usedView.getUint32(elem + USED_ID, true);
+      const elemLen = usedView.getUint32(elem + USED_LEN, true);
+      // An id out of range reads as "not in flight" without indexing past the arrays.
+      const count = id < num ? chainCount[id] : 0;
+      if (count === 0 || elemLen > writable[id]) {
         if (k > 0) break;
+        // Nothing was detached yet: the fields are still current for badUsed.
         throw this.badUsed(usedIdx, last, id, elemLen);
       }
-      tokens[k] = this.tokens[id] as T;
+      tokens[k] = held[id] as T;
       lens[k] = elemLen;
       len = elemLen;
-      this.detach(id);
+      // detach, inline: the chain goes to the front of the free list.
+      nextOf[chainTail[id]] = freeHead;
+      freeHead = id;
+      numFree += count;
+      chainCount[id] = 0;
+      held[id] = undefined;
     }
+    this.freeHead = freeHead;
+    this.numFree_ = numFree;
     const next = (last + k) & U16_MASK;
     this.lastUsedIdx_ = next;
     this.lastLen_ = len;
@@ -555,6 +655,121 @@ export class Virtqueue<T> {
     this.publish(head);
   }
 
+  /**
+   * {@link addOutbufs} / {@link addInbufs}: checks everything, then writes the batch in runs that end
+   * where {@link publish}'s forced kick would fall, so kicks happen after the same additions.
+   */
+  private addBatch(
+    addrs: ArrayLike<number>,
+    lens: ArrayLike<number>,
+    tokens: ArrayLike<T>,
+    count: number,
+    flags: number,
+  ): void {
+    if (this.broken) throw this.brokenError();
+    if (
+      !Number.isInteger(count) ||
+      count < 0 ||
+      count > addrs.length ||
+      count > lens.length ||
+      count > tokens.length
+    ) {
+      throw this.badCount(count, addrs, lens, tokens);
+    }
+    for (let k = 0; k < count; k++) {
+      const addr = addrs[k];
+      const len = lens[k];
+      const token = tokens[k];
+      // The test of addOne; the cold path names the bad value and the element.
+      if (
+        token === undefined ||
+        !Number.isSafeInteger(addr) ||
+        addr < 0 ||
+        !Number.isInteger(len) ||
+        len < 1 ||
+        len > DESC_LEN_MAX
+      ) {
+        throw this.badBuffer(addr, len, token, k);
+      }
+    }
+    if (this.numFree_ < count) throw this.noSpace(count, 'the batch');
+    let done = 0;
+    while (done < count) {
+      // publish kicks when 0xffff additions since the last decision are reached: after `run` more here.
+      const since = (this.availIdxShadow - this.kickedIdx) & U16_MASK;
+      const run = since === U16_MASK ? U16_MASK + 1 : U16_MASK - since;
+      if (count - done < run) {
+        this.addRun(addrs, lens, tokens, done, count, flags);
+        return;
+      }
+      this.addRun(addrs, lens, tokens, done, done + run, flags);
+      done += run;
+      this.kick();
+      // notify may have re-entered the queue: check again what the next run relies on.
+      if (done < count) {
+        if (this.broken) throw this.brokenError();
+        if (this.numFree_ < count - done) throw this.noSpace(count - done, 'the rest of the batch');
+      }
+    }
+  }
+
+  /**
+   * Writes elements `from..to-1` of a checked batch as one-descriptor chains and publishes them with
+   * one `avail.idx` store. The caller has checked the elements and that `to - from` descriptors are free.
+   */
+  private addRun(
+    addrs: ArrayLike<number>,
+    lens: ArrayLike<number>,
+    tokens: ArrayLike<T>,
+    from: number,
+    to: number,
+    flags: number,
+  ): void {
+    // Everything the loop touches is loaded into locals once, and the fields are written back once.
+    const rings = this.rings;
+    const descView = rings.descView;
+    const descOff = rings.descOff;
+    const availView = rings.availView;
+    const availRingOff = rings.availRingOff;
+    const mask = this.mask;
+    const nextOf = this.nextOf;
+    const chainCount = this.chainCount;
+    const chainTail = this.chainTail;
+    const writable = this.writable;
+    const held = this.tokens;
+    const isIn = flags === F_WRITE;
+    let head = this.freeHead;
+    let idx = this.availIdxShadow;
+    for (let k = from; k < to; k++) {
+      const addr = addrs[k];
+      const len = lens[k];
+      const desc = descOff + head * DESC_SIZE;
+      // Most addresses fit 32 bits: skip the division that splits a larger one.
+      if (addr <= U32_MAX) {
+        descView.setUint32(desc + DESC_ADDR_LO, addr, true);
+        descView.setUint32(desc + DESC_ADDR_HI, 0, true);
+      } else {
+        writeU64(descView, desc + DESC_ADDR_LO, addr);
+      }
+      descView.setUint32(desc + DESC_LEN, len, true);
+      // `next` is the le16 after `flags` and is 0 (the chain ends here): one le32 store writes both.
+      descView.setUint32(desc + DESC_FLAGS, flags, true);
+      availView.setUint16(availRingOff + (idx & mask) * AVAIL_ELEM, head, true);
+      chainCount[head] = 1;
+      chainTail[head] = head;
+      writable[head] = isIn ? len : 0;
+      held[head] = tokens[k];
+      idx = (idx + 1) & U16_MASK;
+      head = nextOf[head];
+    }
+    this.freeHead = head;
+    this.numFree_ -= to - from;
+    this.availIdxShadow = idx;
+    // The descriptors and ring entries are written before the index that publishes them (virtio_wmb in
+    // the kernel); one index store for the whole run.
+    availView.setUint16(rings.availIdxOff, idx, true);
+  }
+
   /** Puts `head` in the next avail slot and publishes the new avail idx. */
   private publish(head: number): void {
     const slot = this.availIdxShadow & this.mask;
@@ -584,13 +799,30 @@ export class Virtqueue<T> {
     this.rings.setAvailFlags(this.availFlagsShadow);
   }
 
-  /** The error of a single-buffer add with a bad token, address or length. */
-  private badBuffer(addr: number, len: number, token: T): VringError {
-    if (token === undefined) return new VringError('EINVAL', `token of virtqueue ${this.index} is undefined`);
-    if (!Number.isSafeInteger(addr) || addr < 0) {
-      return new VringError('ERANGE', `buffer address ${addr} is not an address in [0, 2^53)`);
+  /**
+   * The error of a single-buffer add with a bad token, address or length; `element` is its index in a
+   * batch, if it came from one.
+   */
+  private badBuffer(addr: number, len: number, token: T | undefined, element?: number): VringError {
+    const where = element === undefined ? '' : ` (batch element ${element})`;
+    if (token === undefined) {
+      return new VringError('EINVAL', `token of virtqueue ${this.index} is undefined${where}`);
     }
-    return new VringError('EINVAL', `buffer length ${len} is not in 1..${DESC_LEN_MAX}`);
+    if (!Number.isSafeInteger(addr) || addr < 0) {
+      return new VringError('ERANGE', `buffer address ${addr} is not an address in [0, 2^53)${where}`);
+    }
+    return new VringError('EINVAL', `buffer length ${len} is not in 1..${DESC_LEN_MAX}${where}`);
+  }
+
+  /** The error of a batch whose count is not an integer within its arrays. */
+  private badCount(
+    count: number,
+    addrs: ArrayLike<number>,
+    lens: ArrayLike<number>,
+    tokens: ArrayLike<T>,
+  ): VringError {
+    const max = Math.min(addrs.length, lens.length, tokens.length);
+    return new VringError('EINVAL', `batch count ${count} is not an integer in 0..${max}`);
   }
 
   /** Marks the queue broken for the used element that failed {@link getBuf}'s checks, and says why. */
@@ -615,10 +847,11 @@ export class Virtqueue<T> {
     return new VringError('EIO', `virtqueue ${this.index} is ${why}`);
   }
 
-  private noSpace(needed: number): VringError {
+  /** The error of an add that needs `needed` descriptors for `what` (a chain or a batch). */
+  private noSpace(needed: number, what = 'the chain'): VringError {
     return new VringError(
       'ENOSPC',
-      `virtqueue ${this.index} has ${this.numFree_} free descriptors, the chain needs ${needed}`,
+      `virtqueue ${this.index} has ${this.numFree_} free descriptors, ${what} needs ${needed}`,
     );
   }
 }

@@ -68,8 +68,17 @@ export function vringLoop(size: number, packets: number, batch = 64): number {
   const rxLens = new Uint32Array(NUM);
   const done = new Array<number>(NUM).fill(0);
   const doneLens = new Uint32Array(NUM);
+  // The driver's batches: addresses, lengths and tokens (slot numbers) of the buffers to post.
+  const addrs = new Float64Array(NUM);
+  const txSizes = new Uint32Array(NUM).fill(size);
+  const rxSizes = new Uint32Array(NUM).fill(BUF);
+  const slots = new Array<number>(NUM).fill(0);
   // Post every RX buffer once; each completion reposts it.
-  for (let i = 0; i < NUM; i++) rx.addInbuf(rxBufs + i * BUF + IOVA_OFFSET, BUF, i);
+  for (let i = 0; i < NUM; i++) {
+    addrs[i] = rxBufs + i * BUF + IOVA_OFFSET;
+    slots[i] = i;
+  }
+  rx.addInbufs(addrs, rxSizes, slots, NUM);
   rx.kick();
   let slot = 0;
   let sent = 0;
@@ -79,12 +88,14 @@ export function vringLoop(size: number, packets: number, batch = 64): number {
   const t0 = process.hrtime.bigint();
   while (received + dropped < packets) {
     let n = 0;
-    while (n < batch && sent < packets && tx.numFree > 0) {
-      tx.addOutbuf(txBufs + slot * BUF + IOVA_OFFSET, size, slot);
+    while (n < batch && sent < packets && n < tx.numFree) {
+      addrs[n] = txBufs + slot * BUF + IOVA_OFFSET;
+      slots[n] = slot;
       slot = (slot + 1) & (NUM - 1);
       sent++;
       n++;
     }
+    tx.addOutbufs(addrs, txSizes, slots, n);
     tx.kick();
     // Device: loop TX chains into RX chains, a batch at a time (as vdpasim_net does: a TX chain
     // without an RX chain is dropped, which the byte count at the end would report).
@@ -100,10 +111,10 @@ export function vringLoop(size: number, packets: number, batch = 64): number {
     while (tx.getBufs(done, doneLens) > 0);
     for (let got = rx.getBufs(done, doneLens); got > 0; got = rx.getBufs(done, doneLens)) {
       for (let k = 0; k < got; k++) {
-        const id = done[k];
         bytes += doneLens[k];
-        rx.addInbuf(rxBufs + id * BUF + IOVA_OFFSET, BUF, id);
+        addrs[k] = rxBufs + done[k] * BUF + IOVA_OFFSET;
       }
+      rx.addInbufs(addrs, rxSizes, done, got);
       received += got;
     }
     rx.kick();
