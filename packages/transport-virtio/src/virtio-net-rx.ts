@@ -33,6 +33,10 @@ export class NetRxQueue {
   /** Slots (tokens) and used lengths of one `getBufs` batch, reused. */
   private readonly done: number[];
   private readonly doneLens: Uint32Array;
+  /** Addresses, lengths and tokens of one `addInbufs` refill, reused. */
+  private readonly postAddrs: Float64Array;
+  private readonly postLens: Uint32Array;
+  private readonly postSlots: number[];
   private freeCount = 0;
   private polling = false;
   private stopped = false;
@@ -85,6 +89,9 @@ export class NetRxQueue {
     this.free = new Uint16Array(vq.num);
     this.done = new Array<number>(vq.num).fill(0);
     this.doneLens = new Uint32Array(vq.num);
+    this.postAddrs = new Float64Array(vq.num);
+    this.postLens = new Uint32Array(vq.num).fill(options.bufSize);
+    this.postSlots = new Array<number>(vq.num).fill(0);
     for (let slot = vq.num - 1; slot >= 0; slot--) this.free[this.freeCount++] = slot;
     this.batch = {
       queue: options.pair,
@@ -106,13 +113,21 @@ export class NetRxQueue {
    * @throws VringError / VdpaError from the ring or the kick
    */
   refill(): void {
-    if (this.freeCount === 0) return;
+    const n = this.freeCount;
+    if (n === 0) return;
     const vq = this.vq;
     const bufSize = this.bufSize;
-    while (this.freeCount > 0) {
-      const slot = this.free[--this.freeCount];
-      vq.addInbuf(this.poolAddr + slot * bufSize, bufSize, slot);
+    const addrs = this.postAddrs;
+    const slots = this.postSlots;
+    // Most recently freed first, as a stack pops them.
+    for (let k = 0; k < n; k++) {
+      const slot = this.free[n - 1 - k];
+      addrs[k] = this.poolAddr + slot * bufSize;
+      slots[k] = slot;
     }
+    // All or nothing: on an error no buffer was posted and every slot stays free.
+    vq.addInbufs(addrs, this.postLens, slots, n);
+    this.freeCount = 0;
     if (vq.kickPrepare()) {
       vq.notify();
       this.counters.kicks++;
