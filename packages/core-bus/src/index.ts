@@ -95,6 +95,7 @@ export { type Logger, type LogLevel, type LogFields, nullLogger, consoleLogger }
 export {
   VDPA_BUS,
   GUEST_MEMORY,
+  DMA_ALLOCATOR,
   WORK_QUEUE,
   LOGGER,
   CLOCK,

@@ -1,9 +1,17 @@
-import { GuestMemory } from '@vdpa-kit/vring';
+import { DmaAllocator, GuestMemory } from '@vdpa-kit/vring';
 import { ContainerModule } from 'inversify';
 import { type Clock, LogicalClock, SystemClock } from './clock.js';
 import { DEFAULT_GUEST_MEMORY_SIZE } from './constants.js';
 import { type Logger, nullLogger } from './logger.js';
-import { CLOCK, CORE_BUS_OPTIONS, GUEST_MEMORY, LOGGER, VDPA_BUS, WORK_QUEUE } from './tokens.js';
+import {
+  CLOCK,
+  CORE_BUS_OPTIONS,
+  DMA_ALLOCATOR,
+  GUEST_MEMORY,
+  LOGGER,
+  VDPA_BUS,
+  WORK_QUEUE,
+} from './tokens.js';
 import { VdpaBus } from './vdpa-bus.js';
 import { type WorkQueue, type WorkQueueMode, createWorkQueue } from './work-queue.js';
 
@@ -32,7 +40,8 @@ export interface ResolvedCoreBusOptions {
 
 /**
  * The core `ContainerModule`: binds `VDPA_BUS` (singleton `VdpaBus`), `GUEST_MEMORY` (one
- * `GuestMemory` per container, created on first use), `WORK_QUEUE` (singleton; run errors go to the
+ * `GuestMemory` per container, created on first use), `DMA_ALLOCATOR` (one `DmaAllocator` over all of
+ * it, shared by the transports), `WORK_QUEUE` (singleton; run errors go to the
  * logger), `CLOCK`, `LOGGER` and `CORE_BUS_OPTIONS`. Plugins contribute `VDPA_DRIVER` and
  * `MGMT_DEVICE` bindings in their own modules; use {@link composeStack} to build a container.
  *
@@ -60,6 +69,9 @@ export function coreBusModule(options: CoreBusOptions = {}): ContainerModule {
       .inSingletonScope();
     bind<GuestMemory>(GUEST_MEMORY)
       .toDynamicValue(() => GuestMemory.create({ size: resolved.memorySize, shared: resolved.sharedMemory }))
+      .inSingletonScope();
+    bind<DmaAllocator>(DMA_ALLOCATOR)
+      .toDynamicValue((context) => new DmaAllocator(context.get<GuestMemory>(GUEST_MEMORY)))
       .inSingletonScope();
     bind<WorkQueue>(WORK_QUEUE)
       .toDynamicValue(() =>

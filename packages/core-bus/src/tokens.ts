@@ -7,6 +7,12 @@
 export const VDPA_BUS = Symbol.for('@vdpa-kit/core-bus/VdpaBus');
 /** The stack's `GuestMemory` (the "physical address space"). */
 export const GUEST_MEMORY = Symbol.for('@vdpa-kit/core-bus/GuestMemory');
+/**
+ * The driver side's `DmaAllocator` over `GUEST_MEMORY` (the stack's `dma_alloc_coherent`): every
+ * transport that puts rings and buffers in guest memory allocates from it, so two transports in one
+ * stack never overlap.
+ */
+export const DMA_ALLOCATOR = Symbol.for('@vdpa-kit/core-bus/DmaAllocator');
 /** The `WorkQueue` devices run their datapath on. */
 export const WORK_QUEUE = Symbol.for('@vdpa-kit/core-bus/WorkQueue');
 /** The `Logger`. */

@@ -4,6 +4,8 @@ import {
   VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_CONFIG_S_FEATURES_OK,
 } from '@vdpa-kit/vring';
+import { DMA_ALLOCATOR } from '@vdpa-kit/core-bus';
+import type { DmaAllocator } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { addLoopback, busEvent, driverOps, makeStack } from '../test/harness.js';
 import { VirtioError } from './errors.js';
@@ -118,6 +120,27 @@ describe('VirtioVdpaDriver bring-up', () => {
     expect(device.status).toBe(VIRTIO_CONFIG_S_ACKNOWLEDGE);
     expect(s.vbus.device('vdpa0')?.driver).toBeUndefined();
     expect(s.vbus.netDevice('vdpa0')).toBeUndefined();
+  });
+});
+
+describe('VirtioVdpaDriver DMA', () => {
+  it("allocates rings and buffers from the stack's shared DMA allocator", () => {
+    const s = makeStack();
+    const shared = s.container.get<DmaAllocator>(DMA_ALLOCATOR);
+    expect(s.driver.dma).toBe(shared);
+    const before = shared.available();
+    addLoopback(s);
+    expect(shared.available()).toBeLessThan(before);
+  });
+
+  it('uses an allocator of its own over the range the options give', () => {
+    const s = makeStack({ dmaBase: 0x80_0000, dmaSize: 0x40_0000 });
+    const shared = s.container.get<DmaAllocator>(DMA_ALLOCATOR);
+    expect(s.driver.dma).not.toBe(shared);
+    expect(s.driver.dma.range()).toEqual({ base: 0x80_0000, limit: 0xc0_0000 });
+    const before = shared.available();
+    addLoopback(s);
+    expect(shared.available()).toBe(before);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   type DeviceHandle,
+  DMA_ALLOCATOR,
   GUEST_MEMORY,
   LOGGER,
   type Logger,
@@ -23,7 +24,8 @@ export const VIRTIO_VDPA_DRIVER_NAME = 'virtio_vdpa';
  * `probe` reads the device id (0 → `EINVAL`) and vendor id, creates a {@link VirtioDevice} over the
  * handle and adds it to the {@link VirtioBus}, which probes the virtio driver for that id; `remove`
  * runs the virtio driver's remove, resets the device, deactivates every vq and frees the rings.
- * Rings and buffers come from one `DmaAllocator` over the stack's `GUEST_MEMORY`.
+ * Rings and buffers come from the stack's `DMA_ALLOCATOR` (shared with any other transport), or from
+ * an allocator of its own over the `dmaBase`/`dmaSize` range when the options give one.
  *
  * @example
  * const { container, bus } = composeStack([transportVirtioModule()]);
@@ -41,6 +43,7 @@ export class VirtioVdpaDriver implements VdpaDriver {
   /**
    * @param virtioBus the virtio bus devices are added to
    * @param mem the stack's guest memory
+   * @param sharedDma the stack's DMA allocator
    * @param logger the stack's logger
    * @param options queue size and DMA range
    * @throws VringError when the DMA range does not lie inside one region of `mem`
@@ -48,13 +51,18 @@ export class VirtioVdpaDriver implements VdpaDriver {
   constructor(
     @inject(VIRTIO_BUS) private readonly virtioBus: VirtioBus,
     @inject(GUEST_MEMORY) private readonly mem: GuestMemory,
+    @inject(DMA_ALLOCATOR) sharedDma: DmaAllocator,
     @inject(LOGGER) private readonly logger: Logger,
     @inject(TRANSPORT_VIRTIO_OPTIONS) private readonly options: ResolvedTransportVirtioOptions,
   ) {
-    this.dma = new DmaAllocator(mem, {
-      ...(options.dmaBase === undefined ? {} : { base: options.dmaBase }),
-      ...(options.dmaSize === undefined ? {} : { size: options.dmaSize }),
-    });
+    // The stack's allocator, unless the options give this transport a range of its own.
+    this.dma =
+      options.dmaBase === undefined && options.dmaSize === undefined
+        ? sharedDma
+        : new DmaAllocator(mem, {
+            ...(options.dmaBase === undefined ? {} : { base: options.dmaBase }),
+            ...(options.dmaSize === undefined ? {} : { size: options.dmaSize }),
+          });
   }
 
   /**
