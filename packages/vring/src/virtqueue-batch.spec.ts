@@ -6,109 +6,15 @@ import { DmaAllocator } from './dma-allocator.js';
 import { Virtqueue } from './virtqueue.js';
 import { BufferList } from './virtqueue-buffer-list.js';
 import type { VirtqueueOptions } from './virtqueue-options.js';
-import { vringAvailSize, vringDescSize, vringUsedSize, type SplitRingLayout } from './split-ring-layout.js';
-import {
-  VIRTQ_DESC_F_INDIRECT,
-  VIRTQ_DESC_F_NEXT,
-  VIRTQ_DESC_F_WRITE,
-  VIRTQ_USED_F_NO_NOTIFY,
-} from './constants.js';
+import { vringAvailSize, vringDescSize, vringUsedSize } from './split-ring-layout.js';
+import { type Chain, FakeDevice } from '../test/fake-device.js';
+import { VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY } from './constants.js';
 
 const MEM_SIZE = 1 << 16;
-const U16 = 0x10000;
 const U16_MASK = 0xffff;
 const HIGH = 0x1_2345_6000; // above 4 GiB: exercises both halves of le64 addr
 /** A token the API rejects, smuggled past the type checker to test that it does. */
 const NO_TOKEN = undefined as unknown as number;
-
-interface Seg {
-  addr: number;
-  len: number;
-}
-
-interface Chain {
-  head: number;
-  readable: Seg[];
-  writable: Seg[];
-}
-
-/**
- * A tiny device side written straight from §2.7, independent of vringh (as in virtqueue.spec.ts): reads
- * the descriptor table and available ring and writes the used ring through a DataView over guest memory
- * (region at gpa 0).
- */
-class FakeDevice {
-  private readonly view: DataView;
-  lastAvail: number;
-  usedIdx: number;
-
-  constructor(
-    mem: GuestMemory,
-    readonly layout: SplitRingLayout,
-    start = 0,
-  ) {
-    this.view = mem.regionOf(0, 1).view;
-    this.lastAvail = start;
-    this.usedIdx = start;
-  }
-
-  private u16(addr: number): number {
-    return this.view.getUint16(addr, true);
-  }
-
-  availIdx(): number {
-    return this.u16(this.layout.availAddr + 2);
-  }
-
-  setAvailEvent(idx: number): void {
-    this.view.setUint16(this.layout.usedAddr + 4 + 8 * this.layout.num, idx % U16, true);
-  }
-
-  setUsedFlags(flags: number): void {
-    this.view.setUint16(this.layout.usedAddr, flags, true);
-  }
-
-  /** Reads the next available chain, or undefined. */
-  pop(): Chain | undefined {
-    const { num, descAddr, availAddr } = this.layout;
-    if (this.availIdx() === this.lastAvail) return undefined;
-    const head = this.u16(availAddr + 4 + 2 * (this.lastAvail % num));
-    this.lastAvail = (this.lastAvail + 1) % U16;
-    if (head >= num) throw new Error(`device: head ${head} out of range`);
-    const chain: Chain = { head, readable: [], writable: [] };
-    let table = descAddr;
-    let size = num;
-    let i = head;
-    if (this.u16(descAddr + 16 * head + 12) & VIRTQ_DESC_F_INDIRECT) {
-      const d = descAddr + 16 * head;
-      table = this.view.getUint32(d, true) + this.view.getUint32(d + 4, true) * 2 ** 32;
-      size = this.view.getUint32(d + 8, true) / 16;
-      i = 0;
-    }
-    for (let steps = 0; ; steps++) {
-      if (steps >= size || i >= size) throw new Error(`device: bad chain at ${i}`);
-      const d = table + 16 * i;
-      const addr = this.view.getUint32(d, true) + this.view.getUint32(d + 4, true) * 2 ** 32;
-      const len = this.view.getUint32(d + 8, true);
-      const flags = this.u16(d + 12);
-      if (flags & VIRTQ_DESC_F_WRITE) chain.writable.push({ addr, len });
-      else if (chain.writable.length > 0) throw new Error('device: readable after writable');
-      else chain.readable.push({ addr, len });
-      if (!(flags & VIRTQ_DESC_F_NEXT)) break;
-      i = this.u16(d + 14);
-    }
-    return chain;
-  }
-
-  /** Writes a used element `{id, len}` and publishes it. */
-  use(id: number, len: number): void {
-    const elem = this.layout.usedAddr + 4 + 8 * (this.usedIdx % this.layout.num);
-    this.view.setUint32(elem, id, true);
-    this.view.setUint32(elem + 4, len, true);
-    this.usedIdx = (this.usedIdx + 1) % U16;
-    this.view.setUint16(this.layout.usedAddr + 2, this.usedIdx, true);
-  }
-}
 
 interface Side {
   mem: GuestMemory;

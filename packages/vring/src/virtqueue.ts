@@ -56,6 +56,21 @@ const DELAYED_CB_NUMERATOR = 3;
 const DELAYED_CB_DENOMINATOR = 4;
 
 /**
+ * Whether one buffer of a single-buffer chain breaks the rules of `addOutbuf`/`addInbuf`: no token, an
+ * address not in [0, 2^53), a length not in 1..2^32 - 1. Small enough to be inlined in the add loops.
+ */
+function isBadBuffer(addr: number, len: number, token: unknown): boolean {
+  return (
+    token === undefined ||
+    !Number.isSafeInteger(addr) ||
+    addr < 0 ||
+    !Number.isInteger(len) ||
+    len < 1 ||
+    len > DESC_LEN_MAX
+  );
+}
+
+/**
  * The kernel's `vring_need_event`: should the side that moved an index from `old` to `newIdx` notify the
  * other side, which asked to be notified once the index passes `eventIdx`? True iff `eventIdx` is in
  * `[old, newIdx)` modulo 2^16 (§2.7.10): `(u16)(newIdx - eventIdx - 1) < (u16)(newIdx - old)`.
@@ -633,16 +648,7 @@ export class Virtqueue<T> {
   private addOne(addr: number, len: number, flags: number, token: T): void {
     if (this.broken) throw this.brokenError();
     // One combined test on the fast path; the cold path names the bad value.
-    if (
-      token === undefined ||
-      !Number.isSafeInteger(addr) ||
-      addr < 0 ||
-      !Number.isInteger(len) ||
-      len < 1 ||
-      len > DESC_LEN_MAX
-    ) {
-      throw this.badBuffer(addr, len, token);
-    }
+    if (isBadBuffer(addr, len, token)) throw this.badBuffer(addr, len, token);
     if (this.numFree_ < 1) throw this.noSpace(1);
     const head = this.freeHead;
     this.rings.writeDesc(head, addr, len, flags, 0);
@@ -681,16 +687,7 @@ export class Virtqueue<T> {
       const len = lens[k];
       const token = tokens[k];
       // The test of addOne; the cold path names the bad value and the element.
-      if (
-        token === undefined ||
-        !Number.isSafeInteger(addr) ||
-        addr < 0 ||
-        !Number.isInteger(len) ||
-        len < 1 ||
-        len > DESC_LEN_MAX
-      ) {
-        throw this.badBuffer(addr, len, token, k);
-      }
+      if (isBadBuffer(addr, len, token)) throw this.badBuffer(addr, len, token, k);
     }
     if (this.numFree_ < count) throw this.noSpace(count, 'the batch');
     let done = 0;
