@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { VringError } from './errors.js';
 import {
   VIRTQ_AVAIL_FLAGS_OFF,
   VIRTQ_AVAIL_IDX_OFF,
@@ -25,16 +24,7 @@ import {
   vringUsedSize,
   type SplitRingLayout,
 } from './split-ring-layout.js';
-
-function errorOf(fn: () => unknown): VringError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof VringError) return err;
-    throw err;
-  }
-  throw new Error('expected a VringError');
-}
+import { errorOf } from '../test/error-of.js';
 
 /** The spec's formula (§2.7.2), written out independently of the implementation. */
 function specVringSize(q: number, align: number): number {

@@ -9,6 +9,7 @@ import type { VirtqueueOptions } from './virtqueue-options.js';
 import { vringAvailSize, vringDescSize, vringUsedSize } from './split-ring-layout.js';
 import { type Chain, FakeDevice } from '../test/fake-device.js';
 import { VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY } from './constants.js';
+import { errorOf } from '../test/error-of.js';
 
 const MEM_SIZE = 1 << 16;
 const U16_MASK = 0xffff;
@@ -117,16 +118,6 @@ function expectSame(a: Side, b: Side): void {
   expect(firstDiff(ringBytes(a), ringBytes(b))).toBe(-1);
   expect(observe(a)).toEqual(observe(b));
   expect(a.dev.availIdx()).toBe(a.vq.availIdx);
-}
-
-function errorOf(fn: () => unknown): VringError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof VringError) return err;
-    throw err;
-  }
-  throw new Error('expected a VringError');
 }
 
 type Dir = 'out' | 'in';

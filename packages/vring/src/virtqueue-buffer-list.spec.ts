@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { VringError } from './errors.js';
 import { BufferList } from './virtqueue-buffer-list.js';
-
-function errorOf(fn: () => unknown): VringError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof VringError) return err;
-    throw err;
-  }
-  throw new Error('expected a VringError');
-}
+import { errorOf } from '../test/error-of.js';
 
 describe('BufferList', () => {
   it('keeps buffers in order and sums their lengths', () => {

@@ -8,6 +8,7 @@ import { Virtqueue, vringNeedEvent } from './virtqueue.js';
 import type { VirtqueueOptions } from './virtqueue-options.js';
 import { FakeDevice, type Seg } from '../test/fake-device.js';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED_F_NO_NOTIFY } from './constants.js';
+import { errorOf } from '../test/error-of.js';
 
 const MEM_SIZE = 1 << 22;
 const U16 = 0x10000;
@@ -36,16 +37,6 @@ function setup<T = string>(options: Partial<VirtqueueOptions<T>> = {}): Setup<T>
     ...options,
   });
   return { mem, dma, vq, dev: new FakeDevice(mem, vq.layout, options.initialIdx ?? 0), kicks, callbacks };
-}
-
-function errorOf(fn: () => unknown): VringError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof VringError) return err;
-    throw err;
-  }
-  throw new Error('expected a VringError');
 }
 
 const HIGH = 0x1_2345_6000; // above 4 GiB: exercises both halves of le64 addr
