@@ -1,5 +1,6 @@
 import type { DmaAllocator, GuestMemory, Virtqueue } from '@vdpa-kit/vring';
-import { ETH_HLEN, NET_BUF_ALIGN } from './constants.js';
+import { ETH_HLEN } from './constants.js';
+import { allocNetBufferPool } from './net-buffer-pool.js';
 import type { RxBatch } from './net-interface.js';
 import { NetQueueCounters } from './net-queue-counters.js';
 
@@ -55,15 +56,8 @@ export class NetRxQueue {
     readonly sink: RxSink;
   }): NetRxQueue {
     const { vq, mem, dma, bufSize } = options;
-    const size = vq.num * bufSize;
-    const poolAddr = dma.alloc(size, NET_BUF_ALIGN);
-    try {
-      const region = mem.regionOf(poolAddr, size);
-      return new NetRxQueue(options, poolAddr, region.bytes, poolAddr - region.gpa);
-    } catch (err) {
-      dma.free(poolAddr);
-      throw err;
-    }
+    const pool = allocNetBufferPool(mem, dma, vq.num * bufSize);
+    return new NetRxQueue(options, pool.addr, pool.bytes, pool.offset);
   }
 
   private constructor(

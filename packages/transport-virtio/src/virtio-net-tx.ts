@@ -1,6 +1,6 @@
 import { VdpaError } from '@vdpa-kit/core-bus';
 import type { DmaAllocator, GuestMemory, Virtqueue } from '@vdpa-kit/vring';
-import { NET_BUF_ALIGN } from './constants.js';
+import { allocNetBufferPool } from './net-buffer-pool.js';
 import { NetQueueCounters } from './net-queue-counters.js';
 
 /**
@@ -47,15 +47,8 @@ export class NetTxQueue {
     readonly maxFrame: number;
   }): NetTxQueue {
     const { vq, mem, dma, slotSize } = options;
-    const size = vq.num * slotSize;
-    const poolAddr = dma.alloc(size, NET_BUF_ALIGN);
-    try {
-      const region = mem.regionOf(poolAddr, size);
-      return new NetTxQueue(options, poolAddr, region.bytes, poolAddr - region.gpa);
-    } catch (err) {
-      dma.free(poolAddr);
-      throw err;
-    }
+    const pool = allocNetBufferPool(mem, dma, vq.num * slotSize);
+    return new NetTxQueue(options, pool.addr, pool.bytes, pool.offset);
   }
 
   private constructor(
