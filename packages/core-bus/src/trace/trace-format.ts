@@ -284,6 +284,32 @@ function tsOk(value: unknown): boolean {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
+/** {@link stampField}: the key is a valid stamp field (`v`, `seq`, `ts`, `dev`). */
+const STAMP_OK = 1;
+/** {@link stampField}: the key is a stamp field with a bad value. */
+const STAMP_BAD = -1;
+/** {@link stampField}: the key is not a stamp field. */
+const NOT_STAMP = 0;
+
+/**
+ * The fields every record kind has: `v`, `seq`, `ts` and `dev` (a string, or `null` where `nullDev`).
+ * @returns {@link STAMP_OK}, {@link STAMP_BAD} or {@link NOT_STAMP}
+ */
+function stampField(key: string, value: unknown, nullDev: boolean): number {
+  switch (key) {
+    case 'v':
+      return value === TRACE_FORMAT_VERSION ? STAMP_OK : STAMP_BAD;
+    case 'seq':
+      return seqOk(value) ? STAMP_OK : STAMP_BAD;
+    case 'ts':
+      return tsOk(value) ? STAMP_OK : STAMP_BAD;
+    case 'dev':
+      return typeof value === 'string' || (nullDev && value === null) ? STAMP_OK : STAMP_BAD;
+    default:
+      return NOT_STAMP;
+  }
+}
+
 /** True when `decodeValue` accepts `json` as `kind` (the exact check, for the rare kinds). */
 function decodes(kind: ValueKind, json: unknown): boolean {
   try {
@@ -344,23 +370,13 @@ function opRecordOk(r: Fields): boolean {
   let hasErr = false;
   for (const key in r) {
     const value = r[key];
+    const stamp = stampField(key, value, false);
+    if (stamp !== NOT_STAMP) {
+      if (stamp === STAMP_BAD) return false;
+      required++;
+      continue;
+    }
     switch (key) {
-      case 'v':
-        if (value !== TRACE_FORMAT_VERSION) return false;
-        required++;
-        break;
-      case 'seq':
-        if (!seqOk(value)) return false;
-        required++;
-        break;
-      case 'ts':
-        if (!tsOk(value)) return false;
-        required++;
-        break;
-      case 'dev':
-        if (typeof value !== 'string') return false;
-        required++;
-        break;
       case 'kind':
         break;
       case 'op':
@@ -412,19 +428,13 @@ function cbRecordOk(r: Fields): boolean {
   let required = 0;
   for (const key in r) {
     const value = r[key];
+    const stamp = stampField(key, value, false);
+    if (stamp !== NOT_STAMP) {
+      if (stamp === STAMP_BAD) return false;
+      required++;
+      continue;
+    }
     switch (key) {
-      case 'v':
-        if (value !== TRACE_FORMAT_VERSION) return false;
-        break;
-      case 'seq':
-        if (!seqOk(value)) return false;
-        break;
-      case 'ts':
-        if (!tsOk(value)) return false;
-        break;
-      case 'dev':
-        if (typeof value !== 'string') return false;
-        break;
       case 'kind':
         continue;
       case 'op':
@@ -452,19 +462,13 @@ function busOrMgmtRecordOk(r: Fields, mgmt: boolean): boolean {
   let required = 0;
   for (const key in r) {
     const value = r[key];
+    const stamp = stampField(key, value, true);
+    if (stamp !== NOT_STAMP) {
+      if (stamp === STAMP_BAD) return false;
+      required++;
+      continue;
+    }
     switch (key) {
-      case 'v':
-        if (value !== TRACE_FORMAT_VERSION) return false;
-        break;
-      case 'seq':
-        if (!seqOk(value)) return false;
-        break;
-      case 'ts':
-        if (!tsOk(value)) return false;
-        break;
-      case 'dev':
-        if (value !== null && typeof value !== 'string') return false;
-        break;
       case 'kind':
         continue;
       case 'op':
@@ -508,19 +512,13 @@ function dpRecordOk(r: Fields): boolean {
   let required = 0;
   for (const key in r) {
     const value = r[key];
+    const stamp = stampField(key, value, false);
+    if (stamp !== NOT_STAMP) {
+      if (stamp === STAMP_BAD) return false;
+      required++;
+      continue;
+    }
     switch (key) {
-      case 'v':
-        if (value !== TRACE_FORMAT_VERSION) return false;
-        break;
-      case 'seq':
-        if (!seqOk(value)) return false;
-        break;
-      case 'ts':
-        if (!tsOk(value)) return false;
-        break;
-      case 'dev':
-        if (typeof value !== 'string') return false;
-        break;
       case 'kind':
         continue;
       case 'kicks':
