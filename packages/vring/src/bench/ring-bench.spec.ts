@@ -1,0 +1,35 @@
+import { describe, expect, it, vi } from 'vitest';
+import { copyCeiling, referenceLoop } from './reference-loop.js';
+import { main, vringLoop } from './ring-bench.js';
+import { validatedLoop } from './validated-loop.js';
+
+// The loops check their own data (every byte sent arrives) and throw otherwise; these runs keep them
+// working. Speed is the benchmark's business, not the tests'.
+describe('ring benchmark loops', () => {
+  for (const size of [1, 64, 1500, 2048]) {
+    it(`move ${size}-byte packets without losing data`, () => {
+      for (const loop of [vringLoop, referenceLoop, validatedLoop]) {
+        const pps = loop(size, 3000);
+        expect(Number.isFinite(pps) && pps > 0).toBe(true);
+      }
+      expect(copyCeiling(size, 100)).toBeGreaterThan(0);
+    });
+  }
+
+  it('refuses bad arguments with exit code 2 and prints usage on --help', () => {
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      expect(main(['--runs', '0'])).toBe(2);
+      expect(err.mock.calls[0][0]).toMatch(/^ring-bench: --runs 0 is not a positive integer/);
+      expect(main(['--size', 'x'])).toBe(2);
+      expect(main(['--size', '4096'])).toBe(2);
+      expect(err.mock.calls[2][0]).toMatch(/--size 4096 is larger than the 2048-byte buffers/);
+      expect(main(['--help'])).toBe(0);
+      expect(out.mock.calls[0][0]).toMatch(/^usage: ring-bench/);
+    } finally {
+      err.mockRestore();
+      out.mockRestore();
+    }
+  });
+});
