@@ -216,5 +216,14 @@ export { BufferList } from './virtqueue-buffer-list.js';
 export { Vringh, type VringhInitOptions } from './vringh.js';
 export { VringhBatch, type VringhBatchOptions } from './vringh-batch.js';
 export { IotlbWindow } from './iotlb-window.js';
+export { VringhRingState } from './vringh-ring-state.js';
+export {
+  VringhLoopback,
+  type VringhLoopbackFilter,
+  type VringhLoopbackStop,
+  VRINGH_LOOPBACK_BUDGET,
+  VRINGH_LOOPBACK_EMPTY,
+  VRINGH_LOOPBACK_SLOW,
+} from './vringh-loopback.js';
 export type { DeviceVirtqueue } from './vringh-device-virtqueue.js';
 export { referenceLoop, copyCeiling } from './bench/reference-loop.js';

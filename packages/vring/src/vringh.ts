@@ -35,6 +35,7 @@ import {
 import { VringhArea } from './vringh-area.js';
 import type { VringhBatch } from './vringh-batch.js';
 import { VringhChain } from './vringh-chain.js';
+import { VringhRingState } from './vringh-ring-state.js';
 import type { DeviceVirtqueue } from './vringh-device-virtqueue.js';
 import { vringNeedEvent } from './virtqueue.js';
 
@@ -139,6 +140,7 @@ export class Vringh implements DeviceVirtqueue {
   private readonly batchRiov = new Iov();
   private readonly batchWiov = new Iov();
   private readonly window = new IotlbWindow();
+  private readonly ringState = new VringhRingState();
 
   /**
    * Sets up the ring (`vringh_init_iotlb`): size, area addresses, EVENT_IDX, memory and IOTLB; zeroes
@@ -572,6 +574,59 @@ export class Vringh implements DeviceVirtqueue {
   notifyDisable(): void {
     if (this.eventIdx) return;
     this.usedView().setUint16(VIRTQ_USED_FLAGS_OFF, VIRTQ_USED_F_NO_NOTIFY, true);
+  }
+
+  /**
+   * The ring as a datapath primitive working on several chains at once sees it (see
+   * {@link VringhRingState}): the three areas translated, the indices, the address space. Nothing is
+   * consumed or completed until {@link commitRingState}. The object is reused by every call.
+   * @returns the state, or undefined before {@link init} or when an area does not translate (the
+   * per-chain calls then report that error)
+   */
+  ringStateForBatch(): VringhRingState | undefined {
+    if (this.size === 0) return undefined;
+    const st = this.ringState;
+    try {
+      st.avail = this.avail.ensure(this.iotlb, this.mem);
+      st.desc = this.desc.ensure(this.iotlb, this.mem);
+      st.used = this.used.ensure(this.iotlb, this.mem);
+    } catch {
+      return undefined;
+    }
+    st.num = this.size;
+    st.lastAvail = this.lastAvail;
+    st.usedIdx = (this.lastUsed + this.completed) & U16_MASK;
+    st.iotlb = this.iotlb;
+    st.mem = this.mem;
+    return st;
+  }
+
+  /**
+   * Ends a batch worked on through {@link ringStateForBatch}: `taken` more chains are consumed and
+   * `completed` more used elements, written by the caller from the state's `usedIdx` on, are
+   * published with one `used->idx` store.
+   * @throws VringError `EINVAL` unless both are integers in 0..queue size.
+   */
+  commitRingState(taken: number, completed: number): void {
+    const num = this.size;
+    if (!(
+      Number.isInteger(taken) &&
+      taken >= 0 &&
+      taken <= num &&
+      Number.isInteger(completed) &&
+      completed >= 0 &&
+      completed <= num
+    )) {
+      throw new VringError(
+        'EINVAL',
+        `cannot commit ${taken} chains taken and ${completed} completed on a queue of size ${num}`,
+      );
+    }
+    this.lastAvail = (this.lastAvail + taken) & U16_MASK;
+    if (completed === 0) return;
+    this.completed += completed;
+    // The elements were written before the index that publishes them (the kernel's write barrier).
+    this.usedView().setUint16(USED_IDX, (this.lastUsed + this.completed) & U16_MASK, true);
   }
 
   private availView(): DataView {

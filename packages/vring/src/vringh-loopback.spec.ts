@@ -1,0 +1,457 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
+import { VringError } from './errors.js';
+import { GuestMemory } from './guest-memory.js';
+import { Iotlb, VHOST_MAP_RO, VHOST_MAP_RW, VHOST_MAP_WO } from './iotlb.js';
+import { Iov } from './iov.js';
+import { Vringh } from './vringh.js';
+import {
+  VRINGH_LOOPBACK_BUDGET,
+  VRINGH_LOOPBACK_EMPTY,
+  VRINGH_LOOPBACK_SLOW,
+  VringhLoopback,
+  type VringhLoopbackFilter,
+} from './vringh-loopback.js';
+
+// Two rings in 64 KiB of guest memory, laid out by hand (virtio 1.2 §2.7). Ring areas sit at
+// IOVA == physical address; buffers live in a zone from 0x4000 and are reached through mappings
+// that the scenario draws (offsets, permissions, holes).
+const MEM_SIZE = 0x10000;
+const TX = { desc: 0x0000, avail: 0x0800, used: 0x0c00 };
+const RX = { desc: 0x1000, avail: 0x1800, used: 0x1c00 };
+const ZONE = 0x4000;
+const IOVA_BASE = 0x100000;
+const R = 0;
+const W = VIRTQ_DESC_F_WRITE;
+const N = VIRTQ_DESC_F_NEXT;
+const I = VIRTQ_DESC_F_INDIRECT;
+
+interface Desc {
+  readonly iova: number;
+  readonly len: number;
+  readonly flags: number;
+  readonly next: number;
+  readonly hi: number;
+}
+
+interface Mapping {
+  readonly iova: number;
+  readonly size: number;
+  readonly pa: number;
+  readonly perm: number;
+}
+
+interface Scenario {
+  readonly num: number;
+  readonly tx: readonly Desc[];
+  readonly rx: readonly Desc[];
+  readonly txHeads: readonly number[];
+  readonly rxHeads: readonly number[];
+  readonly mappings: readonly Mapping[];
+  /** Added to the published avail index (a jump past the queue size when large). */
+  readonly txJump: number;
+  readonly rxJump: number;
+  readonly payload: Uint8Array;
+  readonly filterByte: number;
+  readonly budgets: readonly number[];
+}
+
+/** TX buffers are drawn in the first half of the buffer IOVAs, RX buffers in the second. */
+const HALF = 0x1800;
+
+const descArb = (write: boolean): fc.Arbitrary<Desc> =>
+  fc.record({
+    iova: fc.oneof(
+      {
+        weight: 12,
+        arbitrary: fc.integer({ min: 0, max: HALF - 0x200 }).map((o) => IOVA_BASE + (write ? HALF : 0) + o),
+      },
+      { weight: 3, arbitrary: fc.integer({ min: IOVA_BASE, max: IOVA_BASE + 2 * HALF }) },
+      // Just below a mapping's end, so that a buffer runs past it.
+      {
+        weight: 2,
+        arbitrary: fc.integer({ min: 1, max: 0x80 }).map((o) => IOVA_BASE + (write ? 2 : 1) * HALF - o),
+      },
+      // The rings' own identity mapping, below the buffers': another window, with another offset.
+      { weight: 2, arbitrary: fc.integer({ min: 0, max: 0x1e00 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff_ffff }) },
+    ),
+    len: fc.oneof(
+      { weight: 12, arbitrary: fc.integer({ min: 1, max: 0x200 }) },
+      { weight: 1, arbitrary: fc.constantFrom(0, 0x1000, 0xffff_ffff) },
+    ),
+    flags: fc.oneof(
+      { weight: 12, arbitrary: fc.constant(write ? W : R) },
+      { weight: 1, arbitrary: fc.constantFrom(R, W, N, W | N, I, R | N) },
+    ),
+    next: fc.integer({ min: 0, max: 9 }),
+    hi: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }),
+  });
+
+/** The buffer mappings: mostly whole and right, sometimes with the wrong permissions, or random. */
+const mappingsArb: fc.Arbitrary<readonly Mapping[]> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant([{ iova: IOVA_BASE, size: 2 * HALF, pa: ZONE, perm: VHOST_MAP_RW }]) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(VHOST_MAP_RO, VHOST_MAP_WO, VHOST_MAP_RW),
+        fc.constantFrom(VHOST_MAP_RO, VHOST_MAP_WO, VHOST_MAP_RW),
+      )
+      .map(([txPerm, rxPerm]) => [
+        { iova: IOVA_BASE, size: HALF, pa: ZONE, perm: txPerm },
+        { iova: IOVA_BASE + HALF, size: HALF, pa: ZONE + 0x3000, perm: rxPerm },
+      ]),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.array(
+      fc.record({
+        iova: fc.integer({ min: IOVA_BASE, max: IOVA_BASE + 2 * HALF }),
+        size: fc.integer({ min: 1, max: 2 * HALF }),
+        pa: fc.integer({ min: ZONE, max: MEM_SIZE + 0x100 }),
+        perm: fc.constantFrom(VHOST_MAP_RO, VHOST_MAP_WO, VHOST_MAP_RW),
+      }),
+      { minLength: 1, maxLength: 4 },
+    ),
+  },
+);
+
+const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 0, max: 2 }).chain((k) => {
+  const num = [2, 4, 8][k];
+  return fc.record({
+    num: fc.constant(num),
+    tx: fc.array(descArb(false), { minLength: num, maxLength: num }),
+    rx: fc.array(descArb(true), { minLength: num, maxLength: num }),
+    // Heads mostly in range; the count published is the list's length.
+    txHeads: fc.array(
+      fc.oneof({ weight: 20, arbitrary: fc.nat(num - 1) }, { weight: 1, arbitrary: fc.nat(40) }),
+      {
+        maxLength: num,
+      },
+    ),
+    rxHeads: fc.array(
+      fc.oneof({ weight: 20, arbitrary: fc.nat(num - 1) }, { weight: 1, arbitrary: fc.nat(40) }),
+      {
+        maxLength: num,
+      },
+    ),
+    mappings: mappingsArb,
+    txJump: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat(0xffff) }),
+    rxJump: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat(0xffff) }),
+    payload: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+    filterByte: fc.integer({ min: 0, max: 255 }),
+    budgets: fc.array(fc.integer({ min: 0, max: 10 }), { minLength: 4, maxLength: 4 }),
+  });
+});
+
+interface Side {
+  mem: GuestMemory;
+  bytes: Uint8Array;
+  tx: Vringh;
+  rx: Vringh;
+}
+
+function build(s: Scenario): Side {
+  const mem = GuestMemory.create({ size: MEM_SIZE });
+  const bytes = mem.regions()[0].bytes;
+  const view = mem.regions()[0].view;
+  // Bytes that differ from address to address, so a copy from the wrong place shows.
+  for (let p = ZONE; p < MEM_SIZE; p++)
+    bytes[p] = (p * 7 + (p >> 8) + s.payload[p % s.payload.length]) & 0xff;
+  const write = (ring: typeof TX, descs: readonly Desc[], heads: readonly number[], jump: number): void => {
+    descs.forEach((d, i) => {
+      const off = ring.desc + 16 * i;
+      view.setUint32(off, d.iova, true);
+      view.setUint32(off + 4, d.hi, true);
+      view.setUint32(off + 8, d.len, true);
+      view.setUint16(off + 12, d.flags, true);
+      view.setUint16(off + 14, d.next, true);
+    });
+    heads.forEach((h, i) => view.setUint16(ring.avail + 4 + 2 * i, h, true));
+    view.setUint16(ring.avail + 2, (heads.length + jump) & 0xffff, true);
+  };
+  write(TX, s.tx, s.txHeads, s.txJump);
+  write(RX, s.rx, s.rxHeads, s.rxJump);
+  const tlb = new Iotlb();
+  tlb.addRange(0, 0x1fff, 0, VHOST_MAP_RW);
+  for (const m of s.mappings) tlb.addRange(m.iova, m.iova + m.size - 1, m.pa, m.perm);
+  const ring = (r: typeof TX): Vringh => {
+    const v = new Vringh();
+    v.init({
+      num: s.num,
+      descAddr: r.desc,
+      availAddr: r.avail,
+      usedAddr: r.used,
+      eventIdx: false,
+      mem,
+      iotlb: tlb,
+    });
+    return v;
+  };
+  return { mem, bytes, tx: ring(TX), rx: ring(RX) };
+}
+
+interface Tally {
+  txChains: number;
+  txBytes: number;
+  rxChains: number;
+  rxBytes: number;
+  dropped: number;
+  overruns: number;
+  rxErrors: number;
+  txError: string;
+  rxError: string;
+}
+
+function tally(): Tally {
+  return {
+    txChains: 0,
+    txBytes: 0,
+    rxChains: 0,
+    rxBytes: 0,
+    dropped: 0,
+    overruns: 0,
+    rxErrors: 0,
+    txError: '',
+    rxError: '',
+  };
+}
+
+function message(err: unknown): string {
+  if (!(err instanceof VringError)) throw err;
+  return `${err.code}: ${err.message}`;
+}
+
+/**
+ * One TX chain the slow way, with the rules of a loopback device (vdpasim_net): filter, then an RX
+ * chain (none: overrun, stop), too small: RX error with both completed with 0. @returns false to stop
+ */
+function oneChain(side: Side, t: Tally, filter: VringhLoopbackFilter): boolean {
+  const riov = new Iov();
+  const wiov = new Iov();
+  let th: number;
+  try {
+    th = side.tx.getdesc(riov, null);
+  } catch (err) {
+    t.txError = message(err);
+    return false;
+  }
+  if (th < 0) return false;
+  t.txChains++;
+  t.txBytes += riov.totalLength;
+  const frame = new Uint8Array(riov.totalLength);
+  riov.pull(frame);
+  if (!filter(frame, 0, frame.length)) {
+    t.dropped++;
+    side.tx.complete(th, 0);
+    return true;
+  }
+  let rh: number;
+  try {
+    rh = side.rx.getdesc(null, wiov);
+  } catch (err) {
+    t.rxError = message(err);
+    side.tx.complete(th, 0);
+    return false;
+  }
+  if (rh < 0) {
+    t.overruns++;
+    side.tx.complete(th, 0);
+    return false;
+  }
+  let written = 0;
+  if (wiov.totalLength < frame.length) t.rxErrors++;
+  else {
+    written = wiov.push(frame);
+    t.rxChains++;
+    t.rxBytes += written;
+  }
+  side.rx.complete(rh, written);
+  side.tx.complete(th, 0);
+  return true;
+}
+
+describe('VringhLoopback (property)', () => {
+  it('leaves memory, rings and counters as one chain at a time does', () => {
+    fc.assert(
+      fc.property(scenarioArb, (s) => {
+        const filter: VringhLoopbackFilter = (b, off, len) => len > 0 && b[off] !== s.filterByte;
+        // Reference: every chain the slow way.
+        const slow = build(s);
+        const want = tally();
+        for (let i = 0; i < 2 * s.num + 2 && oneChain(slow, want, filter); i++);
+        // Under test: the fast path, the slow way only where it stops, with random budgets.
+        const fast = build(s);
+        const got = tally();
+        const lb = new VringhLoopback();
+        for (let round = 0; round < 4 * s.num + 8; round++) {
+          const stop = lb.run(fast.tx, fast.rx, s.budgets[round % s.budgets.length], filter);
+          got.txChains += lb.txChains;
+          got.txBytes += lb.txBytes;
+          got.rxChains += lb.rxChains;
+          got.rxBytes += lb.rxBytes;
+          got.dropped += lb.dropped;
+          if (stop === VRINGH_LOOPBACK_EMPTY) break;
+          if (stop === VRINGH_LOOPBACK_SLOW && !oneChain(fast, got, filter)) break;
+        }
+        expect(got).toEqual(want);
+        expect(fast.tx.lastAvailIdx).toBe(slow.tx.lastAvailIdx);
+        expect(fast.rx.lastAvailIdx).toBe(slow.rx.lastAvailIdx);
+        // needNotify ends the batch on both: the used indices and every byte of memory agree.
+        fast.tx.needNotify();
+        slow.tx.needNotify();
+        fast.rx.needNotify();
+        slow.rx.needNotify();
+        expect(fast.tx.lastUsedIdx).toBe(slow.tx.lastUsedIdx);
+        expect(fast.rx.lastUsedIdx).toBe(slow.rx.lastUsedIdx);
+        expect(Buffer.from(fast.bytes).equals(Buffer.from(slow.bytes))).toBe(true);
+      }),
+      { numRuns: 600 },
+    );
+  });
+});
+
+describe('VringhLoopback', () => {
+  function simple(num = 8): Side & { view: DataView } {
+    const s = build({
+      num,
+      tx: Array.from({ length: num }, (_, i) => ({
+        iova: IOVA_BASE + 0x100 * i,
+        len: 60,
+        flags: R,
+        next: 0,
+        hi: 0,
+      })),
+      rx: Array.from({ length: num }, (_, i) => ({
+        iova: IOVA_BASE + 0x1000 + 0x100 * i,
+        len: 0x100,
+        flags: W,
+        next: 0,
+        hi: 0,
+      })),
+      txHeads: [0, 1, 2],
+      rxHeads: [0, 1, 2, 3],
+      mappings: [{ iova: IOVA_BASE, size: 0x3000, pa: ZONE, perm: VHOST_MAP_RW }],
+      txJump: 0,
+      rxJump: 0,
+      payload: new Uint8Array([7, 8, 9]),
+      filterByte: 0,
+      budgets: [8],
+    });
+    return { ...s, view: s.mem.regions()[0].view };
+  }
+
+  it('loops every frame and reports an empty ring', () => {
+    const s = simple();
+    const lb = new VringhLoopback();
+    expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+    expect([lb.txChains, lb.rxChains, lb.txBytes, lb.rxBytes, lb.dropped]).toEqual([3, 3, 180, 180, 0]);
+    expect(Array.from(s.bytes.subarray(ZONE + 0x1000, ZONE + 0x1000 + 60))).toEqual(
+      Array.from(s.bytes.subarray(ZONE, ZONE + 60)),
+    );
+    // Used rings: three elements each, idx published.
+    expect(s.view.getUint16(TX.used + 2, true)).toBe(3);
+    expect(s.view.getUint16(RX.used + 2, true)).toBe(3);
+    expect(s.view.getUint32(RX.used + 4 + 8 * 2 + 4, true)).toBe(60);
+    expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+    expect(lb.txChains).toBe(0);
+  });
+
+  it('switches windows between buffers of different mappings, below and above', () => {
+    const s = build({
+      num: 4,
+      tx: [
+        { iova: IOVA_BASE + 0x10, len: 32, flags: R, next: 0, hi: 0 },
+        { iova: 0x1e00, len: 32, flags: R, next: 0, hi: 0 },
+        { iova: IOVA_BASE + 0x20, len: 32, flags: R, next: 0, hi: 0 },
+        { iova: 0, len: 1, flags: R, next: 0, hi: 0 },
+      ],
+      rx: [0, 1, 2, 3].map((i) => ({
+        iova: IOVA_BASE + HALF + 0x100 * i,
+        len: 64,
+        flags: W,
+        next: 0,
+        hi: 0,
+      })),
+      txHeads: [0, 1, 2],
+      rxHeads: [0, 1, 2],
+      mappings: [{ iova: IOVA_BASE, size: 2 * HALF, pa: ZONE, perm: VHOST_MAP_RW }],
+      txJump: 0,
+      rxJump: 0,
+      payload: new Uint8Array([1, 2, 3, 4, 5]),
+      filterByte: 0,
+      budgets: [8],
+    });
+    // Guest memory at 0x1e00 (the rings' identity mapping) holds bytes of its own.
+    for (let i = 0; i < 32; i++) s.bytes[0x1e00 + i] = 0xa0 + i;
+    const expected = [ZONE + 0x10, 0x1e00, ZONE + 0x20].map((pa) =>
+      Array.from(s.bytes.subarray(pa, pa + 32)),
+    );
+    const lb = new VringhLoopback();
+    expect(lb.run(s.tx, s.rx, 8)).toBe(VRINGH_LOOPBACK_EMPTY);
+    expect(lb.rxChains).toBe(3);
+    for (let k = 0; k < 3; k++) {
+      const at = ZONE + HALF + 0x100 * k;
+      expect(Array.from(s.bytes.subarray(at, at + 32))).toEqual(expected[k]);
+    }
+  });
+
+  it('stops on the budget', () => {
+    const s = simple();
+    const lb = new VringhLoopback();
+    expect(lb.run(s.tx, s.rx, 2)).toBe(VRINGH_LOOPBACK_BUDGET);
+    expect(lb.txChains).toBe(2);
+    expect(s.tx.lastAvailIdx).toBe(2);
+    expect(lb.run(s.tx, s.rx, 0)).toBe(VRINGH_LOOPBACK_BUDGET);
+  });
+
+  it('stops before a frame with no RX chain, consuming nothing of it', () => {
+    const s = simple();
+    s.view.setUint16(RX.avail + 2, 1, true);
+    const lb = new VringhLoopback();
+    expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_SLOW);
+    expect(lb.txChains).toBe(1);
+    expect(s.tx.lastAvailIdx).toBe(1);
+    expect(s.rx.lastAvailIdx).toBe(1);
+  });
+
+  it('drops what the filter refuses without taking an RX chain', () => {
+    const s = simple();
+    const lb = new VringhLoopback();
+    expect(lb.run(s.tx, s.rx, 64, () => false)).toBe(VRINGH_LOOPBACK_EMPTY);
+    expect([lb.txChains, lb.dropped, lb.rxChains]).toEqual([3, 3, 0]);
+    expect(s.rx.lastAvailIdx).toBe(0);
+  });
+
+  it('publishes what it moved when the filter throws', () => {
+    const s = simple();
+    const lb = new VringhLoopback();
+    let calls = 0;
+    const filter = (): boolean => {
+      if (++calls === 2) throw new Error('filter bug');
+      return true;
+    };
+    expect(() => lb.run(s.tx, s.rx, 64, filter)).toThrow('filter bug');
+    expect(lb.txChains).toBe(1);
+    expect(s.tx.lastAvailIdx).toBe(1);
+    expect(s.view.getUint16(TX.used + 2, true)).toBe(1);
+    expect(s.view.getUint16(RX.used + 2, true)).toBe(1);
+  });
+
+  it('refuses a bad budget and a ring looped into itself', () => {
+    const s = simple();
+    const lb = new VringhLoopback();
+    for (const max of [-1, 0.5, Number.NaN]) expect(() => lb.run(s.tx, s.rx, max)).toThrow(VringError);
+    expect(() => lb.run(s.tx, s.tx, 1)).toThrow(VringError);
+  });
+
+  it('stops (slow) on an uninitialised ring', () => {
+    const s = simple();
+    const lb = new VringhLoopback();
+    expect(lb.run(new Vringh(), s.rx, 4)).toBe(VRINGH_LOOPBACK_SLOW);
+    expect(lb.run(s.tx, new Vringh(), 4)).toBe(VRINGH_LOOPBACK_SLOW);
+    expect(s.tx.lastAvailIdx).toBe(0);
+  });
+});

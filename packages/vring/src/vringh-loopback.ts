@@ -1,0 +1,254 @@
+import {
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_DESC_SIZE,
+  VIRTQ_USED_ELEM_SIZE,
+} from './constants.js';
+import { VringError } from './errors.js';
+import { IotlbWindow } from './iotlb-window.js';
+import { VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
+import {
+  VIRTQ_AVAIL_ELEM_SIZE,
+  VIRTQ_AVAIL_IDX_OFF,
+  VIRTQ_AVAIL_RING_OFF,
+  VIRTQ_DESC_ADDR_OFF,
+  VIRTQ_DESC_FLAGS_OFF,
+  VIRTQ_DESC_LEN_OFF,
+  VIRTQ_USED_ELEM_ID_OFF,
+  VIRTQ_USED_ELEM_LEN_OFF,
+  VIRTQ_USED_RING_OFF,
+} from './split-ring-layout.js';
+import type { Vringh } from './vringh.js';
+
+/** {@link VringhLoopback.run} stopped because the TX ring had no more chains. */
+export const VRINGH_LOOPBACK_EMPTY = 0;
+/** {@link VringhLoopback.run} stopped after `max` TX chains. */
+export const VRINGH_LOOPBACK_BUDGET = 1;
+/**
+ * {@link VringhLoopback.run} stopped before a TX chain it does not handle: take that one with
+ * `getdesc` / `getdescBatch`, which also report any error in it or in its RX partner.
+ */
+export const VRINGH_LOOPBACK_SLOW = 2;
+
+/** Why {@link VringhLoopback.run} stopped. */
+export type VringhLoopbackStop =
+  typeof VRINGH_LOOPBACK_EMPTY | typeof VRINGH_LOOPBACK_BUDGET | typeof VRINGH_LOOPBACK_SLOW;
+
+/**
+ * Decides whether a frame is looped back: `bytes[off, off + len)` is the whole TX buffer (a
+ * virtio-net device's header first). Must not keep the view or write to it.
+ */
+export type VringhLoopbackFilter = (bytes: Uint8Array, off: number, len: number) => boolean;
+
+// Module-local copies of the layout constants (an imported binding is re-read on every use).
+const AVAIL_IDX = VIRTQ_AVAIL_IDX_OFF;
+const AVAIL_RING = VIRTQ_AVAIL_RING_OFF;
+const AVAIL_ELEM = VIRTQ_AVAIL_ELEM_SIZE;
+const USED_RING = VIRTQ_USED_RING_OFF;
+const USED_ELEM = VIRTQ_USED_ELEM_SIZE;
+const USED_ID = VIRTQ_USED_ELEM_ID_OFF;
+const USED_LEN = VIRTQ_USED_ELEM_LEN_OFF;
+const DESC_SIZE = VIRTQ_DESC_SIZE;
+const DESC_ADDR_LO = VIRTQ_DESC_ADDR_OFF;
+const DESC_ADDR_HI = VIRTQ_DESC_ADDR_OFF + 4;
+const DESC_LEN = VIRTQ_DESC_LEN_OFF;
+const DESC_FLAGS = VIRTQ_DESC_FLAGS_OFF;
+/** Flags a simple chain has none of (a readable one; a writable one has only WRITE). */
+const F_NOT_SIMPLE = VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT;
+const F_WRITE = VIRTQ_DESC_F_WRITE;
+const MAP_RO = VHOST_MAP_RO;
+const MAP_WO = VHOST_MAP_WO;
+const U16_MASK = 0xffff;
+
+/**
+ * The fast path of a loopback device (vdpasim_net's work): moves frames from the TX ring's chains
+ * into the RX ring's chains in one pass, with no list between the two rings. Each TX chain is copied
+ * into the next RX chain, TX is completed with 0 and RX with the frame's length; a frame the filter
+ * refuses completes TX with 0 and takes no RX chain. Both rings publish their used index once.
+ *
+ * It handles only the usual case, where it cannot fail: a chain of one direct, non-empty descriptor
+ * below 4 GiB inside an IOTLB window with the permission it needs, and an RX buffer that holds the
+ * frame. At anything else — a head out of range, any other chain, an RX ring with nothing available
+ * (an overrun), an RX buffer too small, an avail index that jumped, a ring area that does not
+ * translate — it stops before that TX chain, consuming nothing of it, and says so
+ * ({@link VRINGH_LOOPBACK_SLOW}); the caller then takes one chain with `getdesc` / `getdescBatch`,
+ * which apply every rule and report errors against the right queue, and calls `run` again. So the
+ * used rings and the counters end up as one chain at a time would leave them.
+ *
+ * The counters of the last run are fields: TX chains taken and their bytes, RX chains used and the
+ * bytes written, frames the filter dropped. Nothing is allocated per frame.
+ *
+ * @example
+ * const lb = new VringhLoopback();
+ * for (;;) {
+ *   const stop = lb.run(tx, rx, budget, accept);
+ *   budget -= lb.txChains;
+ *   if (stop !== VRINGH_LOOPBACK_SLOW) break;
+ *   handleOneChain(); // getdescBatch(txBatch, 1) and the rules of the device
+ * }
+ */
+export class VringhLoopback {
+  /** TX chains taken by the last run (looped and dropped). */
+  txChains = 0;
+  /** Bytes of those TX chains. */
+  txBytes = 0;
+  /** RX chains used by the last run. */
+  rxChains = 0;
+  /** Bytes written into them. */
+  rxBytes = 0;
+  /** Frames of the last run the filter refused. */
+  dropped = 0;
+  private readonly txWindow = new IotlbWindow();
+  private readonly rxWindow = new IotlbWindow();
+
+  /**
+   * Moves up to `max` TX chains (see the class comment).
+   * @param tx the ring frames are taken from (its buffers read through its IOTLB)
+   * @param rx the ring frames are put in (its buffers written through its IOTLB); not `tx`
+   * @param max most TX chains to take, an integer ≥ 0
+   * @param filter frames it refuses are dropped (default: every frame is looped back)
+   * @returns why it stopped
+   * @throws VringError `EINVAL` for a bad `max` or the same ring twice; whatever `filter` throws (the
+   * frames before that one stay moved).
+   */
+  run(tx: Vringh, rx: Vringh, max: number, filter?: VringhLoopbackFilter): VringhLoopbackStop {
+    this.txChains = this.txBytes = this.rxChains = this.rxBytes = this.dropped = 0;
+    if (!(Number.isSafeInteger(max) && max >= 0)) {
+      throw new VringError('EINVAL', `loopback budget ${max} is not a non-negative integer`);
+    }
+    if (tx === rx) throw new VringError('EINVAL', 'loopback from a ring into itself');
+    const t = tx.ringStateForBatch();
+    if (t === undefined) return VRINGH_LOOPBACK_SLOW;
+    const tAvail = t.avail;
+    const tDesc = t.desc;
+    const tUsed = t.used;
+    const tNum = t.num;
+    const tMask = tNum - 1;
+    const tLast = t.lastAvail;
+    const tUsedIdx = t.usedIdx;
+    const tPending = (tAvail.getUint16(AVAIL_IDX, true) - tLast) & U16_MASK;
+    if (tPending === 0) return VRINGH_LOOPBACK_EMPTY;
+    if (tPending > tNum) return VRINGH_LOOPBACK_SLOW;
+    const r = rx.ringStateForBatch();
+    if (r === undefined) return VRINGH_LOOPBACK_SLOW;
+    const rAvail = r.avail;
+    const rDesc = r.desc;
+    const rUsed = r.used;
+    const rNum = r.num;
+    const rMask = rNum - 1;
+    const rLast = r.lastAvail;
+    const rUsedIdx = r.usedIdx;
+    let rPending = (rAvail.getUint16(AVAIL_IDX, true) - rLast) & U16_MASK;
+    // A jump is for the per-chain path to report, when a frame needs an RX chain.
+    if (rPending > rNum) rPending = 0;
+    const tWin = this.txWindow;
+    const rWin = this.rxWindow;
+    tWin.clear();
+    rWin.clear();
+    let tStart = tWin.start;
+    let tLastIova = tWin.last;
+    let tDelta = tWin.delta;
+    let tPerm = tWin.perm;
+    let tBytes = tWin.bytes;
+    let rStart = rWin.start;
+    let rLastIova = rWin.last;
+    let rDelta = rWin.delta;
+    let rPerm = rWin.perm;
+    let rBytes = rWin.bytes;
+    let taken = 0;
+    let used = 0;
+    let txBytes = 0;
+    let rxBytes = 0;
+    let stop: VringhLoopbackStop = VRINGH_LOOPBACK_SLOW;
+    try {
+      for (;;) {
+        if (taken === max) {
+          stop = VRINGH_LOOPBACK_BUDGET;
+          break;
+        }
+        if (taken === tPending) {
+          stop = VRINGH_LOOPBACK_EMPTY;
+          break;
+        }
+        // TX: the next chain, if it is simple and inside the window.
+        const th = tAvail.getUint16(AVAIL_RING + ((tLast + taken) & tMask) * AVAIL_ELEM, true);
+        if (th >= tNum) break;
+        const to = th * DESC_SIZE;
+        const tLen = tDesc.getUint32(to + DESC_LEN, true);
+        if (
+          (tDesc.getUint16(to + DESC_FLAGS, true) & (F_NOT_SIMPLE | F_WRITE)) !== 0 ||
+          tLen === 0 ||
+          tDesc.getUint32(to + DESC_ADDR_HI, true) !== 0
+        )
+          break;
+        const ta = tDesc.getUint32(to + DESC_ADDR_LO, true);
+        if (!(ta >= tStart && ta <= tLastIova - tLen + 1 && (tPerm & MAP_RO) !== 0)) {
+          tWin.refresh(t.iotlb, t.mem, ta);
+          tStart = tWin.start;
+          tLastIova = tWin.last;
+          tDelta = tWin.delta;
+          tPerm = tWin.perm;
+          tBytes = tWin.bytes;
+          if (!(ta >= tStart && ta <= tLastIova - tLen + 1 && (tPerm & MAP_RO) !== 0)) break;
+        }
+        const tOff = ta + tDelta;
+        let written = 0;
+        let rh = -1;
+        if (filter === undefined || filter(tBytes, tOff, tLen)) {
+          // RX: the next chain, if it is simple, inside its window and large enough.
+          if (used === rPending) break;
+          rh = rAvail.getUint16(AVAIL_RING + ((rLast + used) & rMask) * AVAIL_ELEM, true);
+          if (rh >= rNum) break;
+          const ro = rh * DESC_SIZE;
+          const rLen = rDesc.getUint32(ro + DESC_LEN, true);
+          if (
+            (rDesc.getUint16(ro + DESC_FLAGS, true) & (F_NOT_SIMPLE | F_WRITE)) !== F_WRITE ||
+            rLen < tLen ||
+            rDesc.getUint32(ro + DESC_ADDR_HI, true) !== 0
+          )
+            break;
+          const ra = rDesc.getUint32(ro + DESC_ADDR_LO, true);
+          if (!(ra >= rStart && ra <= rLastIova - rLen + 1 && (rPerm & MAP_WO) !== 0)) {
+            rWin.refresh(r.iotlb, r.mem, ra);
+            rStart = rWin.start;
+            rLastIova = rWin.last;
+            rDelta = rWin.delta;
+            rPerm = rWin.perm;
+            rBytes = rWin.bytes;
+            if (!(ra >= rStart && ra <= rLastIova - rLen + 1 && (rPerm & MAP_WO) !== 0)) break;
+          }
+          copy(rBytes, ra + rDelta, tBytes, tOff, tLen);
+          written = tLen;
+          const ru = USED_RING + ((rUsedIdx + used) & rMask) * USED_ELEM;
+          rUsed.setUint32(ru + USED_ID, rh, true);
+          rUsed.setUint32(ru + USED_LEN, written, true);
+          used++;
+          rxBytes += written;
+        } else {
+          this.dropped++;
+        }
+        const tu = USED_RING + ((tUsedIdx + taken) & tMask) * USED_ELEM;
+        tUsed.setUint32(tu + USED_ID, th, true);
+        tUsed.setUint32(tu + USED_LEN, 0, true);
+        taken++;
+        txBytes += tLen;
+      }
+    } finally {
+      // Whatever stopped the pass (a filter that threw included), what was moved is published.
+      this.txChains = taken;
+      this.txBytes = txBytes;
+      this.rxChains = used;
+      this.rxBytes = rxBytes;
+      tx.commitRingState(taken, taken);
+      rx.commitRingState(used, used);
+    }
+    return stop;
+  }
+}
+
+/** `dst[d, d + n) = src[s, s + n)`: one view's `copyWithin` when both are the same memory. */
+function copy(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
+  if (dst === src) dst.copyWithin(d, s, s + n);
+  else dst.set(src.subarray(s, s + n), d);
+}
