@@ -121,6 +121,29 @@ describe('vdpasim_net loopback, one pair', () => {
     expect(statOf(handle.getVendorVqStats(1), 'tx packets')).toBe(3n);
   });
 
+  it('keeps frame order when chains the fast path leaves to the per-chain path come first', () => {
+    const { handle, mem } = netStack();
+    const drv = new SimNetDriver(handle, mem);
+    const split = ethFrame(MAC, 46, 9);
+    const whole = new Uint8Array(HDR + split.length);
+    whole.set(split, HDR);
+    // A frame in two descriptors (header alone), then simple frames, all in one kick.
+    const out = new BufferList();
+    for (const [from, to] of [
+      [0, HDR],
+      [HDR, whole.length],
+    ]) {
+      const addr = drv.dma.alloc(to - from, 16);
+      mem.write(addr, whole.subarray(from, to));
+      out.push(addr, to - from);
+    }
+    drv.tx[0].add(out, new BufferList(), 2000);
+    const simple = [ethFrame(MAC, 46, 10), ethFrame(MAC, 46, 11)];
+    for (const f of simple) drv.send(f, 0, false);
+    drv.tx[0].kick();
+    expect(drv.received[0]).toEqual([split, ...simple]);
+  });
+
   it('drops a frame too short to hold a destination address', () => {
     const { handle, mem } = netStack();
     const drv = new SimNetDriver(handle, mem);

@@ -1,5 +1,12 @@
 import type { Work } from '@vdpa-kit/core-bus';
-import { VIRTIO_NET_HDR_V1_SIZE, VringhBatch } from '@vdpa-kit/vring';
+import {
+  VIRTIO_NET_HDR_V1_SIZE,
+  VRINGH_LOOPBACK_BUDGET,
+  VRINGH_LOOPBACK_EMPTY,
+  VringhBatch,
+  VringhLoopback,
+  type VringhLoopbackFilter,
+} from '@vdpa-kit/vring';
 import { ETH_ALEN } from './constants.js';
 import type { VdpasimNetFilter } from './vdpasim-net-filter.js';
 import type { VdpasimNetStats } from './vdpasim-net-stats.js';
@@ -28,7 +35,7 @@ export interface VdpasimNetDatapath {
 /** Module-local copy of `ETH_ALEN`: an imported binding is re-read and checked on every use. */
 const DEST_LEN = ETH_ALEN;
 
-/** TX chains taken per `getdescBatch` call: a pass takes at most its budget, in batches of this. */
+/** Chains the per-chain path's batches hold (it takes one TX chain at a time). */
 const LOOPBACK_BATCH = 64;
 
 /**
@@ -36,16 +43,16 @@ const LOOPBACK_BATCH = 64;
  * work per pair): every frame the driver transmits on the pair's TX queue is received on the same
  * pair's RX queue if the receive filter accepts it.
  *
- * TX chains are taken in batches (`Vringh.getdescBatch`), RX chains in batches of as many as are
- * needed, and each batch is completed with one `completeMany` per queue. Per frame, in ring order:
- * filter on its destination address, read in place when the first segment holds the virtio-net header
- * and the address (the usual case), else copied with the header into a fixed scratch buffer (refused
- * → `rx drops`, TX completed with 0); pair it with the next RX chain (none → `rx overruns`, TX
- * completed with 0, the TX chains after it given back with `abandon`, and the pass stops until the
- * next kick); an RX chain too small for the frame → `rx errors`, both completed with 0; otherwise copy
- * header and frame TX → RX without a bounce buffer, complete TX with 0 and RX with the bytes written.
- * The used rings and counters end up exactly as with one chain at a time. Nothing is allocated per
- * frame.
+ * Frames in simple chains (one descriptor each, the usual case) take vring's one-pass fast path
+ * (`VringhLoopback`), which copies TX into RX and completes both without any list in between. It
+ * stops before any chain it does not handle, and the per-chain path takes that one TX chain
+ * (`getdescBatch`) with the rules of the kernel's work function: filter on its destination address
+ * (copied with the header into a fixed scratch buffer when split over descriptors; refused → `rx
+ * drops`, TX completed with 0); take an RX chain (none → `rx overruns`, TX completed with 0, the pass
+ * stops until the next kick); an RX chain too small for the frame → `rx errors`, both completed with
+ * 0; otherwise copy header and frame TX → RX without a bounce buffer, complete TX with 0 and RX with
+ * the bytes written. The used rings and counters end up exactly as with one chain at a time, in ring
+ * order. Nothing is allocated per frame.
  *
  * A pass handles at most `workBudget` frames and returns true (requeue) when it stopped on the budget.
  * Notifications are decided once per pass and queue with `needNotify`, then the callbacks run, last.
@@ -60,6 +67,12 @@ export class VdpasimNetLoopback implements Work {
   private readonly rxLens = new Uint32Array(LOOPBACK_BATCH);
   /** Used length of every TX chain: 0. */
   private readonly txLens = new Uint32Array(LOOPBACK_BATCH);
+  private readonly loopback = new VringhLoopback();
+  /** The receive filter as the fast path asks it: the whole TX buffer, virtio-net header first. */
+  private readonly accept: VringhLoopbackFilter = (bytes, off, len) => {
+    const hdrLen = this.dp.hdrLen;
+    return len >= hdrLen + DEST_LEN && this.dp.filter.acceptsDest(bytes, off + hdrLen);
+  };
 
   // Progress of the pass, kept in fields so that the error path knows what to give back.
   /** TX chains of the current batch, and how many of them are handled (completed with 0). */
@@ -87,7 +100,7 @@ export class VdpasimNetLoopback implements Work {
 
   /** One pass. @returns true when the budget ran out (more may be pending) */
   run(): boolean {
-    const { dp, rx, tx, pair, scratch, txBatch, rxBatch, rxLens } = this;
+    const { dp, rx, tx, pair, scratch, txBatch, rxBatch, rxLens, loopback } = this;
     if (!dp.datapathEnabled() || !dp.pairActive(pair)) return false;
     if (!tx.ready || !rx.ready || tx.broken || rx.broken) return false;
     const stats = dp.stats;
@@ -116,8 +129,21 @@ export class VdpasimNetLoopback implements Work {
           more = true;
           break;
         }
+        // The one-pass fast path first; it stops before any chain it does not handle, which the
+        // per-chain path below then takes (one TX chain), with every rule and error.
         at = tx;
-        const taken = txv.getdescBatch(txBatch, budget < LOOPBACK_BATCH ? budget : LOOPBACK_BATCH);
+        const fast = loopback.run(txv, rxv, budget, this.accept);
+        txPackets += loopback.txChains;
+        txBytes += loopback.txBytes;
+        rxPackets += loopback.rxChains;
+        rxBytes += loopback.rxBytes;
+        rxDrops += loopback.dropped;
+        this.txDone += loopback.txChains;
+        this.rxDone += loopback.rxChains;
+        budget -= loopback.txChains;
+        if (fast === VRINGH_LOOPBACK_EMPTY) break;
+        if (fast === VRINGH_LOOPBACK_BUDGET) continue;
+        const taken = txv.getdescBatch(txBatch, 1);
         if (taken === 0) break;
         this.txTaken = taken;
         this.txHandled = 0;
@@ -181,6 +207,9 @@ export class VdpasimNetLoopback implements Work {
         }
         at = tx;
         this.flushTx();
+        // Complete the RX chain before the fast path writes used elements after it.
+        at = rx;
+        this.flushRx();
       }
       at = rx;
       this.flushRx();
