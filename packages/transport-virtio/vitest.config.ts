@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.spec.ts', 'test/**/*.spec.ts'],
     pool: 'threads',
+    // Property tests run for seconds; on a loaded 2-core CI machine 5 s is too short. A hang guard, not a speed check.
+    testTimeout: 30_000,
     // inversify decorators in tests need the reflect-metadata polyfill, loaded once per worker.
     setupFiles: ['./test/setup.ts'],
   },

@@ -67,3 +67,19 @@ export class IotlbWindow {
     return true;
   }
 }
+
+/**
+ * Whether `[iova, iova + len)` (len ≥ 1) lies in the window `[start, last]` whose entry grants
+ * `need`: the check batch translators make per buffer on the window's fields held in locals. Small
+ * enough to be inlined.
+ */
+export function windowHolds(
+  start: number,
+  last: number,
+  perm: number,
+  iova: number,
+  len: number,
+  need: number,
+): boolean {
+  return iova >= start && iova <= last - len + 1 && (perm & need) !== 0;
+}

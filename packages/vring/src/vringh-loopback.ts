@@ -6,7 +6,7 @@ import {
   VIRTQ_USED_ELEM_SIZE,
 } from './constants.js';
 import { VringError } from './errors.js';
-import { IotlbWindow } from './iotlb-window.js';
+import { IotlbWindow, windowHolds } from './iotlb-window.js';
 import { VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
 import {
   VIRTQ_AVAIL_ELEM_SIZE,
@@ -183,14 +183,14 @@ export class VringhLoopback {
         )
           break;
         const ta = tDesc.getUint32(to + DESC_ADDR_LO, true);
-        if (!(ta >= tStart && ta <= tLastIova - tLen + 1 && (tPerm & MAP_RO) !== 0)) {
+        if (!windowHolds(tStart, tLastIova, tPerm, ta, tLen, MAP_RO)) {
           tWin.refresh(t.iotlb, t.mem, ta);
           tStart = tWin.start;
           tLastIova = tWin.last;
           tDelta = tWin.delta;
           tPerm = tWin.perm;
           tBytes = tWin.bytes;
-          if (!(ta >= tStart && ta <= tLastIova - tLen + 1 && (tPerm & MAP_RO) !== 0)) break;
+          if (!windowHolds(tStart, tLastIova, tPerm, ta, tLen, MAP_RO)) break;
         }
         const tOff = ta + tDelta;
         let written = 0;
@@ -209,14 +209,14 @@ export class VringhLoopback {
           )
             break;
           const ra = rDesc.getUint32(ro + DESC_ADDR_LO, true);
-          if (!(ra >= rStart && ra <= rLastIova - rLen + 1 && (rPerm & MAP_WO) !== 0)) {
+          if (!windowHolds(rStart, rLastIova, rPerm, ra, rLen, MAP_WO)) {
             rWin.refresh(r.iotlb, r.mem, ra);
             rStart = rWin.start;
             rLastIova = rWin.last;
             rDelta = rWin.delta;
             rPerm = rWin.perm;
             rBytes = rWin.bytes;
-            if (!(ra >= rStart && ra <= rLastIova - rLen + 1 && (rPerm & MAP_WO) !== 0)) break;
+            if (!windowHolds(rStart, rLastIova, rPerm, ra, rLen, MAP_WO)) break;
           }
           copy(rBytes, ra + rDelta, tBytes, tOff, tLen);
           written = tLen;

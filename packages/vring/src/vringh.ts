@@ -10,7 +10,7 @@ import {
 import { VringError, checkAddress } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
 import { Iotlb, VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
-import { IotlbWindow } from './iotlb-window.js';
+import { IotlbWindow, windowHolds } from './iotlb-window.js';
 import { Iov } from './iov.js';
 import {
   VIRTQ_AVAIL_ELEM_SIZE,
@@ -366,7 +366,7 @@ export class Vringh implements DeviceVirtqueue {
       ) {
         const addr = table.getUint32(off + DESC_ADDR_LO, true);
         const need = write ? MAP_WO : MAP_RO;
-        if (!(addr >= wStart && addr <= wLast - len + 1 && (wPerm & need) !== 0)) {
+        if (!windowHolds(wStart, wLast, wPerm, addr, len, need)) {
           win.refresh(this.iotlb, this.mem, addr);
           wStart = win.start;
           wLast = win.last;
@@ -374,7 +374,7 @@ export class Vringh implements DeviceVirtqueue {
           wPerm = win.perm;
           wBytes = win.bytes;
         }
-        if (addr >= wStart && addr <= wLast - len + 1 && (wPerm & need) !== 0) {
+        if (windowHolds(wStart, wLast, wPerm, addr, len, need)) {
           heads[k] = head;
           segBufs[s] = wBytes;
           segOffs[s] = addr + wDelta;

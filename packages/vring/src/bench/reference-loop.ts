@@ -8,14 +8,15 @@
 
 const DESC = 16;
 
-interface RawRing {
+/** Offsets of one ring's three areas in the loop's buffer. */
+export interface RawRing {
   descOff: number;
   availOff: number;
   usedOff: number;
 }
 
 /** Lays out a split ring of `num` entries at `base` (desc 16-aligned, avail, used 4-aligned). */
-function layout(base: number, num: number): RawRing {
+export function layout(base: number, num: number): RawRing {
   const descOff = base;
   const availOff = descOff + DESC * num;
   const usedOff = (availOff + 6 + 2 * num + 3) & ~3;

@@ -16,21 +16,10 @@
  * chains are used in order), tokens other than numbers, errors other than a throw.
  */
 
+import { layout } from './reference-loop.js';
+
 const DESC = 16;
 const IOVA_OFFSET = 0x1000_0000;
-
-interface RawRing {
-  readonly descOff: number;
-  readonly availOff: number;
-  readonly usedOff: number;
-}
-
-function layout(base: number, num: number): RawRing {
-  const descOff = base;
-  const availOff = descOff + DESC * num;
-  const usedOff = (availOff + 6 + 2 * num + 3) & ~3;
-  return { descOff, availOff, usedOff };
-}
 
 function bad(what: string): Error {
   return new Error(`validated loop: ${what}`);
