@@ -14,7 +14,11 @@ import {
   VIRTIO_NET_OK,
   VIRTQ_DESC_F_WRITE,
   BufferList,
+  Iotlb,
+  VHOST_MAP_RO,
+  VHOST_MAP_RW,
   bit,
+  vringUsedSize,
 } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { simStack } from '../test/stack.js';
@@ -380,6 +384,28 @@ describe('vdpasim_net guest errors', () => {
     expect(drv.reclaimTx()).toBe(2);
     expect(statOf(handle.getVendorVqStats(1), 'tx errors')).toBe(1n);
     expect(handle.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET).toBe(VIRTIO_CONFIG_S_NEEDS_RESET);
+  });
+
+  it('a pass that completes nothing on RX leaves its used ring alone (unmapped or read-only)', () => {
+    for (const perm of [undefined, VHOST_MAP_RO] as const) {
+      const { handle, mem } = netStack();
+      const drv = new SimNetDriver(handle, mem, { num: 16 });
+      // Everything mapped read-write but the RX used ring: a hole, or read-only.
+      const used = drv.rx[0].deviceLayout.usedAddr;
+      const size = vringUsedSize(16);
+      const end = mem.regions()[0].size;
+      const tlb = new Iotlb();
+      tlb.addRange(0, used - 1, 0, VHOST_MAP_RW);
+      if (perm !== undefined) tlb.addRange(used, used + size - 1, used, perm);
+      tlb.addRange(used + size, end - 1, used + size, VHOST_MAP_RW);
+      handle.setMap(0, tlb);
+      handle.kickVq(1); // nothing to send
+      drv.send(ethFrame(OTHER)); // dropped by the filter: no RX chain needed
+      expect(handle.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET).toBe(0);
+      expect(statOf(handle.getVendorVqStats(0), 'rx errors')).toBe(0n);
+      expect(statOf(handle.getVendorVqStats(0), 'rx drops')).toBe(1n);
+      expect(drv.reclaimTx()).toBe(1);
+    }
   });
 
   it('a writable RX buffer chain that is readable is an RX error; the TX chain is given back', () => {

@@ -51,8 +51,9 @@ const LOOPBACK_BATCH = 64;
  * drops`, TX completed with 0); take an RX chain (none → `rx overruns`, TX completed with 0, the pass
  * stops until the next kick); an RX chain too small for the frame → `rx errors`, both completed with
  * 0; otherwise copy header and frame TX → RX without a bounce buffer, complete TX with 0 and RX with
- * the bytes written. The used rings and counters end up exactly as with one chain at a time, in ring
- * order. Nothing is allocated per frame.
+ * the bytes written. The used rings and counters end up as with one chain at a time, in ring order
+ * (except for guest buffers that overlap the rings' index fields, which the fast path reads and
+ * publishes once per pass: see `VringhLoopback`). Nothing is allocated per frame.
  *
  * A pass handles at most `workBudget` frames and returns true (requeue) when it stopped on the budget.
  * Notifications are decided once per pass and queue with `needNotify`, then the callbacks run, last.
@@ -244,7 +245,8 @@ export class VdpasimNetLoopback implements Work {
     this.txTaken = this.txHandled = 0;
     const txv = this.tx.vring;
     if (rest > 0) txv.abandon(rest);
-    txv.completeMany(this.txBatch.heads, this.txLens, handled);
+    // With nothing handled the used ring is left alone (it may not even be mapped).
+    if (handled > 0) txv.completeMany(this.txBatch.heads, this.txLens, handled);
     this.txDone += handled;
   }
 
@@ -255,7 +257,7 @@ export class VdpasimNetLoopback implements Work {
     this.rxTaken = this.rxFilled = 0;
     const rxv = this.rx.vring;
     if (rest > 0) rxv.abandon(rest);
-    rxv.completeMany(this.rxBatch.heads, this.rxLens, filled);
+    if (filled > 0) rxv.completeMany(this.rxBatch.heads, this.rxLens, filled);
     this.rxDone += filled;
   }
 

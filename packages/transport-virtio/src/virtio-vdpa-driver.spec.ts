@@ -138,9 +138,15 @@ describe('VirtioVdpaDriver DMA', () => {
     const shared = s.container.get<DmaAllocator>(DMA_ALLOCATOR);
     expect(s.driver.dma).not.toBe(shared);
     expect(s.driver.dma.range()).toEqual({ base: 0x80_0000, limit: 0xc0_0000 });
+    // The range is no longer the shared allocator's to hand out.
+    expect(() => shared.reserve(0x80_0000, 16)).toThrow(expect.objectContaining({ code: 'EBUSY' }));
     const before = shared.available();
     addLoopback(s);
     expect(shared.available()).toBe(before);
+    for (let n = 0; n < 64; n++) {
+      const a = shared.alloc(0x1000, 0x1000);
+      expect(a >= 0x80_0000 && a < 0xc0_0000).toBe(false);
+    }
   });
 });
 

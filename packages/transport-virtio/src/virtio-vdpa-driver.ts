@@ -46,7 +46,8 @@ export class VirtioVdpaDriver implements VdpaDriver {
    * @param sharedDma the stack's DMA allocator
    * @param logger the stack's logger
    * @param options queue size and DMA range
-   * @throws VringError when the DMA range does not lie inside one region of `mem`
+   * @throws VringError when the DMA range does not lie inside one region of `mem`, `EBUSY` when the
+   * shared allocator already handed out memory in it
    */
   constructor(
     @inject(VIRTIO_BUS) private readonly virtioBus: VirtioBus,
@@ -55,14 +56,18 @@ export class VirtioVdpaDriver implements VdpaDriver {
     @inject(LOGGER) private readonly logger: Logger,
     @inject(TRANSPORT_VIRTIO_OPTIONS) private readonly options: ResolvedTransportVirtioOptions,
   ) {
-    // The stack's allocator, unless the options give this transport a range of its own.
-    this.dma =
-      options.dmaBase === undefined && options.dmaSize === undefined
-        ? sharedDma
-        : new DmaAllocator(mem, {
-            ...(options.dmaBase === undefined ? {} : { base: options.dmaBase }),
-            ...(options.dmaSize === undefined ? {} : { size: options.dmaSize }),
-          });
+    // The stack's allocator, unless the options give this transport a range of its own, which is
+    // then taken out of the shared allocator so that nothing else is handed memory in it.
+    if (options.dmaBase === undefined && options.dmaSize === undefined) {
+      this.dma = sharedDma;
+    } else {
+      this.dma = new DmaAllocator(mem, {
+        ...(options.dmaBase === undefined ? {} : { base: options.dmaBase }),
+        ...(options.dmaSize === undefined ? {} : { size: options.dmaSize }),
+      });
+      const { base, limit } = this.dma.range();
+      sharedDma.reserve(base, limit - base);
+    }
   }
 
   /**

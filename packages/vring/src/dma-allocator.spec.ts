@@ -238,3 +238,37 @@ describe('DmaAllocator property', () => {
     );
   });
 });
+
+describe('DmaAllocator.reserve', () => {
+  it('takes a free range out of what alloc hands out, and free gives it back', () => {
+    const mem = GuestMemory.create({ size: 0x10000 });
+    const dma = new DmaAllocator(mem);
+    expect(dma.reserve(0x4000, 0x4000)).toBe(0x4000);
+    expect(dma.available()).toBe(0xc000);
+    const seen: number[] = [];
+    for (let n = 0; n < 12; n++) seen.push(dma.alloc(0x1000, 0x1000));
+    expect(seen.some((a) => a >= 0x4000 && a < 0x8000)).toBe(false);
+    for (const a of seen) dma.free(a);
+    dma.free(0x4000);
+    expect(dma.available()).toBe(0x10000);
+  });
+
+  it('clips the range to the managed one, and ignores one outside it', () => {
+    const mem = GuestMemory.create({ size: 0x10000 });
+    const dma = new DmaAllocator(mem, { base: 0x8000, size: 0x4000 });
+    expect(dma.reserve(0x7000, 0x2000)).toBe(0x8000);
+    expect(dma.available()).toBe(0x3000);
+    expect(dma.reserve(0x0, 0x1000)).toBeUndefined();
+    expect(dma.reserve(0xc000, 0x1000)).toBeUndefined();
+  });
+
+  it('refuses a range that is partly allocated (EBUSY) and bad arguments (EINVAL, ERANGE)', () => {
+    const mem = GuestMemory.create({ size: 0x10000 });
+    const dma = new DmaAllocator(mem);
+    const a = dma.alloc(0x100, 0x1000);
+    expect(() => dma.reserve(a + 0x80, 0x1000)).toThrow(expect.objectContaining({ code: 'EBUSY' }));
+    expect(dma.available()).toBe(0x10000 - 0x100);
+    expect(() => dma.reserve(0x2000, 0)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => dma.reserve(-1, 16)).toThrow(expect.objectContaining({ code: 'ERANGE' }));
+  });
+});

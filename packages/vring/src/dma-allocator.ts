@@ -115,6 +115,40 @@ export class DmaAllocator {
     }
   }
 
+  /**
+   * Takes `[addr, addr + size)` out of the managed range (as far as it overlaps it) so that
+   * {@link alloc} never hands it out: for a component that manages that part of memory itself.
+   * @returns the address of the block taken (give it to {@link free} to return it), or undefined when
+   * the range does not overlap the managed one
+   * @throws VringError `EINVAL` for a bad address or size, `EBUSY` when part of it is allocated.
+   * @example
+   * shared.reserve(0x800000, 0x400000); // a transport allocates there with an allocator of its own
+   */
+  reserve(addr: number, size: number): number | undefined {
+    checkAddress(addr, 'dma reserve address');
+    if (!Number.isSafeInteger(size) || size <= 0)
+      throw new VringError('EINVAL', `dma reserve size ${size} is not positive`);
+    const start = addr > this.base ? addr : this.base;
+    const end = addr + size < this.limit ? addr + size : this.limit;
+    if (start >= end) return undefined;
+    // Free blocks are coalesced, so a range that is all free lies inside one of them.
+    const list = this.free_;
+    const i = list.findIndex((b) => b.addr <= start && b.addr + b.size >= end);
+    if (i < 0) {
+      throw new VringError(
+        'EBUSY',
+        `dma range 0x${start.toString(16)}-0x${(end - 1).toString(16)} is partly allocated`,
+      );
+    }
+    const b = list[i];
+    const pieces: Block[] = [];
+    if (start > b.addr) pieces.push({ addr: b.addr, size: start - b.addr });
+    if (b.addr + b.size > end) pieces.push({ addr: end, size: b.addr + b.size - end });
+    list.splice(i, 1, ...pieces);
+    this.used.set(start, end - start);
+    return start;
+  }
+
   /** The device-visible (DMA / IOVA) address of guest-physical `gpa`: what goes into descriptors. */
   dmaAddress(gpa: number): number {
     return gpa + this.dmaOffset;

@@ -13,6 +13,7 @@ export type VringErrno =
   | 'EEXIST'
   | 'ENOENT'
   | 'ENOSPC'
+  | 'EBUSY'
   | 'EIO';
 
 /**

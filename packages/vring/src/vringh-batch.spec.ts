@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
 import { VringError } from './errors.js';
@@ -88,6 +89,27 @@ describe('VringhBatch', () => {
       expect(batch.writeLength(k)).toBe(0);
       expect(batch.segOffs[batch.start(k)]).toBe(BUF + 0x100 * k);
     }
+  });
+
+  it('keeps every segment when a chain of several descriptors comes before simple ones', () => {
+    const r = ring();
+    // Header and data in two descriptors, then single-descriptor chains, into a small batch.
+    r.desc(0, BUF, 12, N, 1);
+    r.desc(1, BUF + 0x100, 48);
+    for (let i = 2; i < 8; i++) r.desc(i, BUF + 0x100 * i, 60);
+    // Exactly as many chains as the batch holds, so that only the walk's reservation can make room.
+    r.publish(0, 2, 3, 4);
+    const batch = new VringhBatch({ capacity: 4 });
+    expect(r.vrh.getdescBatch(batch, 8)).toBe(4);
+    expect(batch.segments).toBe(5);
+    expect(batch.readLength(0)).toBe(60);
+    for (let k = 1; k < 4; k++) {
+      expect(batch.readLength(k)).toBe(60);
+      expect(batch.segOffs[batch.start(k)]).toBe(BUF + 0x100 * (k + 1));
+    }
+    const riov = new Iov();
+    batch.loadIov(3, riov, null);
+    expect(riov.totalLength).toBe(60);
   });
 
   it('splits a mixed chain into readable then writable segments', () => {
@@ -202,6 +224,16 @@ describe('VringhBatch', () => {
     const riov = new Iov();
     tlb.translate(BUF + 0x10, 16, VHOST_MAP_RO, r.mem, riov);
     expect(batch.segOffs[0]).toBe(riov.offs[0]);
+  });
+});
+
+describe('Vringh.completeMany', () => {
+  it('with a count of 0 touches nothing, not even an unmapped used ring', () => {
+    const tlb = new Iotlb();
+    tlb.addRange(DESC, AVAIL + 0xfff, DESC, VHOST_MAP_RW); // no mapping for the used ring
+    const r = ring(tlb);
+    expect(() => r.vrh.completeMany(new Uint16Array(4), new Uint32Array(4), 0)).not.toThrow();
+    expect(codeOf(() => r.vrh.completeMany([1], [0], 1))).toBe('EINVAL');
   });
 });
 
@@ -328,5 +360,48 @@ describe('indirect chains in a batch', () => {
     const batch = new VringhBatch();
     expect(r.vrh.getdescBatch(batch, 8)).toBe(2);
     expect([batch.readLength(0), batch.writeLength(0), batch.readLength(1)]).toEqual([5, 7, 3]);
+  });
+});
+
+describe('Vringh.getdescBatch on well-formed chains (property)', () => {
+  it('gives the segments getdesc gives, whatever mix of chain lengths fills the batch', () => {
+    // Chains of 1-3 descriptors with buffers that never touch (so no two segments merge).
+    const chainsArb = fc.array(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 3 }), {
+      minLength: 1,
+      maxLength: NUM,
+    });
+    fc.assert(
+      fc.property(chainsArb, fc.integer({ min: 1, max: NUM }), (chains, capacity) => {
+        const one = ring();
+        const many = ring();
+        let d = 0;
+        const heads: number[] = [];
+        for (const lens of chains) {
+          if (d + lens.length > NUM) break;
+          heads.push(d);
+          lens.forEach((len, j) => {
+            const last = j === lens.length - 1;
+            for (const r of [one, many])
+              r.desc(d + j, BUF + 0x80 * (d + j), len, last ? R : N, last ? 0 : d + j + 1);
+          });
+          d += lens.length;
+        }
+        one.publish(...heads);
+        many.publish(...heads);
+        const batch = new VringhBatch({ capacity });
+        expect(many.vrh.getdescBatch(batch, NUM)).toBe(heads.length);
+        const riov = new Iov();
+        for (let k = 0; k < heads.length; k++) {
+          expect(one.vrh.getdesc(riov, null)).toBe(batch.heads[k]);
+          const got: number[][] = [];
+          for (let s = batch.start(k); s < batch.readEnds[k]; s++)
+            got.push([batch.segOffs[s], batch.segLens[s]]);
+          const want: number[][] = [];
+          for (let i = 0; i < riov.count; i++) want.push([riov.offs[i], riov.lens[i]]);
+          expect(got).toEqual(want);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

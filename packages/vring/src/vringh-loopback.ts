@@ -74,7 +74,11 @@ const U16_MASK = 0xffff;
  * translate — it stops before that TX chain, consuming nothing of it, and says so
  * ({@link VRINGH_LOOPBACK_SLOW}); the caller then takes one chain with `getdesc` / `getdescBatch`,
  * which apply every rule and report errors against the right queue, and calls `run` again. So the
- * used rings and the counters end up as one chain at a time would leave them.
+ * used rings and the counters end up as one chain at a time would leave them, with one exception a
+ * batch cannot avoid: a pass reads each `avail->idx` once and publishes each `used->idx` once, so
+ * when a guest buffer overlaps those fields, a frame copied from it holds `used->idx` as it was before
+ * the pass, and chains made available by a frame written over `avail->idx` wait for the next pass
+ * (the kernel's batched completion, `vringh_complete_multi`, publishes once too).
  *
  * The counters of the last run are fields: TX chains taken and their bytes, RX chains used and the
  * bytes written, frames the filter dropped. Nothing is allocated per frame.

@@ -418,7 +418,8 @@ describe('Vringh.getdescBatch on garbage (property)', () => {
           const many = build(s);
           const riov = s.nullRiov ? null : new Iov(1);
           const wiov = s.nullWiov ? null : new Iov(1);
-          const batch = new VringhBatch({ capacity: 1, readable: !s.nullRiov, writable: !s.nullWiov });
+          // Exactly the queue size: a batch of every chain grows only through the walk's reservations.
+          const batch = new VringhBatch({ capacity: s.num, readable: !s.nullRiov, writable: !s.nullWiov });
           for (let call = 0; call < s.num + 3; call++) {
             const before = many.vrh.lastAvailIdx;
             const got = outcome(() => many.vrh.getdescBatch(batch, maxes[call % maxes.length]));

@@ -406,7 +406,8 @@ export class Vringh implements DeviceVirtqueue {
         throw err;
       }
       batch.segments = s;
-      batch.reserve(0, riov.count + wiov.count);
+      // Room for this chain's segments and one for each chain still to come (the fast path's).
+      batch.reserve(0, riov.count + wiov.count + (n - k - 1));
       s = appendSegments(batch, s, riov);
       readEnds[k] = s;
       s = appendSegments(batch, s, wiov);
@@ -481,7 +482,8 @@ export class Vringh implements DeviceVirtqueue {
 
   /**
    * Puts `count` chains on the used ring and publishes them with one `used->idx` write: the batched
-   * form of {@link complete}. Every pair is checked before anything is written.
+   * form of {@link complete}. Every pair is checked before anything is written. A count of 0 touches
+   * nothing (not even the used ring's translation).
    *
    * @param heads ids from {@link getdesc}
    * @param lens bytes written per chain
@@ -489,13 +491,15 @@ export class Vringh implements DeviceVirtqueue {
    * @throws VringError as {@link complete}, and `EINVAL` when `count` exceeds either list.
    */
   completeMany(heads: ArrayLike<number>, lens: ArrayLike<number>, count = heads.length): void {
-    const used = this.usedView();
     if (!Number.isInteger(count) || count < 0 || count > heads.length || count > lens.length) {
       throw new VringError(
         'EINVAL',
         `completion count ${count} exceeds the ${heads.length} heads or ${lens.length} lengths given`,
       );
     }
+    // Nothing to publish: the used ring is not touched (it may not even be mapped).
+    if (count === 0) return;
+    const used = this.usedView();
     const num = this.size;
     for (let k = 0; k < count; k++) {
       const head = heads[k];
