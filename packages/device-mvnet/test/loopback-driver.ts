@@ -5,14 +5,12 @@ import {
   type BufferList,
   DmaAllocator,
   type GuestMemory,
-  VIRTIO_CONFIG_S_ACKNOWLEDGE,
-  VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_DRIVER_OK,
-  VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_NET_HDR_V1_SIZE,
-  Virtqueue,
+  type Virtqueue,
 } from '@vdpa-kit/vring';
 import type { DeviceHandle } from '@vdpa-kit/core-bus';
+import { negotiateTestFeatures, setupTestVq } from '@vdpa-kit/core-bus/testing';
 
 /** Options of {@link LoopbackDriver}. */
 export interface LoopbackDriverOptions {
@@ -61,40 +59,18 @@ export class LoopbackDriver {
     this.rxSize = options.rxBufferSize ?? VIRTIO_NET_HDR_V1_SIZE + ETH_FRAME_MAX;
     this.repost = options.repost ?? true;
     this.dma = new DmaAllocator(mem);
-    handle.reset();
-    let status: number = VIRTIO_CONFIG_S_ACKNOWLEDGE;
-    handle.setStatus(status);
-    status |= VIRTIO_CONFIG_S_DRIVER;
-    handle.setStatus(status);
-    const offered = handle.getDeviceFeatures();
-    handle.setDriverFeatures(options.features ?? offered);
-    status |= VIRTIO_CONFIG_S_FEATURES_OK;
-    handle.setStatus(status);
+    negotiateTestFeatures(handle, options.features);
     const align = handle.getVqAlign();
-    const make = (index: number, onUsed: () => void): Virtqueue<number> => {
-      const vq = Virtqueue.create<number>(mem, this.dma, {
+    const make = (index: number, onUsed: () => void): Virtqueue<number> =>
+      setupTestVq(handle, {
         index,
         num,
         align,
-        eventIdx: false,
-        indirect: false,
-        notify: (q) => handle.kickVq(q.index),
-        callback: onUsed,
+        mem,
+        dma: this.dma,
+        onUsed,
+        onCallback: () => this.vqCallbacks[index]++,
       });
-      handle.setVqCb(index, () => {
-        this.vqCallbacks[index]++;
-        vq.interrupt();
-      });
-      handle.setVqNum(index, num);
-      handle.setVqAddress(
-        index,
-        vq.deviceLayout.descAddr,
-        vq.deviceLayout.availAddr,
-        vq.deviceLayout.usedAddr,
-      );
-      handle.setVqReady(index, true);
-      return vq;
-    };
     this.rxq = make(0, () => this.onRx());
     this.txq = make(1, () => this.onTx());
     handle.setConfigCb(() => this.configChanges++);

@@ -14,10 +14,11 @@ import {
   VIRTIO_NET_F_MQ,
   VIRTIO_NET_HDR_LEGACY_SIZE,
   VIRTIO_NET_HDR_V1_SIZE,
-  Virtqueue,
+  type Virtqueue,
   bit,
 } from '@vdpa-kit/vring';
 import type { DeviceHandle, VdpaDriver } from '@vdpa-kit/core-bus';
+import { negotiateTestFeatures, setupTestVq } from '@vdpa-kit/core-bus/testing';
 
 /** Ethernet header + payload of the largest standard frame. */
 const ETH_FRAME_MAX = 1514;
@@ -100,16 +101,7 @@ export class SimNetDriver {
     this.repost = options.repost ?? true;
     this.cvqOffset = options.cvqIovaOffset ?? 0;
     this.dma = new DmaAllocator(mem);
-    handle.reset();
-    let status = VIRTIO_CONFIG_S_ACKNOWLEDGE;
-    handle.setStatus(status);
-    status |= VIRTIO_CONFIG_S_DRIVER;
-    handle.setStatus(status);
-    const offered = handle.getDeviceFeatures();
-    handle.setDriverFeatures(options.features ?? offered);
-    this.features = handle.getDriverFeatures();
-    status |= VIRTIO_CONFIG_S_FEATURES_OK;
-    handle.setStatus(status);
+    this.features = negotiateTestFeatures(handle, options.features);
     options.afterFeatures?.(handle);
     this.hdrLen =
       (this.features & bit(VIRTIO_F_VERSION_1)) !== 0n ? VIRTIO_NET_HDR_V1_SIZE : VIRTIO_NET_HDR_LEGACY_SIZE;
@@ -131,8 +123,12 @@ export class SimNetDriver {
       this.configChanges++;
     });
     if (options.noDriverOk === true) return;
-    status |= VIRTIO_CONFIG_S_DRIVER_OK;
-    handle.setStatus(status);
+    handle.setStatus(
+      VIRTIO_CONFIG_S_ACKNOWLEDGE |
+        VIRTIO_CONFIG_S_DRIVER |
+        VIRTIO_CONFIG_S_FEATURES_OK |
+        VIRTIO_CONFIG_S_DRIVER_OK,
+    );
     const rxBuffers = options.rxBuffers ?? num;
     for (let p = 0; p < this.pairs; p++) this.postRx(p, rxBuffers);
   }
@@ -212,26 +208,17 @@ export class SimNetDriver {
     offset: number,
     onUsed: (vq: Virtqueue<number>) => void,
   ): Virtqueue<number> {
-    const h = this.handle;
-    const vq = Virtqueue.create<number>(this.mem, this.dma, {
+    return setupTestVq(this.handle, {
       index,
       num,
-      align: h.getVqAlign(),
-      eventIdx: false,
-      indirect: false,
-      notify: (q) => h.kickVq(q.index),
-      callback: onUsed,
+      align: this.handle.getVqAlign(),
+      mem: this.mem,
+      dma: this.dma,
+      onUsed,
+      onCallback: () => this.interrupts[index]++,
+      iovaOffset: offset,
+      setState: true,
     });
-    h.setVqCb(index, () => {
-      this.interrupts[index]++;
-      vq.interrupt();
-    });
-    h.setVqNum(index, num);
-    const l = vq.deviceLayout;
-    h.setVqAddress(index, l.descAddr + offset, l.availAddr + offset, l.usedAddr + offset);
-    h.setVqState(index, { kind: 'split', availIndex: 0 });
-    h.setVqReady(index, true);
-    return vq;
   }
 
   private onRx(pair: number, vq: Virtqueue<number>): void {

@@ -5,3 +5,4 @@ export { collectEvents, type EventCollector } from './collect-events.js';
 export { recordSession, type RecordSessionOptions } from './record-session.js';
 export { expectReplay, ReplayAssertionError } from './expect-replay.js';
 export { loadTraceFixture } from './load-trace-fixture.js';
+export { negotiateTestFeatures, setupTestVq, type TestVqOptions } from './test-driver-vq.js';
