@@ -6,6 +6,7 @@ import { FakeDevice } from './testing/fake-device.js';
 import { FakeTransport } from './testing/fake-transport.js';
 import { collectEvents } from './testing/collect-events.js';
 import { VdpaBus } from './vdpa-bus.js';
+import { thrown } from '../test/thrown.js';
 
 function stack(): { bus: VdpaBus; fake: FakeDevice; t: FakeTransport } {
   const bus = new VdpaBus(new LogicalClock());
@@ -15,15 +16,6 @@ function stack(): { bus: VdpaBus; fake: FakeDevice; t: FakeTransport } {
   fake.register(bus, { classIds: ['virtio'] });
   fake.calls.length = 0;
   return { bus, fake, t };
-}
-
-function thrown(fn: () => unknown): VdpaError | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return VdpaError.from(err);
-  }
-  return undefined;
 }
 
 describe('interceptors', () => {

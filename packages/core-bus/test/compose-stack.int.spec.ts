@@ -1,4 +1,5 @@
 import {
+  DmaAllocator,
   GuestMemory,
   VIRTIO_CONFIG_S_ACKNOWLEDGE,
   VIRTIO_CONFIG_S_DRIVER,
@@ -10,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import {
   CLOCK,
   CORE_BUS_OPTIONS,
+  DEFAULT_GUEST_MEMORY_SIZE,
+  DMA_ALLOCATOR,
   GUEST_MEMORY,
   LOGGER,
   LogicalClock,
@@ -48,7 +51,7 @@ const pluginModule = new ContainerModule(({ bind }) => {
   bind(VDPA_DRIVER).toConstantValue(new FakeTransport('plugin_vhost', ['vhost']));
 });
 
-describe('composeStack', () => {
+describe('composeStack and coreBusModule', () => {
   it('loads the core and plugin modules and registers every mgmtdev and driver on the bus', () => {
     const { container, bus } = composeStack([pluginModule], { clock: 'logical' });
     expect(container.get<VdpaBus>(VDPA_BUS)).toBe(bus);
@@ -82,9 +85,18 @@ describe('composeStack', () => {
   });
 
   it('composes a bare core without plugins', () => {
-    const { bus } = composeStack([]);
+    const { bus, container } = composeStack([]);
     expect(bus.drivers()).toEqual([]);
     expect(bus.mgmtdevs()).toEqual([]);
+    expect(container.get<GuestMemory>(GUEST_MEMORY).regions()[0].size).toBe(DEFAULT_GUEST_MEMORY_SIZE);
+  });
+
+  it('fails on a duplicate management device name', () => {
+    const twice = new ContainerModule(({ bind }) => {
+      bind(MGMT_DEVICE).to(PluginMgmt).inSingletonScope();
+      bind(MGMT_DEVICE).to(PluginMgmt).inSingletonScope();
+    });
+    expect(() => composeStack([twice])).toThrow(expect.objectContaining({ code: 'EEXIST' }));
   });
 
   it('binds the core services with the given options', async () => {
@@ -106,6 +118,14 @@ describe('composeStack', () => {
     expect(container.get<GuestMemory>(GUEST_MEMORY)).toBe(mem);
     mem.writeU32(0xfffc, 7);
     expect(() => mem.writeU32(0x10000, 7)).toThrow();
+    // One DMA allocator over all of the memory, shared: two users never get overlapping blocks.
+    const dma = container.get<DmaAllocator>(DMA_ALLOCATOR);
+    expect(dma).toBeInstanceOf(DmaAllocator);
+    expect(container.get<DmaAllocator>(DMA_ALLOCATOR)).toBe(dma);
+    expect(dma.range()).toEqual({ base: 0, limit: 1 << 16 });
+    const a = dma.alloc(4096, 4096);
+    const b = container.get<DmaAllocator>(DMA_ALLOCATOR).alloc(4096, 4096);
+    expect(Math.abs(a - b)).toBeGreaterThanOrEqual(4096);
     expect(container.get<Clock>(CLOCK)).toBeInstanceOf(LogicalClock);
     expect(container.get<Logger>(LOGGER)).toBe(logger);
     expect(container.get<ResolvedCoreBusOptions>(CORE_BUS_OPTIONS)).toMatchObject({
@@ -127,6 +147,9 @@ describe('composeStack', () => {
     const a = composeStack([pluginModule]);
     const b = composeStack([pluginModule]);
     expect(a.bus).not.toBe(b.bus);
+    // Identity compared directly: `not.toBe` deep-compares the two for its hint (64 MiB of memory).
+    expect(a.container.get(GUEST_MEMORY) === b.container.get(GUEST_MEMORY)).toBe(false);
+    expect(a.container.get(DMA_ALLOCATOR) === b.container.get(DMA_ALLOCATOR)).toBe(false);
     a.bus.devAdd('plugin_net', 'vdpa0');
     expect(b.bus.devices()).toEqual([]);
   });

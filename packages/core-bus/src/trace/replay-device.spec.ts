@@ -20,6 +20,7 @@ import { ReplayDevice } from './replay-device.js';
 import { replayMgmtDevice } from './replay-mgmt-device.js';
 import type { DatapathMode, Trace, TraceRecord } from './trace-format.js';
 import { TraceError } from './trace-error.js';
+import { thrown } from '../../test/thrown.js';
 
 const NVQS = 3;
 const RING_NUM = 256;
@@ -146,15 +147,6 @@ function replayBus(trace: Trace) {
   const bus = new VdpaBus(new LogicalClock());
   const mgmt = replayMgmtDevice(bus, trace);
   return { bus, mgmt };
-}
-
-function thrown(fn: () => unknown): VdpaError | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return VdpaError.from(err);
-  }
-  return undefined;
 }
 
 describe('ReplayDevice (mock mode)', () => {

@@ -1,7 +1,6 @@
 import { VIRTIO_ID_NET } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from '../clock.js';
-import { VdpaError } from '../errors.js';
 import { FakeDevice } from '../testing/fake-device.js';
 import { FakeMgmtDevice } from '../testing/fake-mgmt-device.js';
 import { FakeTransport } from '../testing/fake-transport.js';
@@ -9,6 +8,7 @@ import { recordSession } from '../testing/record-session.js';
 import { VdpaBus } from '../vdpa-bus.js';
 import { REPLAY_MGMTDEV_NAME, replayMgmtDevice } from './replay-mgmt-device.js';
 import type { Trace, TraceRecord } from './trace-format.js';
+import { thrown } from '../../test/thrown.js';
 
 const NVQS = 3;
 const RING_NUM = 64;
@@ -33,15 +33,6 @@ async function record(): Promise<Trace> {
     bus.devAdd('fake_mgmt', 'vdpa0');
     bus.devDel('vdpa0');
   });
-}
-
-function thrown(fn: () => unknown): VdpaError | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return VdpaError.from(err);
-  }
-  return undefined;
 }
 
 describe('replayMgmtDevice', () => {

@@ -258,17 +258,18 @@ const CB_SET: ReadonlySet<unknown> = new Set(CB_NAMES);
 const BUS_SET: ReadonlySet<unknown> = new Set(BUS_OPS);
 const MGMT_SET: ReadonlySet<unknown> = new Set(MGMT_OPS);
 
-// Required keys per record kind besides `kind` (the reader dispatches on it).
-/** `v`, `seq`, `ts`, `dev`, `op`, `phase`. */
-const OP_REQUIRED = 6;
-/** `v`, `seq`, `ts`, `dev`, `op`, `args`. */
-const CB_REQUIRED = 6;
-/** `v`, `seq`, `ts`, `dev`, `op`. */
-const BUS_REQUIRED = 5;
-/** `v`, `seq`, `ts`, `dev`, `op`, `phase`, `args`. */
-const MGMT_REQUIRED = 7;
-/** `v`, `seq`, `ts`, `dev`, `kicks`, `cbs`. */
-const DP_REQUIRED = 6;
+// Required keys per record kind besides `kind` and the stamp fields (`v`, `seq`, `ts`, `dev`, checked
+// first by `stampsOk`).
+/** `op`, `phase`. */
+const OP_REQUIRED = 2;
+/** `op`, `args`. */
+const CB_REQUIRED = 2;
+/** `op`. */
+const BUS_REQUIRED = 1;
+/** `op`, `phase`, `args`. */
+const MGMT_REQUIRED = 3;
+/** `kicks`, `cbs`. */
+const DP_REQUIRED = 2;
 
 type Fields = Readonly<Record<string, unknown>>;
 
@@ -284,30 +285,18 @@ function tsOk(value: unknown): boolean {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
-/** {@link stampField}: the key is a valid stamp field (`v`, `seq`, `ts`, `dev`). */
-const STAMP_OK = 1;
-/** {@link stampField}: the key is a stamp field with a bad value. */
-const STAMP_BAD = -1;
-/** {@link stampField}: the key is not a stamp field. */
-const NOT_STAMP = 0;
-
 /**
- * The fields every record kind has: `v`, `seq`, `ts` and `dev` (a string, or `null` where `nullDev`).
- * @returns {@link STAMP_OK}, {@link STAMP_BAD} or {@link NOT_STAMP}
+ * The fields every record kind has, present and valid: `v`, `seq`, `ts` and `dev` (a string, or
+ * `null` where `nullDev`). The per-kind checks then skip these keys.
  */
-function stampField(key: string, value: unknown, nullDev: boolean): number {
-  switch (key) {
-    case 'v':
-      return value === TRACE_FORMAT_VERSION ? STAMP_OK : STAMP_BAD;
-    case 'seq':
-      return seqOk(value) ? STAMP_OK : STAMP_BAD;
-    case 'ts':
-      return tsOk(value) ? STAMP_OK : STAMP_BAD;
-    case 'dev':
-      return typeof value === 'string' || (nullDev && value === null) ? STAMP_OK : STAMP_BAD;
-    default:
-      return NOT_STAMP;
-  }
+function stampsOk(r: Fields, nullDev: boolean): boolean {
+  const dev = r.dev;
+  return (
+    r.v === TRACE_FORMAT_VERSION &&
+    seqOk(r.seq) &&
+    tsOk(r.ts) &&
+    (typeof dev === 'string' || (nullDev && dev === null))
+  );
 }
 
 /** True when `decodeValue` accepts `json` as `kind` (the exact check, for the rare kinds). */
@@ -362,6 +351,7 @@ function argsOk(meta: OpMeta, args: readonly unknown[]): boolean {
 }
 
 function opRecordOk(r: Fields): boolean {
+  if (!stampsOk(r, false)) return false;
   let required = 0;
   let meta: OpMeta | undefined;
   let phase: unknown;
@@ -370,13 +360,12 @@ function opRecordOk(r: Fields): boolean {
   let hasErr = false;
   for (const key in r) {
     const value = r[key];
-    const stamp = stampField(key, value, false);
-    if (stamp !== NOT_STAMP) {
-      if (stamp === STAMP_BAD) return false;
-      required++;
-      continue;
-    }
     switch (key) {
+      case 'v':
+      case 'seq':
+      case 'ts':
+      case 'dev':
+        continue;
       case 'kind':
         break;
       case 'op':
@@ -425,16 +414,16 @@ function opRecordOk(r: Fields): boolean {
 }
 
 function cbRecordOk(r: Fields): boolean {
+  if (!stampsOk(r, false)) return false;
   let required = 0;
   for (const key in r) {
     const value = r[key];
-    const stamp = stampField(key, value, false);
-    if (stamp !== NOT_STAMP) {
-      if (stamp === STAMP_BAD) return false;
-      required++;
-      continue;
-    }
     switch (key) {
+      case 'v':
+      case 'seq':
+      case 'ts':
+      case 'dev':
+        continue;
       case 'kind':
         continue;
       case 'op':
@@ -459,16 +448,16 @@ function cbRecordOk(r: Fields): boolean {
 
 /** Bus and management records (`mgmt` when `mgmt`): the same fields but `phase`, `ret`, `args`. */
 function busOrMgmtRecordOk(r: Fields, mgmt: boolean): boolean {
+  if (!stampsOk(r, true)) return false;
   let required = 0;
   for (const key in r) {
     const value = r[key];
-    const stamp = stampField(key, value, true);
-    if (stamp !== NOT_STAMP) {
-      if (stamp === STAMP_BAD) return false;
-      required++;
-      continue;
-    }
     switch (key) {
+      case 'v':
+      case 'seq':
+      case 'ts':
+      case 'dev':
+        continue;
       case 'kind':
         continue;
       case 'op':
@@ -509,16 +498,16 @@ function vqCountsOk(counts: unknown): boolean {
 }
 
 function dpRecordOk(r: Fields): boolean {
+  if (!stampsOk(r, false)) return false;
   let required = 0;
   for (const key in r) {
     const value = r[key];
-    const stamp = stampField(key, value, false);
-    if (stamp !== NOT_STAMP) {
-      if (stamp === STAMP_BAD) return false;
-      required++;
-      continue;
-    }
     switch (key) {
+      case 'v':
+      case 'seq':
+      case 'ts':
+      case 'dev':
+        continue;
       case 'kind':
         continue;
       case 'kicks':
