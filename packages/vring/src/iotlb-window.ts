@@ -9,8 +9,8 @@ const EMPTY_BYTES = new Uint8Array(0);
 /**
  * A range of IOVAs that one IOTLB entry maps into one guest-memory region: inside it, translating
  * `[iova, iova + len)` for an access the entry permits is `bytes[iova + delta, iova + delta + len)`,
- * exactly what `Iotlb.translate` gives. A batch translator (`Vringh.getdescBatch`) loads the fields
- * into locals, checks each buffer against them, and {@link refresh}es on a miss.
+ * exactly what `Iotlb.translate` gives. A batch translator (`Vringh.getdescBatch`, `VringhLoopback`)
+ * checks each buffer with {@link cover}, which {@link refresh}es on a miss.
  *
  * Only an entry that overlaps no other can form a window (see `Iotlb.uniqueEntry`), so a buffer inside
  * the window translates through that entry whatever its address. Valid until the IOTLB or the memory
@@ -18,7 +18,7 @@ const EMPTY_BYTES = new Uint8Array(0);
  *
  * @example
  * const w = new IotlbWindow();
- * if (w.refresh(tlb, mem, addr) && addr >= w.start && addr <= w.last - len + 1) use(w.bytes, addr + w.delta);
+ * if (w.cover(tlb, mem, addr, len, VHOST_MAP_RO)) use(w.bytes, addr + w.delta);
  */
 export class IotlbWindow {
   /** First IOVA of the window. */
@@ -31,6 +31,26 @@ export class IotlbWindow {
   perm = 0;
   /** Byte view of the region the window lies in. */
   bytes: Uint8Array = EMPTY_BYTES;
+
+  /**
+   * Whether `[iova, iova + len)` (len ≥ 1) lies in the window and its entry grants `need`. Small
+   * enough to be inlined in a batch loop.
+   */
+  holds(iova: number, len: number, need: number): boolean {
+    return iova >= this.start && iova <= this.last - len + 1 && (this.perm & need) !== 0;
+  }
+
+  /**
+   * {@link holds}, moving the window to `iova`'s entry first when it does not: the per-buffer check
+   * of a batch translator. When it returns true, the buffer is `bytes[iova + delta, + len)`.
+   * @returns false when no window holds the buffer (the caller takes the general translation, which
+   * reports the error)
+   */
+  cover(iotlb: Iotlb, mem: GuestMemory, iova: number, len: number, need: number): boolean {
+    if (this.holds(iova, len, need)) return true;
+    this.refresh(iotlb, mem, iova);
+    return this.holds(iova, len, need);
+  }
 
   /** Empties the window. */
   clear(): void {
@@ -66,20 +86,4 @@ export class IotlbWindow {
     this.bytes = r.bytes;
     return true;
   }
-}
-
-/**
- * Whether `[iova, iova + len)` (len ≥ 1) lies in the window `[start, last]` whose entry grants
- * `need`: the check batch translators make per buffer on the window's fields held in locals. Small
- * enough to be inlined.
- */
-export function windowHolds(
-  start: number,
-  last: number,
-  perm: number,
-  iova: number,
-  len: number,
-  need: number,
-): boolean {
-  return iova >= start && iova <= last - len + 1 && (perm & need) !== 0;
 }

@@ -299,7 +299,7 @@ export class VirtqueueRings {
 }
 
 /** Writes one split descriptor at `off` of `view` (§2.7.5). */
-function writeDesc(
+export function writeDesc(
   view: DataView,
   off: number,
   addr: number,

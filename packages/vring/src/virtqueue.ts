@@ -3,8 +3,7 @@ import type { GuestMemory } from './guest-memory.js';
 import type { DmaAllocator } from './dma-allocator.js';
 import type { BufferList } from './virtqueue-buffer-list.js';
 import type { VirtqueueOptions } from './virtqueue-options.js';
-import { VirtqueueRings } from './virtqueue-rings.js';
-import { writeU64 } from './guest-memory.js';
+import { VirtqueueRings, writeDesc } from './virtqueue-rings.js';
 import {
   VIRTQ_AVAIL_F_NO_INTERRUPT,
   VIRTQ_DESC_F_NEXT,
@@ -15,9 +14,6 @@ import {
 } from './constants.js';
 import {
   VIRTQ_AVAIL_ELEM_SIZE,
-  VIRTQ_DESC_ADDR_OFF,
-  VIRTQ_DESC_FLAGS_OFF,
-  VIRTQ_DESC_LEN_OFF,
   VIRTQ_USED_ELEM_ID_OFF,
   VIRTQ_USED_ELEM_LEN_OFF,
   checkQueueSize,
@@ -28,10 +24,6 @@ import {
 const U16_MASK = 0xffff;
 /** Largest `le32 len` of a descriptor (§2.7.5). */
 const DESC_LEN_MAX = 0xffff_ffff;
-/** Largest value of a u32: a descriptor address up to it has a zero high word. */
-const U32_MAX = 0xffff_ffff;
-/** Offset of the high 32-bit word inside a little-endian u64. */
-const U64_HI_OFF = 4;
 /** Indirect table capacity (descriptors) when `maxIndirect` is not given, capped at the queue size. */
 const DEFAULT_MAX_INDIRECT = 16;
 // Module-local copies of the flags the datapath tests. An imported binding is a live module cell that
@@ -42,10 +34,6 @@ const F_NO_INTERRUPT = VIRTQ_AVAIL_F_NO_INTERRUPT;
 const F_NO_NOTIFY = VIRTQ_USED_F_NO_NOTIFY;
 // The same for the ring layout the batched loops address directly.
 const DESC_SIZE = VIRTQ_DESC_SIZE;
-const DESC_ADDR_LO = VIRTQ_DESC_ADDR_OFF;
-const DESC_ADDR_HI = VIRTQ_DESC_ADDR_OFF + U64_HI_OFF;
-const DESC_LEN = VIRTQ_DESC_LEN_OFF;
-const DESC_FLAGS = VIRTQ_DESC_FLAGS_OFF;
 const AVAIL_ELEM = VIRTQ_AVAIL_ELEM_SIZE;
 const USED_ELEM = VIRTQ_USED_ELEM_SIZE;
 const USED_ID = VIRTQ_USED_ELEM_ID_OFF;
@@ -740,17 +728,8 @@ export class Virtqueue<T> {
     for (let k = from; k < to; k++) {
       const addr = addrs[k];
       const len = lens[k];
-      const desc = descOff + head * DESC_SIZE;
-      // Most addresses fit 32 bits: skip the division that splits a larger one.
-      if (addr <= U32_MAX) {
-        descView.setUint32(desc + DESC_ADDR_LO, addr, true);
-        descView.setUint32(desc + DESC_ADDR_HI, 0, true);
-      } else {
-        writeU64(descView, desc + DESC_ADDR_LO, addr);
-      }
-      descView.setUint32(desc + DESC_LEN, len, true);
-      // `next` is the le16 after `flags` and is 0 (the chain ends here): one le32 store writes both.
-      descView.setUint32(desc + DESC_FLAGS, flags, true);
+      // A chain of one descriptor: `next` is 0.
+      writeDesc(descView, descOff + head * DESC_SIZE, addr, len, flags, 0);
       availView.setUint16(availRingOff + (idx & mask) * AVAIL_ELEM, head, true);
       chainCount[head] = 1;
       chainTail[head] = head;

@@ -205,8 +205,11 @@ function grown<A extends Uint16Array | Uint32Array>(to: A, from: A): A {
   return to;
 }
 
-/** `dst[d, d + n) = src[s, s + n)` with `memmove` semantics, for views that may differ. */
-function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
+/**
+ * `dst[d, d + n) = src[s, s + n)` with `memmove` semantics: one `copyWithin` when both are the same
+ * view (the usual case: one guest-memory region), else a `set` of a subarray.
+ */
+export function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
   if (dst === src) dst.copyWithin(d, s, s + n);
   else dst.set(src.subarray(s, s + n), d);
 }

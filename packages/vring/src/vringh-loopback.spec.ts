@@ -273,10 +273,23 @@ function oneChain(side: Side, t: Tally, filter: VringhLoopbackFilter): boolean {
   return true;
 }
 
+/**
+ * Whether a buffer of the scenario overlaps the rings' index and flag fields (`avail` flags and idx,
+ * `used` flags and idx, in the identity-mapped ring area): the one case where a pass, which reads
+ * `avail->idx` and publishes `used->idx` once, differs from one chain at a time (documented).
+ */
+function touchesRingIndices(s: Scenario): boolean {
+  const fields = [TX.avail, TX.used, RX.avail, RX.used];
+  return [...s.tx, ...s.rx].some(
+    (d) => d.hi === 0 && fields.some((f) => d.iova < f + 4 && d.iova + d.len > f),
+  );
+}
+
 describe('VringhLoopback (property)', () => {
   it('leaves memory, rings and counters as one chain at a time does', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
+        fc.pre(!touchesRingIndices(s));
         const filter: VringhLoopbackFilter = (b, off, len) => len > 0 && b[off] !== s.filterByte;
         // Reference: every chain the slow way.
         const slow = build(s);
@@ -287,7 +300,9 @@ describe('VringhLoopback (property)', () => {
         const got = tally();
         const lb = new VringhLoopback();
         for (let round = 0; round < 4 * s.num + 8; round++) {
-          const stop = lb.run(fast.tx, fast.rx, s.budgets[round % s.budgets.length], filter);
+          // The drawn budgets first (0 included), then a large one, so that every ring drains.
+          const budget = round < s.budgets.length ? s.budgets[round] : 64;
+          const stop = lb.run(fast.tx, fast.rx, budget, filter);
           got.txChains += lb.txChains;
           got.txBytes += lb.txBytes;
           got.rxChains += lb.rxChains;

@@ -6,7 +6,7 @@ import {
   VIRTQ_USED_ELEM_SIZE,
 } from './constants.js';
 import { VringError } from './errors.js';
-import { IotlbWindow, windowHolds } from './iotlb-window.js';
+import { IotlbWindow } from './iotlb-window.js';
 import { VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
 import {
   VIRTQ_AVAIL_ELEM_SIZE,
@@ -20,6 +20,7 @@ import {
   VIRTQ_USED_RING_OFF,
 } from './split-ring-layout.js';
 import type { Vringh } from './vringh.js';
+import { copyBytes } from './vringh-batch.js';
 
 /** {@link VringhLoopback.run} stopped because the TX ring had no more chains. */
 export const VRINGH_LOOPBACK_EMPTY = 0;
@@ -150,16 +151,6 @@ export class VringhLoopback {
     const rWin = this.rxWindow;
     tWin.clear();
     rWin.clear();
-    let tStart = tWin.start;
-    let tLastIova = tWin.last;
-    let tDelta = tWin.delta;
-    let tPerm = tWin.perm;
-    let tBytes = tWin.bytes;
-    let rStart = rWin.start;
-    let rLastIova = rWin.last;
-    let rDelta = rWin.delta;
-    let rPerm = rWin.perm;
-    let rBytes = rWin.bytes;
     let taken = 0;
     let used = 0;
     let txBytes = 0;
@@ -187,22 +178,13 @@ export class VringhLoopback {
         )
           break;
         const ta = tDesc.getUint32(to + DESC_ADDR_LO, true);
-        if (!windowHolds(tStart, tLastIova, tPerm, ta, tLen, MAP_RO)) {
-          tWin.refresh(t.iotlb, t.mem, ta);
-          tStart = tWin.start;
-          tLastIova = tWin.last;
-          tDelta = tWin.delta;
-          tPerm = tWin.perm;
-          tBytes = tWin.bytes;
-          if (!windowHolds(tStart, tLastIova, tPerm, ta, tLen, MAP_RO)) break;
-        }
-        const tOff = ta + tDelta;
-        let written = 0;
-        let rh = -1;
+        if (!tWin.cover(t.iotlb, t.mem, ta, tLen, MAP_RO)) break;
+        const tBytes = tWin.bytes;
+        const tOff = ta + tWin.delta;
         if (filter === undefined || filter(tBytes, tOff, tLen)) {
           // RX: the next chain, if it is simple, inside its window and large enough.
           if (used === rPending) break;
-          rh = rAvail.getUint16(AVAIL_RING + ((rLast + used) & rMask) * AVAIL_ELEM, true);
+          const rh = rAvail.getUint16(AVAIL_RING + ((rLast + used) & rMask) * AVAIL_ELEM, true);
           if (rh >= rNum) break;
           const ro = rh * DESC_SIZE;
           const rLen = rDesc.getUint32(ro + DESC_LEN, true);
@@ -213,22 +195,13 @@ export class VringhLoopback {
           )
             break;
           const ra = rDesc.getUint32(ro + DESC_ADDR_LO, true);
-          if (!windowHolds(rStart, rLastIova, rPerm, ra, rLen, MAP_WO)) {
-            rWin.refresh(r.iotlb, r.mem, ra);
-            rStart = rWin.start;
-            rLastIova = rWin.last;
-            rDelta = rWin.delta;
-            rPerm = rWin.perm;
-            rBytes = rWin.bytes;
-            if (!windowHolds(rStart, rLastIova, rPerm, ra, rLen, MAP_WO)) break;
-          }
-          copy(rBytes, ra + rDelta, tBytes, tOff, tLen);
-          written = tLen;
+          if (!rWin.cover(r.iotlb, r.mem, ra, rLen, MAP_WO)) break;
+          copyBytes(rWin.bytes, ra + rWin.delta, tBytes, tOff, tLen);
           const ru = USED_RING + ((rUsedIdx + used) & rMask) * USED_ELEM;
           rUsed.setUint32(ru + USED_ID, rh, true);
-          rUsed.setUint32(ru + USED_LEN, written, true);
+          rUsed.setUint32(ru + USED_LEN, tLen, true);
           used++;
-          rxBytes += written;
+          rxBytes += tLen;
         } else {
           this.dropped++;
         }
@@ -249,10 +222,4 @@ export class VringhLoopback {
     }
     return stop;
   }
-}
-
-/** `dst[d, d + n) = src[s, s + n)`: one view's `copyWithin` when both are the same memory. */
-function copy(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
-  if (dst === src) dst.copyWithin(d, s, s + n);
-  else dst.set(src.subarray(s, s + n), d);
 }
