@@ -90,7 +90,7 @@ const U16_MASK = 0xffff;
  *   const stop = lb.run(tx, rx, budget, accept);
  *   budget -= lb.txChains;
  *   if (stop !== VRINGH_LOOPBACK_SLOW) break;
- *   handleOneChain(); // getdescBatch(txBatch, 1) and the rules of the device
+ *   handleOneChain(); // getdesc on TX (and RX), with the rules of the device
  * }
  */
 export class VringhLoopback {
