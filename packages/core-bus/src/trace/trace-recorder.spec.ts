@@ -59,6 +59,15 @@ function bringUp(h: DeviceHandle, onVq: (idx: number) => void = () => undefined)
   h.setStatus(ok | VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
+/** A stack with vdpa0 added and brought up (`onVq` on its vq callbacks), and a list for records. */
+function upStack(onVq?: (idx: number) => void): { s: Stack; h: DeviceHandle; records: TraceRecord[] } {
+  const s = stack();
+  s.bus.devAdd('fake_mgmt', 'vdpa0');
+  const h = s.t.handle('vdpa0');
+  bringUp(h, onVq);
+  return { s, h, records: [] };
+}
+
 function device(s: Stack, name = 'vdpa0'): FakeDevice {
   const d = s.mgmt.devices.get(name);
   if (d === undefined) throw new Error(`no fake ${name}`);
@@ -119,11 +128,7 @@ describe('startRecording, coalesced (default)', () => {
   });
 
   it('writes what is still pending when stopped, and nothing after', () => {
-    const s = stack();
-    const records: TraceRecord[] = [];
-    s.bus.devAdd('fake_mgmt', 'vdpa0');
-    const h = s.t.handle('vdpa0');
-    bringUp(h);
+    const { s, h, records } = upStack();
     const rec = startRecording(s.bus, { write: (r) => records.push(r) });
     h.kickVq(1);
     h.kickVq(1);
@@ -136,11 +141,7 @@ describe('startRecording, coalesced (default)', () => {
   });
 
   it('records a failing kickVq as its call and error events, between coalesced counts', () => {
-    const s = stack();
-    const records: TraceRecord[] = [];
-    s.bus.devAdd('fake_mgmt', 'vdpa0');
-    const h = s.t.handle('vdpa0');
-    bringUp(h);
+    const { s, h, records } = upStack();
     const rec = startRecording(s.bus, { write: (r) => records.push(r) });
     h.kickVq(0);
     h.kickVq(0);
@@ -203,14 +204,10 @@ describe('startRecording, coalesced (default)', () => {
   });
 
   it('coalesces kicks that only nest datapath events (callbacks, kicks) entirely', () => {
-    const s = stack();
-    const records: TraceRecord[] = [];
-    s.bus.devAdd('fake_mgmt', 'vdpa0');
-    const fake = device(s);
-    const h = s.t.handle('vdpa0');
-    bringUp(h, (idx) => {
+    const { s, h, records } = upStack((idx) => {
       if (idx === 0) h.kickVq(1);
     });
+    const fake = device(s);
     const kick = fake.kickVq.bind(fake);
     fake.kickVq = (idx: number): void => {
       kick(idx);
@@ -309,11 +306,7 @@ describe('recording failures and bus disposal', () => {
   });
 
   it('ends the recording when the bus is disposed, writing pending counts', () => {
-    const s = stack();
-    const records: TraceRecord[] = [];
-    s.bus.devAdd('fake_mgmt', 'vdpa0');
-    const h = s.t.handle('vdpa0');
-    bringUp(h);
+    const { s, h, records } = upStack();
     const rec = startRecording(s.bus, { write: (r) => records.push(r) });
     h.kickVq(0);
     s.bus.dispose();
