@@ -210,7 +210,8 @@ export {
   VIRTQ_USED_ELEM_ID_OFF,
   VIRTQ_USED_ELEM_LEN_OFF,
 } from './split-ring-layout.js';
-export { Virtqueue, vringNeedEvent } from './virtqueue.js';
+export { Virtqueue } from './virtqueue.js';
+export { VirtqueueCore, vringNeedEvent } from './virtqueue-core.js';
 export type { VirtqueueOptions } from './virtqueue-options.js';
 export { BufferList } from './virtqueue-buffer-list.js';
 export { Vringh, type VringhInitOptions } from './vringh.js';

@@ -4,20 +4,18 @@ import type { DmaAllocator } from './dma-allocator.js';
 import type { BufferList } from './virtqueue-buffer-list.js';
 import type { VirtqueueOptions } from './virtqueue-options.js';
 import { VirtqueueRings, writeDesc } from './virtqueue-rings.js';
+import { VirtqueueCore } from './virtqueue-core.js';
 import {
-  VIRTQ_AVAIL_F_NO_INTERRUPT,
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
   VIRTQ_DESC_SIZE,
   VIRTQ_USED_ELEM_SIZE,
-  VIRTQ_USED_F_NO_NOTIFY,
 } from './constants.js';
 import {
   VIRTQ_AVAIL_ELEM_SIZE,
   VIRTQ_USED_ELEM_ID_OFF,
   VIRTQ_USED_ELEM_LEN_OFF,
   checkQueueSize,
-  type SplitRingLayout,
 } from './split-ring-layout.js';
 
 /** Ring indices are free-running u16 (§2.7): all index arithmetic is taken modulo 2^16. */
@@ -30,18 +28,12 @@ const DEFAULT_MAX_INDIRECT = 16;
 // optimised code loads and checks on every use; a local `const` folds to an immediate.
 const F_NEXT = VIRTQ_DESC_F_NEXT;
 const F_WRITE = VIRTQ_DESC_F_WRITE;
-const F_NO_INTERRUPT = VIRTQ_AVAIL_F_NO_INTERRUPT;
-const F_NO_NOTIFY = VIRTQ_USED_F_NO_NOTIFY;
 // The same for the ring layout the batched loops address directly.
 const DESC_SIZE = VIRTQ_DESC_SIZE;
 const AVAIL_ELEM = VIRTQ_AVAIL_ELEM_SIZE;
 const USED_ELEM = VIRTQ_USED_ELEM_SIZE;
 const USED_ID = VIRTQ_USED_ELEM_ID_OFF;
 const USED_LEN = VIRTQ_USED_ELEM_LEN_OFF;
-/** `virtqueue_enable_cb_delayed` asks for an interrupt after 3/4 of the outstanding buffers: numerator. */
-const DELAYED_CB_NUMERATOR = 3;
-/** ... and denominator. */
-const DELAYED_CB_DENOMINATOR = 4;
 
 /**
  * Whether one buffer of a single-buffer chain breaks the rules of `addOutbuf`/`addInbuf`: no token, an
@@ -56,22 +48,6 @@ function isBadBuffer(addr: number, len: number, token: unknown): boolean {
     len < 1 ||
     len > DESC_LEN_MAX
   );
-}
-
-/**
- * The kernel's `vring_need_event`: should the side that moved an index from `old` to `newIdx` notify the
- * other side, which asked to be notified once the index passes `eventIdx`? True iff `eventIdx` is in
- * `[old, newIdx)` modulo 2^16 (§2.7.10): `(u16)(newIdx - eventIdx - 1) < (u16)(newIdx - old)`.
- *
- * @param eventIdx the other side's threshold (`avail_event` for kicks, `used_event` for interrupts)
- * @param newIdx the index after publishing
- * @param old the index at the previous notification decision
- * @example
- * vringNeedEvent(5, 6, 5); // true: index 5 was just published
- * vringNeedEvent(0, 1, 65535); // true across the wrap
- */
-export function vringNeedEvent(eventIdx: number, newIdx: number, old: number): boolean {
-  return ((newIdx - eventIdx - 1) & U16_MASK) < ((newIdx - old) & U16_MASK);
 }
 
 /**
@@ -95,20 +71,12 @@ export function vringNeedEvent(eventIdx: number, newIdx: number, old: number): b
  * vq.kick();
  * const done = vq.getBuf(); // 1, once the device has used it
  */
-export class Virtqueue<T> {
-  /** Queue index on its device. */
-  readonly index: number;
-  /** Queue size. */
-  readonly num: number;
-  /** Whether `EVENT_IDX` suppression is in use. */
-  readonly eventIdx: boolean;
+export class Virtqueue<T> extends VirtqueueCore {
   /** Descriptors per indirect table; 0 when indirect descriptors are off. */
   readonly maxIndirect: number;
 
-  private readonly rings: VirtqueueRings;
   private readonly notifyFn: (vq: Virtqueue<T>) => void;
   private readonly callback: ((vq: Virtqueue<T>) => void) | undefined;
-  private readonly mask: number;
 
   // Driver-private state the device cannot corrupt (the kernel's desc_extra / desc_state).
   /** Free-list link of each descriptor; chains keep their links while in flight. */
@@ -123,14 +91,7 @@ export class Virtqueue<T> {
 
   private freeHead = 0;
   private numFree_ = 0;
-  private availIdxShadow = 0;
-  /** Avail idx at the previous kickPrepare (`avail_idx_shadow - num_added` in the kernel). */
-  private kickedIdx = 0;
-  private lastUsedIdx_ = 0;
-  private availFlagsShadow = 0;
   private lastLen_ = 0;
-  private broken = false;
-  private destroyed = false;
 
   /**
    * Allocates and zeroes the rings (and the indirect table pool) from `dma` and returns an empty queue.
@@ -169,13 +130,9 @@ export class Virtqueue<T> {
   }
 
   private constructor(options: VirtqueueOptions<T>, rings: VirtqueueRings) {
+    super(options.index, options.eventIdx, rings);
     const num = rings.layout.num;
-    this.index = options.index;
-    this.num = num;
-    this.mask = num - 1;
-    this.eventIdx = options.eventIdx;
     this.maxIndirect = rings.maxIndirect;
-    this.rings = rings;
     this.notifyFn = options.notify;
     this.callback = options.callback;
     this.nextOf = new Uint16Array(num);
@@ -185,37 +142,9 @@ export class Virtqueue<T> {
     this.tokens = new Array<T | undefined>(num).fill(undefined);
   }
 
-  /** The ring addresses as the driver (CPU) sees them: guest-physical. */
-  get layout(): SplitRingLayout {
-    return this.rings.layout;
-  }
-
-  /**
-   * The ring addresses as the device sees them (the DMA allocator's `dmaOffset` applied): what the
-   * transport passes to `setVqAddress`. Equal to {@link layout} with an identity DMA mapping.
-   */
-  get deviceLayout(): SplitRingLayout {
-    return this.rings.deviceLayout;
-  }
-
   /** Descriptors not held by any chain in flight. */
   get numFree(): number {
     return this.numFree_;
-  }
-
-  /** Whether the device broke the protocol (or the queue was destroyed); datapath calls then throw `EIO`. */
-  get isBroken(): boolean {
-    return this.broken;
-  }
-
-  /** The driver's shadow of `avail.idx`: the next index it will publish (u16). */
-  get availIdx(): number {
-    return this.availIdxShadow;
-  }
-
-  /** Used ring index the driver has consumed up to (u16). */
-  get lastUsedIdx(): number {
-    return this.lastUsedIdx_;
   }
 
   /** `len` of the used element consumed by the last successful {@link getBuf}: bytes the device wrote. */
@@ -363,50 +292,6 @@ export class Virtqueue<T> {
   }
 
   /**
-   * Decides whether the device must be notified of the buffers added since the previous call
-   * (`virtqueue_kick_prepare_split`). With `EVENT_IDX`: `vringNeedEvent(avail_event, availIdx, old)`
-   * where `old` is the avail idx at the previous call; without: unless `used.flags` has `NO_NOTIFY`.
-   * @throws VringError `EIO` if the queue is broken.
-   */
-  kickPrepare(): boolean {
-    if (this.broken) throw this.brokenError();
-    const newIdx = this.availIdxShadow;
-    const old = this.kickedIdx;
-    this.kickedIdx = newIdx;
-    // avail.idx was written before this read of the device's suppression state (virtio_mb in the
-    // kernel); in one thread program order gives that.
-    if (this.eventIdx) return vringNeedEvent(this.rings.availEvent(), newIdx, old);
-    return (this.rings.usedFlags() & F_NO_NOTIFY) === 0;
-  }
-
-  /**
-   * Notifies the device unconditionally (`virtqueue_notify`): calls the `notify` option.
-   * @throws VringError `EIO` if the queue is broken; whatever `notify` throws.
-   */
-  notify(): void {
-    if (this.broken) throw this.brokenError();
-    this.notifyFn(this);
-  }
-
-  /**
-   * {@link kickPrepare}, then {@link notify} if needed (`virtqueue_kick`).
-   * @returns whether the device was notified
-   * @throws VringError `EIO` if the queue is broken.
-   */
-  kick(): boolean {
-    if (!this.kickPrepare()) return false;
-    this.notify();
-    return true;
-  }
-
-  /**
-   * Whether the device has used buffers the driver has not consumed (`more_used_split`).
-   */
-  moreUsed(): boolean {
-    return this.rings.usedIdx() !== this.lastUsedIdx_;
-  }
-
-  /**
    * Consumes one used element (`virtqueue_get_buf`): frees its chain, sets {@link lastLen} and returns its
    * token, or `undefined` when none is pending. With `EVENT_IDX` and callbacks enabled, moves
    * `used_event` to the new last used index.
@@ -435,12 +320,8 @@ export class Virtqueue<T> {
     }
     const token = this.tokens[id];
     this.detach(id);
-    const next = (last + 1) & U16_MASK;
-    this.lastUsedIdx_ = next;
     this.lastLen_ = len;
-    if (this.eventIdx && (this.availFlagsShadow & F_NO_INTERRUPT) === 0) {
-      rings.setUsedEvent(next);
-    }
+    this.consumedUpTo((last + 1) & U16_MASK);
     return token;
   }
 
@@ -512,65 +393,9 @@ export class Virtqueue<T> {
     }
     this.freeHead = freeHead;
     this.numFree_ = numFree;
-    const next = (last + k) & U16_MASK;
-    this.lastUsedIdx_ = next;
     this.lastLen_ = len;
-    if (this.eventIdx && (this.availFlagsShadow & F_NO_INTERRUPT) === 0) rings.setUsedEvent(next);
+    this.consumedUpTo((last + k) & U16_MASK);
     return k;
-  }
-
-  /**
-   * Asks the device not to interrupt (`virtqueue_disable_cb`): sets `NO_INTERRUPT` in `avail.flags` —
-   * a hint the device ignores with `EVENT_IDX`, where `used_event` is left as it is and simply stops
-   * advancing. Works on a broken queue.
-   */
-  disableCb(): void {
-    if ((this.availFlagsShadow & F_NO_INTERRUPT) !== 0) return;
-    this.availFlagsShadow |= F_NO_INTERRUPT;
-    this.rings.setAvailFlags(this.availFlagsShadow);
-  }
-
-  /**
-   * Re-enables interrupts (`virtqueue_enable_cb`): clears `NO_INTERRUPT`, with `EVENT_IDX` writes
-   * `used_event = lastUsedIdx`, then re-checks the used ring.
-   * @returns `false` if used buffers are already pending (the caller must poll again, or it may miss
-   * them), `true` otherwise
-   * @throws VringError `EIO` if the queue is broken.
-   */
-  enableCb(): boolean {
-    if (this.broken) throw this.brokenError();
-    this.clearNoInterrupt();
-    if (this.eventIdx) this.rings.setUsedEvent(this.lastUsedIdx_);
-    // The threshold is written before used.idx is re-read (virtio_mb in the kernel).
-    return !this.moreUsed();
-  }
-
-  /**
-   * Re-enables interrupts but asks for one only after 3/4 of the outstanding buffers are used
-   * (`virtqueue_enable_cb_delayed`): `used_event = lastUsedIdx + floor(3 · outstanding / 4)` with
-   * `EVENT_IDX`; without it the same as {@link enableCb} with the delayed re-check.
-   * @returns `false` if more than that many used buffers are already pending, `true` otherwise
-   * @throws VringError `EIO` if the queue is broken.
-   */
-  enableCbDelayed(): boolean {
-    if (this.broken) throw this.brokenError();
-    this.clearNoInterrupt();
-    const last = this.lastUsedIdx_;
-    const outstanding = (this.availIdxShadow - last) & U16_MASK;
-    const bufs = Math.floor((outstanding * DELAYED_CB_NUMERATOR) / DELAYED_CB_DENOMINATOR);
-    if (this.eventIdx) this.rings.setUsedEvent((last + bufs) & U16_MASK);
-    // The threshold is written before used.idx is re-read (virtio_mb in the kernel).
-    return ((this.rings.usedIdx() - last) & U16_MASK) <= bufs;
-  }
-
-  /**
-   * The interrupt handler (`vring_interrupt`): does nothing if no used buffer is pending or the queue
-   * is broken; otherwise calls the `callback` option.
-   */
-  interrupt(): void {
-    if (!this.moreUsed()) return;
-    if (this.broken) return;
-    this.callback?.(this);
   }
 
   /**
@@ -601,17 +426,24 @@ export class Virtqueue<T> {
     this.init(0);
   }
 
-  /** Frees the rings and the indirect pool back to the DMA allocator; the queue is then broken. Idempotent. */
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    this.broken = true;
+  /** Calls the `notify` option. */
+  protected notifyDevice(): void {
+    this.notifyFn(this);
+  }
+
+  /** Calls the `callback` option. */
+  protected callDriver(): void {
+    this.callback?.(this);
+  }
+
+  /** Frees the rings and the indirect pool back to the DMA allocator. */
+  protected freeAreas(): void {
     this.rings.free();
   }
 
   private init(start: number): void {
     const num = this.num;
-    this.rings.zero();
+    this.initRings(start);
     for (let i = 0; i < num; i++) this.nextOf[i] = i + 1;
     this.chainCount.fill(0);
     this.chainTail.fill(0);
@@ -619,18 +451,7 @@ export class Virtqueue<T> {
     this.tokens.fill(undefined);
     this.freeHead = 0;
     this.numFree_ = num;
-    this.availIdxShadow = start;
-    this.kickedIdx = start;
-    this.lastUsedIdx_ = start;
-    this.availFlagsShadow = 0;
     this.lastLen_ = 0;
-    this.broken = false;
-    if (start !== 0) {
-      this.rings.setAvailIdx(start);
-      this.rings.setUsedEvent(start);
-      this.rings.setUsedIdx(start);
-      this.rings.setAvailEvent(start);
-    }
   }
 
   private addOne(addr: number, len: number, flags: number, token: T): void {
@@ -681,8 +502,7 @@ export class Virtqueue<T> {
     let done = 0;
     while (done < count) {
       // publish kicks when 0xffff additions since the last decision are reached: after `run` more here.
-      const since = (this.availIdxShadow - this.kickedIdx) & U16_MASK;
-      const run = since === U16_MASK ? U16_MASK + 1 : U16_MASK - since;
+      const run = this.addsBeforeForcedKick();
       if (count - done < run) {
         this.addRun(addrs, lens, tokens, done, count, flags);
         return;
@@ -769,12 +589,6 @@ export class Virtqueue<T> {
     this.tokens[head] = undefined;
   }
 
-  private clearNoInterrupt(): void {
-    if ((this.availFlagsShadow & F_NO_INTERRUPT) === 0) return;
-    this.availFlagsShadow &= ~F_NO_INTERRUPT;
-    this.rings.setAvailFlags(this.availFlagsShadow);
-  }
-
   /**
    * The error of a single-buffer add with a bad token, address or length; `element` is its index in a
    * batch, if it came from one.
@@ -811,16 +625,6 @@ export class Virtqueue<T> {
     if (id >= this.num) return this.markBroken(`used id ${id} is out of range for queue size ${this.num}`);
     if (this.chainCount[id] === 0) return this.markBroken(`used id ${id} is not in flight`);
     return this.markBroken(`used len ${len} is beyond the ${this.writable[id]} writable bytes of id ${id}`);
-  }
-
-  private markBroken(message: string): VringError {
-    this.broken = true;
-    return new VringError('EIO', `virtqueue ${this.index}: ${message}`);
-  }
-
-  private brokenError(): VringError {
-    const why = this.destroyed ? 'destroyed' : 'broken';
-    return new VringError('EIO', `virtqueue ${this.index} is ${why}`);
   }
 
   /** The error of an add that needs `needed` descriptors for `what` (a chain or a batch). */

@@ -37,7 +37,7 @@ import type { VringhBatch } from './vringh-batch.js';
 import { VringhChain } from './vringh-chain.js';
 import { VringhRingState } from './vringh-ring-state.js';
 import type { DeviceVirtqueue } from './vringh-device-virtqueue.js';
-import { vringNeedEvent } from './virtqueue.js';
+import { vringNeedEvent } from './virtqueue-core.js';
 
 /** Ring indices are free-running u16 counters (§2.7.6). */
 const U16_MASK = 0xffff;
