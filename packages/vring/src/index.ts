@@ -212,6 +212,8 @@ export {
 } from './split-ring-layout.js';
 export { Virtqueue } from './virtqueue.js';
 export { VirtqueueCore, vringNeedEvent } from './virtqueue-core.js';
+export { PooledVirtqueue, type SlotArray } from './pooled-virtqueue.js';
+export type { PooledVirtqueueOptions } from './pooled-virtqueue-options.js';
 export type { VirtqueueOptions } from './virtqueue-options.js';
 export { BufferList } from './virtqueue-buffer-list.js';
 export { Vringh, type VringhInitOptions } from './vringh.js';

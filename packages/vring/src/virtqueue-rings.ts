@@ -230,6 +230,11 @@ export class VirtqueueRings {
     writeDesc(this.descView, this.descOff + i * DESC_SIZE, addr, len, flags, next);
   }
 
+  /** Sets the `len` of descriptor `i` alone. */
+  setDescLen(i: number, len: number): void {
+    this.descView.setUint32(this.descOff + i * DESC_SIZE + DESC_LEN, len, true);
+  }
+
   /** Writes entry `i` of the indirect table that belongs to descriptor slot `head`. */
   writeIndirectDesc(head: number, i: number, addr: number, len: number, flags: number, next: number): void {
     writeDesc(this.indView, this.indOff + head * this.indStride + i * DESC_SIZE, addr, len, flags, next);

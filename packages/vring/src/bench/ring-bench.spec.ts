@@ -1,14 +1,16 @@
 import { describe, expect, it, vi } from 'vitest';
 import { copyCeiling, referenceLoop } from './reference-loop.js';
-import { main, vringLoop } from './ring-bench.js';
+import { pooledLoop } from './pooled-loop.js';
+import { main } from './ring-bench.js';
 import { validatedLoop } from './validated-loop.js';
+import { virtqueueLoop } from './virtqueue-loop.js';
 
 // The loops check their own data (every byte sent arrives) and throw otherwise; these runs keep them
 // working. Speed is the benchmark's business, not the tests'.
 describe('ring benchmark loops', () => {
   for (const size of [1, 64, 1500, 2048]) {
     it(`move ${size}-byte packets without losing data`, () => {
-      for (const loop of [vringLoop, referenceLoop, validatedLoop]) {
+      for (const loop of [pooledLoop, virtqueueLoop, referenceLoop, validatedLoop]) {
         const pps = loop(size, 3000);
         expect(Number.isFinite(pps) && pps > 0).toBe(true);
       }

@@ -1,0 +1,449 @@
+import { VringError } from './errors.js';
+import type { GuestMemory } from './guest-memory.js';
+import type { DmaAllocator } from './dma-allocator.js';
+import type { PooledVirtqueueOptions } from './pooled-virtqueue-options.js';
+import { VirtqueueCore } from './virtqueue-core.js';
+import { VirtqueueRings } from './virtqueue-rings.js';
+import { VIRTQ_DESC_F_WRITE, VIRTQ_DESC_SIZE, VIRTQ_USED_ELEM_SIZE } from './constants.js';
+import {
+  VIRTQ_DESC_LEN_OFF,
+  VIRTQ_USED_ELEM_ID_OFF,
+  VIRTQ_USED_ELEM_LEN_OFF,
+  checkQueueSize,
+} from './split-ring-layout.js';
+
+const U16_MASK = 0xffff;
+/** Largest buffer: the limits are kept as doubles, but the pool is allocated as one area. */
+const BUF_SIZE_MAX = 0x7fff_ffff;
+const DEFAULT_BUF_ALIGN = 64;
+/** {@link PooledVirtqueue}'s limit of a buffer that is not in flight: below every used `len`. */
+const NOT_IN_FLIGHT = -1;
+// Module-local copies of the layout constants the loops use (an imported binding is re-read per use).
+const F_WRITE = VIRTQ_DESC_F_WRITE;
+const DESC_SIZE = VIRTQ_DESC_SIZE;
+const DESC_LEN = VIRTQ_DESC_LEN_OFF;
+const USED_ELEM = VIRTQ_USED_ELEM_SIZE;
+const USED_ID = VIRTQ_USED_ELEM_ID_OFF;
+const USED_LEN = VIRTQ_USED_ELEM_LEN_OFF;
+
+/** Where {@link PooledVirtqueue.reap} leaves the slots it took back. */
+export type SlotArray = Uint16Array | Uint32Array | number[];
+
+/**
+ * A driver-side split virtqueue over a fixed pool of equal buffers, descriptor `i` bound to buffer `i`
+ * for the queue's life: the way a NIC driver runs its receive and transmit rings (DPDK's "simple"
+ * virtio Rx/Tx paths). There is no free list, no chain and no token: a buffer is named by its slot,
+ * buffers are made available in ring order (slot `availIdx mod num` next), and posting one writes
+ * only its length (on transmit) and the avail index. The descriptors' addresses and flags and the avail
+ * ring (entry `i` is always slot `i`) are written when the queue is created or reset; both are
+ * driver-owned (§2.7.5, §2.7.6) and only the device reads them, so a device that writes them only
+ * misleads itself.
+ *
+ * Everything the device writes is checked as by {@link Virtqueue}: a used index that runs ahead of
+ * what was made available, a used id out of range or not in flight, a used `len` beyond what the
+ * buffer was posted with make the queue broken (`EIO`) until {@link reset}. A device may use buffers
+ * in any order; the oldest buffer still in flight holds back posting past its slot ({@link freeRun}).
+ *
+ * @example
+ * const rx = PooledVirtqueue.create(mem, dma, {
+ *   index: 0, num: 256, eventIdx: true, bufSize: 2048, writable: true, notify: (q) => kick(q.index),
+ * });
+ * rx.post(rx.num);
+ * rx.kick();
+ * // later, in the interrupt handler
+ * const n = rx.reap(slots, lens);
+ * for (let k = 0; k < n; k++) deliver(rx.bytes, rx.bufferOffset(slots[k]), lens[k]);
+ * rx.post(n);
+ */
+export class PooledVirtqueue extends VirtqueueCore {
+  /** Bytes per buffer. */
+  readonly bufSize: number;
+  /** Whether the buffers are device-writable (receive) rather than device-readable (transmit). */
+  readonly writable: boolean;
+  /** Guest-physical address of buffer 0; buffer `slot` is at `poolAddr + slot * bufStride`. */
+  readonly poolAddr: number;
+  /** Distance between two buffers: `bufSize` rounded up to the buffer alignment. */
+  readonly bufStride: number;
+  /** Byte view of the memory region holding the pool (see {@link bufferOffset}). */
+  readonly bytes: Uint8Array;
+
+  private readonly notifyFn: (vq: PooledVirtqueue) => void;
+  private readonly callback: ((vq: PooledVirtqueue) => void) | undefined;
+  private readonly dma: DmaAllocator;
+  /** Offset of buffer 0 in {@link bytes}. */
+  private readonly poolOff: number;
+  /** Device address of buffer 0. */
+  private readonly poolDma: number;
+  /** Per slot: the largest used `len` the device may report, or NOT_IN_FLIGHT. */
+  private readonly limit: Float64Array;
+  /**
+   * Ring position (u16, as avail indices) of the oldest buffer still in flight; `availIdx` when none
+   * is. Every buffer posted before it was taken back, so the next `num - (availIdx - oldest)` slots
+   * are free and the one after is not: {@link freeRun} without a scan.
+   */
+  private oldest = 0;
+  /** Buffers taken back out of order: in flight no more, but posted after {@link oldest}. */
+  private reapedAhead = 0;
+  /** Whether a post gave some descriptor a length other than {@link bufSize}. */
+  private lensWritten = false;
+
+  /**
+   * Allocates the rings and the buffer pool from `dma`, writes the descriptors and returns a queue
+   * with every buffer free.
+   *
+   * @param mem the memory `dma` allocates from; every area must lie inside one of its regions
+   * @param dma the driver's DMA allocator
+   * @param options queue parameters
+   * @throws VringError `EINVAL` for a bad index, size, alignment, buffer size or `initialIdx`,
+   * `ENOMEM` when the allocator is full (nothing stays allocated), `EFAULT` if an area is not inside
+   * one region of `mem`.
+   */
+  static create(mem: GuestMemory, dma: DmaAllocator, options: PooledVirtqueueOptions): PooledVirtqueue {
+    const { index, num, bufSize } = options;
+    if (!Number.isSafeInteger(index) || index < 0) {
+      throw new VringError('EINVAL', `virtqueue index ${index} is not a non-negative integer`);
+    }
+    checkQueueSize(num);
+    if (!Number.isInteger(bufSize) || bufSize < 1 || bufSize > BUF_SIZE_MAX) {
+      throw new VringError('EINVAL', `buffer size ${bufSize} is not in 1..${BUF_SIZE_MAX}`);
+    }
+    const bufAlign = options.bufAlign ?? DEFAULT_BUF_ALIGN;
+    if (
+      !Number.isInteger(bufAlign) ||
+      bufAlign < 1 ||
+      bufAlign > BUF_SIZE_MAX ||
+      (bufAlign & (bufAlign - 1)) !== 0
+    ) {
+      throw new VringError('EINVAL', `buffer alignment ${bufAlign} is not a power of two`);
+    }
+    const initialIdx = options.initialIdx ?? 0;
+    if (!Number.isInteger(initialIdx) || initialIdx < 0 || initialIdx > U16_MASK) {
+      throw new VringError('EINVAL', `initial ring index ${initialIdx} is not a u16`);
+    }
+    const stride = Math.ceil(bufSize / bufAlign) * bufAlign;
+    const rings = VirtqueueRings.alloc(mem, dma, num, options.align, 0);
+    let poolAddr: number;
+    let region;
+    try {
+      poolAddr = dma.alloc(num * stride, bufAlign);
+      try {
+        region = mem.regionOf(poolAddr, num * stride);
+      } catch (err) {
+        dma.free(poolAddr);
+        throw err;
+      }
+    } catch (err) {
+      rings.free();
+      throw err;
+    }
+    const vq = new PooledVirtqueue(
+      options,
+      rings,
+      dma,
+      poolAddr,
+      stride,
+      region.bytes,
+      poolAddr - region.gpa,
+    );
+    vq.init(initialIdx);
+    return vq;
+  }
+
+  private constructor(
+    options: PooledVirtqueueOptions,
+    rings: VirtqueueRings,
+    dma: DmaAllocator,
+    poolAddr: number,
+    stride: number,
+    bytes: Uint8Array,
+    poolOff: number,
+  ) {
+    super(options.index, options.eventIdx, rings);
+    this.bufSize = options.bufSize;
+    this.writable = options.writable;
+    this.poolAddr = poolAddr;
+    this.bufStride = stride;
+    this.bytes = bytes;
+    this.notifyFn = options.notify;
+    this.callback = options.callback;
+    this.dma = dma;
+    this.poolOff = poolOff;
+    this.poolDma = dma.dmaAddress(poolAddr);
+    this.limit = new Float64Array(this.num);
+  }
+
+  /** Buffers not in flight. */
+  get numFree(): number {
+    return this.num - ((this.availIdxShadow - this.lastUsedIdx_) & U16_MASK);
+  }
+
+  /** The slot the next {@link post} makes available first: `availIdx mod num`. */
+  get nextSlot(): number {
+    return this.availIdxShadow & this.mask;
+  }
+
+  /** Offset of buffer `slot` in {@link bytes}: where the driver reads or writes its contents. */
+  bufferOffset(slot: number): number {
+    return this.poolOff + this.slotOf(slot) * this.bufStride;
+  }
+
+  /** Guest-physical address of buffer `slot`. */
+  bufferAddr(slot: number): number {
+    return this.poolAddr + this.slotOf(slot) * this.bufStride;
+  }
+
+  /** Whether buffer `slot` is available to the device or used by it and not yet reaped. */
+  inFlight(slot: number): boolean {
+    return this.limit[this.slotOf(slot)] !== NOT_IN_FLIGHT;
+  }
+
+  /**
+   * How many buffers from {@link nextSlot} on, in ring order, are free: what the next {@link post}
+   * can take. It is {@link numFree} unless the device used buffers out of order, when the oldest
+   * buffer still in flight holds back the slots after it. A transmit path fills that many buffers,
+   * then posts them.
+   */
+  freeRun(): number {
+    return this.num - ((this.availIdxShadow - this.oldest) & U16_MASK);
+  }
+
+  /**
+   * Makes the next `count` buffers (slots {@link nextSlot} on, in ring order) available with one
+   * `avail.idx` store, buffer `k` with length `lens[k]` or, without `lens`, the whole buffer. For a
+   * transmit queue fill the buffers first. All or nothing: on an error no buffer was posted and
+   * nothing was published (the descriptor lengths and avail ring entries of the free slots before the
+   * bad element may have been written, where the device cannot see them). The "kick before 0xffff
+   * undecided additions" rule of {@link Virtqueue} holds; when it kicks inside the call, what was
+   * posted before that kick stays posted if a later element fails.
+   *
+   * @param count buffers to post: an integer in 0..{@link freeRun}() (and ≤ `lens.length`)
+   * @param lens bytes to offer in each buffer, 1..{@link bufSize}: a frame's length on transmit
+   * @throws VringError `EINVAL` for a bad count or length (naming the element), `ENOSPC` when one of
+   * the `count` slots is still in flight, `EIO` if the queue is broken.
+   */
+  post(count: number, lens?: ArrayLike<number>): void {
+    if (this.broken) throw this.brokenError();
+    if (
+      !Number.isInteger(count) ||
+      count < 0 ||
+      count > this.num ||
+      (lens !== undefined && count > lens.length)
+    ) {
+      const max = lens === undefined ? this.num : Math.min(this.num, lens.length);
+      throw new VringError('EINVAL', `post count ${count} is not an integer in 0..${max}`);
+    }
+    if (count > this.freeRun()) throw this.noSpace(count);
+    let done = 0;
+    while (done < count) {
+      const run = this.addsBeforeForcedKick();
+      if (count - done < run) {
+        this.postRun(done, count, lens);
+        return;
+      }
+      // Only a queue that was not kicked for 0xffff additions gets here; notify may then re-enter
+      // the queue, so the rest is checked again.
+      this.postRun(done, done + run, lens);
+      done += run;
+      this.kick();
+      if (done < count) {
+        if (this.broken) throw this.brokenError();
+        if (count - done > this.freeRun()) throw this.noSpace(count - done);
+      }
+    }
+  }
+
+  /**
+   * Takes back up to `max` used buffers (`virtqueue_get_buf` for a pool): buffer `k` leaves its slot
+   * in `slots[k]` and the bytes the device wrote in `lens[k]`. Each element is checked as
+   * {@link Virtqueue.getBufs} checks it; a bad one ends the batch before it, and the next call throws.
+   * With `EVENT_IDX` and interrupts enabled, `used_event` moves once per call.
+   *
+   * @param slots receives the slots
+   * @param lens receives the used lengths
+   * @param max most buffers to take (default and upper bound: `lens.length`)
+   * @returns buffers taken back, 0 when none is pending
+   * @throws VringError `EIO` when the first pending element is bad (the queue becomes broken) or the
+   * queue is broken.
+   */
+  reap(slots: SlotArray, lens: Uint32Array, max: number = lens.length): number {
+    let limit = lens.length < slots.length ? lens.length : slots.length;
+    if (max < limit) limit = max > 0 ? Math.floor(max) : 0;
+    return this.consume(slots, lens, limit);
+  }
+
+  /**
+   * {@link reap} without the slots and lengths: takes back up to `max` used buffers of a transmit
+   * queue (default: all pending), with the same checks. @returns buffers taken back
+   * @throws VringError as {@link reap}.
+   */
+  reclaim(max: number = this.num): number {
+    return this.consume(undefined, undefined, max > 0 ? Math.floor(max) : 0);
+  }
+
+  /**
+   * Returns the queue to its initial state without reallocating (`virtqueue_reinit_split`), after the
+   * device was reset: rings zeroed, descriptors written again, every index 0, every buffer free,
+   * interrupts enabled, not broken.
+   * @throws VringError `EIO` if the queue was destroyed.
+   */
+  reset(): void {
+    if (this.destroyed) throw this.brokenError();
+    this.init(0);
+  }
+
+  /** Calls the `notify` option. */
+  protected notifyDevice(): void {
+    this.notifyFn(this);
+  }
+
+  /** Calls the `callback` option. */
+  protected callDriver(): void {
+    this.callback?.(this);
+  }
+
+  /** Frees the rings and the buffer pool. */
+  protected freeAreas(): void {
+    this.rings.free();
+    this.dma.free(this.poolAddr);
+  }
+
+  private init(start: number): void {
+    this.initRings(start);
+    const rings = this.rings;
+    const flags = this.writable ? F_WRITE : 0;
+    for (let i = 0; i < this.num; i++) {
+      rings.setAvailRing(i, i);
+      rings.writeDesc(i, this.poolDma + i * this.bufStride, this.bufSize, flags, 0);
+    }
+    this.limit.fill(NOT_IN_FLIGHT);
+    this.oldest = start;
+    this.reapedAhead = 0;
+    this.lensWritten = false;
+  }
+
+  /**
+   * Posts elements `from..to-1`, whose slots the caller found free, and publishes them with one
+   * `avail.idx` store. Each length is checked before anything is written.
+   */
+  private postRun(from: number, to: number, lens: ArrayLike<number> | undefined): void {
+    const rings = this.rings;
+    const limit = this.limit;
+    const mask = this.mask;
+    const bufSize = this.bufSize;
+    const start = this.availIdxShadow;
+    if (lens === undefined) {
+      // The whole buffers: the descriptors already say so unless a post with lengths changed them.
+      const lim = this.writable ? bufSize : 0;
+      const rewrite = this.lensWritten;
+      for (let k = from; k < to; k++) {
+        const slot = (start + k - from) & mask;
+        if (rewrite) rings.setDescLen(slot, bufSize);
+        limit[slot] = lim;
+      }
+    } else {
+      for (let k = from; k < to; k++) {
+        const len = lens[k];
+        // `(len | 0) === len` within 1..bufSize (< 2^31) is "an integer in range", NaN included.
+        if (!(len >= 1 && len <= bufSize && (len | 0) === len)) {
+          throw new VringError('EINVAL', `buffer length ${len} is not in 1..${bufSize} (post element ${k})`);
+        }
+      }
+      const descView = rings.descView;
+      const lenOff = rings.descOff + DESC_LEN;
+      const writable = this.writable;
+      for (let k = from; k < to; k++) {
+        const slot = (start + k - from) & mask;
+        const len = lens[k];
+        descView.setUint32(lenOff + slot * DESC_SIZE, len, true);
+        limit[slot] = writable ? len : 0;
+      }
+      this.lensWritten = true;
+    }
+    const idx = (start + to - from) & U16_MASK;
+    this.availIdxShadow = idx;
+    // The descriptors are written before the index that publishes them (virtio_wmb in the kernel);
+    // one index store for the run.
+    rings.setAvailIdx(idx);
+  }
+
+  /** The error of a post of `count` buffers when fewer are free in ring order. */
+  private noSpace(count: number): VringError {
+    const run = this.freeRun();
+    const held = run < this.numFree ? `; slot ${this.oldest & this.mask} is still in flight` : '';
+    return new VringError(
+      'ENOSPC',
+      `virtqueue ${this.index}: ${run} buffers can be posted, not ${count}${held}`,
+    );
+  }
+
+  /** {@link reap} / {@link reclaim}: takes up to `max` used elements, writing the outputs if given. */
+  private consume(slots: SlotArray | undefined, lens: Uint32Array | undefined, max: number): number {
+    if (this.broken) throw this.brokenError();
+    const rings = this.rings;
+    const usedView = rings.usedView;
+    const last = this.lastUsedIdx_;
+    const usedIdx = usedView.getUint16(rings.usedIdxOff, true);
+    let pending = (usedIdx - last) & U16_MASK;
+    if (pending === 0) return 0;
+    if (pending > ((this.availIdxShadow - last) & U16_MASK)) {
+      throw this.markBroken(
+        `used idx ${usedIdx} is ahead of avail idx ${this.availIdxShadow} (last used ${last})`,
+      );
+    }
+    // Nothing to take: leave used_event alone (rewriting it could undo an enableCbDelayed threshold).
+    if (max === 0) return 0;
+    if (pending > max) pending = max;
+    const ringOff = rings.usedRingOff;
+    const mask = this.mask;
+    const num = this.num;
+    const limit = this.limit;
+    let oldest = this.oldest;
+    let ahead = this.reapedAhead;
+    let k = 0;
+    // The elements are read only after used.idx showed them (virtio_rmb in the kernel).
+    for (; k < pending; k++) {
+      const elem = ringOff + ((last + k) & mask) * USED_ELEM;
+      const id = usedView.getUint32(elem + USED_ID, true);
+      const len = usedView.getUint32(elem + USED_LEN, true);
+      // Not in flight is a limit of -1, below every len; an id out of range is not looked up.
+      if (id >= num || len > limit[id]) {
+        if (k > 0) break;
+        throw this.badUsed(id, len);
+      }
+      limit[id] = NOT_IN_FLIGHT;
+      if (id === (oldest & mask)) oldest = (oldest + 1) & U16_MASK;
+      else ahead++;
+      if (slots !== undefined && lens !== undefined) {
+        slots[k] = id;
+        lens[k] = len;
+      }
+    }
+    // Buffers taken back out of order stop holding `oldest` back once the ones before them are back.
+    if (ahead > 0) {
+      const avail = this.availIdxShadow;
+      while (oldest !== avail && limit[oldest & mask] === NOT_IN_FLIGHT) {
+        oldest = (oldest + 1) & U16_MASK;
+        ahead--;
+      }
+    }
+    this.oldest = oldest;
+    this.reapedAhead = ahead;
+    this.consumedUpTo((last + k) & U16_MASK);
+    return k;
+  }
+
+  /** Marks the queue broken for a used element with a bad id or length, and says why. */
+  private badUsed(id: number, len: number): VringError {
+    if (id >= this.num) return this.markBroken(`used id ${id} is out of range for queue size ${this.num}`);
+    if (this.limit[id] === NOT_IN_FLIGHT) return this.markBroken(`used id ${id} is not in flight`);
+    return this.markBroken(`used len ${len} is beyond the ${this.limit[id]} writable bytes of id ${id}`);
+  }
+
+  /** `slot` if it names a buffer of the pool. @throws VringError `ERANGE` otherwise */
+  private slotOf(slot: number): number {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.num) {
+      throw new VringError('ERANGE', `slot ${slot} is not in 0..${this.num - 1}`);
+    }
+    return slot;
+  }
+}
