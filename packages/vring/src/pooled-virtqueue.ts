@@ -13,11 +13,11 @@ import {
 } from './split-ring-layout.js';
 
 const U16_MASK = 0xffff;
-/** Largest buffer: the limits are kept as doubles, but the pool is allocated as one area. */
+/** Largest buffer (its bound, plus one, is kept in a u32; the pool is allocated as one area). */
 const BUF_SIZE_MAX = 0x7fff_ffff;
 const DEFAULT_BUF_ALIGN = 64;
-/** {@link PooledVirtqueue}'s limit of a buffer that is not in flight: below every used `len`. */
-const NOT_IN_FLIGHT = -1;
+/** {@link PooledVirtqueue}'s bound of a buffer that is not in flight: no used `len` is below it. */
+const NOT_IN_FLIGHT = 0;
 // Module-local copies of the layout constants the loops use (an imported binding is re-read per use).
 const F_WRITE = VIRTQ_DESC_F_WRITE;
 const DESC_SIZE = VIRTQ_DESC_SIZE;
@@ -74,8 +74,12 @@ export class PooledVirtqueue extends VirtqueueCore {
   private readonly poolOff: number;
   /** Device address of buffer 0. */
   private readonly poolDma: number;
-  /** Per slot: the largest used `len` the device may report, or NOT_IN_FLIGHT. */
-  private readonly limit: Float64Array;
+  /**
+   * Per slot: one more than the largest used `len` the device may report (the bytes posted for a
+   * writable buffer, 0 for a readable one), or NOT_IN_FLIGHT (0): a used `len` is good iff it is
+   * below its slot's bound.
+   */
+  private readonly bound: Uint32Array;
   /**
    * Ring position (u16, as avail indices) of the oldest buffer still in flight; `availIdx` when none
    * is. Every buffer posted before it was taken back, so the next `num - (availIdx - oldest)` slots
@@ -169,7 +173,7 @@ export class PooledVirtqueue extends VirtqueueCore {
     this.dma = dma;
     this.poolOff = poolOff;
     this.poolDma = dma.dmaAddress(poolAddr);
-    this.limit = new Float64Array(this.num);
+    this.bound = new Uint32Array(this.num);
   }
 
   /** Buffers not in flight. */
@@ -194,7 +198,7 @@ export class PooledVirtqueue extends VirtqueueCore {
 
   /** Whether buffer `slot` is available to the device or used by it and not yet reaped. */
   inFlight(slot: number): boolean {
-    return this.limit[this.slotOf(slot)] !== NOT_IN_FLIGHT;
+    return this.bound[this.slotOf(slot)] !== NOT_IN_FLIGHT;
   }
 
   /**
@@ -315,7 +319,7 @@ export class PooledVirtqueue extends VirtqueueCore {
       rings.setAvailRing(i, i);
       rings.writeDesc(i, this.poolDma + i * this.bufStride, this.bufSize, flags, 0);
     }
-    this.limit.fill(NOT_IN_FLIGHT);
+    this.bound.fill(NOT_IN_FLIGHT);
     this.oldest = start;
     this.reapedAhead = 0;
     this.lensWritten = false;
@@ -327,18 +331,18 @@ export class PooledVirtqueue extends VirtqueueCore {
    */
   private postRun(from: number, to: number, lens: ArrayLike<number> | undefined): void {
     const rings = this.rings;
-    const limit = this.limit;
+    const bound = this.bound;
     const mask = this.mask;
     const bufSize = this.bufSize;
     const start = this.availIdxShadow;
     if (lens === undefined) {
       // The whole buffers: the descriptors already say so unless a post with lengths changed them.
-      const lim = this.writable ? bufSize : 0;
+      const lim = this.writable ? bufSize + 1 : 1;
       const rewrite = this.lensWritten;
       for (let k = from; k < to; k++) {
         const slot = (start + k - from) & mask;
         if (rewrite) rings.setDescLen(slot, bufSize);
-        limit[slot] = lim;
+        bound[slot] = lim;
       }
     } else {
       for (let k = from; k < to; k++) {
@@ -355,7 +359,7 @@ export class PooledVirtqueue extends VirtqueueCore {
         const slot = (start + k - from) & mask;
         const len = lens[k];
         descView.setUint32(lenOff + slot * DESC_SIZE, len, true);
-        limit[slot] = writable ? len : 0;
+        bound[slot] = writable ? len + 1 : 1;
       }
       this.lensWritten = true;
     }
@@ -396,7 +400,7 @@ export class PooledVirtqueue extends VirtqueueCore {
     const ringOff = rings.usedRingOff;
     const mask = this.mask;
     const num = this.num;
-    const limit = this.limit;
+    const bound = this.bound;
     let oldest = this.oldest;
     let ahead = this.reapedAhead;
     let k = 0;
@@ -405,12 +409,12 @@ export class PooledVirtqueue extends VirtqueueCore {
       const elem = ringOff + ((last + k) & mask) * USED_ELEM;
       const id = usedView.getUint32(elem + USED_ID, true);
       const len = usedView.getUint32(elem + USED_LEN, true);
-      // Not in flight is a limit of -1, below every len; an id out of range is not looked up.
-      if (id >= num || len > limit[id]) {
+      // Not in flight is a bound of 0, at or below every len; an id out of range is not looked up.
+      if (id >= num || len >= bound[id]) {
         if (k > 0) break;
         throw this.badUsed(id, len);
       }
-      limit[id] = NOT_IN_FLIGHT;
+      bound[id] = NOT_IN_FLIGHT;
       if (id === (oldest & mask)) oldest = (oldest + 1) & U16_MASK;
       else ahead++;
       if (slots !== undefined && lens !== undefined) {
@@ -421,7 +425,7 @@ export class PooledVirtqueue extends VirtqueueCore {
     // Buffers taken back out of order stop holding `oldest` back once the ones before them are back.
     if (ahead > 0) {
       const avail = this.availIdxShadow;
-      while (oldest !== avail && limit[oldest & mask] === NOT_IN_FLIGHT) {
+      while (oldest !== avail && bound[oldest & mask] === NOT_IN_FLIGHT) {
         oldest = (oldest + 1) & U16_MASK;
         ahead--;
       }
@@ -435,8 +439,8 @@ export class PooledVirtqueue extends VirtqueueCore {
   /** Marks the queue broken for a used element with a bad id or length, and says why. */
   private badUsed(id: number, len: number): VringError {
     if (id >= this.num) return this.markBroken(`used id ${id} is out of range for queue size ${this.num}`);
-    if (this.limit[id] === NOT_IN_FLIGHT) return this.markBroken(`used id ${id} is not in flight`);
-    return this.markBroken(`used len ${len} is beyond the ${this.limit[id]} writable bytes of id ${id}`);
+    if (this.bound[id] === NOT_IN_FLIGHT) return this.markBroken(`used id ${id} is not in flight`);
+    return this.markBroken(`used len ${len} is beyond the ${this.bound[id] - 1} writable bytes of id ${id}`);
   }
 
   /** `slot` if it names a buffer of the pool. @throws VringError `ERANGE` otherwise */

@@ -5,12 +5,7 @@ import type { BufferList } from './virtqueue-buffer-list.js';
 import type { VirtqueueOptions } from './virtqueue-options.js';
 import { VirtqueueRings, writeDesc } from './virtqueue-rings.js';
 import { VirtqueueCore } from './virtqueue-core.js';
-import {
-  VIRTQ_DESC_F_NEXT,
-  VIRTQ_DESC_F_WRITE,
-  VIRTQ_DESC_SIZE,
-  VIRTQ_USED_ELEM_SIZE,
-} from './constants.js';
+import { VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_DESC_SIZE, VIRTQ_USED_ELEM_SIZE } from './constants.js';
 import {
   VIRTQ_AVAIL_ELEM_SIZE,
   VIRTQ_USED_ELEM_ID_OFF,
