@@ -413,6 +413,65 @@ describe('VringhLoopback', () => {
     }
   });
 
+  // The window a first buffer loaded must not pass a second one that leaves it (either end), on
+  // either ring: the pass stops before that chain, having moved only the first.
+  const leaving: readonly (readonly [string, number, number])[] = [
+    ['a TX buffer past the end of its window', IOVA_BASE + HALF - 0x10, IOVA_BASE + HALF + 0x100],
+    ['a TX buffer below the start of its window', IOVA_BASE - 0x10, IOVA_BASE + HALF + 0x100],
+    ['an RX buffer past the end of its window', IOVA_BASE + 0x40, IOVA_BASE + 2 * HALF - 0x10],
+    ['an RX buffer below the start of its window', IOVA_BASE + 0x40, IOVA_BASE + HALF - 0x10],
+  ];
+  for (const [what, txIova, rxIova] of leaving) {
+    it(`stops before ${what} after a buffer inside it`, () => {
+      const s = build({
+        num: 4,
+        tx: [
+          { iova: IOVA_BASE, len: 32, flags: R, next: 0, hi: 0 },
+          { iova: txIova, len: 32, flags: R, next: 0, hi: 0 },
+          { iova: IOVA_BASE + 0x80, len: 32, flags: R, next: 0, hi: 0 },
+          { iova: IOVA_BASE + 0xc0, len: 32, flags: R, next: 0, hi: 0 },
+        ],
+        rx: [
+          { iova: IOVA_BASE + HALF, len: 64, flags: W, next: 0, hi: 0 },
+          { iova: rxIova, len: 64, flags: W, next: 0, hi: 0 },
+          { iova: IOVA_BASE + HALF + 0x200, len: 64, flags: W, next: 0, hi: 0 },
+          { iova: IOVA_BASE + HALF + 0x300, len: 64, flags: W, next: 0, hi: 0 },
+        ],
+        txHeads: [0, 1],
+        rxHeads: [0, 1],
+        // TX buffers readable only, RX buffers writable only, in two windows with different offsets.
+        mappings: [
+          { iova: IOVA_BASE, size: HALF, pa: ZONE, perm: VHOST_MAP_RO },
+          { iova: IOVA_BASE + HALF, size: HALF, pa: ZONE + 0x3000, perm: VHOST_MAP_WO },
+        ],
+        txJump: 0,
+        rxJump: 0,
+        payload: new Uint8Array([1, 2, 3]),
+        filterByte: 0,
+        budgets: [8],
+      });
+      const before = s.bytes.slice();
+      const lb = new VringhLoopback();
+      expect(lb.run(s.tx, s.rx, 8)).toBe(VRINGH_LOOPBACK_SLOW);
+      expect([lb.txChains, lb.rxChains]).toEqual([1, 1]);
+      // Only the first RX buffer and the rings' used areas were written.
+      const changed: number[] = [];
+      for (let i = 0; i < s.bytes.length; i++) if (s.bytes[i] !== before[i]) changed.push(i);
+      const firstRx = ZONE + 0x3000;
+      expect(
+        changed.every(
+          (i) =>
+            (i >= firstRx && i < firstRx + 32) ||
+            (i >= TX.used && i < TX.used + 0x100) ||
+            (i >= RX.used && i < RX.used + 0x100),
+        ),
+      ).toBe(true);
+      expect(Array.from(s.bytes.subarray(firstRx, firstRx + 32))).toEqual(
+        Array.from(s.bytes.subarray(ZONE, ZONE + 32)),
+      );
+    });
+  }
+
   it('stops on the budget', () => {
     const s = simple();
     const lb = new VringhLoopback();

@@ -151,6 +151,18 @@ export class VringhLoopback {
     const rWin = this.rxWindow;
     tWin.clear();
     rWin.clear();
+    // The windows' bounds, offsets and views in locals; valid for the access each ring needs (TX reads,
+    // RX writes), since a window is loaded into them only after `cover` checked that permission.
+    let tStart = tWin.start;
+    let tEnd = tWin.last;
+    let tDelta = 0;
+    let tBytes = tWin.bytes;
+    let rStart = rWin.start;
+    let rEnd = rWin.last;
+    let rDelta = 0;
+    let rBytes = rWin.bytes;
+    // The pass ends at the budget or when the TX ring runs out, whichever comes first.
+    const end = max < tPending ? max : tPending;
     let taken = 0;
     let used = 0;
     let txBytes = 0;
@@ -158,12 +170,8 @@ export class VringhLoopback {
     let stop: VringhLoopbackStop = VRINGH_LOOPBACK_SLOW;
     try {
       for (;;) {
-        if (taken === max) {
-          stop = VRINGH_LOOPBACK_BUDGET;
-          break;
-        }
-        if (taken === tPending) {
-          stop = VRINGH_LOOPBACK_EMPTY;
+        if (taken === end) {
+          stop = end === max ? VRINGH_LOOPBACK_BUDGET : VRINGH_LOOPBACK_EMPTY;
           break;
         }
         // TX: the next chain, if it is simple and inside the window.
@@ -178,9 +186,14 @@ export class VringhLoopback {
         )
           break;
         const ta = tDesc.getUint32(to + DESC_ADDR_LO, true);
-        if (!tWin.cover(t.iotlb, t.mem, ta, tLen, MAP_RO)) break;
-        const tBytes = tWin.bytes;
-        const tOff = ta + tWin.delta;
+        if (!(ta >= tStart && ta <= tEnd - tLen + 1)) {
+          if (!tWin.cover(t.iotlb, t.mem, ta, tLen, MAP_RO)) break;
+          tStart = tWin.start;
+          tEnd = tWin.last;
+          tDelta = tWin.delta;
+          tBytes = tWin.bytes;
+        }
+        const tOff = ta + tDelta;
         if (filter === undefined || filter(tBytes, tOff, tLen)) {
           // RX: the next chain, if it is simple, inside its window and large enough.
           if (used === rPending) break;
@@ -195,8 +208,14 @@ export class VringhLoopback {
           )
             break;
           const ra = rDesc.getUint32(ro + DESC_ADDR_LO, true);
-          if (!rWin.cover(r.iotlb, r.mem, ra, rLen, MAP_WO)) break;
-          copyBytes(rWin.bytes, ra + rWin.delta, tBytes, tOff, tLen);
+          if (!(ra >= rStart && ra <= rEnd - rLen + 1)) {
+            if (!rWin.cover(r.iotlb, r.mem, ra, rLen, MAP_WO)) break;
+            rStart = rWin.start;
+            rEnd = rWin.last;
+            rDelta = rWin.delta;
+            rBytes = rWin.bytes;
+          }
+          copyBytes(rBytes, ra + rDelta, tBytes, tOff, tLen);
           const ru = USED_RING + ((rUsedIdx + used) & rMask) * USED_ELEM;
           rUsed.setUint32(ru + USED_ID, rh, true);
           rUsed.setUint32(ru + USED_LEN, tLen, true);
