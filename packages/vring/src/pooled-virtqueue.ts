@@ -284,17 +284,6 @@ export class PooledVirtqueue extends VirtqueueCore {
     return this.consume(undefined, undefined, max > 0 ? Math.floor(max) : 0);
   }
 
-  /**
-   * Returns the queue to its initial state without reallocating (`virtqueue_reinit_split`), after the
-   * device was reset: rings zeroed, descriptors written again, every index 0, every buffer free,
-   * interrupts enabled, not broken.
-   * @throws VringError `EIO` if the queue was destroyed.
-   */
-  reset(): void {
-    if (this.destroyed) throw this.brokenError();
-    this.init(0);
-  }
-
   /** Calls the `notify` option. */
   protected notifyDevice(): void {
     this.notifyFn(this);
@@ -311,7 +300,8 @@ export class PooledVirtqueue extends VirtqueueCore {
     this.dma.free(this.poolAddr);
   }
 
-  private init(start: number): void {
+  /** (Re)initialises the queue with every ring index at `start`. */
+  protected init(start: number): void {
     this.initRings(start);
     const rings = this.rings;
     const flags = this.writable ? F_WRITE : 0;

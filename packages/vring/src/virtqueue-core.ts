@@ -187,6 +187,18 @@ export abstract class VirtqueueCore {
     this.callDriver();
   }
 
+  /**
+   * Returns the queue to its initial state without reallocating (`virtqueue_reinit_split`), after the
+   * device was reset: rings zeroed (a {@link PooledVirtqueue} writes its descriptors and avail ring
+   * again), every index 0, every descriptor free, interrupts enabled, not broken. What was still in
+   * flight is dropped: a {@link Virtqueue}'s caller takes its tokens back with `detachUnusedBuf` first.
+   * @throws VringError `EIO` if the queue was destroyed.
+   */
+  reset(): void {
+    if (this.destroyed) throw this.brokenError();
+    this.init(0);
+  }
+
   /** Frees the rings (and what the queue allocated with them); the queue is then broken. Idempotent. */
   destroy(): void {
     if (this.destroyed) return;
@@ -194,6 +206,9 @@ export abstract class VirtqueueCore {
     this.broken = true;
     this.freeAreas();
   }
+
+  /** (Re)initialises the queue with every ring index at `start` ({@link initRings} and its own state). */
+  protected abstract init(start: number): void;
 
   /** Calls the `notify` option with this queue. */
   protected abstract notifyDevice(): void;

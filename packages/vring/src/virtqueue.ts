@@ -410,17 +410,6 @@ export class Virtqueue<T> extends VirtqueueCore {
     return undefined;
   }
 
-  /**
-   * Returns the queue to its initial state without reallocating (`virtqueue_reinit_split`): rings
-   * zeroed, every index 0, all descriptors free, interrupts enabled, not broken. Tokens still in flight
-   * are dropped: call {@link detachUnusedBuf} first to get them back.
-   * @throws VringError `EIO` if the queue was destroyed.
-   */
-  reset(): void {
-    if (this.destroyed) throw this.brokenError();
-    this.init(0);
-  }
-
   /** Calls the `notify` option. */
   protected notifyDevice(): void {
     this.notifyFn(this);
@@ -436,7 +425,8 @@ export class Virtqueue<T> extends VirtqueueCore {
     this.rings.free();
   }
 
-  private init(start: number): void {
+  /** (Re)initialises the queue with every ring index at `start`. */
+  protected init(start: number): void {
     const num = this.num;
     this.initRings(start);
     for (let i = 0; i < num; i++) this.nextOf[i] = i + 1;
