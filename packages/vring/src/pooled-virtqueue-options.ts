@@ -10,7 +10,10 @@ export interface PooledVirtqueueOptions {
   readonly align?: number;
   /** Whether `VIRTIO_F_EVENT_IDX` was negotiated. */
   readonly eventIdx: boolean;
-  /** Bytes per buffer: an integer in 1..2^31 - 1 (`num * bufSize` is allocated at once). */
+  /**
+   * Bytes per buffer: an integer in 1..2^31 - 1. The pool, `num` buffers `bufSize` rounded up to
+   * `bufAlign` apart, is allocated as one area.
+   */
   readonly bufSize: number;
   /** Alignment of each buffer and of the pool: a power of two (default 64, a cache line). */
   readonly bufAlign?: number;

@@ -895,6 +895,24 @@ describe('notification', () => {
     expect(s.vq.lastUsedIdx).toBe(0);
   });
 
+  it('an empty used ring read leaves used_event alone, and so does a max that is not a positive number', () => {
+    const s = side({ eventIdx: true });
+    s.vq.post(4);
+    expect(s.vq.enableCbDelayed()).toBe(true);
+    expect(s.dev.usedEvent()).toBe(3);
+    // Nothing used yet: reading must not rewrite the enableCbDelayed threshold.
+    expect(s.vq.reap(new Uint16Array(4), new Uint32Array(4))).toBe(0);
+    expect(s.vq.reclaim()).toBe(0);
+    expect(s.dev.usedEvent()).toBe(3);
+    s.dev.use(0, 0);
+    expect(s.vq.reap(new Uint16Array(4), new Uint32Array(4), Number.NaN)).toBe(0);
+    expect(s.vq.reclaim(Number.NaN)).toBe(0);
+    expect(s.vq.reclaim(-1)).toBe(0);
+    expect(s.dev.usedEvent()).toBe(3);
+    expect(s.vq.reclaim()).toBe(1);
+    expect(s.dev.usedEvent()).toBe(1);
+  });
+
   it('with EVENT_IDX and callbacks enabled used_event follows lastUsedIdx; disableCb stops that', () => {
     const s = side({ eventIdx: true, num: 8 });
     s.vq.post(8);

@@ -53,7 +53,7 @@ export type SlotArray = Uint16Array | Uint32Array | number[];
  * // later, in the interrupt handler
  * const n = rx.reap(slots, lens);
  * for (let k = 0; k < n; k++) deliver(rx.bytes, rx.bufferOffset(slots[k]), lens[k]);
- * rx.post(n);
+ * rx.post(rx.freeRun()); // not `n`: a device that used buffers out of order holds some back
  */
 export class PooledVirtqueue extends VirtqueueCore {
   /** Bytes per buffer. */
@@ -214,11 +214,10 @@ export class PooledVirtqueue extends VirtqueueCore {
   /**
    * Makes the next `count` buffers (slots {@link nextSlot} on, in ring order) available with one
    * `avail.idx` store, buffer `k` with length `lens[k]` or, without `lens`, the whole buffer. For a
-   * transmit queue fill the buffers first. All or nothing: on an error no buffer was posted and
-   * nothing was published (the descriptor lengths and avail ring entries of the free slots before the
-   * bad element may have been written, where the device cannot see them). The "kick before 0xffff
-   * undecided additions" rule of {@link Virtqueue} holds; when it kicks inside the call, what was
-   * posted before that kick stays posted if a later element fails.
+   * transmit queue fill the buffers first. All or nothing: every length and the space are checked
+   * before anything is written, so on an error nothing changed. The "kick before 0xffff undecided
+   * additions" rule of {@link Virtqueue} holds; when it kicks inside the call (a queue not kicked for
+   * 0xffff additions), what was posted before that kick stays posted if the rest then fails.
    *
    * @param count buffers to post: an integer in 0..{@link freeRun}() (and ≤ `lens.length`)
    * @param lens bytes to offer in each buffer, 1..{@link bufSize}: a frame's length on transmit
@@ -264,20 +263,23 @@ export class PooledVirtqueue extends VirtqueueCore {
    *
    * @param slots receives the slots
    * @param lens receives the used lengths
-   * @param max most buffers to take (default and upper bound: `lens.length`)
+   * @param max most buffers to take (default and upper bound: the shorter of `slots` and `lens`; not
+   * a positive number: none)
    * @returns buffers taken back, 0 when none is pending
    * @throws VringError `EIO` when the first pending element is bad (the queue becomes broken) or the
    * queue is broken.
    */
   reap(slots: SlotArray, lens: Uint32Array, max: number = lens.length): number {
     let limit = lens.length < slots.length ? lens.length : slots.length;
-    if (max < limit) limit = max > 0 ? Math.floor(max) : 0;
+    // `!(max >= limit)` also takes NaN, as none.
+    if (!(max >= limit)) limit = max > 0 ? Math.floor(max) : 0;
     return this.consume(slots, lens, limit);
   }
 
   /**
    * {@link reap} without the slots and lengths: takes back up to `max` used buffers of a transmit
-   * queue (default: all pending), with the same checks. @returns buffers taken back
+   * queue (default: all pending; not a positive number: none), with the same checks.
+   * @returns buffers taken back
    * @throws VringError as {@link reap}.
    */
   reclaim(max: number = this.num): number {

@@ -420,6 +420,8 @@ describe('VringhLoopback', () => {
     ['a TX buffer below the start of its window', IOVA_BASE - 0x10, IOVA_BASE + HALF + 0x100],
     ['an RX buffer past the end of its window', IOVA_BASE + 0x40, IOVA_BASE + 2 * HALF - 0x10],
     ['an RX buffer below the start of its window', IOVA_BASE + 0x40, IOVA_BASE + HALF - 0x10],
+    // The frame (32 bytes) would fit before the window's end; the descriptor (64 bytes) does not.
+    ['an RX buffer whose descriptor runs past its window', IOVA_BASE + 0x40, IOVA_BASE + 2 * HALF - 0x30],
   ];
   for (const [what, txIova, rxIova] of leaving) {
     it(`stops before ${what} after a buffer inside it`, () => {
@@ -471,6 +473,14 @@ describe('VringhLoopback', () => {
       );
     });
   }
+
+  it('says BUDGET, not EMPTY, when the budget ends the pass exactly at the last pending chain', () => {
+    const s = simple();
+    const lb = new VringhLoopback();
+    expect(lb.run(s.tx, s.rx, 3)).toBe(VRINGH_LOOPBACK_BUDGET);
+    expect(lb.txChains).toBe(3);
+    expect(lb.run(s.tx, s.rx, 3)).toBe(VRINGH_LOOPBACK_EMPTY);
+  });
 
   it('stops on the budget', () => {
     const s = simple();

@@ -3,6 +3,7 @@
  * descriptor i bound to buffer i, as the reference loop's driver) and the `Vringh` loopback device of
  * {@link BenchLoopbackDevice}, every check on and IOTLB translation on.
  */
+import { checkPayloads, fillPayloads } from './payload.js';
 import { PooledVirtqueue } from '../pooled-virtqueue.js';
 import { benchMemory } from './bench-memory.js';
 import { BenchLoopbackDevice } from './loopback-device.js';
@@ -35,7 +36,7 @@ export function pooledLoop(size: number, packets: number, batch = 64): number {
     writable: true,
     notify,
   });
-  mem.fill(tx.poolAddr, NUM * tx.bufStride, 0x5a);
+  fillPayloads(tx.bytes, tx.bufferOffset(0), tx.bufStride, NUM, size);
   const dev = new BenchLoopbackDevice(mem, iotlb, tx.deviceLayout, rx.deviceLayout);
   const txLens = new Uint32Array(batch).fill(size);
   const slots = new Uint16Array(NUM);
@@ -63,11 +64,12 @@ export function pooledLoop(size: number, packets: number, batch = 64): number {
     for (let got = rx.reap(slots, lens); got > 0; got = rx.reap(slots, lens)) {
       for (let k = 0; k < got; k++) bytes += lens[k];
       received += got;
-      rx.post(got);
+      rx.post(rx.freeRun());
     }
     rx.kick();
   }
   const ns = Number(process.hrtime.bigint() - t0);
   if (bytes !== packets * size) throw new Error(`pooled loop lost data: ${bytes} != ${packets * size}`);
+  checkPayloads('pooled', rx.bytes, rx.bufferOffset(0), rx.bufStride, Math.min(packets, NUM), size);
   return (packets * 1e9) / ns;
 }

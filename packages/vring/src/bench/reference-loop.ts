@@ -6,6 +6,8 @@
  * to these, measured in the same process, because absolute numbers swing with machine load.
  */
 
+import { checkPayloads, fillPayloads } from './payload.js';
+
 const DESC = 16;
 
 /** Offsets of one ring's three areas in the loop's buffer. */
@@ -50,7 +52,7 @@ export function referenceLoop(size: number, packets: number, num = 256, batch = 
     u32[r + 2] = bufBytes;
     u16[(rx.descOff + i * DESC + 12) >> 1] = 2;
   }
-  for (let i = 0; i < size; i++) u8[txBufs + i] = i & 0xff;
+  fillPayloads(u8, txBufs, bufBytes, num, size);
   const mask = num - 1;
   let txAvail = 0;
   let rxAvail = 0;
@@ -113,6 +115,7 @@ export function referenceLoop(size: number, packets: number, num = 256, batch = 
   }
   const ns = Number(process.hrtime.bigint() - t0);
   if (check !== packets * size) throw new Error(`reference loop lost data: ${check} != ${packets * size}`);
+  checkPayloads('reference', u8, rxBufs, bufBytes, Math.min(packets, num), size);
   return (packets * 1e9) / ns;
 }
 

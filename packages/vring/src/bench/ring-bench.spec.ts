@@ -1,12 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
 import { copyCeiling, referenceLoop } from './reference-loop.js';
+import { checkPayloads, fillPayloads } from './payload.js';
 import { pooledLoop } from './pooled-loop.js';
 import { main } from './ring-bench.js';
 import { validatedLoop } from './validated-loop.js';
 import { virtqueueLoop } from './virtqueue-loop.js';
 
-// The loops check their own data (every byte sent arrives) and throw otherwise; these runs keep them
-// working. Speed is the benchmark's business, not the tests'.
+// The loops check their own data (the used lengths add up to every byte sent, and each RX buffer holds
+// the frame of its TX buffer: payload.ts) and throw otherwise; these runs keep them working. Speed is
+// the benchmark's business, not the tests'.
 describe('ring benchmark loops', () => {
   for (const size of [1, 64, 1500, 2048]) {
     it(`move ${size}-byte packets without losing data`, () => {
@@ -17,6 +19,20 @@ describe('ring benchmark loops', () => {
       expect(copyCeiling(size, 100)).toBeGreaterThan(0);
     });
   }
+
+  it('payload check: accepts copied frames, names a byte that differs', () => {
+    const u8 = new Uint8Array(4 * 64);
+    fillPayloads(u8, 0, 64, 2, 60);
+    u8.copyWithin(128, 0, 128);
+    expect(() => checkPayloads('t', u8, 128, 64, 2, 60)).not.toThrow();
+    u8[128 + 64 + 59] ^= 1;
+    expect(() => checkPayloads('t', u8, 128, 64, 2, 60)).toThrow(
+      /^t loop corrupted data: RX buffer 1 byte 59 /,
+    );
+    // Frames from the wrong TX buffers (swapped) are caught too.
+    u8.copyWithin(128, 64, 128);
+    expect(() => checkPayloads('t', u8, 128, 64, 2, 60)).toThrow(/RX buffer 0 byte 0 /);
+  });
 
   it('refuses bad arguments with exit code 2 and prints usage on --help', () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);

@@ -16,6 +16,7 @@
  * chains are used in order), tokens other than numbers, errors other than a throw.
  */
 
+import { checkPayloads, fillPayloads } from './payload.js';
 import { layout } from './reference-loop.js';
 
 const DESC = 16;
@@ -48,7 +49,7 @@ export function validatedLoop(size: number, packets: number, num = 256, batch = 
   const txInFlight = new Uint8Array(num);
   const rxInFlight = new Uint8Array(num);
   const rxWritable = new Uint32Array(num);
-  for (let i = 0; i < size; i++) u8[txBufs + i] = i & 0xff;
+  fillPayloads(u8, txBufs, bufBytes, num, size);
   const mask = num - 1;
   let txAvail = 0;
   let rxAvail = 0;
@@ -161,5 +162,6 @@ export function validatedLoop(size: number, packets: number, num = 256, batch = 
   }
   const ns = Number(process.hrtime.bigint() - t0);
   if (check !== packets * size) throw bad(`lost data: ${check} != ${packets * size}`);
+  checkPayloads('validated', u8, rxBufs, bufBytes, Math.min(packets, num), size);
   return (packets * 1e9) / ns;
 }

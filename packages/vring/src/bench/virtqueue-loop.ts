@@ -3,6 +3,7 @@
  * tokens; buffers posted with `addOutbufs` / `addInbufs`, reaped with `getBufs`) and the `Vringh`
  * loopback device of {@link BenchLoopbackDevice}, IOTLB translation on.
  */
+import { checkPayloads, fillPayloads } from './payload.js';
 import { Virtqueue } from '../virtqueue.js';
 import { IOVA_OFFSET, benchMemory } from './bench-memory.js';
 import { BenchLoopbackDevice } from './loopback-device.js';
@@ -35,7 +36,9 @@ export function virtqueueLoop(size: number, packets: number, batch = 64): number
   });
   const txBufs = dma.alloc(NUM * BUF, 64);
   const rxBufs = dma.alloc(NUM * BUF, 64);
-  mem.fill(txBufs, NUM * BUF, 0x5a);
+  const txRegion = mem.regionOf(txBufs, NUM * BUF);
+  const rxRegion = mem.regionOf(rxBufs, NUM * BUF);
+  fillPayloads(txRegion.bytes, txBufs - txRegion.gpa, BUF, NUM, size);
   const dev = new BenchLoopbackDevice(mem, iotlb, tx.deviceLayout, rx.deviceLayout);
   const done = new Array<number>(NUM).fill(0);
   const doneLens = new Uint32Array(NUM);
@@ -85,5 +88,6 @@ export function virtqueueLoop(size: number, packets: number, batch = 64): number
   }
   const ns = Number(process.hrtime.bigint() - t0);
   if (bytes !== packets * size) throw new Error(`virtqueue loop lost data: ${bytes} != ${packets * size}`);
+  checkPayloads('virtqueue', rxRegion.bytes, rxBufs - rxRegion.gpa, BUF, Math.min(packets, NUM), size);
   return (packets * 1e9) / ns;
 }
