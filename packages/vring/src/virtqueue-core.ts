@@ -1,7 +1,7 @@
 import { VringError } from './errors.js';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED_F_NO_NOTIFY } from './constants.js';
 import type { VirtqueueRings } from './virtqueue-rings.js';
-import type { SplitRingLayout } from './split-ring-layout.js';
+import { type SplitRingLayout, checkQueueSize } from './split-ring-layout.js';
 
 /** Ring indices are free-running u16 (§2.7): all index arithmetic is taken modulo 2^16. */
 const U16_MASK = 0xffff;
@@ -54,6 +54,22 @@ export abstract class VirtqueueCore {
   protected availFlagsShadow = 0;
   protected broken = false;
   protected destroyed = false;
+
+  /**
+   * Checks the options every queue has: the index, the size and the initial ring index.
+   * @returns the initial ring index (0 when not given)
+   * @throws VringError `EINVAL` for a bad index, size or initial index
+   */
+  protected static checkQueueOptions(index: number, num: number, initialIdx = 0): number {
+    if (!Number.isSafeInteger(index) || index < 0) {
+      throw new VringError('EINVAL', `virtqueue index ${index} is not a non-negative integer`);
+    }
+    checkQueueSize(num);
+    if (!Number.isInteger(initialIdx) || initialIdx < 0 || initialIdx > U16_MASK) {
+      throw new VringError('EINVAL', `initial ring index ${initialIdx} is not a u16`);
+    }
+    return initialIdx;
+  }
 
   protected constructor(index: number, eventIdx: boolean, rings: VirtqueueRings) {
     this.index = index;

@@ -10,7 +10,6 @@ import {
   VIRTQ_AVAIL_ELEM_SIZE,
   VIRTQ_USED_ELEM_ID_OFF,
   VIRTQ_USED_ELEM_LEN_OFF,
-  checkQueueSize,
 } from './split-ring-layout.js';
 
 /** Ring indices are free-running u16 (§2.7): all index arithmetic is taken modulo 2^16. */
@@ -103,15 +102,8 @@ export class Virtqueue<T> extends VirtqueueCore {
    * });
    */
   static create<T>(mem: GuestMemory, dma: DmaAllocator, options: VirtqueueOptions<T>): Virtqueue<T> {
-    const { index, num } = options;
-    if (!Number.isSafeInteger(index) || index < 0) {
-      throw new VringError('EINVAL', `virtqueue index ${index} is not a non-negative integer`);
-    }
-    checkQueueSize(num);
-    const initialIdx = options.initialIdx ?? 0;
-    if (!Number.isInteger(initialIdx) || initialIdx < 0 || initialIdx > U16_MASK) {
-      throw new VringError('EINVAL', `initial ring index ${initialIdx} is not a u16`);
-    }
+    const num = options.num;
+    const initialIdx = VirtqueueCore.checkQueueOptions(options.index, num, options.initialIdx);
     let maxIndirect = 0;
     if (options.indirect) {
       maxIndirect = options.maxIndirect ?? Math.min(DEFAULT_MAX_INDIRECT, num);
