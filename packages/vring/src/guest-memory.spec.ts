@@ -353,6 +353,26 @@ describe('GuestMemory removeRegion', () => {
   });
 });
 
+describe('GuestMemory generation', () => {
+  it('moves when a region is added or removed, and not on a refused change or an access', () => {
+    const mem = threeRegions();
+    const g0 = mem.generation;
+    mem.writeU32(BASE, 1);
+    mem.readU32(BASE);
+    mem.findRegion(END);
+    expect(mem.generation).toBe(g0);
+    expect(codeOf(() => mem.addRegion(BASE, new ArrayBuffer(SIZE)))).toBe('EEXIST');
+    expect(codeOf(() => mem.removeRegion(BASE + 1))).toBe('ENOENT');
+    expect(mem.generation).toBe(g0);
+    mem.removeRegion(END);
+    const g1 = mem.generation;
+    expect(g1).not.toBe(g0);
+    mem.addRegion(END, new ArrayBuffer(SIZE));
+    expect(mem.generation).not.toBe(g1);
+    expect(mem.generation).not.toBe(g0);
+  });
+});
+
 describe('GuestMemory findRegion', () => {
   it('does not let the last-hit cache answer for the byte after a region', () => {
     const mem = GuestMemory.create({ size: SIZE, base: BASE });

@@ -43,6 +43,15 @@ export interface GuestMemoryOptions {
 export class GuestMemory {
   private readonly list: MemoryRegion[] = [];
   private last: MemoryRegion | undefined;
+  private generation_ = 0;
+
+  /**
+   * Bumped whenever a region is added or removed; users caching translations into regions (ring
+   * areas, translation windows) compare it, as they compare the IOTLB's.
+   */
+  get generation(): number {
+    return this.generation_;
+  }
 
   /**
    * Creates memory with one region of `size` bytes at `base`.
@@ -96,6 +105,7 @@ export class GuestMemory {
     };
     this.list.push(region);
     this.list.sort((a, b) => a.gpa - b.gpa);
+    this.generation_++;
     return region;
   }
 
@@ -108,6 +118,7 @@ export class GuestMemory {
     if (i < 0) throw new VringError('ENOENT', `no memory region starts at 0x${gpa.toString(16)}`);
     const [removed] = this.list.splice(i, 1);
     if (this.last === removed) this.last = undefined;
+    this.generation_++;
   }
 
   /** The regions, sorted by address. */

@@ -14,7 +14,8 @@ const EMPTY_BYTES = new Uint8Array(0);
  *
  * Only an entry that overlaps no other can form a window (see `Iotlb.uniqueEntry`), so a buffer inside
  * the window translates through that entry whatever its address. Valid until the IOTLB or the memory
- * regions change: build it again per batch.
+ * regions change: a batch starts with {@link revalidate}, which keeps the window only when it was
+ * loaded from the same IOTLB and memory and neither's `generation` has moved since.
  *
  * @example
  * const w = new IotlbWindow();
@@ -31,6 +32,11 @@ export class IotlbWindow {
   perm = 0;
   /** Byte view of the region the window lies in. */
   bytes: Uint8Array = EMPTY_BYTES;
+  /** The IOTLB and memory the window was loaded from, and their generations then. */
+  private iotlb: Iotlb | undefined = undefined;
+  private iotlbGeneration = 0;
+  private mem: GuestMemory | undefined = undefined;
+  private memGeneration = 0;
 
   /**
    * Whether `[iova, iova + len)` (len ≥ 1) lies in the window and its entry grants `need`. Small
@@ -52,6 +58,22 @@ export class IotlbWindow {
     return this.holds(iova, len, need);
   }
 
+  /**
+   * Keeps the window for a new batch over `iotlb` and `mem` when it was loaded from these two and
+   * neither has changed since (their generations); empties it otherwise. Either way {@link holds}
+   * is then exact for them.
+   */
+  revalidate(iotlb: Iotlb, mem: GuestMemory): void {
+    if (
+      this.iotlb !== iotlb ||
+      this.iotlbGeneration !== iotlb.generation ||
+      this.mem !== mem ||
+      this.memGeneration !== mem.generation
+    ) {
+      this.clear();
+    }
+  }
+
   /** Empties the window. */
   clear(): void {
     this.start = EMPTY_START;
@@ -59,6 +81,8 @@ export class IotlbWindow {
     this.delta = 0;
     this.perm = 0;
     this.bytes = EMPTY_BYTES;
+    this.iotlb = undefined;
+    this.mem = undefined;
   }
 
   /**
@@ -84,6 +108,10 @@ export class IotlbWindow {
     this.delta = e.addr - e.start - r.gpa;
     this.perm = e.perm;
     this.bytes = r.bytes;
+    this.iotlb = iotlb;
+    this.iotlbGeneration = iotlb.generation;
+    this.mem = mem;
+    this.memGeneration = mem.generation;
     return true;
   }
 }

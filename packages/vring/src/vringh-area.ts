@@ -12,16 +12,12 @@ const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 /**
  * One ring area of a device-side virtqueue (descriptor table, available ring or used ring): an IOVA
  * range translated once through the IOTLB into a cached `DataView` of guest memory, and translated again
- * only when the IOTLB's `generation` changes. Ring accesses then index `view` directly, so the hot path
- * does no per-access lookup.
+ * only when the IOTLB's or guest memory's `generation` changes (an entry or a region added or removed).
+ * Ring accesses then index `view` directly, so the hot path does no per-access lookup.
  *
  * Limitation: the area must translate to one contiguous range of one guest-memory region (contiguous
  * IOTLB entries that map to adjacent physical memory are fine). An area that the IOTLB scatters over
  * discontiguous memory is refused with `EFAULT` rather than read piecewise.
- *
- * Note: guest memory has no generation counter. Removing a memory region that a cached area points
- * into without changing the IOTLB leaves the old view in place; reset the area ({@link invalidate}) or
- * re-initialise the ring after changing memory.
  *
  * @example
  * const area = new VringhArea('available ring', VHOST_MAP_RO);
@@ -34,6 +30,7 @@ export class VringhArea {
   private iova = 0;
   private size = 0;
   private generation = STALE;
+  private memGeneration = STALE;
   private readonly scratch = new Iov(1);
 
   /**
@@ -53,14 +50,15 @@ export class VringhArea {
     this.invalidate();
   }
 
-  /** Forgets the cached translation (after `setIotlb`, or when guest memory changed). */
+  /** Forgets the cached translation (after `setIotlb`, or for another IOTLB or memory object). */
   invalidate(): void {
     this.generation = STALE;
+    this.memGeneration = STALE;
     this.view = EMPTY_VIEW;
   }
 
   /**
-   * The cached view, translating the area first if `iotlb` changed since the last translation.
+   * The cached view, translating the area first if `iotlb` or `mem` changed since the last translation.
    *
    * @param iotlb the address space the area's IOVAs live in
    * @param mem guest memory the IOTLB maps into
@@ -70,7 +68,7 @@ export class VringhArea {
    * untranslated, so the next call tries again.
    */
   ensure(iotlb: Iotlb, mem: GuestMemory): DataView {
-    if (this.generation === iotlb.generation) return this.view;
+    if (this.generation === iotlb.generation && this.memGeneration === mem.generation) return this.view;
     return this.translate(iotlb, mem);
   }
 
@@ -97,6 +95,7 @@ export class VringhArea {
     const bytes = iov.bufs[0];
     this.view = new DataView(bytes.buffer, bytes.byteOffset + iov.offs[0], this.size);
     this.generation = iotlb.generation;
+    this.memGeneration = mem.generation;
     return this.view;
   }
 }

@@ -340,6 +340,94 @@ describe('IotlbWindow', () => {
   });
 });
 
+describe('IotlbWindow.revalidate', () => {
+  function loaded(): { mem: GuestMemory; tlb: Iotlb; w: IotlbWindow } {
+    const mem = GuestMemory.create({ size: 0x1000 });
+    const tlb = new Iotlb();
+    tlb.addRange(0x10000, 0x10fff, 0, VHOST_MAP_RW);
+    const w = new IotlbWindow();
+    expect(w.refresh(tlb, mem, 0x10010)).toBe(true);
+    return { mem, tlb, w };
+  }
+  const empty = (w: IotlbWindow): boolean => w.start > w.last && !w.holds(0x10010, 1, VHOST_MAP_RO);
+
+  it('keeps the window while neither the IOTLB nor memory changed', () => {
+    const { mem, tlb, w } = loaded();
+    w.revalidate(tlb, mem);
+    expect([w.start, w.last, w.delta]).toEqual([0x10000, 0x10fff, -0x10000]);
+    expect(w.holds(0x10010, 0x10, VHOST_MAP_RO)).toBe(true);
+  });
+
+  it('empties it when an IOTLB entry was added or removed', () => {
+    const { mem, tlb, w } = loaded();
+    tlb.addRange(0x20000, 0x20fff, 0, VHOST_MAP_RW);
+    w.revalidate(tlb, mem);
+    expect(empty(w)).toBe(true);
+    const second = loaded();
+    second.tlb.delRange(0x10000, 0x10fff);
+    second.w.revalidate(second.tlb, second.mem);
+    expect(empty(second.w)).toBe(true);
+  });
+
+  it('empties it when a memory region was added or removed', () => {
+    const { mem, tlb, w } = loaded();
+    mem.addRegion(0x1000, new ArrayBuffer(0x1000));
+    w.revalidate(tlb, mem);
+    expect(empty(w)).toBe(true);
+  });
+
+  it('empties it for another IOTLB or memory, even one at the same generation', () => {
+    const { mem, tlb, w } = loaded();
+    const twin = new Iotlb();
+    twin.addRange(0x10000, 0x10fff, 0, VHOST_MAP_RW);
+    expect(twin.generation).toBe(tlb.generation);
+    w.revalidate(twin, mem);
+    expect(empty(w)).toBe(true);
+    const other = loaded();
+    const otherMem = GuestMemory.create({ size: 0x1000 });
+    expect(otherMem.generation).toBe(other.mem.generation);
+    other.w.revalidate(other.tlb, otherMem);
+    expect(empty(other.w)).toBe(true);
+  });
+});
+
+describe('Vringh.getdescBatch after a change of mapping or memory', () => {
+  it('translates the next batch through the new mapping', () => {
+    const tlb = new Iotlb();
+    tlb.addRange(0, 0x7fff, 0, VHOST_MAP_RW);
+    tlb.addRange(0x100000, 0x100fff, BUF, VHOST_MAP_RW);
+    const r = ring(tlb);
+    r.desc(0, 0x100010, 16, R);
+    r.desc(1, 0x100020, 16, R);
+    const batch = new VringhBatch({ capacity: 4, writable: false });
+    r.publish(0);
+    expect(r.vrh.getdescBatch(batch, 4)).toBe(1);
+    expect(batch.segOffs[0]).toBe(BUF + 0x10);
+    // The same IOVAs now map 0x1000 higher.
+    tlb.delRange(0x100000, 0x100fff);
+    tlb.addRange(0x100000, 0x100fff, BUF + 0x1000, VHOST_MAP_RW);
+    r.publish(1);
+    expect(r.vrh.getdescBatch(batch, 4)).toBe(1);
+    expect(batch.segOffs[0]).toBe(BUF + 0x1000 + 0x20);
+  });
+
+  it('does not read a buffer through a region that was removed', () => {
+    const mem = GuestMemory.create({ size: 0x10000 });
+    mem.addRegion(0x10000, new ArrayBuffer(0x10000));
+    const r = ring(Iotlb.identity(), mem);
+    r.desc(0, 0x10010, 16, R);
+    r.desc(1, 0x10020, 16, R);
+    const batch = new VringhBatch({ capacity: 4, writable: false });
+    r.publish(0);
+    expect(r.vrh.getdescBatch(batch, 4)).toBe(1);
+    expect(batch.segBufs[0]).toBe(mem.regions()[1].bytes);
+    mem.removeRegion(0x10000);
+    r.publish(1);
+    expect(() => r.vrh.getdescBatch(batch, 4)).toThrow(VringError);
+    expect(batch.count).toBe(0);
+  });
+});
+
 // An indirect chain takes the general walk inside a batch.
 describe('indirect chains in a batch', () => {
   it('gathers an indirect table like getdesc', () => {

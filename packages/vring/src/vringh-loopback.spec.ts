@@ -148,6 +148,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 0, max: 2 }).chain
 
 interface Side {
   mem: GuestMemory;
+  tlb: Iotlb;
   bytes: Uint8Array;
   tx: Vringh;
   rx: Vringh;
@@ -190,7 +191,7 @@ function build(s: Scenario): Side {
     });
     return v;
   };
-  return { mem, bytes, tx: ring(TX), rx: ring(RX) };
+  return { mem, tlb, bytes, tx: ring(TX), rx: ring(RX) };
 }
 
 interface Tally {
@@ -473,6 +474,61 @@ describe('VringhLoopback', () => {
       );
     });
   }
+
+  describe('a window kept from the last pass', () => {
+    /** Publishes TX head 3 (RX head 3 is already available). */
+    const publishFourth = (view: DataView): void => {
+      view.setUint16(TX.avail + 4 + 2 * 3, 3, true);
+      view.setUint16(TX.avail + 2, 4, true);
+    };
+
+    it('copies the next pass through the mapping that replaced its entry', () => {
+      const s = simple();
+      const lb = new VringhLoopback();
+      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+      expect(lb.txChains).toBe(3);
+      // The same IOVAs now map to physical 0x8000.
+      s.tlb.delRange(IOVA_BASE, IOVA_BASE + 0x2fff);
+      s.tlb.addRange(IOVA_BASE, IOVA_BASE + 0x2fff, 0x8000, VHOST_MAP_RW);
+      publishFourth(s.view);
+      const before = s.bytes.slice();
+      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+      expect([lb.txChains, lb.rxChains]).toEqual([1, 1]);
+      expect(Array.from(s.bytes.subarray(0x9300, 0x9300 + 60))).toEqual(
+        Array.from(s.bytes.subarray(0x8300, 0x8300 + 60)),
+      );
+      // Nothing was written where the old mapping pointed.
+      expect(Array.from(s.bytes.subarray(ZONE, ZONE + 0x3000))).toEqual(
+        Array.from(before.subarray(ZONE, ZONE + 0x3000)),
+      );
+    });
+
+    it('does not pass a buffer whose mapping was removed', () => {
+      const s = simple();
+      const lb = new VringhLoopback();
+      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+      s.tlb.delRange(IOVA_BASE, IOVA_BASE + 0x2fff);
+      publishFourth(s.view);
+      const before = s.bytes.slice();
+      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_SLOW);
+      expect([lb.txChains, lb.rxChains]).toEqual([0, 0]);
+      expect(Array.from(s.bytes)).toEqual(Array.from(before));
+    });
+
+    it('does not pass a buffer of another IOTLB, and takes the permission each ring needs', () => {
+      const s = simple();
+      const lb = new VringhLoopback();
+      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+      // The TX ring moves to an IOTLB whose buffer entry is write-only: not readable for TX.
+      const tlb = new Iotlb();
+      tlb.addRange(0, 0x1fff, 0, VHOST_MAP_RW);
+      tlb.addRange(IOVA_BASE, IOVA_BASE + 0x2fff, ZONE, VHOST_MAP_WO);
+      s.tx.setIotlb(tlb);
+      publishFourth(s.view);
+      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_SLOW);
+      expect(lb.txChains).toBe(0);
+    });
+  });
 
   it('says BUDGET, not EMPTY, when the budget ends the pass exactly at the last pending chain', () => {
     const s = simple();

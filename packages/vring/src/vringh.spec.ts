@@ -627,6 +627,39 @@ describe('Vringh with a partial IOTLB', () => {
   });
 });
 
+describe('Vringh after guest memory changed', () => {
+  it('reads and writes the rings in the region that replaced theirs', () => {
+    const { mem, vrh, ring, riov, wiov } = setup();
+    ring.desc(0, BUF, 16, R);
+    ring.publish(0);
+    expect(vrh.getdesc(riov, wiov)).toBe(0);
+    vrh.complete(0, 0);
+    // The same guest-physical range, now backed by other memory where the driver made chain 1 available.
+    mem.removeRegion(0);
+    const fresh = mem.addRegion(0, new ArrayBuffer(MEM_SIZE));
+    const next = new HandRing(fresh.view, 8);
+    next.desc(1, BUF + 0x100, 8, R);
+    next.publish(0, 1);
+    fresh.bytes.fill(0x5a, BUF + 0x100, BUF + 0x108);
+    expect(vrh.getdesc(riov, wiov)).toBe(1);
+    const got = new Uint8Array(8);
+    vrh.pull(riov, got);
+    expect(Array.from(got)).toEqual(new Array<number>(8).fill(0x5a));
+    vrh.complete(1, 0);
+    expect(next.usedIdx()).toBe(2);
+    expect(next.usedElem(1)).toEqual({ id: 1, len: 0 });
+  });
+
+  it('EFAULT when the region of the rings was removed', () => {
+    const { mem, vrh, ring, riov, wiov } = setup();
+    ring.desc(0, BUF, 16, R);
+    ring.publish(0);
+    expect(vrh.getdesc(riov, wiov)).toBe(0);
+    mem.removeRegion(0);
+    expectCode(() => vrh.getdesc(riov, wiov), 'EFAULT');
+  });
+});
+
 describe('Vringh pull and push', () => {
   it('copy across several segments and memory regions', () => {
     const mem = GuestMemory.create({ size: MEM_SIZE });

@@ -92,9 +92,9 @@ export interface VringhInitOptions {
  * suppression rules.
  *
  * Ring areas are IOVAs: each is translated once into a cached view (descriptor table and available ring
- * with `VHOST_MAP_RO`, used ring with `VHOST_MAP_WO`) and again only when the IOTLB's generation moves,
- * checked once per call. An area must land in one contiguous guest-memory range, else `EFAULT` (see
- * {@link VringhArea}). Buffers are translated per descriptor, readable ones with `VHOST_MAP_RO`,
+ * with `VHOST_MAP_RO`, used ring with `VHOST_MAP_WO`) and again only when the IOTLB's or guest memory's
+ * generation moves, checked once per call. An area must land in one contiguous guest-memory range, else
+ * `EFAULT` (see {@link VringhArea}). Buffers are translated per descriptor, readable ones with `VHOST_MAP_RO`,
  * writable ones with `VHOST_MAP_WO`, so no copy ever leaves what the IOTLB grants.
  *
  * Bad guest input is a `VringError`, never another exception, an out-of-bounds access or a hang:
@@ -334,9 +334,10 @@ export class Vringh implements DeviceVirtqueue {
     let segLens = batch.segLens;
     const canRead = batch.readable;
     const canWrite = batch.writable;
-    // The translation window, moved (once per miss) to the entry of the buffer at hand.
+    // The translation window, moved (once per miss) to the entry of the buffer at hand; kept from the
+    // last batch while neither the IOTLB nor guest memory changed.
     const win = this.window;
-    win.clear();
+    win.revalidate(this.iotlb, this.mem);
     let s = 0;
     let k = 0;
     for (; k < n; k++) {
