@@ -1,10 +1,13 @@
-import type { GuestMemory } from './guest-memory.js';
-import type { Iotlb } from './iotlb.js';
+import { GuestMemory } from './guest-memory.js';
+import { Iotlb } from './iotlb.js';
 
 /** An empty window: `start > last`, so no address is inside. */
 const EMPTY_START = 1;
 const EMPTY_LAST = 0;
 const EMPTY_BYTES = new Uint8Array(0);
+/** What an empty window was loaded from: no batch translates through these two. */
+const NO_IOTLB = new Iotlb();
+const NO_MEMORY = new GuestMemory();
 
 /**
  * A range of IOVAs that one IOTLB entry maps into one guest-memory region: inside it, translating
@@ -32,10 +35,14 @@ export class IotlbWindow {
   perm = 0;
   /** Byte view of the region the window lies in. */
   bytes: Uint8Array = EMPTY_BYTES;
-  /** The IOTLB and memory the window was loaded from, and their generations then. */
-  private iotlb: Iotlb | undefined = undefined;
+  /**
+   * The IOTLB and memory the window was loaded from, and their generations then; an empty window
+   * holds placeholders of the same classes (fields that always hold one class keep the hot path
+   * monomorphic).
+   */
+  private iotlb: Iotlb = NO_IOTLB;
   private iotlbGeneration = 0;
-  private mem: GuestMemory | undefined = undefined;
+  private mem: GuestMemory = NO_MEMORY;
   private memGeneration = 0;
 
   /**
@@ -81,8 +88,8 @@ export class IotlbWindow {
     this.delta = 0;
     this.perm = 0;
     this.bytes = EMPTY_BYTES;
-    this.iotlb = undefined;
-    this.mem = undefined;
+    this.iotlb = NO_IOTLB;
+    this.mem = NO_MEMORY;
   }
 
   /**

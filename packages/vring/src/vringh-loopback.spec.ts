@@ -475,7 +475,7 @@ describe('VringhLoopback', () => {
     });
   }
 
-  describe('a window kept from the last pass', () => {
+  describe('after the mapping changed between passes', () => {
     /** Publishes TX head 3 (RX head 3 is already available). */
     const publishFourth = (view: DataView): void => {
       view.setUint16(TX.avail + 4 + 2 * 3, 3, true);

@@ -34,6 +34,25 @@ describe('ring benchmark loops', () => {
     expect(() => checkPayloads('t', u8, 128, 64, 2, 60)).toThrow(/RX buffer 0 byte 0 /);
   });
 
+  it('prints one JSON line with the medians, the ratio, its per-run range and the goal', () => {
+    const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      expect(main(['--size', '64', '--runs', '3', '--packets', '3000'])).toBe(0);
+      expect(out.mock.calls).toHaveLength(1);
+      const line = JSON.parse(String(out.mock.calls[0][0])) as Record<string, unknown>;
+      expect(line).toMatchObject({ size: 64, goal: 0.6, runs: 3, packets: 3000 });
+      const { mpps, referenceMpps, ratio, ratioRange, meetsGoal } = line;
+      expect(typeof mpps === 'number' && typeof referenceMpps === 'number' && mpps > 0).toBe(true);
+      expect(ratio).toBeCloseTo((mpps as number) / (referenceMpps as number), 2);
+      expect(meetsGoal).toBe((ratio as number) >= 0.6);
+      expect(Array.isArray(ratioRange) && ratioRange.length === 2).toBe(true);
+      const [lo, hi] = ratioRange as number[];
+      expect(lo > 0 && lo <= hi).toBe(true);
+    } finally {
+      out.mockRestore();
+    }
+  });
+
   it('refuses bad arguments with exit code 2 and prints usage on --help', () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);

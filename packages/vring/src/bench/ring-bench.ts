@@ -44,7 +44,8 @@ function intOption(argv: readonly string[], flag: string, fallback: number): num
 
 /**
  * Runs the benchmark and prints one JSON line per size: `mpps` (vring with `PooledVirtqueue`),
- * `referenceMpps` and `ratio` (the goal's measure), `virtqueueMpps` and `virtqueueRatio` (vring with
+ * `referenceMpps` and `ratio` (the goal's measure), `ratioRange` (the lowest and highest ratio of
+ * one run to the reference run next to it), `virtqueueMpps` and `virtqueueRatio` (vring with
  * the general `Virtqueue`), `validatedMpps` and `validatedRatio` (see `validated-loop.ts`: the checks
  * without vring's structure), `copyMops` (the copy ceiling), `gbps`, `goal`, `meetsGoal`.
  * @returns the process exit code: 0, or 2 for bad arguments
@@ -89,6 +90,8 @@ export function main(argv: readonly string[] = process.argv.slice(2)): number {
     const virtqueueMpps = median(v) / 1e6;
     const referenceMpps = median(r) / 1e6;
     const validatedMpps = median(w) / 1e6;
+    // Each run's vring loop against the reference run next to it: how far one run's ratio can stray.
+    const paired = p.map((x, i) => x / r[i]);
     const goal = size <= 64 ? 0.6 : 0.8;
     console.log(
       JSON.stringify({
@@ -96,6 +99,7 @@ export function main(argv: readonly string[] = process.argv.slice(2)): number {
         mpps: Number(mpps.toFixed(3)),
         referenceMpps: Number(referenceMpps.toFixed(3)),
         ratio: Number((mpps / referenceMpps).toFixed(3)),
+        ratioRange: [Math.min(...paired), Math.max(...paired)].map((x) => Number(x.toFixed(3))),
         virtqueueMpps: Number(virtqueueMpps.toFixed(3)),
         virtqueueRatio: Number((virtqueueMpps / referenceMpps).toFixed(3)),
         validatedMpps: Number(validatedMpps.toFixed(3)),
