@@ -14,6 +14,7 @@ export type VringErrno =
   | 'ENOENT'
   | 'ENOSPC'
   | 'EBUSY'
+  | 'ECANCELED'
   | 'EIO';
 
 /**

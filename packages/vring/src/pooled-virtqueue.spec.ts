@@ -1097,6 +1097,22 @@ describe('notification', () => {
     expect(s.vq.availIdx).toBe(65535);
   });
 
+  it('stops with ECANCELED after a notify that reset the queue', () => {
+    const s = side({ num: 4 }, {}, (q) => q.reset());
+    runPosts(s, [4], 65532);
+    expectError(
+      () => s.vq.post(4),
+      'ECANCELED',
+      'virtqueue 0 was reset by its notify during a batch: the 3 buffers added before were dropped ' +
+        'with the reset, the other 1 were not added',
+    );
+    expect(s.kicks).toEqual([65535]);
+    // The reset queue: nothing in flight, index 0, nothing posted after the reset.
+    expect([s.vq.availIdx, availIdxInMem(s), s.vq.numFree, s.vq.freeRun()]).toEqual([0, 0, 4, 4]);
+    expect(inFlightSlots(s.vq)).toEqual([]);
+    expect(s.vq.isBroken).toBe(false);
+  });
+
   it('a kick decision restarts the count, even one that does not notify', () => {
     const s = side({ num: 4, eventIdx: false });
     s.dev.setUsedFlags(VIRTQ_USED_F_NO_NOTIFY);

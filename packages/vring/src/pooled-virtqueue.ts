@@ -215,7 +215,8 @@ export class PooledVirtqueue extends VirtqueueCore {
    * @param count buffers to post: an integer in 0..{@link freeRun}() (and ≤ `lens.length`)
    * @param lens bytes to offer in each buffer, 1..{@link bufSize}: a frame's length on transmit
    * @throws VringError `EINVAL` for a bad count or length (naming the element), `ENOSPC` when one of
-   * the `count` slots is still in flight, `EIO` if the queue is broken.
+   * the `count` slots is still in flight, `EIO` if the queue is broken; `ECANCELED` when the notify of
+   * a kick inside the call reset the queue (the rest is not posted).
    */
   post(count: number, lens?: ArrayLike<number>): void {
     if (this.broken) throw this.brokenError();
@@ -230,6 +231,7 @@ export class PooledVirtqueue extends VirtqueueCore {
     }
     if (count > this.freeRun()) throw this.noSpace(count);
     let done = 0;
+    const resets = this.resets;
     while (done < count) {
       const run = this.addsBeforeForcedKick();
       if (count - done < run) {
@@ -243,6 +245,7 @@ export class PooledVirtqueue extends VirtqueueCore {
       this.kick();
       if (done < count) {
         if (this.broken) throw this.brokenError();
+        if (this.resets !== resets) throw this.resetInBatch(done, count);
         if (count - done > this.freeRun()) throw this.noSpace(count - done);
       }
     }

@@ -525,6 +525,26 @@ describe('the kick before 0xffff undecided additions', () => {
     expect(a.kicks).toEqual([U16_MASK]);
     expect(a.dev.availIdx()).toBe(a.vq.availIdx);
   });
+  it('stops with ECANCELED after a notify that reset the queue', () => {
+    const a = side({ num: 8 }, (q) => q.reset());
+    const addrs = new Float64Array(8).fill(0x1000);
+    const lens = new Uint32Array(8).fill(10);
+    const tokens = [0, 1, 2, 3, 4, 5, 6, 7];
+    for (let i = 0; i < 8191; i++) {
+      addBatch(a.vq, 'out', addrs, lens, tokens, 8);
+      for (let c = a.dev.pop(); c !== undefined; c = a.dev.pop()) a.dev.use(c.head, 0);
+      for (let k = 0; k < 8; k++) a.vq.getBuf();
+    }
+    const err = errorOf(() => addBatch(a.vq, 'out', addrs, lens, tokens, 8));
+    expect([err.code, err.message]).toEqual([
+      'ECANCELED',
+      'virtqueue 0 was reset by its notify during a batch: the 7 buffers added before were dropped ' +
+        'with the reset, the other 1 were not added',
+    ]);
+    expect(a.kicks).toEqual([U16_MASK]);
+    // Nothing was added after the reset.
+    expect([a.vq.availIdx, a.vq.numFree, a.dev.availIdx()]).toEqual([0, 8, 0]);
+  });
 });
 
 describe('property: batched adds are indistinguishable from one-by-one adds', () => {

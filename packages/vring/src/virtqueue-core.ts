@@ -54,6 +54,8 @@ export abstract class VirtqueueCore {
   protected availFlagsShadow = 0;
   protected broken = false;
   protected destroyed = false;
+  /** Bumped by every {@link reset}: a batch that kicks part-way through sees whether notify reset it. */
+  protected resets = 0;
 
   /**
    * Checks the options every queue has: the index, the size and the initial ring index.
@@ -212,6 +214,7 @@ export abstract class VirtqueueCore {
    */
   reset(): void {
     if (this.destroyed) throw this.brokenError();
+    this.resets++;
     this.init(0);
   }
 
@@ -279,6 +282,18 @@ export abstract class VirtqueueCore {
   protected markBroken(message: string): VringError {
     this.broken = true;
     return new VringError('EIO', `virtqueue ${this.index}: ${message}`);
+  }
+
+  /**
+   * The error of a batch whose forced kick reset the queue (its notify called {@link reset}): what it
+   * had added went with the reset, and the rest is not added.
+   */
+  protected resetInBatch(added: number, count: number): VringError {
+    return new VringError(
+      'ECANCELED',
+      `virtqueue ${this.index} was reset by its notify during a batch: the ${added} buffers added before ` +
+        `were dropped with the reset, the other ${count - added} were not added`,
+    );
   }
 
   /** The error of a datapath call on a broken or destroyed queue. */

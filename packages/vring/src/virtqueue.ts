@@ -241,7 +241,8 @@ export class Virtqueue<T> extends VirtqueueCore {
    * nothing
    * @throws VringError `EINVAL` for a bad `count`, and as {@link addOutbuf} (`EINVAL` for an undefined
    * token or a bad length, `ERANGE` for a bad address, naming the element); `ENOSPC` when fewer than
-   * `count` descriptors are free; `EIO` if the queue is broken (whatever `count`).
+   * `count` descriptors are free; `EIO` if the queue is broken (whatever `count`); `ECANCELED` when the
+   * notify of a kick inside the batch reset the queue (the rest is not added).
    * @example
    * // addrs, lens: preallocated Float64Array / Uint32Array; tokens: a preallocated array
    * for (let k = 0; k < n; k++) {
@@ -477,6 +478,7 @@ export class Virtqueue<T> extends VirtqueueCore {
     }
     if (this.numFree_ < count) throw this.noSpace(count, 'the batch');
     let done = 0;
+    const resets = this.resets;
     while (done < count) {
       // publish kicks when 0xffff additions since the last decision are reached: after `run` more here.
       const run = this.addsBeforeForcedKick();
@@ -490,6 +492,7 @@ export class Virtqueue<T> extends VirtqueueCore {
       // notify may have re-entered the queue: check again what the next run relies on.
       if (done < count) {
         if (this.broken) throw this.brokenError();
+        if (this.resets !== resets) throw this.resetInBatch(done, count);
         if (this.numFree_ < count - done) throw this.noSpace(count - done, 'the rest of the batch');
       }
     }
