@@ -1,4 +1,4 @@
-import { VringError } from '@vdpa-kit/vring';
+import { VringError, type VringErrno } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { VdpaError, isVdpaErrno } from './errors.js';
 
@@ -32,6 +32,29 @@ describe('VdpaError', () => {
     const type = new TypeError('x is not a function');
     expect([VdpaError.from(type).code, VdpaError.from(type).cause]).toEqual(['EIO', type]);
     expect(VdpaError.from('text').message).toBe('unexpected non-error value thrown: text');
+  });
+
+  it('has every vring code, so a VringError crossing the bus keeps its code', () => {
+    // A Record over VringErrno: a vring code missing here fails to compile.
+    const vring: Record<VringErrno, true> = {
+      EINVAL: true,
+      EPERM: true,
+      EFAULT: true,
+      ELOOP: true,
+      EPROTO: true,
+      ENOMEM: true,
+      ERANGE: true,
+      EEXIST: true,
+      ENOENT: true,
+      ENOSPC: true,
+      EBUSY: true,
+      ECANCELED: true,
+      EIO: true,
+    };
+    for (const code of Object.keys(vring) as VringErrno[]) {
+      expect(isVdpaErrno(code)).toBe(true);
+      expect(VdpaError.from(new VringError(code, 'x')).code).toBe(code);
+    }
   });
 
   it('recognises errno strings', () => {

@@ -21,6 +21,7 @@ export const VDPA_ERRNOS = [
   'ELOOP',
   'EPROTO',
   'ENOSPC',
+  'ECANCELED',
 ] as const;
 
 /** Errno-style code of a {@link VdpaError}; compares across implementations and traces. */

@@ -22,6 +22,7 @@ export const STRERROR: Readonly<Record<VdpaErrno, string>> = {
   ELOOP: 'Too many levels of symbolic links',
   EPROTO: 'Protocol error',
   ENOSPC: 'No space left on device',
+  ECANCELED: 'Operation canceled',
 };
 
 /** The kernel's `NL_SET_ERR_MSG_MOD` prefix. */
