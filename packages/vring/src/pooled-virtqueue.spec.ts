@@ -1097,14 +1097,27 @@ describe('notification', () => {
     expect(s.vq.availIdx).toBe(65535);
   });
 
+  it('checks every length before the forced kick: a bad one after it posts nothing', () => {
+    const s = side({ num: 4 });
+    runPosts(s, [4], 65532);
+    expectError(
+      () => s.vq.post(4, [10, 10, 10, 0]),
+      'EINVAL',
+      'buffer length 0 is not in 1..256 (post element 3)',
+    );
+    expect(s.kicks).toEqual([]);
+    expect([s.vq.availIdx, availIdxInMem(s), s.vq.numFree]).toEqual([65532, 65532, 4]);
+    expect(inFlightSlots(s.vq)).toEqual([]);
+  });
+
   it('stops with ECANCELED after a notify that reset the queue', () => {
     const s = side({ num: 4 }, {}, (q) => q.reset());
     runPosts(s, [4], 65532);
     expectError(
       () => s.vq.post(4),
       'ECANCELED',
-      'virtqueue 0 was reset by its notify during a batch: the 3 buffers added before were dropped ' +
-        'with the reset, the other 1 were not added',
+      'virtqueue 0 was reset by its notify during a batch: the reset dropped the 3 buffers added ' +
+        'before it; 1 of 4 not added',
     );
     expect(s.kicks).toEqual([65535]);
     // The reset queue: nothing in flight, index 0, nothing posted after the reset.

@@ -216,7 +216,8 @@ export class PooledVirtqueue extends VirtqueueCore {
    * @param lens bytes to offer in each buffer, 1..{@link bufSize}: a frame's length on transmit
    * @throws VringError `EINVAL` for a bad count or length (naming the element), `ENOSPC` when one of
    * the `count` slots is still in flight, `EIO` if the queue is broken; `ECANCELED` when the notify of
-   * a kick inside the call reset the queue (the rest is not posted).
+   * a kick inside the call reset the queue before its last buffer (the rest is not posted; a reset at
+   * the last buffer is no error: everything was posted before the reset dropped it).
    */
   post(count: number, lens?: ArrayLike<number>): void {
     if (this.broken) throw this.brokenError();
@@ -230,6 +231,16 @@ export class PooledVirtqueue extends VirtqueueCore {
       throw new VringError('EINVAL', `post count ${count} is not an integer in 0..${max}`);
     }
     if (count > this.freeRun()) throw this.noSpace(count);
+    if (lens !== undefined) {
+      const bufSize = this.bufSize;
+      for (let k = 0; k < count; k++) {
+        const len = lens[k];
+        // `(len | 0) === len` within 1..bufSize (< 2^31) is "an integer in range", NaN included.
+        if (!(len >= 1 && len <= bufSize && (len | 0) === len)) {
+          throw new VringError('EINVAL', `buffer length ${len} is not in 1..${bufSize} (post element ${k})`);
+        }
+      }
+    }
     let done = 0;
     const resets = this.resets;
     while (done < count) {
@@ -314,8 +325,8 @@ export class PooledVirtqueue extends VirtqueueCore {
   }
 
   /**
-   * Posts elements `from..to-1`, whose slots the caller found free, and publishes them with one
-   * `avail.idx` store. Each length is checked before anything is written.
+   * Posts elements `from..to-1`, whose lengths the caller checked and whose slots it found free, and
+   * publishes them with one `avail.idx` store.
    */
   private postRun(from: number, to: number, lens: ArrayLike<number> | undefined): void {
     const rings = this.rings;
@@ -333,13 +344,7 @@ export class PooledVirtqueue extends VirtqueueCore {
         bound[slot] = lim;
       }
     } else {
-      for (let k = from; k < to; k++) {
-        const len = lens[k];
-        // `(len | 0) === len` within 1..bufSize (< 2^31) is "an integer in range", NaN included.
-        if (!(len >= 1 && len <= bufSize && (len | 0) === len)) {
-          throw new VringError('EINVAL', `buffer length ${len} is not in 1..${bufSize} (post element ${k})`);
-        }
-      }
+      // post checked every length before the first run.
       const descView = rings.descView;
       const lenOff = rings.descOff + DESC_LEN;
       const writable = this.writable;

@@ -539,8 +539,8 @@ describe('the kick before 0xffff undecided additions', () => {
     const err = errorOf(() => batchPastForcedKick(a));
     expect([err.code, err.message]).toEqual([
       'ECANCELED',
-      'virtqueue 0 was reset by its notify during a batch: the 7 buffers added before were dropped ' +
-        'with the reset, the other 1 were not added',
+      'virtqueue 0 was reset by its notify during a batch: the reset dropped the 7 buffers added ' +
+        'before it; 1 of 8 not added',
     ]);
     expect(a.kicks).toEqual([U16_MASK]);
     // Nothing was added after the reset.

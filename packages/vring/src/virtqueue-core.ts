@@ -291,8 +291,8 @@ export abstract class VirtqueueCore {
   protected resetInBatch(added: number, count: number): VringError {
     return new VringError(
       'ECANCELED',
-      `virtqueue ${this.index} was reset by its notify during a batch: the ${added} buffers added before ` +
-        `were dropped with the reset, the other ${count - added} were not added`,
+      `virtqueue ${this.index} was reset by its notify during a batch: the reset dropped the ${added} ` +
+        `buffers added before it; ${count - added} of ${count} not added`,
     );
   }
 

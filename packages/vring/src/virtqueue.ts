@@ -232,7 +232,11 @@ export class Virtqueue<T> extends VirtqueueCore {
    * heads, tokens, {@link numFree} and kicks are those of `count` {@link addOutbuf} calls, but `avail.idx`
    * is written once, at the end (and, should the "kick before 0xffff undecided additions" rule fire inside
    * the batch, also just before that kick). Everything is checked before anything is written: on an
-   * error the queue and the ring memory are unchanged. The arrays must not change during the call.
+   * error the queue and the ring memory are unchanged, except for an error after a kick inside the
+   * batch (`EIO`, `ENOSPC`, `ECANCELED` or whatever notify throws), where what was added before that
+   * kick stays added. A notify that resets the queue at the batch's last addition is no error (as for
+   * {@link addOutbuf}): everything was added before the reset dropped it. The arrays must not change
+   * during the call.
    *
    * @param addrs buffer addresses (guest-physical, as for {@link addOutbuf})
    * @param lens buffer lengths, 1..2^32-1
@@ -242,7 +246,7 @@ export class Virtqueue<T> extends VirtqueueCore {
    * @throws VringError `EINVAL` for a bad `count`, and as {@link addOutbuf} (`EINVAL` for an undefined
    * token or a bad length, `ERANGE` for a bad address, naming the element); `ENOSPC` when fewer than
    * `count` descriptors are free; `EIO` if the queue is broken (whatever `count`); `ECANCELED` when the
-   * notify of a kick inside the batch reset the queue (the rest is not added).
+   * notify of a kick inside the batch reset the queue before its last addition (the rest is not added).
    * @example
    * // addrs, lens: preallocated Float64Array / Uint32Array; tokens: a preallocated array
    * for (let k = 0; k < n; k++) {

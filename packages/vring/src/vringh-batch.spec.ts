@@ -374,6 +374,12 @@ describe('IotlbWindow.revalidate', () => {
     mem.addRegion(0x1000, new ArrayBuffer(0x1000));
     w.revalidate(tlb, mem);
     expect(empty(w)).toBe(true);
+    // Loaded again, then the region it lies in is replaced by other memory at the same address.
+    expect(w.refresh(tlb, mem, 0x10010)).toBe(true);
+    mem.removeRegion(0);
+    mem.addRegion(0, new ArrayBuffer(0x1000));
+    w.revalidate(tlb, mem);
+    expect(empty(w)).toBe(true);
   });
 
   it('empties it for another IOTLB or memory, even one at the same generation', () => {

@@ -158,11 +158,11 @@ export class VringhLoopback {
     // RX writes), since a window is loaded into them only after `cover` checked that permission.
     let tStart = tWin.start;
     let tEnd = tWin.last;
-    let tDelta = 0;
+    let tDelta = tWin.delta;
     let tBytes = tWin.bytes;
     let rStart = rWin.start;
     let rEnd = rWin.last;
-    let rDelta = 0;
+    let rDelta = rWin.delta;
     let rBytes = rWin.bytes;
     // The pass ends at the budget or when the TX ring runs out, whichever comes first.
     const end = max < tPending ? max : tPending;

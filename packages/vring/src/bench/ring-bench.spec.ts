@@ -46,8 +46,10 @@ describe('ring benchmark loops', () => {
       expect(ratio).toBeCloseTo((mpps as number) / (referenceMpps as number), 2);
       expect(meetsGoal).toBe((ratio as number) >= 0.6);
       expect(Array.isArray(ratioRange) && ratioRange.length === 2).toBe(true);
+      // Every run's ratio >= lo means median(vring) >= lo * median(reference), so the ratio of the
+      // medians lies within the per-run range (rounding keeps the order).
       const [lo, hi] = ratioRange as number[];
-      expect(lo > 0 && lo <= hi).toBe(true);
+      expect(lo > 0 && lo <= (ratio as number) && (ratio as number) <= hi).toBe(true);
     } finally {
       out.mockRestore();
     }
