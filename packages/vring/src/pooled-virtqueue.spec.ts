@@ -1110,6 +1110,19 @@ describe('notification', () => {
     expect(inFlightSlots(s.vq)).toEqual([]);
   });
 
+  it('checks again the lengths a notify changed inside post', () => {
+    const lens = [10, 10, 10, 10];
+    const s = side({ num: 4 }, {}, () => {
+      lens[3] = 257; // past the 256-byte buffers
+    });
+    runPosts(s, [4], 65532);
+    expectError(() => s.vq.post(4, lens), 'EINVAL', 'buffer length 257 is not in 1..256 (post element 3)');
+    // The three before the kick stay posted; the changed one was not.
+    expect(s.kicks).toEqual([65535]);
+    expect([s.vq.availIdx, availIdxInMem(s), s.vq.numFree]).toEqual([65535, 65535, 1]);
+    expect(inFlightSlots(s.vq)).toEqual([0, 1, 2]);
+  });
+
   it('stops with ECANCELED after a notify that reset the queue', () => {
     const s = side({ num: 4 }, {}, (q) => q.reset());
     runPosts(s, [4], 65532);

@@ -231,16 +231,7 @@ export class PooledVirtqueue extends VirtqueueCore {
       throw new VringError('EINVAL', `post count ${count} is not an integer in 0..${max}`);
     }
     if (count > this.freeRun()) throw this.noSpace(count);
-    if (lens !== undefined) {
-      const bufSize = this.bufSize;
-      for (let k = 0; k < count; k++) {
-        const len = lens[k];
-        // `(len | 0) === len` within 1..bufSize (< 2^31) is "an integer in range", NaN included.
-        if (!(len >= 1 && len <= bufSize && (len | 0) === len)) {
-          throw new VringError('EINVAL', `buffer length ${len} is not in 1..${bufSize} (post element ${k})`);
-        }
-      }
-    }
+    if (lens !== undefined) this.checkLens(lens, 0, count);
     let done = 0;
     const resets = this.resets;
     while (done < count) {
@@ -253,11 +244,11 @@ export class PooledVirtqueue extends VirtqueueCore {
       // the queue, so the rest is checked again.
       this.postRun(done, done + run, lens);
       done += run;
-      this.kick();
+      this.kickInBatch(resets, done, count);
+      // notify may have re-entered the queue or changed `lens`: check the rest again.
       if (done < count) {
-        if (this.broken) throw this.brokenError();
-        if (this.resets !== resets) throw this.resetInBatch(done, count);
         if (count - done > this.freeRun()) throw this.noSpace(count - done);
+        if (lens !== undefined) this.checkLens(lens, done, count);
       }
     }
   }
@@ -364,6 +355,18 @@ export class PooledVirtqueue extends VirtqueueCore {
   }
 
   /** The error of a post of `count` buffers when fewer are free in ring order. */
+  /** Checks `lens[from..to-1]` against 1..{@link bufSize}, naming the first bad element. */
+  private checkLens(lens: ArrayLike<number>, from: number, to: number): void {
+    const bufSize = this.bufSize;
+    for (let k = from; k < to; k++) {
+      const len = lens[k];
+      // `(len | 0) === len` within 1..bufSize (< 2^31) is "an integer in range", NaN included.
+      if (!(len >= 1 && len <= bufSize && (len | 0) === len)) {
+        throw new VringError('EINVAL', `buffer length ${len} is not in 1..${bufSize} (post element ${k})`);
+      }
+    }
+  }
+
   private noSpace(count: number): VringError {
     const run = this.freeRun();
     const held = run < this.numFree ? `; slot ${this.oldest & this.mask} is still in flight` : '';

@@ -507,6 +507,19 @@ describe('the kick before 0xffff undecided additions', () => {
    * addition reaches 0xffff and kicks inside the batch.
    */
   function batchPastForcedKick(a: Side): void {
+    upToForcedKick(a);
+    addBatch(
+      a.vq,
+      'out',
+      new Float64Array(8).fill(0x1000),
+      new Uint32Array(8).fill(10),
+      [0, 1, 2, 3, 4, 5, 6, 7],
+      8,
+    );
+  }
+
+  /** The 8191 batches of {@link batchPastForcedKick} before its last one. */
+  function upToForcedKick(a: Side): void {
     const addrs = new Float64Array(8).fill(0x1000);
     const lens = new Uint32Array(8).fill(10);
     const tokens = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -515,7 +528,6 @@ describe('the kick before 0xffff undecided additions', () => {
       for (let c = a.dev.pop(); c !== undefined; c = a.dev.pop()) a.dev.use(c.head, 0);
       for (let k = 0; k < 8; k++) a.vq.getBuf();
     }
-    addBatch(a.vq, 'out', addrs, lens, tokens, 8);
   }
 
   it('re-checks the queue after a notify that re-entered it', () => {
@@ -532,6 +544,26 @@ describe('the kick before 0xffff undecided additions', () => {
     expect(a.vq.availIdx).toBe(0);
     expect(a.kicks).toEqual([U16_MASK]);
     expect(a.dev.availIdx()).toBe(a.vq.availIdx);
+  });
+
+  it('checks again the elements a notify changed inside the batch', () => {
+    const tokens: (number | undefined)[] = [0, 1, 2, 3, 4, 5, 6, 7];
+    const addrs = new Float64Array(8).fill(0x1000);
+    const lens = new Uint32Array(8).fill(10);
+    let armed = false;
+    const a = side({ num: 8 }, () => {
+      if (armed) tokens[7] = undefined;
+    });
+    upToForcedKick(a);
+    armed = true;
+    const err = errorOf(() => a.vq.addOutbufs(addrs, lens, tokens as number[], 8));
+    expect([err.code, err.message]).toEqual([
+      'EINVAL',
+      'token of virtqueue 0 is undefined (batch element 7)',
+    ]);
+    // The seven before the kick stay added; the changed one was not.
+    expect(a.kicks).toEqual([U16_MASK]);
+    expect([a.vq.availIdx, a.vq.numFree, a.dev.availIdx()]).toEqual([U16_MASK, 1, U16_MASK]);
   });
 
   it('stops with ECANCELED after a notify that reset the queue', () => {

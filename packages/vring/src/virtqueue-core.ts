@@ -285,10 +285,24 @@ export abstract class VirtqueueCore {
   }
 
   /**
+   * The kick a batch add makes when it reaches 0xffff undecided additions, after `done` of its `count`
+   * buffers. notify may re-enter the queue; when the batch goes on, this checks what it relies on:
+   * a queue broken or destroyed meanwhile is `EIO`, one reset meanwhile (`resets` moved) is
+   * `ECANCELED`. The caller then checks its space and, since notify may also have changed its arrays,
+   * the rest of the batch again.
+   */
+  protected kickInBatch(resets: number, done: number, count: number): void {
+    this.kick();
+    if (done === count) return;
+    if (this.broken) throw this.brokenError();
+    if (this.resets !== resets) throw this.resetInBatch(done, count);
+  }
+
+  /**
    * The error of a batch whose forced kick reset the queue (its notify called {@link reset}): what it
    * had added went with the reset, and the rest is not added.
    */
-  protected resetInBatch(added: number, count: number): VringError {
+  private resetInBatch(added: number, count: number): VringError {
     return new VringError(
       'ECANCELED',
       `virtqueue ${this.index} was reset by its notify during a batch: the reset dropped the ${added} ` +

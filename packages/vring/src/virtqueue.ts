@@ -233,10 +233,11 @@ export class Virtqueue<T> extends VirtqueueCore {
    * is written once, at the end (and, should the "kick before 0xffff undecided additions" rule fire inside
    * the batch, also just before that kick). Everything is checked before anything is written: on an
    * error the queue and the ring memory are unchanged, except for an error after a kick inside the
-   * batch (`EIO`, `ENOSPC`, `ECANCELED` or whatever notify throws), where what was added before that
-   * kick stays added. A notify that resets the queue at the batch's last addition is no error (as for
-   * {@link addOutbuf}): everything was added before the reset dropped it. The arrays must not change
-   * during the call.
+   * batch (`EIO`, `ENOSPC`, `ECANCELED`, `EINVAL` for an element a notify changed, or whatever notify
+   * throws), where what was added before that kick stays added. A notify that resets the queue at the
+   * batch's last addition is no error (as for {@link addOutbuf}): everything was added before the reset
+   * dropped it. After that kick the rest of the batch is checked again, so a notify that changes the
+   * arrays cannot slip an unchecked element in.
    *
    * @param addrs buffer addresses (guest-physical, as for {@link addOutbuf})
    * @param lens buffer lengths, 1..2^32-1
@@ -473,13 +474,7 @@ export class Virtqueue<T> extends VirtqueueCore {
     ) {
       throw this.badCount(count, addrs, lens, tokens);
     }
-    for (let k = 0; k < count; k++) {
-      const addr = addrs[k];
-      const len = lens[k];
-      const token = tokens[k];
-      // The test of addOne; the cold path names the bad value and the element.
-      if (isBadBuffer(addr, len, token)) throw this.badBuffer(addr, len, token, k);
-    }
+    this.checkBatch(addrs, lens, tokens, 0, count);
     if (this.numFree_ < count) throw this.noSpace(count, 'the batch');
     let done = 0;
     const resets = this.resets;
@@ -492,13 +487,29 @@ export class Virtqueue<T> extends VirtqueueCore {
       }
       this.addRun(addrs, lens, tokens, done, done + run, flags);
       done += run;
-      this.kick();
-      // notify may have re-entered the queue: check again what the next run relies on.
+      this.kickInBatch(resets, done, count);
+      // notify may have re-entered the queue or changed the arrays: check the rest again.
       if (done < count) {
-        if (this.broken) throw this.brokenError();
-        if (this.resets !== resets) throw this.resetInBatch(done, count);
         if (this.numFree_ < count - done) throw this.noSpace(count - done, 'the rest of the batch');
+        this.checkBatch(addrs, lens, tokens, done, count);
       }
+    }
+  }
+
+  /** Checks batch elements `from..to-1` as {@link addOne} would, naming the first bad one. */
+  private checkBatch(
+    addrs: ArrayLike<number>,
+    lens: ArrayLike<number>,
+    tokens: ArrayLike<T>,
+    from: number,
+    to: number,
+  ): void {
+    for (let k = from; k < to; k++) {
+      const addr = addrs[k];
+      const len = lens[k];
+      const token = tokens[k];
+      // The test of addOne; the cold path names the bad value and the element.
+      if (isBadBuffer(addr, len, token)) throw this.badBuffer(addr, len, token, k);
     }
   }
 
