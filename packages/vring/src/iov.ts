@@ -1,3 +1,4 @@
+import { copyBytes, copyWithinBytes } from './byte-copy.js';
 import { VringError } from './errors.js';
 
 /** Segment capacity of a new `Iov`, and of the first growth of a zero-capacity one. */
@@ -222,7 +223,7 @@ export class Iov {
    */
   private copy(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
     if (dst === src) {
-      dst.copyWithin(d, s, s + n);
+      copyWithinBytes(dst, d, s, n);
       return;
     }
     if (dst !== this.pairDst || src !== this.pairSrc) this.pairWith(dst, src);
@@ -230,12 +231,12 @@ export class Iov {
     const whole = this.pairWhole;
     if (whole !== undefined && inside) {
       const from = this.pairSrcBase + s;
-      whole.copyWithin(this.pairDstBase + d, from, from + n);
+      copyWithinBytes(whole, this.pairDstBase + d, from, n);
     } else if (whole === undefined && inside && n <= SMALL_COPY_MAX) {
       // Different buffers cannot overlap, so a forward loop is exact.
       for (let k = 0; k < n; k++) dst[d + k] = src[s + k];
     } else {
-      dst.set(src.subarray(s, s + n), d);
+      copyBytes(dst, d, src, s, n);
     }
   }
 

@@ -1,3 +1,4 @@
+import { copyBytes, copyWithinBytes } from './byte-copy.js';
 import { VringError } from './errors.js';
 import type { Iov } from './iov.js';
 
@@ -130,7 +131,7 @@ export class VringhBatch {
       let n = sl < dl ? sl : dl;
       if (n > max) n = max > 0 ? Math.floor(max) : 0;
       const from = this.segOffs[s];
-      this.segBufs[s].copyWithin(dst.segOffs[d], from, from + n);
+      copyWithinBytes(this.segBufs[s], dst.segOffs[d], from, n);
       return n;
     }
     let done = 0;
@@ -203,15 +204,6 @@ export class VringhBatch {
 function grown<A extends Uint16Array | Uint32Array>(to: A, from: A): A {
   to.set(from);
   return to;
-}
-
-/**
- * `dst[d, d + n) = src[s, s + n)` with `memmove` semantics: one `copyWithin` when both are the same
- * view (the usual case: one guest-memory region), else a `set` of a subarray.
- */
-export function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
-  if (dst === src) dst.copyWithin(d, s, s + n);
-  else dst.set(src.subarray(s, s + n), d);
 }
 
 function badChains(k: number, count: number, j: number, dstCount: number): VringError {

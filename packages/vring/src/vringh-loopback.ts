@@ -20,7 +20,7 @@ import {
   VIRTQ_USED_RING_OFF,
 } from './split-ring-layout.js';
 import type { Vringh } from './vringh.js';
-import { copyBytes } from './vringh-batch.js';
+import { copyBytes } from './byte-copy.js';
 
 /** {@link VringhLoopback.run} stopped because the TX ring had no more chains. */
 export const VRINGH_LOOPBACK_EMPTY = 0;
@@ -149,9 +149,9 @@ export class VringhLoopback {
     if (rPending > rNum) rPending = 0;
     const tWin = this.txWindow;
     const rWin = this.rxWindow;
-    // Each pass looks its windows up again (two lookups a pass). Keeping them from pass to pass with
-    // `revalidate` measured no faster at 64-frame passes, and made V8 compile this loop worse in some
-    // processes of the benchmark (0.52-0.70 of the reference instead of 0.72-0.88).
+    // Each pass looks its windows up again (two lookups a pass). Keeping them from pass to pass (with
+    // `revalidate`, or cleared with the ring state) saves about 100 ns a pass, but in 3 of 8 fresh
+    // benchmark processes V8 then compiled this loop to run at about 60% of its usual speed, twice.
     tWin.clear();
     rWin.clear();
     // The windows' bounds, offsets and views in locals; valid for the access each ring needs (TX reads,

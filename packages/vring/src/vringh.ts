@@ -41,6 +41,8 @@ import { vringNeedEvent } from './virtqueue-core.js';
 
 /** Ring indices are free-running u16 counters (§2.7.6). */
 const U16_MASK = 0xffff;
+/** A generation no IOTLB or memory has: the batch state's views must be translated first. */
+const STATE_STALE = -1;
 /** Offset of the high 32-bit word inside a little-endian u64. */
 const U64_HI_OFF = 4;
 
@@ -141,6 +143,12 @@ export class Vringh implements DeviceVirtqueue {
   private readonly batchWiov = new Iov();
   private readonly window = new IotlbWindow();
   private readonly ringState = new VringhRingState();
+  /**
+   * The IOTLB's and memory's `generation` when {@link ringState}'s views were last set, or
+   * STATE_STALE: while both still match, a batch skips the three area checks.
+   */
+  private stateIotlbGeneration = STATE_STALE;
+  private stateMemGeneration = STATE_STALE;
 
   /**
    * Sets up the ring (`vringh_init_iotlb`): size, area addresses, EVENT_IDX, memory and IOTLB; zeroes
@@ -165,6 +173,7 @@ export class Vringh implements DeviceVirtqueue {
     this.eventIdx = eventIdx;
     this.mem = mem;
     this.iotlb = iotlb;
+    this.stateIotlbGeneration = STATE_STALE;
     this.lastAvail = 0;
     this.lastUsed = 0;
     this.completed = 0;
@@ -184,6 +193,7 @@ export class Vringh implements DeviceVirtqueue {
    */
   setIotlb(iotlb: Iotlb): void {
     this.iotlb = iotlb;
+    this.stateIotlbGeneration = STATE_STALE;
     this.desc.invalidate();
     this.avail.invalidate();
     this.used.invalidate();
@@ -577,20 +587,28 @@ export class Vringh implements DeviceVirtqueue {
   ringStateForBatch(): VringhRingState | undefined {
     if (this.size === 0) return undefined;
     const st = this.ringState;
-    try {
-      st.avail = this.avail.ensure(this.iotlb, this.mem);
-      st.desc = this.desc.ensure(this.iotlb, this.mem);
-      st.used = this.used.ensure(this.iotlb, this.mem);
-    } catch (err) {
-      // A ring area that does not translate is for the per-chain calls to report; anything else is a bug.
-      if (err instanceof VringError) return undefined;
-      throw err;
+    const iotlb = this.iotlb;
+    const mem = this.mem;
+    // The views are translated again only when the IOTLB or memory changed since they were set
+    // (init and setIotlb, which replace either object, make the state stale too).
+    if (this.stateIotlbGeneration !== iotlb.generation || this.stateMemGeneration !== mem.generation) {
+      try {
+        st.avail = this.avail.ensure(iotlb, mem);
+        st.desc = this.desc.ensure(iotlb, mem);
+        st.used = this.used.ensure(iotlb, mem);
+      } catch (err) {
+        // A ring area that does not translate is for the per-chain calls to report; anything else is a bug.
+        if (err instanceof VringError) return undefined;
+        throw err;
+      }
+      st.iotlb = iotlb;
+      st.mem = mem;
+      this.stateIotlbGeneration = iotlb.generation;
+      this.stateMemGeneration = mem.generation;
     }
     st.num = this.size;
     st.lastAvail = this.lastAvail;
     st.usedIdx = (this.lastUsed + this.completed) & U16_MASK;
-    st.iotlb = this.iotlb;
-    st.mem = this.mem;
     return st;
   }
 

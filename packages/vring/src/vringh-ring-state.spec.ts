@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { GuestMemory } from './guest-memory.js';
+import { Iotlb, VHOST_MAP_RW } from './iotlb.js';
+import { Vringh } from './vringh.js';
+
+// `Vringh.ringStateForBatch` keeps its translated views from one batch to the next while the IOTLB
+// and memory stay as they were. These tests change what the ring areas translate to between two
+// batches and read `avail->idx` through the state: each copy of the rings holds its own index.
+const MEM_SIZE = 0x10000;
+const RINGS = { desc: 0x0000, avail: 0x1000, used: 0x2000 };
+const IOVA = 0x100000;
+const RING_BYTES = 0x4000;
+const NUM = 8;
+
+/** Memory whose ring copies at physical 0 and 0x8000 publish avail indices `a` and `b`. */
+function memoryWith(a: number, b: number): GuestMemory {
+  const mem = GuestMemory.create({ size: MEM_SIZE });
+  const view = new DataView(mem.regionOf(0, MEM_SIZE).bytes.buffer);
+  view.setUint16(RINGS.avail + 2, a, true);
+  view.setUint16(0x8000 + RINGS.avail + 2, b, true);
+  return mem;
+}
+
+/** An IOTLB mapping the rings' IOVAs to physical `pa` (one add: generation 1). */
+function tlbTo(pa: number): Iotlb {
+  const tlb = new Iotlb();
+  tlb.addRange(IOVA, IOVA + RING_BYTES - 1, pa, VHOST_MAP_RW);
+  return tlb;
+}
+
+function ring(mem: GuestMemory, tlb: Iotlb): Vringh {
+  const vrh = new Vringh();
+  vrh.init({
+    num: NUM,
+    descAddr: IOVA + RINGS.desc,
+    availAddr: IOVA + RINGS.avail,
+    usedAddr: IOVA + RINGS.used,
+    eventIdx: true,
+    mem,
+    iotlb: tlb,
+  });
+  return vrh;
+}
+
+/** `avail->idx` as the batch state reads it, or undefined when the state is refused. */
+function availIdx(vrh: Vringh): number | undefined {
+  return vrh.ringStateForBatch()?.avail.getUint16(2, true);
+}
+
+describe('Vringh.ringStateForBatch across batches', () => {
+  it('reads the rings where a changed IOTLB entry now points', () => {
+    const mem = memoryWith(1, 2);
+    const tlb = tlbTo(0);
+    const vrh = ring(mem, tlb);
+    expect(availIdx(vrh)).toBe(1);
+    tlb.delRange(IOVA, IOVA + RING_BYTES - 1);
+    tlb.addRange(IOVA, IOVA + RING_BYTES - 1, 0x8000, VHOST_MAP_RW);
+    expect(availIdx(vrh)).toBe(2);
+  });
+
+  it('reads the rings through an IOTLB given by setIotlb, even one at the same generation', () => {
+    const mem = memoryWith(1, 2);
+    const first = tlbTo(0);
+    const second = tlbTo(0x8000);
+    expect(second.generation).toBe(first.generation);
+    const vrh = ring(mem, first);
+    expect(availIdx(vrh)).toBe(1);
+    vrh.setIotlb(second);
+    expect(availIdx(vrh)).toBe(2);
+    expect(vrh.ringStateForBatch()?.iotlb).toBe(second);
+  });
+
+  it('reads the rings in the memory given by a new init, even memory at the same generation', () => {
+    const first = memoryWith(1, 2);
+    const second = memoryWith(3, 4);
+    expect(second.generation).toBe(first.generation);
+    const tlb = tlbTo(0);
+    const vrh = ring(first, tlb);
+    expect(availIdx(vrh)).toBe(1);
+    vrh.init({
+      num: NUM,
+      descAddr: IOVA + RINGS.desc,
+      availAddr: IOVA + RINGS.avail,
+      usedAddr: IOVA + RINGS.used,
+      eventIdx: true,
+      mem: second,
+      iotlb: tlb,
+    });
+    expect(availIdx(vrh)).toBe(3);
+    expect(vrh.ringStateForBatch()?.mem).toBe(second);
+  });
+
+  it('reads the rings in the region that replaced the old one', () => {
+    const mem = memoryWith(1, 2);
+    const vrh = ring(mem, tlbTo(0));
+    expect(availIdx(vrh)).toBe(1);
+    const next = new ArrayBuffer(MEM_SIZE);
+    new DataView(next).setUint16(RINGS.avail + 2, 7, true);
+    mem.removeRegion(0);
+    mem.addRegion(0, next);
+    expect(availIdx(vrh)).toBe(7);
+  });
+
+  it('refuses the state while an area does not translate, and gives it again once it does', () => {
+    const mem = memoryWith(1, 2);
+    const tlb = tlbTo(0);
+    const vrh = ring(mem, tlb);
+    expect(availIdx(vrh)).toBe(1);
+    tlb.delRange(IOVA, IOVA + RING_BYTES - 1);
+    expect(availIdx(vrh)).toBeUndefined();
+    // Nothing changed since the refusal: still refused, not the views of before.
+    expect(availIdx(vrh)).toBeUndefined();
+    tlb.addRange(IOVA, IOVA + RING_BYTES - 1, 0x8000, VHOST_MAP_RW);
+    expect(availIdx(vrh)).toBe(2);
+  });
+
+  it('gives the indices as they are now on every call', () => {
+    const mem = memoryWith(1, 2);
+    const vrh = ring(mem, tlbTo(0));
+    const st = vrh.ringStateForBatch();
+    expect([st?.lastAvail, st?.usedIdx, st?.num]).toEqual([0, 0, NUM]);
+    vrh.commitRingState(1, 1);
+    const again = vrh.ringStateForBatch();
+    expect(again).toBe(st);
+    expect([again?.lastAvail, again?.usedIdx, again?.num]).toEqual([1, 1, NUM]);
+  });
+});
