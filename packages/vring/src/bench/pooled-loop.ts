@@ -3,6 +3,7 @@
  * descriptor i bound to buffer i, as the reference loop's driver) and the `Vringh` loopback device of
  * {@link BenchLoopbackDevice}, every check on and IOTLB translation on.
  */
+import type { BenchLoop } from './bench-loop.js';
 import { checkPayloads, fillPayloads } from './payload.js';
 import { PooledVirtqueue } from '../pooled-virtqueue.js';
 import { benchMemory } from './bench-memory.js';
@@ -12,11 +13,10 @@ const NUM = 256;
 const BUF = 2048;
 
 /**
- * Runs the pooled loopback for `packets` packets of `size` bytes (1..2048) in batches of `batch`.
- * @returns packets per second
- * @throws Error if data was lost
+ * Sets up the pooled loopback for packets of `size` bytes (1..2048) in batches of `batch`. Its `run`
+ * throws if data was lost.
  */
-export function pooledLoop(size: number, packets: number, batch = 64): number {
+export function createPooledLoop(size: number, batch = 64): BenchLoop {
   const { mem, dma, iotlb } = benchMemory();
   // The device is polled, so a kick has nothing to wake.
   const notify = (): void => undefined;
@@ -43,33 +43,41 @@ export function pooledLoop(size: number, packets: number, batch = 64): number {
   const lens = new Uint32Array(NUM);
   rx.post(NUM);
   rx.kick();
-  let sent = 0;
-  let received = 0;
-  let dropped = 0;
-  let bytes = 0;
-  const t0 = process.hrtime.bigint();
-  while (received + dropped < packets) {
-    // Driver: the next batch of frames (their payload is already in the buffers).
-    const free = tx.freeRun();
-    const want = packets - sent < batch ? packets - sent : batch;
-    const n = free < want ? free : want;
-    tx.post(n, txLens);
-    sent += n;
-    tx.kick();
-    dropped += dev.drain();
-    if (dev.txNeedNotify()) tx.interrupt();
-    if (dev.rxNeedNotify()) rx.interrupt();
-    // Driver: take back the sent buffers; receive, and give each receive buffer back.
-    while (tx.reclaim() > 0);
-    for (let got = rx.reap(slots, lens); got > 0; got = rx.reap(slots, lens)) {
-      for (let k = 0; k < got; k++) bytes += lens[k];
-      received += got;
-      rx.post(rx.freeRun());
-    }
-    rx.kick();
-  }
-  const ns = Number(process.hrtime.bigint() - t0);
-  if (bytes !== packets * size) throw new Error(`pooled loop lost data: ${bytes} != ${packets * size}`);
-  checkPayloads('pooled', rx.bytes, rx.bufferOffset(0), rx.bufStride, Math.min(packets, NUM), size);
-  return (packets * 1e9) / ns;
+  let total = 0;
+  return {
+    run(packets: number): number {
+      let sent = 0;
+      let received = 0;
+      let dropped = 0;
+      let bytes = 0;
+      const t0 = process.hrtime.bigint();
+      while (received + dropped < packets) {
+        // Driver: the next batch of frames (their payload is already in the buffers).
+        const free = tx.freeRun();
+        const want = packets - sent < batch ? packets - sent : batch;
+        const n = free < want ? free : want;
+        tx.post(n, txLens);
+        sent += n;
+        tx.kick();
+        dropped += dev.drain();
+        if (dev.txNeedNotify()) tx.interrupt();
+        if (dev.rxNeedNotify()) rx.interrupt();
+        // Driver: take back the sent buffers; receive, and give each receive buffer back.
+        while (tx.reclaim() > 0);
+        for (let got = rx.reap(slots, lens); got > 0; got = rx.reap(slots, lens)) {
+          for (let k = 0; k < got; k++) bytes += lens[k];
+          received += got;
+          rx.post(rx.freeRun());
+        }
+        rx.kick();
+      }
+      const ns = Number(process.hrtime.bigint() - t0);
+      if (bytes !== packets * size) throw new Error(`pooled loop lost data: ${bytes} != ${packets * size}`);
+      total += packets;
+      return ns;
+    },
+    verify(): void {
+      checkPayloads('pooled', rx.bytes, rx.bufferOffset(0), rx.bufStride, Math.min(total, NUM), size);
+    },
+  };
 }

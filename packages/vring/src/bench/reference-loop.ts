@@ -9,6 +9,7 @@
  * ratio would gain from a trick the hand-written loop can use too.
  */
 
+import { type BenchLoop, runOnce } from './bench-loop.js';
 import { checkPayloads, fillPayloads } from './payload.js';
 
 const DESC = 16;
@@ -34,10 +35,11 @@ export function layout(base: number, num: number): RawRing {
 }
 
 /**
- * Runs the reference loop for `packets` packets of `size` bytes with rings of `num` entries and
- * batches of `batch`. @returns packets per second
+ * Sets up the reference loop for packets of `size` bytes with rings of `num` entries and batches of
+ * `batch`. Each `run` keeps the ring indices in locals, as a hand-written loop would, and stores them
+ * for the next run.
  */
-export function referenceLoop(size: number, packets: number, num = 256, batch = 64): number {
+export function createReferenceLoop(size: number, num = 256, batch = 64): BenchLoop {
   const bufBytes = 2048;
   const mem = new ArrayBuffer(1 << 22);
   const u8 = new Uint8Array(mem);
@@ -62,81 +64,126 @@ export function referenceLoop(size: number, packets: number, num = 256, batch = 
   }
   fillPayloads(u8, txBufs, bufBytes, num, size);
   const mask = num - 1;
-  let txAvail = 0;
-  let rxAvail = 0;
-  let txLastAvail = 0;
-  let rxLastAvail = 0;
-  let txUsed = 0;
-  let rxUsed = 0;
-  let txLastUsed = 0;
-  let rxLastUsed = 0;
-  let received = 0;
-  let sent = 0;
-  let check = 0;
-  const t0 = process.hrtime.bigint();
-  while (received < packets) {
-    // Driver: post RX buffers and TX packets for a batch.
-    while (((rxAvail - rxLastUsed) & 0xffff) < num && ((rxAvail - received) & 0xffff) < num) {
-      u16[(rx.availOff + 4 + 2 * (rxAvail & mask)) >> 1] = rxAvail & mask;
-      rxAvail = (rxAvail + 1) & 0xffff;
-    }
-    u16[(rx.availOff + 2) >> 1] = rxAvail;
-    let n = 0;
-    while (n < batch && sent < packets && ((txAvail - txLastUsed) & 0xffff) < num) {
-      u16[(tx.availOff + 4 + 2 * (txAvail & mask)) >> 1] = txAvail & mask;
-      txAvail = (txAvail + 1) & 0xffff;
-      sent++;
-      n++;
-    }
-    u16[(tx.availOff + 2) >> 1] = txAvail;
-    // Device: drain TX into RX.
-    const txIdx = u16[(tx.availOff + 2) >> 1];
-    const rxIdx = u16[(rx.availOff + 2) >> 1];
-    while (txLastAvail !== txIdx && rxLastAvail !== rxIdx) {
-      const th = u16[(tx.availOff + 4 + 2 * (txLastAvail & mask)) >> 1];
-      const rh = u16[(rx.availOff + 4 + 2 * (rxLastAvail & mask)) >> 1];
-      const tAddr = u32[(tx.descOff + th * DESC) >> 2];
-      const tLen = u32[(tx.descOff + th * DESC + 8) >> 2];
-      const rAddr = u32[(rx.descOff + rh * DESC) >> 2];
-      // Through the method held in a constant, as vring copies (byte-copy.ts): `u8.copyWithin` would
-      // run a property-load IC per packet, which a ceiling should not pay.
-      COPY_WITHIN.call(u8, rAddr, tAddr, tAddr + tLen);
-      u32[(tx.usedOff + 4 + 8 * (txUsed & mask)) >> 2] = th;
-      u32[(tx.usedOff + 8 + 8 * (txUsed & mask)) >> 2] = 0;
-      u32[(rx.usedOff + 4 + 8 * (rxUsed & mask)) >> 2] = rh;
-      u32[(rx.usedOff + 8 + 8 * (rxUsed & mask)) >> 2] = tLen;
-      txUsed = (txUsed + 1) & 0xffff;
-      rxUsed = (rxUsed + 1) & 0xffff;
-      txLastAvail = (txLastAvail + 1) & 0xffff;
-      rxLastAvail = (rxLastAvail + 1) & 0xffff;
-    }
-    u16[(tx.usedOff + 2) >> 1] = txUsed;
-    u16[(rx.usedOff + 2) >> 1] = rxUsed;
-    // Driver: reap used TX and RX.
-    const tu = u16[(tx.usedOff + 2) >> 1];
-    while (txLastUsed !== tu) txLastUsed = (txLastUsed + 1) & 0xffff;
-    const ru = u16[(rx.usedOff + 2) >> 1];
-    while (rxLastUsed !== ru) {
-      const len = u32[(rx.usedOff + 8 + 8 * (rxLastUsed & mask)) >> 2];
-      check += len;
-      received++;
-      rxLastUsed = (rxLastUsed + 1) & 0xffff;
-    }
-  }
-  const ns = Number(process.hrtime.bigint() - t0);
-  if (check !== packets * size) throw new Error(`reference loop lost data: ${check} != ${packets * size}`);
-  checkPayloads('reference', u8, rxBufs, bufBytes, Math.min(packets, num), size);
-  return (packets * 1e9) / ns;
+  // The ring indices between runs: txAvail, rxAvail, txLastAvail, rxLastAvail, txUsed, rxUsed,
+  // txLastUsed, rxLastUsed.
+  const state = new Uint32Array(8);
+  let total = 0;
+  return {
+    run(packets: number): number {
+      let txAvail = state[0];
+      let rxAvail = state[1];
+      let txLastAvail = state[2];
+      let rxLastAvail = state[3];
+      let txUsed = state[4];
+      let rxUsed = state[5];
+      let txLastUsed = state[6];
+      let rxLastUsed = state[7];
+      let received = 0;
+      let sent = 0;
+      let check = 0;
+      const t0 = process.hrtime.bigint();
+      while (received < packets) {
+        // Driver: post RX buffers and TX packets for a batch.
+        while (((rxAvail - rxLastUsed) & 0xffff) < num) {
+          u16[(rx.availOff + 4 + 2 * (rxAvail & mask)) >> 1] = rxAvail & mask;
+          rxAvail = (rxAvail + 1) & 0xffff;
+        }
+        u16[(rx.availOff + 2) >> 1] = rxAvail;
+        let n = 0;
+        while (n < batch && sent < packets && ((txAvail - txLastUsed) & 0xffff) < num) {
+          u16[(tx.availOff + 4 + 2 * (txAvail & mask)) >> 1] = txAvail & mask;
+          txAvail = (txAvail + 1) & 0xffff;
+          sent++;
+          n++;
+        }
+        u16[(tx.availOff + 2) >> 1] = txAvail;
+        // Device: drain TX into RX.
+        const txIdx = u16[(tx.availOff + 2) >> 1];
+        const rxIdx = u16[(rx.availOff + 2) >> 1];
+        while (txLastAvail !== txIdx && rxLastAvail !== rxIdx) {
+          const th = u16[(tx.availOff + 4 + 2 * (txLastAvail & mask)) >> 1];
+          const rh = u16[(rx.availOff + 4 + 2 * (rxLastAvail & mask)) >> 1];
+          const tAddr = u32[(tx.descOff + th * DESC) >> 2];
+          const tLen = u32[(tx.descOff + th * DESC + 8) >> 2];
+          const rAddr = u32[(rx.descOff + rh * DESC) >> 2];
+          // Through the method held in a constant, as vring copies (byte-copy.ts): `u8.copyWithin`
+          // would run a property-load IC per packet, which a ceiling should not pay.
+          COPY_WITHIN.call(u8, rAddr, tAddr, tAddr + tLen);
+          u32[(tx.usedOff + 4 + 8 * (txUsed & mask)) >> 2] = th;
+          u32[(tx.usedOff + 8 + 8 * (txUsed & mask)) >> 2] = 0;
+          u32[(rx.usedOff + 4 + 8 * (rxUsed & mask)) >> 2] = rh;
+          u32[(rx.usedOff + 8 + 8 * (rxUsed & mask)) >> 2] = tLen;
+          txUsed = (txUsed + 1) & 0xffff;
+          rxUsed = (rxUsed + 1) & 0xffff;
+          txLastAvail = (txLastAvail + 1) & 0xffff;
+          rxLastAvail = (rxLastAvail + 1) & 0xffff;
+        }
+        u16[(tx.usedOff + 2) >> 1] = txUsed;
+        u16[(rx.usedOff + 2) >> 1] = rxUsed;
+        // Driver: reap used TX and RX.
+        const tu = u16[(tx.usedOff + 2) >> 1];
+        while (txLastUsed !== tu) txLastUsed = (txLastUsed + 1) & 0xffff;
+        const ru = u16[(rx.usedOff + 2) >> 1];
+        while (rxLastUsed !== ru) {
+          const len = u32[(rx.usedOff + 8 + 8 * (rxLastUsed & mask)) >> 2];
+          check += len;
+          received++;
+          rxLastUsed = (rxLastUsed + 1) & 0xffff;
+        }
+      }
+      const ns = Number(process.hrtime.bigint() - t0);
+      state[0] = txAvail;
+      state[1] = rxAvail;
+      state[2] = txLastAvail;
+      state[3] = rxLastAvail;
+      state[4] = txUsed;
+      state[5] = rxUsed;
+      state[6] = txLastUsed;
+      state[7] = rxLastUsed;
+      if (check !== packets * size)
+        throw new Error(`reference loop lost data: ${check} != ${packets * size}`);
+      total += packets;
+      return ns;
+    },
+    verify(): void {
+      checkPayloads('reference', u8, rxBufs, bufBytes, Math.min(total, num), size);
+    },
+  };
 }
 
-/** `copyWithin` of `size` bytes inside one plain ArrayBuffer. @returns copies per second */
-export function copyCeiling(size: number, copies: number): number {
+/**
+ * Runs a fresh reference loop once for `packets` packets of `size` bytes (rings of `num`, batches of
+ * `batch`). @returns packets per second
+ */
+export function referenceLoop(size: number, packets: number, num = 256, batch = 64): number {
+  return runOnce(createReferenceLoop(size, num, batch), packets);
+}
+
+/** Sets up the copy ceiling: `copyWithin` of `size` bytes inside one plain ArrayBuffer. */
+export function createCopyCeiling(size: number): BenchLoop {
   const u8 = new Uint8Array(1 << 20);
   const slots = (1 << 19) / 2048;
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < copies; i++) {
-    const s = (i % slots) * 2048;
-    COPY_WITHIN.call(u8, (1 << 19) + s, s, s + size);
-  }
-  return (copies * 1e9) / Number(process.hrtime.bigint() - t0);
+  let next = 0;
+  return {
+    run(copies: number): number {
+      let i = next;
+      const end = next + copies;
+      const t0 = process.hrtime.bigint();
+      for (; i < end; i++) {
+        const s = (i % slots) * 2048;
+        COPY_WITHIN.call(u8, (1 << 19) + s, s, s + size);
+      }
+      const ns = Number(process.hrtime.bigint() - t0);
+      next = end % slots;
+      return ns;
+    },
+    verify(): void {
+      // Copies of zeroes: nothing to check.
+    },
+  };
+}
+
+/** `copyWithin` of `size` bytes inside one plain ArrayBuffer, `copies` times. @returns copies per second */
+export function copyCeiling(size: number, copies: number): number {
+  return runOnce(createCopyCeiling(size), copies);
 }

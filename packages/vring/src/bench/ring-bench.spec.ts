@@ -1,22 +1,42 @@
 import { describe, expect, it, vi } from 'vitest';
-import { copyCeiling, referenceLoop } from './reference-loop.js';
+import type { BenchLoop } from './bench-loop.js';
+import { copyCeiling, createReferenceLoop, referenceLoop } from './reference-loop.js';
 import { checkPayloads, fillPayloads } from './payload.js';
-import { pooledLoop } from './pooled-loop.js';
+import { createPooledLoop } from './pooled-loop.js';
 import { main } from './ring-bench.js';
-import { validatedLoop } from './validated-loop.js';
-import { virtqueueLoop } from './virtqueue-loop.js';
+import { createValidatedLoop } from './validated-loop.js';
+import { createVirtqueueLoop } from './virtqueue-loop.js';
+
+const LOOPS: Record<string, (size: number) => BenchLoop> = {
+  pooled: createPooledLoop,
+  virtqueue: createVirtqueueLoop,
+  reference: createReferenceLoop,
+  validated: createValidatedLoop,
+};
 
 // The loops check their own data (the used lengths add up to every byte sent, and each RX buffer holds
 // the frame of its TX buffer: payload.ts) and throw otherwise; these runs keep them working. Speed is
 // the benchmark's business, not the tests'.
 describe('ring benchmark loops', () => {
   for (const size of [1, 64, 1500, 2048]) {
-    it(`move ${size}-byte packets without losing data`, () => {
-      for (const loop of [pooledLoop, virtqueueLoop, referenceLoop, validatedLoop]) {
-        const pps = loop(size, 3000);
-        expect(Number.isFinite(pps) && pps > 0).toBe(true);
+    it(`move ${size}-byte packets without losing data, slice after slice`, () => {
+      for (const create of Object.values(LOOPS)) {
+        const loop = create(size);
+        // Slices that end mid-batch and mid-ring, then the check of the received frames.
+        for (const n of [1, 100, 2999]) expect(loop.run(n)).toBeGreaterThan(0);
+        loop.verify();
       }
+      expect(referenceLoop(size, 3000)).toBeGreaterThan(0);
       expect(copyCeiling(size, 100)).toBeGreaterThan(0);
+    });
+  }
+
+  for (const [name, create] of Object.entries(LOOPS)) {
+    it(`${name} loop: carries its ring indices across slices past the u16 wrap`, () => {
+      const loop = create(64);
+      // 70000 packets in uneven slices: every ring index wraps once, across slice boundaries.
+      for (let done = 0; done < 70_000; done += 7_001) loop.run(Math.min(7_001, 70_000 - done));
+      loop.verify();
     });
   }
 

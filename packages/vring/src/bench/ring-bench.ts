@@ -5,17 +5,24 @@
  * main one, {@link pooledLoop} (`PooledVirtqueue`: a fixed buffer pool, as the reference loop's driver),
  * and {@link virtqueueLoop} (the general `Virtqueue`: any chain, free list, tokens). In the same
  * process it measures the in-run ceilings of {@link referenceLoop} and {@link copyCeiling}, and the
- * {@link validatedLoop} data point, and prints one JSON line per packet size. Each figure is the median
- * of several interleaved runs. Goals (../shared/reference/performance.md): `ratio` >= 0.6 at 64 B and
- * >= 0.8 at 1500 B.
+ * validated loop's data point, and prints one JSON line per packet size. Every loop is set up once
+ * per size and warmed up; a run then moves `--packets` packets through each loop in slices of
+ * {@link SLICE}, the loops taking turns slice by slice, so that a swing of the machine's load (they run
+ * for seconds, on a shared machine) hits every loop alike. Each figure is the median of the runs.
+ * Goals (../shared/reference/performance.md): `ratio` >= 0.6 at 64 B and >= 0.8 at 1500 B.
  */
-import { pooledLoop } from './pooled-loop.js';
-import { copyCeiling, referenceLoop } from './reference-loop.js';
-import { validatedLoop } from './validated-loop.js';
-import { virtqueueLoop } from './virtqueue-loop.js';
+import type { BenchLoop } from './bench-loop.js';
+import { createPooledLoop } from './pooled-loop.js';
+import { createCopyCeiling, createReferenceLoop } from './reference-loop.js';
+import { createValidatedLoop } from './validated-loop.js';
+import { createVirtqueueLoop } from './virtqueue-loop.js';
 
 /** Largest packet: the loops' buffers are 2 KiB. */
 const BUF = 2048;
+/** Packets a loop moves before the next loop takes its turn: 3-10 ms, shorter than most load swings. */
+const SLICE = 50_000;
+/** Packets each loop moves before the runs (fewer for short runs), so that the JIT has compiled it. */
+const WARMUP = 200_000;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -26,10 +33,10 @@ const USAGE = `usage: ring-bench [--size BYTES] [--runs N] [--packets N]
 
 Runs vring's loopbacks (driver side and device side in one thread, IOTLB translation on: the
 PooledVirtqueue one and the general Virtqueue one), the reference loop, the validated loop and the
-copyWithin ceiling, interleaved, in this process, and prints one JSON line per packet size (64 and
-1500 unless --size is given): medians of --runs runs (default 5) of --packets packets (default
-1000000). "ratio" (PooledVirtqueue / reference) is the goal's measure: >= 0.6 at 64 B, >= 0.8 at
-1500 B.`;
+copyWithin ceiling in this process, taking turns every 50000 packets, and prints one JSON line per
+packet size (64 and 1500 unless --size is given): medians of --runs runs (default 5) of --packets
+packets (default 1000000) per loop. "ratio" (PooledVirtqueue / reference) is the goal's measure:
+>= 0.6 at 64 B, >= 0.8 at 1500 B.`;
 
 /** The value after `flag` in `argv` as a positive integer, or `fallback` when the flag is absent. */
 function intOption(argv: readonly string[], flag: string, fallback: number): number {
@@ -45,7 +52,7 @@ function intOption(argv: readonly string[], flag: string, fallback: number): num
 /**
  * Runs the benchmark and prints one JSON line per size: `mpps` (vring with `PooledVirtqueue`),
  * `referenceMpps` and `ratio` (the goal's measure), `ratioRange` (the lowest and highest ratio of
- * one run to the reference run next to it), `virtqueueMpps` and `virtqueueRatio` (vring with
+ * one run's vring figure to the reference's in the same run), `virtqueueMpps` and `virtqueueRatio` (vring with
  * the general `Virtqueue`), `validatedMpps` and `validatedRatio` (see `validated-loop.ts`: the checks
  * without vring's structure), `copyMops` (the copy ceiling), `gbps`, `goal`, `meetsGoal`.
  * @returns the process exit code: 0, or 2 for bad arguments
@@ -68,29 +75,33 @@ export function main(argv: readonly string[] = process.argv.slice(2)): number {
     return 2;
   }
   for (const size of sizes) {
-    // Warm up every loop so the JIT has compiled them before measuring.
-    pooledLoop(size, 100_000);
-    virtqueueLoop(size, 100_000);
-    referenceLoop(size, 100_000);
-    validatedLoop(size, 100_000);
-    const p: number[] = [];
-    const v: number[] = [];
-    const r: number[] = [];
-    const w: number[] = [];
-    const c: number[] = [];
+    // Measured in this order, every run: the vring loops, then the ceilings.
+    const loops: BenchLoop[] = [
+      createPooledLoop(size),
+      createVirtqueueLoop(size),
+      createReferenceLoop(size),
+      createValidatedLoop(size),
+      createCopyCeiling(size),
+    ];
+    for (const loop of loops) loop.run(Math.min(WARMUP, 2 * packets));
+    const rates: number[][] = loops.map(() => []);
     for (let i = 0; i < runs; i++) {
-      // Interleave the runs so machine-load swings hit every loop alike.
-      p.push(pooledLoop(size, packets));
-      v.push(virtqueueLoop(size, packets));
-      r.push(referenceLoop(size, packets));
-      w.push(validatedLoop(size, packets));
-      c.push(copyCeiling(size, packets));
+      if (process.stderr.isTTY) process.stderr.write(`ring-bench: ${size} B, run ${i + 1} of ${runs}\r`);
+      const ns = loops.map(() => 0);
+      for (let done = 0; done < packets; done += SLICE) {
+        const n = Math.min(SLICE, packets - done);
+        for (let k = 0; k < loops.length; k++) ns[k] += loops[k].run(n);
+      }
+      for (let k = 0; k < loops.length; k++) rates[k].push((packets * 1e9) / ns[k]);
     }
+    if (process.stderr.isTTY) process.stderr.write('\x1b[K');
+    for (const loop of loops) loop.verify();
+    const [p, v, r, w, c] = rates;
     const mpps = median(p) / 1e6;
     const virtqueueMpps = median(v) / 1e6;
     const referenceMpps = median(r) / 1e6;
     const validatedMpps = median(w) / 1e6;
-    // Each run's vring loop against the reference run next to it: how far one run's ratio can stray.
+    // Each run's vring figure against the reference's in the same run: how far one run's ratio strays.
     const paired = p.map((x, i) => x / r[i]);
     const goal = size <= 64 ? 0.6 : 0.8;
     // Rounded as printed, and the goal judged on the printed figure.

@@ -16,6 +16,7 @@
  * chains are used in order), tokens other than numbers, errors other than a throw.
  */
 
+import type { BenchLoop } from './bench-loop.js';
 import { checkPayloads, fillPayloads } from './payload.js';
 import { layout } from './reference-loop.js';
 
@@ -29,10 +30,11 @@ function bad(what: string): Error {
 }
 
 /**
- * Runs the validated loop for `packets` packets of `size` bytes. @returns packets per second
- * @throws Error if a check fails (it cannot, with this driver) or data is lost
+ * Sets up the validated loop for packets of `size` bytes; each `run` keeps the ring indices in locals
+ * and stores them for the next, as `createReferenceLoop` does. Its `run` throws if a check fails (it
+ * cannot, with this driver) or data is lost.
  */
-export function validatedLoop(size: number, packets: number, num = 256, batch = 64): number {
+export function createValidatedLoop(size: number, num = 256, batch = 64): BenchLoop {
   const bufBytes = 2048;
   const memBytes = 1 << 22;
   const mem = new ArrayBuffer(memBytes);
@@ -53,117 +55,142 @@ export function validatedLoop(size: number, packets: number, num = 256, batch = 
   const rxWritable = new Uint32Array(num);
   fillPayloads(u8, txBufs, bufBytes, num, size);
   const mask = num - 1;
-  let txAvail = 0;
-  let rxAvail = 0;
-  let txLastAvail = 0;
-  let rxLastAvail = 0;
-  let txUsed = 0;
-  let rxUsed = 0;
-  let txLastUsed = 0;
-  let rxLastUsed = 0;
-  let received = 0;
-  let sent = 0;
-  let check = 0;
-  const t0 = process.hrtime.bigint();
-  while (received < packets) {
-    // Driver: post RX buffers and TX packets for a batch, writing each descriptor.
-    while (((rxAvail - rxLastUsed) & 0xffff) < num && ((rxAvail - received) & 0xffff) < num) {
-      const h = rxAvail & mask;
-      const d = (rx.descOff + h * DESC) >> 2;
-      u32[d] = IOVA_OFFSET + rxBufs + h * bufBytes;
-      u32[d + 1] = 0;
-      u32[d + 2] = bufBytes;
-      u32[d + 3] = 2; // flags WRITE, next 0
-      rxTokens[h] = h;
-      rxInFlight[h] = 1;
-      rxWritable[h] = bufBytes;
-      u16[(rx.availOff + 4 + 2 * h) >> 1] = h;
-      rxAvail = (rxAvail + 1) & 0xffff;
-    }
-    u16[(rx.availOff + 2) >> 1] = rxAvail;
-    let n = 0;
-    while (n < batch && sent < packets && ((txAvail - txLastUsed) & 0xffff) < num) {
-      const h = txAvail & mask;
-      const d = (tx.descOff + h * DESC) >> 2;
-      u32[d] = IOVA_OFFSET + txBufs + h * bufBytes;
-      u32[d + 1] = 0;
-      u32[d + 2] = size;
-      u32[d + 3] = 0;
-      txTokens[h] = sent;
-      txInFlight[h] = 1;
-      u16[(tx.availOff + 4 + 2 * h) >> 1] = h;
-      txAvail = (txAvail + 1) & 0xffff;
-      sent++;
-      n++;
-    }
-    u16[(tx.availOff + 2) >> 1] = txAvail;
-    // Device: drain TX into RX with the checks.
-    const txIdx = u16[(tx.availOff + 2) >> 1];
-    const rxIdx = u16[(rx.availOff + 2) >> 1];
-    if (((txIdx - txLastAvail) & 0xffff) > num || ((rxIdx - rxLastAvail) & 0xffff) > num)
-      throw bad('index jump');
-    while (txLastAvail !== txIdx && rxLastAvail !== rxIdx) {
-      const th = u16[(tx.availOff + 4 + 2 * (txLastAvail & mask)) >> 1];
-      const rh = u16[(rx.availOff + 4 + 2 * (rxLastAvail & mask)) >> 1];
-      if (th >= num || rh >= num) throw bad('head');
-      const t = (tx.descOff + th * DESC) >> 2;
-      const r = (rx.descOff + rh * DESC) >> 2;
-      const tFlags = u16[(tx.descOff + th * DESC + 12) >> 1];
-      const rFlags = u16[(rx.descOff + rh * DESC + 12) >> 1];
-      const tLen = u32[t + 2];
-      const rLen = u32[r + 2];
-      if (tFlags !== 0 || rFlags !== 2 || u32[t + 1] !== 0 || u32[r + 1] !== 0 || tLen === 0 || rLen === 0)
-        throw bad('descriptor');
-      const tIova = u32[t];
-      const rIova = u32[r];
-      if (!(
-        tIova >= winStart &&
-        tIova <= winLast - tLen + 1 &&
-        rIova >= winStart &&
-        rIova <= winLast - rLen + 1
-      ))
-        throw bad('translation');
-      const tAddr = tIova - IOVA_OFFSET;
-      const rAddr = rIova - IOVA_OFFSET;
-      const len = tLen < rLen ? tLen : rLen;
-      COPY_WITHIN.call(u8, rAddr, tAddr, tAddr + len);
-      u32[(tx.usedOff + 4 + 8 * (txUsed & mask)) >> 2] = th;
-      u32[(tx.usedOff + 8 + 8 * (txUsed & mask)) >> 2] = 0;
-      u32[(rx.usedOff + 4 + 8 * (rxUsed & mask)) >> 2] = rh;
-      u32[(rx.usedOff + 8 + 8 * (rxUsed & mask)) >> 2] = len;
-      txUsed = (txUsed + 1) & 0xffff;
-      rxUsed = (rxUsed + 1) & 0xffff;
-      txLastAvail = (txLastAvail + 1) & 0xffff;
-      rxLastAvail = (rxLastAvail + 1) & 0xffff;
-    }
-    u16[(tx.usedOff + 2) >> 1] = txUsed;
-    u16[(rx.usedOff + 2) >> 1] = rxUsed;
-    // Driver: reap every used element with the checks, taking the tokens back.
-    const tu = u16[(tx.usedOff + 2) >> 1];
-    if (((tu - txLastUsed) & 0xffff) > ((txAvail - txLastUsed) & 0xffff)) throw bad('tx used idx');
-    while (txLastUsed !== tu) {
-      const e = (tx.usedOff + 4 + 8 * (txLastUsed & mask)) >> 2;
-      const id = u32[e];
-      if (id >= num || txInFlight[id] === 0 || u32[e + 1] !== 0) throw bad('tx used element');
-      check += txTokens[id] & 0;
-      txInFlight[id] = 0;
-      txLastUsed = (txLastUsed + 1) & 0xffff;
-    }
-    const ru = u16[(rx.usedOff + 2) >> 1];
-    if (((ru - rxLastUsed) & 0xffff) > ((rxAvail - rxLastUsed) & 0xffff)) throw bad('rx used idx');
-    while (rxLastUsed !== ru) {
-      const e = (rx.usedOff + 4 + 8 * (rxLastUsed & mask)) >> 2;
-      const id = u32[e];
-      const len = u32[e + 1];
-      if (id >= num || rxInFlight[id] === 0 || len > rxWritable[id]) throw bad('rx used element');
-      check += len + (rxTokens[id] & 0);
-      rxInFlight[id] = 0;
-      received++;
-      rxLastUsed = (rxLastUsed + 1) & 0xffff;
-    }
-  }
-  const ns = Number(process.hrtime.bigint() - t0);
-  if (check !== packets * size) throw bad(`lost data: ${check} != ${packets * size}`);
-  checkPayloads('validated', u8, rxBufs, bufBytes, Math.min(packets, num), size);
-  return (packets * 1e9) / ns;
+  // The ring indices between runs, in the order of `createReferenceLoop`.
+  const state = new Uint32Array(8);
+  let total = 0;
+  return {
+    run(packets: number): number {
+      let txAvail = state[0];
+      let rxAvail = state[1];
+      let txLastAvail = state[2];
+      let rxLastAvail = state[3];
+      let txUsed = state[4];
+      let rxUsed = state[5];
+      let txLastUsed = state[6];
+      let rxLastUsed = state[7];
+      let received = 0;
+      let sent = 0;
+      let check = 0;
+      const t0 = process.hrtime.bigint();
+      while (received < packets) {
+        // Driver: post RX buffers and TX packets for a batch, writing each descriptor.
+        while (((rxAvail - rxLastUsed) & 0xffff) < num) {
+          const h = rxAvail & mask;
+          const d = (rx.descOff + h * DESC) >> 2;
+          u32[d] = IOVA_OFFSET + rxBufs + h * bufBytes;
+          u32[d + 1] = 0;
+          u32[d + 2] = bufBytes;
+          u32[d + 3] = 2; // flags WRITE, next 0
+          rxTokens[h] = h;
+          rxInFlight[h] = 1;
+          rxWritable[h] = bufBytes;
+          u16[(rx.availOff + 4 + 2 * h) >> 1] = h;
+          rxAvail = (rxAvail + 1) & 0xffff;
+        }
+        u16[(rx.availOff + 2) >> 1] = rxAvail;
+        let n = 0;
+        while (n < batch && sent < packets && ((txAvail - txLastUsed) & 0xffff) < num) {
+          const h = txAvail & mask;
+          const d = (tx.descOff + h * DESC) >> 2;
+          u32[d] = IOVA_OFFSET + txBufs + h * bufBytes;
+          u32[d + 1] = 0;
+          u32[d + 2] = size;
+          u32[d + 3] = 0;
+          txTokens[h] = sent;
+          txInFlight[h] = 1;
+          u16[(tx.availOff + 4 + 2 * h) >> 1] = h;
+          txAvail = (txAvail + 1) & 0xffff;
+          sent++;
+          n++;
+        }
+        u16[(tx.availOff + 2) >> 1] = txAvail;
+        // Device: drain TX into RX with the checks.
+        const txIdx = u16[(tx.availOff + 2) >> 1];
+        const rxIdx = u16[(rx.availOff + 2) >> 1];
+        if (((txIdx - txLastAvail) & 0xffff) > num || ((rxIdx - rxLastAvail) & 0xffff) > num)
+          throw bad('index jump');
+        while (txLastAvail !== txIdx && rxLastAvail !== rxIdx) {
+          const th = u16[(tx.availOff + 4 + 2 * (txLastAvail & mask)) >> 1];
+          const rh = u16[(rx.availOff + 4 + 2 * (rxLastAvail & mask)) >> 1];
+          if (th >= num || rh >= num) throw bad('head');
+          const t = (tx.descOff + th * DESC) >> 2;
+          const r = (rx.descOff + rh * DESC) >> 2;
+          const tFlags = u16[(tx.descOff + th * DESC + 12) >> 1];
+          const rFlags = u16[(rx.descOff + rh * DESC + 12) >> 1];
+          const tLen = u32[t + 2];
+          const rLen = u32[r + 2];
+          if (
+            tFlags !== 0 ||
+            rFlags !== 2 ||
+            u32[t + 1] !== 0 ||
+            u32[r + 1] !== 0 ||
+            tLen === 0 ||
+            rLen === 0
+          )
+            throw bad('descriptor');
+          const tIova = u32[t];
+          const rIova = u32[r];
+          if (!(
+            tIova >= winStart &&
+            tIova <= winLast - tLen + 1 &&
+            rIova >= winStart &&
+            rIova <= winLast - rLen + 1
+          ))
+            throw bad('translation');
+          const tAddr = tIova - IOVA_OFFSET;
+          const rAddr = rIova - IOVA_OFFSET;
+          const len = tLen < rLen ? tLen : rLen;
+          COPY_WITHIN.call(u8, rAddr, tAddr, tAddr + len);
+          u32[(tx.usedOff + 4 + 8 * (txUsed & mask)) >> 2] = th;
+          u32[(tx.usedOff + 8 + 8 * (txUsed & mask)) >> 2] = 0;
+          u32[(rx.usedOff + 4 + 8 * (rxUsed & mask)) >> 2] = rh;
+          u32[(rx.usedOff + 8 + 8 * (rxUsed & mask)) >> 2] = len;
+          txUsed = (txUsed + 1) & 0xffff;
+          rxUsed = (rxUsed + 1) & 0xffff;
+          txLastAvail = (txLastAvail + 1) & 0xffff;
+          rxLastAvail = (rxLastAvail + 1) & 0xffff;
+        }
+        u16[(tx.usedOff + 2) >> 1] = txUsed;
+        u16[(rx.usedOff + 2) >> 1] = rxUsed;
+        // Driver: reap every used element with the checks, taking the tokens back.
+        const tu = u16[(tx.usedOff + 2) >> 1];
+        if (((tu - txLastUsed) & 0xffff) > ((txAvail - txLastUsed) & 0xffff)) throw bad('tx used idx');
+        while (txLastUsed !== tu) {
+          const e = (tx.usedOff + 4 + 8 * (txLastUsed & mask)) >> 2;
+          const id = u32[e];
+          if (id >= num || txInFlight[id] === 0 || u32[e + 1] !== 0) throw bad('tx used element');
+          check += txTokens[id] & 0;
+          txInFlight[id] = 0;
+          txLastUsed = (txLastUsed + 1) & 0xffff;
+        }
+        const ru = u16[(rx.usedOff + 2) >> 1];
+        if (((ru - rxLastUsed) & 0xffff) > ((rxAvail - rxLastUsed) & 0xffff)) throw bad('rx used idx');
+        while (rxLastUsed !== ru) {
+          const e = (rx.usedOff + 4 + 8 * (rxLastUsed & mask)) >> 2;
+          const id = u32[e];
+          const len = u32[e + 1];
+          if (id >= num || rxInFlight[id] === 0 || len > rxWritable[id]) throw bad('rx used element');
+          check += len + (rxTokens[id] & 0);
+          rxInFlight[id] = 0;
+          received++;
+          rxLastUsed = (rxLastUsed + 1) & 0xffff;
+        }
+      }
+      const ns = Number(process.hrtime.bigint() - t0);
+      state[0] = txAvail;
+      state[1] = rxAvail;
+      state[2] = txLastAvail;
+      state[3] = rxLastAvail;
+      state[4] = txUsed;
+      state[5] = rxUsed;
+      state[6] = txLastUsed;
+      state[7] = rxLastUsed;
+      if (check !== packets * size) throw bad(`lost data: ${check} != ${packets * size}`);
+      total += packets;
+      return ns;
+    },
+    verify(): void {
+      checkPayloads('validated', u8, rxBufs, bufBytes, Math.min(total, num), size);
+    },
+  };
 }

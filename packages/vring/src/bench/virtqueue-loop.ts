@@ -3,6 +3,7 @@
  * tokens; buffers posted with `addOutbufs` / `addInbufs`, reaped with `getBufs`) and the `Vringh`
  * loopback device of {@link BenchLoopbackDevice}, IOTLB translation on.
  */
+import type { BenchLoop } from './bench-loop.js';
 import { checkPayloads, fillPayloads } from './payload.js';
 import { Virtqueue } from '../virtqueue.js';
 import { IOVA_OFFSET, benchMemory } from './bench-memory.js';
@@ -12,11 +13,10 @@ const NUM = 256;
 const BUF = 2048;
 
 /**
- * Runs the general loopback for `packets` packets of `size` bytes (1..2048) in batches of `batch`.
- * @returns packets per second
- * @throws Error if data was lost
+ * Sets up the general loopback for packets of `size` bytes (1..2048) in batches of `batch`. Its `run`
+ * throws if data was lost.
  */
-export function virtqueueLoop(size: number, packets: number, batch = 64): number {
+export function createVirtqueueLoop(size: number, batch = 64): BenchLoop {
   const { mem, dma, iotlb } = benchMemory();
   // The device is polled, so a kick has nothing to wake.
   const notify = (): void => undefined;
@@ -55,39 +55,48 @@ export function virtqueueLoop(size: number, packets: number, batch = 64): number
   rx.addInbufs(addrs, rxSizes, slots, NUM);
   rx.kick();
   let slot = 0;
-  let sent = 0;
-  let received = 0;
-  let dropped = 0;
-  let bytes = 0;
-  const t0 = process.hrtime.bigint();
-  while (received + dropped < packets) {
-    let n = 0;
-    while (n < batch && sent < packets && n < tx.numFree) {
-      addrs[n] = txBufs + slot * BUF + IOVA_OFFSET;
-      slots[n] = slot;
-      slot = (slot + 1) & (NUM - 1);
-      sent++;
-      n++;
-    }
-    tx.addOutbufs(addrs, txSizes, slots, n);
-    tx.kick();
-    dropped += dev.drain();
-    if (dev.txNeedNotify()) tx.interrupt();
-    if (dev.rxNeedNotify()) rx.interrupt();
-    // Driver: reap in batches, reposting each RX buffer.
-    while (tx.getBufs(done, doneLens) > 0);
-    for (let got = rx.getBufs(done, doneLens); got > 0; got = rx.getBufs(done, doneLens)) {
-      for (let k = 0; k < got; k++) {
-        bytes += doneLens[k];
-        addrs[k] = rxBufs + done[k] * BUF + IOVA_OFFSET;
+  let total = 0;
+  return {
+    run(packets: number): number {
+      let sent = 0;
+      let received = 0;
+      let dropped = 0;
+      let bytes = 0;
+      const t0 = process.hrtime.bigint();
+      while (received + dropped < packets) {
+        let n = 0;
+        while (n < batch && sent < packets && n < tx.numFree) {
+          addrs[n] = txBufs + slot * BUF + IOVA_OFFSET;
+          slots[n] = slot;
+          slot = (slot + 1) & (NUM - 1);
+          sent++;
+          n++;
+        }
+        tx.addOutbufs(addrs, txSizes, slots, n);
+        tx.kick();
+        dropped += dev.drain();
+        if (dev.txNeedNotify()) tx.interrupt();
+        if (dev.rxNeedNotify()) rx.interrupt();
+        // Driver: reap in batches, reposting each RX buffer.
+        while (tx.getBufs(done, doneLens) > 0);
+        for (let got = rx.getBufs(done, doneLens); got > 0; got = rx.getBufs(done, doneLens)) {
+          for (let k = 0; k < got; k++) {
+            bytes += doneLens[k];
+            addrs[k] = rxBufs + done[k] * BUF + IOVA_OFFSET;
+          }
+          rx.addInbufs(addrs, rxSizes, done, got);
+          received += got;
+        }
+        rx.kick();
       }
-      rx.addInbufs(addrs, rxSizes, done, got);
-      received += got;
-    }
-    rx.kick();
-  }
-  const ns = Number(process.hrtime.bigint() - t0);
-  if (bytes !== packets * size) throw new Error(`virtqueue loop lost data: ${bytes} != ${packets * size}`);
-  checkPayloads('virtqueue', rxRegion.bytes, rxBufs - rxRegion.gpa, BUF, Math.min(packets, NUM), size);
-  return (packets * 1e9) / ns;
+      const ns = Number(process.hrtime.bigint() - t0);
+      if (bytes !== packets * size)
+        throw new Error(`virtqueue loop lost data: ${bytes} != ${packets * size}`);
+      total += packets;
+      return ns;
+    },
+    verify(): void {
+      checkPayloads('virtqueue', rxRegion.bytes, rxBufs - rxRegion.gpa, BUF, Math.min(total, NUM), size);
+    },
+  };
 }
