@@ -9,7 +9,6 @@ import { VringError } from './errors.js';
 import { IotlbWindow } from './iotlb-window.js';
 import { VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
 import {
-  VIRTQ_AVAIL_ELEM_SIZE,
   VIRTQ_AVAIL_IDX_OFF,
   VIRTQ_AVAIL_RING_OFF,
   VIRTQ_DESC_ADDR_OFF,
@@ -42,19 +41,18 @@ export type VringhLoopbackStop =
  */
 export type VringhLoopbackFilter = (bytes: Uint8Array, off: number, len: number) => boolean;
 
-// Module-local copies of the layout constants (an imported binding is re-read on every use).
-const AVAIL_IDX = VIRTQ_AVAIL_IDX_OFF;
-const AVAIL_RING = VIRTQ_AVAIL_RING_OFF;
-const AVAIL_ELEM = VIRTQ_AVAIL_ELEM_SIZE;
-const USED_RING = VIRTQ_USED_RING_OFF;
-const USED_ELEM = VIRTQ_USED_ELEM_SIZE;
-const USED_ID = VIRTQ_USED_ELEM_ID_OFF;
-const USED_LEN = VIRTQ_USED_ELEM_LEN_OFF;
-const DESC_SIZE = VIRTQ_DESC_SIZE;
-const DESC_ADDR_LO = VIRTQ_DESC_ADDR_OFF;
-const DESC_ADDR_HI = VIRTQ_DESC_ADDR_OFF + 4;
-const DESC_LEN = VIRTQ_DESC_LEN_OFF;
-const DESC_FLAGS = VIRTQ_DESC_FLAGS_OFF;
+// The ring fields as indices into the ring state's word arrays (VringhRingState: u16 words of the
+// available ring, u32 words of the descriptor table and the used ring), from the spec's offsets.
+const AVAIL_IDX_W = VIRTQ_AVAIL_IDX_OFF / 2;
+const AVAIL_RING_W = VIRTQ_AVAIL_RING_OFF / 2;
+const DESC_WORDS = VIRTQ_DESC_SIZE / 4;
+const DESC_ADDR_LO_W = VIRTQ_DESC_ADDR_OFF / 4;
+const DESC_ADDR_HI_W = VIRTQ_DESC_ADDR_OFF / 4 + 1;
+const DESC_LEN_W = VIRTQ_DESC_LEN_OFF / 4;
+const DESC_FLAGS_W = VIRTQ_DESC_FLAGS_OFF / 4;
+const USED_ID_W = (VIRTQ_USED_RING_OFF + VIRTQ_USED_ELEM_ID_OFF) / 4;
+const USED_LEN_W = (VIRTQ_USED_RING_OFF + VIRTQ_USED_ELEM_LEN_OFF) / 4;
+const USED_ELEM_W = VIRTQ_USED_ELEM_SIZE / 4;
 /** Flags a simple chain has none of (a readable one; a writable one has only WRITE). */
 const F_NOT_SIMPLE = VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT;
 const F_WRITE = VIRTQ_DESC_F_WRITE;
@@ -125,26 +123,26 @@ export class VringhLoopback {
     if (tx === rx) throw new VringError('EINVAL', 'loopback from a ring into itself');
     const t = tx.ringStateForBatch();
     if (t === undefined) return VRINGH_LOOPBACK_SLOW;
-    const tAvail = t.avail;
-    const tDesc = t.desc;
-    const tUsed = t.used;
+    const tAvail = t.availWords;
+    const tDesc = t.descWords;
+    const tUsed = t.usedWords;
     const tNum = t.num;
     const tMask = tNum - 1;
     const tLast = t.lastAvail;
     const tUsedIdx = t.usedIdx;
-    const tPending = (tAvail.getUint16(AVAIL_IDX, true) - tLast) & U16_MASK;
+    const tPending = (tAvail[AVAIL_IDX_W] - tLast) & U16_MASK;
     if (tPending === 0) return VRINGH_LOOPBACK_EMPTY;
     if (tPending > tNum) return VRINGH_LOOPBACK_SLOW;
     const r = rx.ringStateForBatch();
     if (r === undefined) return VRINGH_LOOPBACK_SLOW;
-    const rAvail = r.avail;
-    const rDesc = r.desc;
-    const rUsed = r.used;
+    const rAvail = r.availWords;
+    const rDesc = r.descWords;
+    const rUsed = r.usedWords;
     const rNum = r.num;
     const rMask = rNum - 1;
     const rLast = r.lastAvail;
     const rUsedIdx = r.usedIdx;
-    let rPending = (rAvail.getUint16(AVAIL_IDX, true) - rLast) & U16_MASK;
+    let rPending = (rAvail[AVAIL_IDX_W] - rLast) & U16_MASK;
     // A jump is for the per-chain path to report, when a frame needs an RX chain.
     if (rPending > rNum) rPending = 0;
     const tWin = this.txWindow;
@@ -178,17 +176,18 @@ export class VringhLoopback {
           break;
         }
         // TX: the next chain, if it is simple and inside the window.
-        const th = tAvail.getUint16(AVAIL_RING + ((tLast + taken) & tMask) * AVAIL_ELEM, true);
+        const th = tAvail[AVAIL_RING_W + ((tLast + taken) & tMask)];
         if (th >= tNum) break;
-        const to = th * DESC_SIZE;
-        const tLen = tDesc.getUint32(to + DESC_LEN, true);
+        const to = th * DESC_WORDS;
+        const tLen = tDesc[to + DESC_LEN_W];
+        // The flags are the low half of their word; the mask has no bit of `next`.
         if (
-          (tDesc.getUint16(to + DESC_FLAGS, true) & (F_NOT_SIMPLE | F_WRITE)) !== 0 ||
+          (tDesc[to + DESC_FLAGS_W] & (F_NOT_SIMPLE | F_WRITE)) !== 0 ||
           tLen === 0 ||
-          tDesc.getUint32(to + DESC_ADDR_HI, true) !== 0
+          tDesc[to + DESC_ADDR_HI_W] !== 0
         )
           break;
-        const ta = tDesc.getUint32(to + DESC_ADDR_LO, true);
+        const ta = tDesc[to + DESC_ADDR_LO_W];
         if (!(ta >= tStart && ta <= tEnd - tLen + 1)) {
           if (!tWin.cover(t.iotlb, t.mem, ta, tLen, MAP_RO)) break;
           tStart = tWin.start;
@@ -200,17 +199,17 @@ export class VringhLoopback {
         if (filter === undefined || filter(tBytes, tOff, tLen)) {
           // RX: the next chain, if it is simple, inside its window and large enough.
           if (used === rPending) break;
-          const rh = rAvail.getUint16(AVAIL_RING + ((rLast + used) & rMask) * AVAIL_ELEM, true);
+          const rh = rAvail[AVAIL_RING_W + ((rLast + used) & rMask)];
           if (rh >= rNum) break;
-          const ro = rh * DESC_SIZE;
-          const rLen = rDesc.getUint32(ro + DESC_LEN, true);
+          const ro = rh * DESC_WORDS;
+          const rLen = rDesc[ro + DESC_LEN_W];
           if (
-            (rDesc.getUint16(ro + DESC_FLAGS, true) & (F_NOT_SIMPLE | F_WRITE)) !== F_WRITE ||
+            (rDesc[ro + DESC_FLAGS_W] & (F_NOT_SIMPLE | F_WRITE)) !== F_WRITE ||
             rLen < tLen ||
-            rDesc.getUint32(ro + DESC_ADDR_HI, true) !== 0
+            rDesc[ro + DESC_ADDR_HI_W] !== 0
           )
             break;
-          const ra = rDesc.getUint32(ro + DESC_ADDR_LO, true);
+          const ra = rDesc[ro + DESC_ADDR_LO_W];
           if (!(ra >= rStart && ra <= rEnd - rLen + 1)) {
             if (!rWin.cover(r.iotlb, r.mem, ra, rLen, MAP_WO)) break;
             rStart = rWin.start;
@@ -219,17 +218,17 @@ export class VringhLoopback {
             rBytes = rWin.bytes;
           }
           copyBytes(rBytes, ra + rDelta, tBytes, tOff, tLen);
-          const ru = USED_RING + ((rUsedIdx + used) & rMask) * USED_ELEM;
-          rUsed.setUint32(ru + USED_ID, rh, true);
-          rUsed.setUint32(ru + USED_LEN, tLen, true);
+          const ru = ((rUsedIdx + used) & rMask) * USED_ELEM_W;
+          rUsed[ru + USED_ID_W] = rh;
+          rUsed[ru + USED_LEN_W] = tLen;
           used++;
           rxBytes += tLen;
         } else {
           this.dropped++;
         }
-        const tu = USED_RING + ((tUsedIdx + taken) & tMask) * USED_ELEM;
-        tUsed.setUint32(tu + USED_ID, th, true);
-        tUsed.setUint32(tu + USED_LEN, 0, true);
+        const tu = ((tUsedIdx + taken) & tMask) * USED_ELEM_W;
+        tUsed[tu + USED_ID_W] = th;
+        tUsed[tu + USED_LEN_W] = 0;
         taken++;
         txBytes += tLen;
       }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GuestMemory } from './guest-memory.js';
 import { Iotlb, VHOST_MAP_RW } from './iotlb.js';
 import { Vringh } from './vringh.js';
+import { VRINGH_LOOPBACK_SLOW, VringhLoopback } from './vringh-loopback.js';
 
 // `Vringh.ringStateForBatch` keeps its translated views from one batch to the next while the IOTLB
 // and memory stay as they were. These tests change what the ring areas translate to between two
@@ -123,5 +124,35 @@ describe('Vringh.ringStateForBatch across batches', () => {
     const again = vrh.ringStateForBatch();
     expect(again).toBe(st);
     expect([again?.lastAvail, again?.usedIdx, again?.num]).toEqual([1, 1, NUM]);
+  });
+});
+
+describe('Vringh.ringStateForBatch word arrays', () => {
+  it('index the same bytes as the views', () => {
+    const mem = memoryWith(5, 6);
+    const vrh = ring(mem, tlbTo(0));
+    const st = vrh.ringStateForBatch();
+    expect(st).toBeDefined();
+    if (st === undefined) return;
+    st.desc.setUint32(3 * 16 + 8, 0x1234, true);
+    st.desc.setUint16(3 * 16 + 12, 0x0002, true);
+    st.desc.setUint16(3 * 16 + 14, 0x0007, true);
+    expect([st.availWords[1], st.descWords[3 * 4 + 2], st.descWords[3 * 4 + 3]]).toEqual([
+      5, 0x1234, 0x7_0002,
+    ]);
+    st.usedWords[1 + 2 * 2] = 9;
+    st.usedWords[2 + 2 * 2] = 64;
+    expect([st.used.getUint32(4 + 8 * 2, true), st.used.getUint32(8 + 8 * 2, true)]).toEqual([9, 64]);
+  });
+
+  it('are refused for a ring area that is not aligned in memory (the per-chain calls take it)', () => {
+    // The IOVAs are aligned; the physical address they map to is odd.
+    const mem = memoryWith(1, 2);
+    const vrh = ring(mem, tlbTo(0x8001));
+    expect(vrh.ringStateForBatch()).toBeUndefined();
+    expect(new VringhLoopback().run(vrh, ring(mem, tlbTo(0)), 4)).toBe(VRINGH_LOOPBACK_SLOW);
+    // The same ring at an aligned address is given.
+    vrh.setIotlb(tlbTo(0x8000));
+    expect(availIdx(vrh)).toBe(2);
   });
 });

@@ -43,6 +43,8 @@ import { vringNeedEvent } from './virtqueue-core.js';
 const U16_MASK = 0xffff;
 /** A generation no IOTLB or memory has: the batch state's views must be translated first. */
 const STATE_STALE = -1;
+/** Whether typed arrays read the ring's little-endian fields as they are (the batch state needs it). */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Offset of the high 32-bit word inside a little-endian u64. */
 const U64_HI_OFF = 4;
 
@@ -581,8 +583,9 @@ export class Vringh implements DeviceVirtqueue {
    * The ring as a datapath primitive working on several chains at once sees it (see
    * {@link VringhRingState}): the three areas translated, the indices, the address space. Nothing is
    * consumed or completed until {@link commitRingState}. The object is reused by every call.
-   * @returns the state, or undefined before {@link init} or when an area does not translate (the
-   * per-chain calls then report that error)
+   * @returns the state, or undefined before {@link init}, when an area does not translate (the
+   * per-chain calls then report that error), or when an area is not aligned in memory as §2.7 aligns
+   * it in IOVA space, or on a big-endian host (the per-chain calls then take every chain)
    */
   ringStateForBatch(): VringhRingState | undefined {
     if (this.size === 0) return undefined;
@@ -601,6 +604,19 @@ export class Vringh implements DeviceVirtqueue {
         if (err instanceof VringError) return undefined;
         throw err;
       }
+      // Word arrays need the areas aligned in their buffer (and a little-endian host to read them).
+      const avail = st.avail;
+      const desc = st.desc;
+      const used = st.used;
+      if (
+        !LITTLE_ENDIAN_HOST ||
+        ((avail.byteOffset & 1) | (desc.byteOffset & 3) | (used.byteOffset & 3)) !== 0
+      ) {
+        return undefined;
+      }
+      st.availWords = new Uint16Array(avail.buffer, avail.byteOffset, avail.byteLength >> 1);
+      st.descWords = new Uint32Array(desc.buffer, desc.byteOffset, desc.byteLength >> 2);
+      st.usedWords = new Uint32Array(used.buffer, used.byteOffset, used.byteLength >> 2);
       st.iotlb = iotlb;
       st.mem = mem;
       this.stateIotlbGeneration = iotlb.generation;
