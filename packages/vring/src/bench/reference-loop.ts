@@ -13,6 +13,8 @@ import { type BenchLoop, runOnce } from './bench-loop.js';
 import { checkPayloads, fillPayloads } from './payload.js';
 
 const DESC = 16;
+/** Bytes per buffer of the loop's fixed pools. */
+const BUF_BYTES = 2048;
 /**
  * `copyWithin` held in a module constant (not exported: see vring's `byte-copy.ts`), so the loops call
  * the builtin without a property-load IC per packet.
@@ -35,120 +37,149 @@ export function layout(base: number, num: number): RawRing {
 }
 
 /**
+ * The reference loop, set up once and run in slices. The hot loop works on locals only (taken from
+ * the fields when a run starts), as a hand-written loop would: no closure variables, whose optimised
+ * code V8 may throw away when an earlier loop's objects are collected.
+ */
+class ReferenceLoop implements BenchLoop {
+  private readonly u8: Uint8Array;
+  private readonly u16: Uint16Array;
+  private readonly u32: Uint32Array;
+  private readonly tx: RawRing;
+  private readonly rx: RawRing;
+  private readonly rxBufs: number;
+  /**
+   * The ring indices between runs: txAvail, rxAvail, txLastAvail, rxLastAvail, txUsed, rxUsed,
+   * txLastUsed, rxLastUsed.
+   */
+  private readonly state = new Uint32Array(8);
+  private total = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly num: number,
+    private readonly batch: number,
+  ) {
+    const mem = new ArrayBuffer(1 << 22);
+    const u8 = new Uint8Array(mem);
+    const u16 = new Uint16Array(mem);
+    const u32 = new Uint32Array(mem);
+    const tx = layout(0, num);
+    const rx = layout(0x8000, num);
+    const txBufs = 0x10000;
+    const rxBufs = txBufs + num * BUF_BYTES;
+    // Descriptor i of each ring permanently points at buffer i (a driver with a fixed buffer pool).
+    for (let i = 0; i < num; i++) {
+      const t = (tx.descOff + i * DESC) >> 2;
+      u32[t] = txBufs + i * BUF_BYTES;
+      u32[t + 1] = 0;
+      u32[t + 2] = size;
+      u16[(tx.descOff + i * DESC + 12) >> 1] = 0;
+      const r = (rx.descOff + i * DESC) >> 2;
+      u32[r] = rxBufs + i * BUF_BYTES;
+      u32[r + 1] = 0;
+      u32[r + 2] = BUF_BYTES;
+      u16[(rx.descOff + i * DESC + 12) >> 1] = 2;
+    }
+    fillPayloads(u8, txBufs, BUF_BYTES, num, size);
+    this.u8 = u8;
+    this.u16 = u16;
+    this.u32 = u32;
+    this.tx = tx;
+    this.rx = rx;
+    this.rxBufs = rxBufs;
+  }
+
+  run(packets: number): number {
+    const { u8, u16, u32, tx, rx, num, batch, size, state } = this;
+    const mask = num - 1;
+    let txAvail = state[0];
+    let rxAvail = state[1];
+    let txLastAvail = state[2];
+    let rxLastAvail = state[3];
+    let txUsed = state[4];
+    let rxUsed = state[5];
+    let txLastUsed = state[6];
+    let rxLastUsed = state[7];
+    let received = 0;
+    let sent = 0;
+    let check = 0;
+    const t0 = process.hrtime.bigint();
+    while (received < packets) {
+      // Driver: post RX buffers and TX packets for a batch.
+      while (((rxAvail - rxLastUsed) & 0xffff) < num) {
+        u16[(rx.availOff + 4 + 2 * (rxAvail & mask)) >> 1] = rxAvail & mask;
+        rxAvail = (rxAvail + 1) & 0xffff;
+      }
+      u16[(rx.availOff + 2) >> 1] = rxAvail;
+      let n = 0;
+      while (n < batch && sent < packets && ((txAvail - txLastUsed) & 0xffff) < num) {
+        u16[(tx.availOff + 4 + 2 * (txAvail & mask)) >> 1] = txAvail & mask;
+        txAvail = (txAvail + 1) & 0xffff;
+        sent++;
+        n++;
+      }
+      u16[(tx.availOff + 2) >> 1] = txAvail;
+      // Device: drain TX into RX.
+      const txIdx = u16[(tx.availOff + 2) >> 1];
+      const rxIdx = u16[(rx.availOff + 2) >> 1];
+      while (txLastAvail !== txIdx && rxLastAvail !== rxIdx) {
+        const th = u16[(tx.availOff + 4 + 2 * (txLastAvail & mask)) >> 1];
+        const rh = u16[(rx.availOff + 4 + 2 * (rxLastAvail & mask)) >> 1];
+        const tAddr = u32[(tx.descOff + th * DESC) >> 2];
+        const tLen = u32[(tx.descOff + th * DESC + 8) >> 2];
+        const rAddr = u32[(rx.descOff + rh * DESC) >> 2];
+        // Through the method held in a constant, as vring copies (byte-copy.ts): `u8.copyWithin`
+        // would run a property-load IC per packet, which a ceiling should not pay.
+        COPY_WITHIN.call(u8, rAddr, tAddr, tAddr + tLen);
+        u32[(tx.usedOff + 4 + 8 * (txUsed & mask)) >> 2] = th;
+        u32[(tx.usedOff + 8 + 8 * (txUsed & mask)) >> 2] = 0;
+        u32[(rx.usedOff + 4 + 8 * (rxUsed & mask)) >> 2] = rh;
+        u32[(rx.usedOff + 8 + 8 * (rxUsed & mask)) >> 2] = tLen;
+        txUsed = (txUsed + 1) & 0xffff;
+        rxUsed = (rxUsed + 1) & 0xffff;
+        txLastAvail = (txLastAvail + 1) & 0xffff;
+        rxLastAvail = (rxLastAvail + 1) & 0xffff;
+      }
+      u16[(tx.usedOff + 2) >> 1] = txUsed;
+      u16[(rx.usedOff + 2) >> 1] = rxUsed;
+      // Driver: reap used TX and RX.
+      const tu = u16[(tx.usedOff + 2) >> 1];
+      while (txLastUsed !== tu) txLastUsed = (txLastUsed + 1) & 0xffff;
+      const ru = u16[(rx.usedOff + 2) >> 1];
+      while (rxLastUsed !== ru) {
+        const len = u32[(rx.usedOff + 8 + 8 * (rxLastUsed & mask)) >> 2];
+        check += len;
+        received++;
+        rxLastUsed = (rxLastUsed + 1) & 0xffff;
+      }
+    }
+    const ns = Number(process.hrtime.bigint() - t0);
+    state[0] = txAvail;
+    state[1] = rxAvail;
+    state[2] = txLastAvail;
+    state[3] = rxLastAvail;
+    state[4] = txUsed;
+    state[5] = rxUsed;
+    state[6] = txLastUsed;
+    state[7] = rxLastUsed;
+    if (check !== packets * size) throw new Error(`reference loop lost data: ${check} != ${packets * size}`);
+    this.total += packets;
+    return ns;
+  }
+
+  verify(): void {
+    checkPayloads('reference', this.u8, this.rxBufs, BUF_BYTES, Math.min(this.total, this.num), this.size);
+  }
+}
+
+/**
  * Sets up the reference loop for packets of `size` bytes with rings of `num` entries and batches of
  * `batch`. Each `run` keeps the ring indices in locals, as a hand-written loop would, and stores them
  * for the next run.
  */
 export function createReferenceLoop(size: number, num = 256, batch = 64): BenchLoop {
-  const bufBytes = 2048;
-  const mem = new ArrayBuffer(1 << 22);
-  const u8 = new Uint8Array(mem);
-  const u16 = new Uint16Array(mem);
-  const u32 = new Uint32Array(mem);
-  const tx = layout(0, num);
-  const rx = layout(0x8000, num);
-  const txBufs = 0x10000;
-  const rxBufs = txBufs + num * bufBytes;
-  // Descriptor i of each ring permanently points at buffer i (a driver with a fixed buffer pool).
-  for (let i = 0; i < num; i++) {
-    const t = (tx.descOff + i * DESC) >> 2;
-    u32[t] = txBufs + i * bufBytes;
-    u32[t + 1] = 0;
-    u32[t + 2] = size;
-    u16[(tx.descOff + i * DESC + 12) >> 1] = 0;
-    const r = (rx.descOff + i * DESC) >> 2;
-    u32[r] = rxBufs + i * bufBytes;
-    u32[r + 1] = 0;
-    u32[r + 2] = bufBytes;
-    u16[(rx.descOff + i * DESC + 12) >> 1] = 2;
-  }
-  fillPayloads(u8, txBufs, bufBytes, num, size);
-  const mask = num - 1;
-  // The ring indices between runs: txAvail, rxAvail, txLastAvail, rxLastAvail, txUsed, rxUsed,
-  // txLastUsed, rxLastUsed.
-  const state = new Uint32Array(8);
-  let total = 0;
-  return {
-    run(packets: number): number {
-      let txAvail = state[0];
-      let rxAvail = state[1];
-      let txLastAvail = state[2];
-      let rxLastAvail = state[3];
-      let txUsed = state[4];
-      let rxUsed = state[5];
-      let txLastUsed = state[6];
-      let rxLastUsed = state[7];
-      let received = 0;
-      let sent = 0;
-      let check = 0;
-      const t0 = process.hrtime.bigint();
-      while (received < packets) {
-        // Driver: post RX buffers and TX packets for a batch.
-        while (((rxAvail - rxLastUsed) & 0xffff) < num) {
-          u16[(rx.availOff + 4 + 2 * (rxAvail & mask)) >> 1] = rxAvail & mask;
-          rxAvail = (rxAvail + 1) & 0xffff;
-        }
-        u16[(rx.availOff + 2) >> 1] = rxAvail;
-        let n = 0;
-        while (n < batch && sent < packets && ((txAvail - txLastUsed) & 0xffff) < num) {
-          u16[(tx.availOff + 4 + 2 * (txAvail & mask)) >> 1] = txAvail & mask;
-          txAvail = (txAvail + 1) & 0xffff;
-          sent++;
-          n++;
-        }
-        u16[(tx.availOff + 2) >> 1] = txAvail;
-        // Device: drain TX into RX.
-        const txIdx = u16[(tx.availOff + 2) >> 1];
-        const rxIdx = u16[(rx.availOff + 2) >> 1];
-        while (txLastAvail !== txIdx && rxLastAvail !== rxIdx) {
-          const th = u16[(tx.availOff + 4 + 2 * (txLastAvail & mask)) >> 1];
-          const rh = u16[(rx.availOff + 4 + 2 * (rxLastAvail & mask)) >> 1];
-          const tAddr = u32[(tx.descOff + th * DESC) >> 2];
-          const tLen = u32[(tx.descOff + th * DESC + 8) >> 2];
-          const rAddr = u32[(rx.descOff + rh * DESC) >> 2];
-          // Through the method held in a constant, as vring copies (byte-copy.ts): `u8.copyWithin`
-          // would run a property-load IC per packet, which a ceiling should not pay.
-          COPY_WITHIN.call(u8, rAddr, tAddr, tAddr + tLen);
-          u32[(tx.usedOff + 4 + 8 * (txUsed & mask)) >> 2] = th;
-          u32[(tx.usedOff + 8 + 8 * (txUsed & mask)) >> 2] = 0;
-          u32[(rx.usedOff + 4 + 8 * (rxUsed & mask)) >> 2] = rh;
-          u32[(rx.usedOff + 8 + 8 * (rxUsed & mask)) >> 2] = tLen;
-          txUsed = (txUsed + 1) & 0xffff;
-          rxUsed = (rxUsed + 1) & 0xffff;
-          txLastAvail = (txLastAvail + 1) & 0xffff;
-          rxLastAvail = (rxLastAvail + 1) & 0xffff;
-        }
-        u16[(tx.usedOff + 2) >> 1] = txUsed;
-        u16[(rx.usedOff + 2) >> 1] = rxUsed;
-        // Driver: reap used TX and RX.
-        const tu = u16[(tx.usedOff + 2) >> 1];
-        while (txLastUsed !== tu) txLastUsed = (txLastUsed + 1) & 0xffff;
-        const ru = u16[(rx.usedOff + 2) >> 1];
-        while (rxLastUsed !== ru) {
-          const len = u32[(rx.usedOff + 8 + 8 * (rxLastUsed & mask)) >> 2];
-          check += len;
-          received++;
-          rxLastUsed = (rxLastUsed + 1) & 0xffff;
-        }
-      }
-      const ns = Number(process.hrtime.bigint() - t0);
-      state[0] = txAvail;
-      state[1] = rxAvail;
-      state[2] = txLastAvail;
-      state[3] = rxLastAvail;
-      state[4] = txUsed;
-      state[5] = rxUsed;
-      state[6] = txLastUsed;
-      state[7] = rxLastUsed;
-      if (check !== packets * size)
-        throw new Error(`reference loop lost data: ${check} != ${packets * size}`);
-      total += packets;
-      return ns;
-    },
-    verify(): void {
-      checkPayloads('reference', u8, rxBufs, bufBytes, Math.min(total, num), size);
-    },
-  };
+  return new ReferenceLoop(size, num, batch);
 }
 
 /**
