@@ -31,6 +31,12 @@ function tlbTo(pa: number): Iotlb {
 
 function ring(mem: GuestMemory, tlb: Iotlb): Vringh {
   const vrh = new Vringh();
+  initRing(vrh, mem, tlb);
+  return vrh;
+}
+
+/** (Re)initialises `vrh` on the rings' IOVAs over `mem` and `tlb`. */
+function initRing(vrh: Vringh, mem: GuestMemory, tlb: Iotlb): void {
   vrh.init({
     num: NUM,
     descAddr: IOVA + RINGS.desc,
@@ -40,7 +46,6 @@ function ring(mem: GuestMemory, tlb: Iotlb): Vringh {
     mem,
     iotlb: tlb,
   });
-  return vrh;
 }
 
 /** `avail->idx` as the batch state reads it, or undefined when the state is refused. */
@@ -78,15 +83,7 @@ describe('Vringh.ringStateForBatch across batches', () => {
     const tlb = tlbTo(0);
     const vrh = ring(first, tlb);
     expect(availIdx(vrh)).toBe(1);
-    vrh.init({
-      num: NUM,
-      descAddr: IOVA + RINGS.desc,
-      availAddr: IOVA + RINGS.avail,
-      usedAddr: IOVA + RINGS.used,
-      eventIdx: true,
-      mem: second,
-      iotlb: tlb,
-    });
+    initRing(vrh, second, tlb);
     expect(availIdx(vrh)).toBe(3);
     expect(vrh.ringStateForBatch()?.mem).toBe(second);
   });
