@@ -122,7 +122,7 @@ export class VringhLoopback {
     }
     if (tx === rx) throw new VringError('EINVAL', 'loopback from a ring into itself');
     const t = tx.ringStateForBatch();
-    if (t === undefined) return VRINGH_LOOPBACK_SLOW;
+    if (t === undefined) return declinedStop(tx);
     const tAvail = t.availWords;
     const tDesc = t.descWords;
     const tUsed = t.usedWords;
@@ -242,5 +242,20 @@ export class VringhLoopback {
       rx.commitRingState(used, used);
     }
     return stop;
+  }
+}
+
+/**
+ * Why a pass stops when the TX ring gives no batch state (an area that does not translate or is not
+ * aligned, a big-endian host): EMPTY when it has no chain, so a caller looping on SLOW ends; SLOW
+ * otherwise, and when its available ring does not translate, for the per-chain calls to take the
+ * chain or report the error.
+ */
+function declinedStop(tx: Vringh): VringhLoopbackStop {
+  try {
+    return tx.hasWork() ? VRINGH_LOOPBACK_SLOW : VRINGH_LOOPBACK_EMPTY;
+  } catch (err) {
+    if (err instanceof VringError) return VRINGH_LOOPBACK_SLOW;
+    throw err;
   }
 }

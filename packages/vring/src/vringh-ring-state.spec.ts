@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GuestMemory } from './guest-memory.js';
 import { Iotlb, VHOST_MAP_RW } from './iotlb.js';
 import { Vringh } from './vringh.js';
-import { VRINGH_LOOPBACK_SLOW, VringhLoopback } from './vringh-loopback.js';
+import { VRINGH_LOOPBACK_EMPTY, VRINGH_LOOPBACK_SLOW, VringhLoopback } from './vringh-loopback.js';
 
 // `Vringh.ringStateForBatch` keeps its translated views from one batch to the next while the IOTLB
 // and memory stay as they were. These tests change what the ring areas translate to between two
@@ -142,14 +142,53 @@ describe('Vringh.ringStateForBatch word arrays', () => {
     expect([st.used.getUint32(4 + 8 * 2, true), st.used.getUint32(8 + 8 * 2, true)]).toEqual([9, 64]);
   });
 
-  it('are refused for a ring area that is not aligned in memory (the per-chain calls take it)', () => {
+  it('are refused for a ring area that is not aligned in memory', () => {
     // The IOVAs are aligned; the physical address they map to is odd.
     const mem = memoryWith(1, 2);
     const vrh = ring(mem, tlbTo(0x8001));
     expect(vrh.ringStateForBatch()).toBeUndefined();
-    expect(new VringhLoopback().run(vrh, ring(mem, tlbTo(0)), 4)).toBe(VRINGH_LOOPBACK_SLOW);
     // The same ring at an aligned address is given.
     vrh.setIotlb(tlbTo(0x8000));
     expect(availIdx(vrh)).toBe(2);
+  });
+});
+
+describe('Vringh.ringStateForBatch alignment and detached memory', () => {
+  /** An IOTLB mapping each ring area on its own entry, to physical `desc`, `avail` and `used`. */
+  function tlbAreas(desc: number, avail: number, used: number): Iotlb {
+    const tlb = new Iotlb();
+    tlb.addRange(IOVA + RINGS.desc, IOVA + RINGS.desc + 0xfff, desc, VHOST_MAP_RW);
+    tlb.addRange(IOVA + RINGS.avail, IOVA + RINGS.avail + 0xfff, avail, VHOST_MAP_RW);
+    tlb.addRange(IOVA + RINGS.used, IOVA + RINGS.used + 0xfff, used, VHOST_MAP_RW);
+    return tlb;
+  }
+
+  it('declines a descriptor table or a used ring at 2 mod 4, and takes an avail ring there', () => {
+    const mem = memoryWith(1, 2);
+    expect(ring(mem, tlbAreas(0x4002, 0x5000, 0x6000)).ringStateForBatch()).toBeUndefined();
+    expect(ring(mem, tlbAreas(0x4000, 0x5000, 0x6002)).ringStateForBatch()).toBeUndefined();
+    expect(ring(mem, tlbAreas(0x4000, 0x5002, 0x6000)).ringStateForBatch()).toBeDefined();
+    expect(ring(mem, tlbAreas(0x4000, 0x5000, 0x6000)).ringStateForBatch()).toBeDefined();
+  });
+
+  it('says EMPTY, not SLOW, for a declined TX ring with no chain, and SLOW when it has one', () => {
+    const mem = memoryWith(0, 0);
+    const tx = ring(mem, tlbTo(0x8001));
+    const rx = ring(mem, tlbTo(0));
+    const lb = new VringhLoopback();
+    expect(lb.run(tx, rx, 4)).toBe(VRINGH_LOOPBACK_EMPTY);
+    new DataView(mem.regionOf(0, MEM_SIZE).bytes.buffer).setUint16(0x8001 + RINGS.avail + 2, 1, true);
+    expect(lb.run(tx, rx, 4)).toBe(VRINGH_LOOPBACK_SLOW);
+  });
+
+  it('throws, rather than read an empty ring, once the memory buffer was transferred away', () => {
+    const buffer = new ArrayBuffer(MEM_SIZE);
+    const mem = new GuestMemory();
+    mem.addRegion(0, buffer);
+    const vrh = ring(mem, tlbTo(0));
+    expect(vrh.ringStateForBatch()).toBeDefined();
+    structuredClone(buffer, { transfer: [buffer] });
+    expect(() => vrh.ringStateForBatch()).toThrow(TypeError);
+    expect(() => new VringhLoopback().run(vrh, ring(memoryWith(0, 0), tlbTo(0)), 4)).toThrow(TypeError);
   });
 });

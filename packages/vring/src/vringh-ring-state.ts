@@ -16,8 +16,9 @@ const EMPTY_U32 = new Uint32Array(0);
  * The areas are also given as word arrays over the same bytes (`availWords`, `descWords`,
  * `usedWords`): indexing one costs less than a DataView access, which a loop over many chains feels.
  * The state is only given on a little-endian host, where the words read as the ring's little-endian
- * fields, and for areas aligned in memory as the spec aligns them in IOVA space (§2.7: descriptor
- * table 16, available ring 2, used ring 4).
+ * fields, and for areas placed in their memory buffer at a multiple of their word size: 2 bytes for the
+ * available ring, 4 for the descriptor table and the used ring. The spec's ring alignment (§2.7: 16, 2
+ * and 4 in IOVA space) gives that whenever the IOTLB and guest memory map at aligned offsets.
  */
 export class VringhRingState {
   /** The available ring. */

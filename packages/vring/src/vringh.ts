@@ -107,7 +107,7 @@ export interface VringhInitOptions {
  * guest memory), `ERANGE` (an address beyond 2^53). Nothing is allocated per chain or per descriptor.
  *
  * Only little-endian (VERSION_1) rings are handled. Memory ordering across threads: the accesses are
- * plain DataView reads and writes; a device in a worker must synchronise with the driver through the
+ * plain DataView and typed-array reads and writes; a device in a worker must synchronise with the driver through the
  * doorbell's `Atomics` operations (which order everything before them), as the kernel's barriers do.
  *
  * @example
@@ -584,8 +584,9 @@ export class Vringh implements DeviceVirtqueue {
    * {@link VringhRingState}): the three areas translated, the indices, the address space. Nothing is
    * consumed or completed until {@link commitRingState}. The object is reused by every call.
    * @returns the state, or undefined before {@link init}, when an area does not translate (the
-   * per-chain calls then report that error), or when an area is not aligned in memory as §2.7 aligns
-   * it in IOVA space, or on a big-endian host (the per-chain calls then take every chain)
+   * per-chain calls then report that error), or when an area is not placed in its memory buffer at a
+   * multiple of its word size (2 bytes for the available ring, 4 for the others), or on a big-endian
+   * host (the per-chain calls then take every chain)
    */
   ringStateForBatch(): VringhRingState | undefined {
     if (this.size === 0) return undefined;
@@ -594,7 +595,15 @@ export class Vringh implements DeviceVirtqueue {
     const mem = this.mem;
     // The views are translated again only when the IOTLB or memory changed since they were set
     // (init and setIotlb, which replace either object, make the state stale too).
-    if (this.stateIotlbGeneration !== iotlb.generation || this.stateMemGeneration !== mem.generation) {
+    // A word array of length 0 is over a buffer detached since (transferred away): the views are made
+    // again, which throws the TypeError a DataView access would.
+    if (
+      this.stateIotlbGeneration !== iotlb.generation ||
+      this.stateMemGeneration !== mem.generation ||
+      st.availWords.length === 0 ||
+      st.descWords.length === 0 ||
+      st.usedWords.length === 0
+    ) {
       try {
         st.avail = this.avail.ensure(iotlb, mem);
         st.desc = this.desc.ensure(iotlb, mem);

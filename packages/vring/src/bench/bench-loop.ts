@@ -10,7 +10,11 @@ export interface BenchLoop {
    * @throws Error if data was lost in this slice
    */
   run(packets: number): number;
-  /** Checks the received frames' bytes (payload.ts). @throws Error naming the first byte that differs */
+  /**
+   * Checks the bytes of the frames received since the last call (payload.ts), then poisons the
+   * receive buffers so that the next run must write them again. Call it outside the clock.
+   * @throws Error naming the first byte that differs
+   */
   verify(): void;
 }
 

@@ -53,6 +53,7 @@ export class BenchLoopbackDevice {
       const stop = this.loopback.run(this.tx, this.rx, this.tx.num);
       if (stop !== VRINGH_LOOPBACK_SLOW) break;
       const txN = this.tx.getdescBatch(this.txBatch, 1);
+      if (txN === 0) break;
       const rxN = this.rx.getdescBatch(this.rxBatch, txN);
       if (rxN > 0) this.rxLens[0] = this.txBatch.copyChain(0, this.rxBatch, 0);
       dropped += txN - rxN;

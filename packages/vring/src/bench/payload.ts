@@ -1,11 +1,15 @@
 /**
  * The ring benchmark's payload check: every loop fills its TX buffers with a pattern that differs per
- * buffer and per byte before it starts the clock, and after stopping it checks that each RX buffer
- * holds the frame of the TX buffer it was paired with. In every loop both rings hand out their
- * buffers in the same order from buffer 0 (TX buffer j's frames go to RX buffer j), so the check costs
- * nothing inside the measured section and still catches a copy that is missing, short, misplaced or
- * from the wrong buffer.
+ * buffer and per byte before it starts the clock, and between slices (outside the clock) checks that
+ * each RX buffer written since the last check holds the frame of the TX buffer it was paired with,
+ * then poisons the RX frames, so that the next slice must write them again. In every loop both rings
+ * hand out their buffers in the same order from buffer 0 (packet p goes from TX buffer p mod num to RX
+ * buffer p mod num), so the check costs nothing inside the measured section and still catches a copy
+ * that is missing, short, misplaced or from the wrong buffer.
  */
+
+/** What the RX frames hold between a check and the next copy: no pattern byte run looks like it. */
+const POISON = 0xa5;
 
 /** Byte `k` of TX buffer `j`'s frame. */
 function patternByte(j: number, k: number): number {
@@ -27,8 +31,9 @@ export function fillPayloads(
 }
 
 /**
- * Checks that RX buffer `j` (from `rxOff`, `stride` apart) holds TX buffer `j`'s frame, for the first
- * `count` buffers. @throws Error naming the loop, the buffer and the byte that differs
+ * Checks that RX buffers `first`, `first + 1`, ... (`count` of them, wrapping at `num`; from `rxOff`,
+ * `stride` apart) hold the frames of the TX buffers of the same numbers.
+ * @throws Error naming the loop, the buffer and the byte that differs
  */
 export function checkPayloads(
   loop: string,
@@ -37,8 +42,11 @@ export function checkPayloads(
   stride: number,
   count: number,
   size: number,
+  first = 0,
+  num = count,
 ): void {
-  for (let j = 0; j < count; j++) {
+  for (let i = 0; i < count; i++) {
+    const j = (first + i) % num;
     const at = rxOff + j * stride;
     for (let k = 0; k < size; k++) {
       if (u8[at + k] !== patternByte(j, k)) {
@@ -47,5 +55,55 @@ export function checkPayloads(
         );
       }
     }
+  }
+}
+
+/** Overwrites the first `size` bytes of `count` RX buffers (from `rxOff`, `stride` apart) with poison. */
+export function poisonPayloads(
+  u8: Uint8Array,
+  rxOff: number,
+  stride: number,
+  count: number,
+  size: number,
+): void {
+  for (let j = 0; j < count; j++) u8.fill(POISON, rxOff + j * stride, rxOff + j * stride + size);
+}
+
+/**
+ * What the payload check of one loop needs to know between two checks: where the packets since the
+ * last check started in the rings, and how many there were.
+ */
+export class PayloadCheck {
+  private first = 0;
+  private since = 0;
+  private total = 0;
+
+  /**
+   * @param loop the loop's name in error messages
+   * @param num the rings' size (buffers per pool)
+   * @param size the frame size
+   */
+  constructor(
+    private readonly loop: string,
+    private readonly num: number,
+    private readonly size: number,
+  ) {}
+
+  /** Counts `packets` more packets moved. */
+  moved(packets: number): void {
+    this.since += packets;
+    this.total += packets;
+  }
+
+  /**
+   * Checks the RX buffers written since the last call (see the module comment), then poisons every
+   * RX frame and starts counting again. @throws Error naming the buffer and byte that differ
+   */
+  checkAndPoison(u8: Uint8Array, rxOff: number, stride: number): void {
+    const count = Math.min(this.since, this.num);
+    checkPayloads(this.loop, u8, rxOff, stride, count, this.size, this.first, this.num);
+    poisonPayloads(u8, rxOff, stride, this.num, this.size);
+    this.first = this.total % this.num;
+    this.since = 0;
   }
 }

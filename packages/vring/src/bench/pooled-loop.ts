@@ -4,7 +4,7 @@
  * {@link BenchLoopbackDevice}, every check on and IOTLB translation on.
  */
 import type { BenchLoop } from './bench-loop.js';
-import { checkPayloads, fillPayloads } from './payload.js';
+import { PayloadCheck, fillPayloads } from './payload.js';
 import { PooledVirtqueue } from '../pooled-virtqueue.js';
 import { benchMemory } from './bench-memory.js';
 import { BenchLoopbackDevice } from './loopback-device.js';
@@ -20,12 +20,13 @@ class PooledLoop implements BenchLoop {
   private readonly txLens: Uint32Array;
   private readonly slots = new Uint16Array(NUM);
   private readonly lens = new Uint32Array(NUM);
-  private total = 0;
+  private readonly payloads: PayloadCheck;
 
   constructor(
     private readonly size: number,
     private readonly batch: number,
   ) {
+    this.payloads = new PayloadCheck('pooled', NUM, size);
     const { mem, dma, iotlb } = benchMemory();
     // The device is polled, so a kick has nothing to wake.
     const notify = (): void => undefined;
@@ -84,13 +85,12 @@ class PooledLoop implements BenchLoop {
     const ns = Number(process.hrtime.bigint() - t0);
     const size = this.size;
     if (bytes !== packets * size) throw new Error(`pooled loop lost data: ${bytes} != ${packets * size}`);
-    this.total += packets;
+    this.payloads.moved(packets);
     return ns;
   }
 
   verify(): void {
-    const rx = this.rx;
-    checkPayloads('pooled', rx.bytes, rx.bufferOffset(0), rx.bufStride, Math.min(this.total, NUM), this.size);
+    this.payloads.checkAndPoison(this.rx.bytes, this.rx.bufferOffset(0), this.rx.bufStride);
   }
 }
 

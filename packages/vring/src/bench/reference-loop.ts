@@ -10,7 +10,7 @@
  */
 
 import { type BenchLoop, runOnce } from './bench-loop.js';
-import { checkPayloads, fillPayloads } from './payload.js';
+import { PayloadCheck, fillPayloads } from './payload.js';
 
 const DESC = 16;
 /** Bytes per buffer of the loop's fixed pools. */
@@ -53,13 +53,14 @@ class ReferenceLoop implements BenchLoop {
    * txLastUsed, rxLastUsed.
    */
   private readonly state = new Uint32Array(8);
-  private total = 0;
+  private readonly payloads: PayloadCheck;
 
   constructor(
     private readonly size: number,
     private readonly num: number,
     private readonly batch: number,
   ) {
+    this.payloads = new PayloadCheck('reference', num, size);
     const mem = new ArrayBuffer(1 << 22);
     const u8 = new Uint8Array(mem);
     const u16 = new Uint16Array(mem);
@@ -164,12 +165,12 @@ class ReferenceLoop implements BenchLoop {
     state[6] = txLastUsed;
     state[7] = rxLastUsed;
     if (check !== packets * size) throw new Error(`reference loop lost data: ${check} != ${packets * size}`);
-    this.total += packets;
+    this.payloads.moved(packets);
     return ns;
   }
 
   verify(): void {
-    checkPayloads('reference', this.u8, this.rxBufs, BUF_BYTES, Math.min(this.total, this.num), this.size);
+    this.payloads.checkAndPoison(this.u8, this.rxBufs, BUF_BYTES);
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { BenchLoop } from './bench-loop.js';
 import { copyCeiling, createReferenceLoop, referenceLoop } from './reference-loop.js';
-import { checkPayloads, fillPayloads } from './payload.js';
+import { PayloadCheck, checkPayloads, fillPayloads } from './payload.js';
 import { createPooledLoop } from './pooled-loop.js';
 import { main } from './ring-bench.js';
 import { createValidatedLoop } from './validated-loop.js';
@@ -23,8 +23,10 @@ describe('ring benchmark loops', () => {
       for (const create of Object.values(LOOPS)) {
         const loop = create(size);
         // Slices that end mid-batch and mid-ring, then the check of the received frames.
-        for (const n of [1, 100, 2999]) expect(loop.run(n)).toBeGreaterThan(0);
-        loop.verify();
+        for (const n of [1, 100, 2999, 300]) {
+          expect(loop.run(n)).toBeGreaterThan(0);
+          loop.verify();
+        }
       }
       expect(referenceLoop(size, 3000)).toBeGreaterThan(0);
       expect(copyCeiling(size, 100)).toBeGreaterThan(0);
@@ -35,8 +37,10 @@ describe('ring benchmark loops', () => {
     it(`${name} loop: carries its ring indices across slices past the u16 wrap`, () => {
       const loop = create(64);
       // 70000 packets in uneven slices: every ring index wraps once, across slice boundaries.
-      for (let done = 0; done < 70_000; done += 7_001) loop.run(Math.min(7_001, 70_000 - done));
-      loop.verify();
+      for (let done = 0; done < 70_000; done += 7_001) {
+        loop.run(Math.min(7_001, 70_000 - done));
+        loop.verify();
+      }
     });
   }
 
@@ -52,6 +56,25 @@ describe('ring benchmark loops', () => {
     // Frames from the wrong TX buffers (swapped) are caught too.
     u8.copyWithin(128, 64, 128);
     expect(() => checkPayloads('t', u8, 128, 64, 2, 60)).toThrow(/RX buffer 0 byte 0 /);
+  });
+
+  it('payload check: numbers buffers from `first`, wrapping, and catches a frame not written since the poison', () => {
+    const u8 = new Uint8Array(8 * 64);
+    fillPayloads(u8, 0, 64, 4, 60);
+    u8.copyWithin(256, 0, 256);
+    const check = new PayloadCheck('t', 4, 60);
+    // Packets 0..5 went to RX buffers 0, 1, 2, 3, 0, 1: all four hold their frames.
+    check.moved(6);
+    expect(() => check.checkAndPoison(u8, 256, 64)).not.toThrow();
+    // The next two packets go to RX buffers 2 and 3; only buffer 2 is written again.
+    u8.copyWithin(256 + 128, 128, 192);
+    check.moved(2);
+    expect(() => check.checkAndPoison(u8, 256, 64)).toThrow(/RX buffer 3 byte 0 is 165/);
+    // A check of buffers 3, 0 (wrapping) after writing exactly those.
+    u8.copyWithin(256 + 192, 192, 256);
+    u8.copyWithin(256, 0, 64);
+    expect(() => checkPayloads('t', u8, 256, 64, 2, 60, 3, 4)).not.toThrow();
+    expect(() => checkPayloads('t', u8, 256, 64, 3, 60, 3, 4)).toThrow(/RX buffer 1 /);
   });
 
   it('prints one JSON line with the medians, the ratio, its per-run range and the goal', () => {

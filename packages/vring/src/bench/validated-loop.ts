@@ -17,7 +17,7 @@
  */
 
 import type { BenchLoop } from './bench-loop.js';
-import { checkPayloads, fillPayloads } from './payload.js';
+import { PayloadCheck, fillPayloads } from './payload.js';
 import { type RawRing, layout } from './reference-loop.js';
 
 const DESC = 16;
@@ -50,13 +50,14 @@ class ValidatedLoop implements BenchLoop {
   private readonly rxWritable: Uint32Array;
   /** The ring indices between runs, in the order of the reference loop's. */
   private readonly state = new Uint32Array(8);
-  private total = 0;
+  private readonly payloads: PayloadCheck;
 
   constructor(
     private readonly size: number,
     private readonly num: number,
     private readonly batch: number,
   ) {
+    this.payloads = new PayloadCheck('validated', num, size);
     const mem = new ArrayBuffer(MEM_BYTES);
     this.u8 = new Uint8Array(mem);
     this.u16 = new Uint16Array(mem);
@@ -199,12 +200,12 @@ class ValidatedLoop implements BenchLoop {
     state[6] = txLastUsed;
     state[7] = rxLastUsed;
     if (check !== packets * size) throw bad(`lost data: ${check} != ${packets * size}`);
-    this.total += packets;
+    this.payloads.moved(packets);
     return ns;
   }
 
   verify(): void {
-    checkPayloads('validated', this.u8, this.rxBufs, BUF_BYTES, Math.min(this.total, this.num), this.size);
+    this.payloads.checkAndPoison(this.u8, this.rxBufs, BUF_BYTES);
   }
 }
 

@@ -4,7 +4,7 @@
  * loopback device of {@link BenchLoopbackDevice}, IOTLB translation on.
  */
 import type { BenchLoop } from './bench-loop.js';
-import { checkPayloads, fillPayloads } from './payload.js';
+import { PayloadCheck, fillPayloads } from './payload.js';
 import type { MemoryRegion } from '../guest-memory.js';
 import { Virtqueue } from '../virtqueue.js';
 import { IOVA_OFFSET, benchMemory } from './bench-memory.js';
@@ -30,12 +30,13 @@ class VirtqueueLoop implements BenchLoop {
   private readonly slots = new Array<number>(NUM).fill(0);
   /** The TX buffer the next frame goes out of. */
   private slot = 0;
-  private total = 0;
+  private readonly payloads: PayloadCheck;
 
   constructor(
     private readonly size: number,
     private readonly batch: number,
   ) {
+    this.payloads = new PayloadCheck('virtqueue', NUM, size);
     const { mem, dma, iotlb } = benchMemory();
     // The device is polled, so a kick has nothing to wake.
     const notify = (): void => undefined;
@@ -111,20 +112,12 @@ class VirtqueueLoop implements BenchLoop {
     this.slot = slot;
     const size = this.size;
     if (bytes !== packets * size) throw new Error(`virtqueue loop lost data: ${bytes} != ${packets * size}`);
-    this.total += packets;
+    this.payloads.moved(packets);
     return ns;
   }
 
   verify(): void {
-    const region = this.rxRegion;
-    checkPayloads(
-      'virtqueue',
-      region.bytes,
-      this.rxBufs - region.gpa,
-      BUF,
-      Math.min(this.total, NUM),
-      this.size,
-    );
+    this.payloads.checkAndPoison(this.rxRegion.bytes, this.rxBufs - this.rxRegion.gpa, BUF);
   }
 }
 
