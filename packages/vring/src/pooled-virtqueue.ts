@@ -354,7 +354,6 @@ export class PooledVirtqueue extends VirtqueueCore {
     rings.setAvailIdx(idx);
   }
 
-  /** The error of a post of `count` buffers when fewer are free in ring order. */
   /** Checks `lens[from..to-1]` against 1..{@link bufSize}, naming the first bad element. */
   private checkLens(lens: ArrayLike<number>, from: number, to: number): void {
     const bufSize = this.bufSize;
@@ -367,6 +366,7 @@ export class PooledVirtqueue extends VirtqueueCore {
     }
   }
 
+  /** The error of a post of `count` buffers when fewer are free in ring order. */
   private noSpace(count: number): VringError {
     const run = this.freeRun();
     const held = run < this.numFree ? `; slot ${this.oldest & this.mask} is still in flight` : '';

@@ -148,8 +148,10 @@ export class VringhLoopback {
     const tWin = this.txWindow;
     const rWin = this.rxWindow;
     // Each pass looks its windows up again (two lookups a pass). Keeping them from pass to pass (with
-    // `revalidate`, or cleared with the ring state) saves about 100 ns a pass, but in 3 of 8 fresh
-    // benchmark processes V8 then compiled this loop to run at about 60% of its usual speed, twice.
+    // `revalidate`, or cleared with the ring state) saves about 100 ns a pass. But with rings built
+    // afresh for each run, V8 then compiled this loop to about 60% of its usual speed in 3 of 8
+    // processes (seen with both ways of keeping them); with rings built once, the gain did not show
+    // (0.615 against 0.611 of the reference at 64 B, medians of 8 processes each).
     tWin.clear();
     rWin.clear();
     // The windows' bounds, offsets and views in locals; valid for the access each ring needs (TX reads,
