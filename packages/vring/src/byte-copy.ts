@@ -6,9 +6,9 @@
  * code calls `LoadIC` per copy). Holding the method in a module constant and calling it with `.call`
  * lets TurboFan call the builtin directly. The constants must not be exported: an exported binding is
  * read through its module cell on every use, and the call is then not reduced (measured 3% slower at
- * 1500 B). In the ring benchmark's loops this saved 15-20% of the time per packet at 64 B and 5-8% at
- * 1500 B; the benchmark's reference loop calls `copyWithin` the same way, so the ratio to it does not
- * gain from this.
+ * 1500 B). With it the ring benchmark's vring loopback moved 10-15% more packets per second at 64 B
+ * and 3-7% more at 1500 B; the benchmark's reference loop calls `copyWithin` the same way, so the
+ * ratio to it does not gain from this.
  */
 
 const COPY_WITHIN = Uint8Array.prototype.copyWithin;
