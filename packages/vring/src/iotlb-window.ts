@@ -17,9 +17,9 @@ const NO_MEMORY = new GuestMemory();
  *
  * Only an entry that overlaps no other can form a window (see `Iotlb.uniqueEntry`), so a buffer inside
  * the window translates through that entry whatever its address. Valid until the IOTLB or the memory
- * regions change: a batch starts with {@link clear} (as `VringhLoopback`'s passes do) or with
- * {@link revalidate} (as `getdescBatch` does), which keeps the window only when it was loaded from the
- * same IOTLB and memory and neither's `generation` has moved since.
+ * regions change: a batch starts with {@link revalidate} (as `getdescBatch` and `VringhLoopback`'s
+ * passes do), which keeps the window only when it was loaded from the same IOTLB and memory and
+ * neither's `generation` has moved since, or with {@link clear}.
  *
  * @example
  * const w = new IotlbWindow();

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
 import { VringError } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
@@ -8,6 +8,7 @@ import { Iov } from './iov.js';
 import { Vringh } from './vringh.js';
 import {
   VRINGH_LOOPBACK_BUDGET,
+  VRINGH_LOOPBACK_COLD_PASSES,
   VRINGH_LOOPBACK_EMPTY,
   VRINGH_LOOPBACK_SLOW,
   VringhLoopback,
@@ -476,26 +477,61 @@ describe('VringhLoopback', () => {
   }
 
   describe('after the mapping changed between passes', () => {
-    /** Publishes TX head 3 (RX head 3 is already available). */
-    const publishFourth = (view: DataView): void => {
-      view.setUint16(TX.avail + 4 + 2 * 3, 3, true);
-      view.setUint16(TX.avail + 2, 4, true);
-    };
-
-    it('copies the next pass through the mapping that replaced its entry', () => {
+    /**
+     * `simple()` with a loopback past its cold passes (so it keeps its windows): the first pass
+     * moves TX heads 0..2, then each pass moves one more frame. `publishNext` makes the next TX chain
+     * available and one more RX chain, and returns the head both rings use for that frame.
+     */
+    function warmed(): ReturnType<typeof simple> & { lb: VringhLoopback; publishNext: () => number } {
       const s = simple();
       const lb = new VringhLoopback();
+      let next = 3;
+      const publishNext = (): number => {
+        const k = next++;
+        s.view.setUint16(TX.avail + 4 + 2 * (k & 7), k & 7, true);
+        s.view.setUint16(TX.avail + 2, k + 1, true);
+        s.view.setUint16(RX.avail + 4 + 2 * ((k + 1) & 7), (k + 1) & 7, true);
+        s.view.setUint16(RX.avail + 2, k + 2, true);
+        return k & 7;
+      };
       expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
       expect(lb.txChains).toBe(3);
+      for (let pass = 0; pass < VRINGH_LOOPBACK_COLD_PASSES; pass++) {
+        publishNext();
+        expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+        expect([lb.txChains, lb.rxChains]).toEqual([1, 1]);
+      }
+      return { ...s, lb, publishNext };
+    }
+
+    it('looks its windows up in its cold passes only, then keeps them', () => {
+      const s = simple();
+      const lb = new VringhLoopback();
+      const lookups = vi.spyOn(s.tlb, 'uniqueEntry');
+      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+      // One window per ring (every buffer lies in the one mapping).
+      expect(lookups).toHaveBeenCalledTimes(2);
+      const w = warmed();
+      const warmLookups = vi.spyOn(w.tlb, 'uniqueEntry');
+      const h = w.publishNext();
+      expect(w.lb.run(w.tx, w.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+      expect(warmLookups).not.toHaveBeenCalled();
+      expect(Array.from(w.bytes.subarray(ZONE + 0x1000 + 0x100 * h, ZONE + 0x1000 + 0x100 * h + 60))).toEqual(
+        Array.from(w.bytes.subarray(ZONE + 0x100 * h, ZONE + 0x100 * h + 60)),
+      );
+    });
+
+    it('copies the next pass through the mapping that replaced its entry', () => {
+      const s = warmed();
       // The same IOVAs now map to physical 0x8000.
       s.tlb.delRange(IOVA_BASE, IOVA_BASE + 0x2fff);
       s.tlb.addRange(IOVA_BASE, IOVA_BASE + 0x2fff, 0x8000, VHOST_MAP_RW);
-      publishFourth(s.view);
+      const h = s.publishNext();
       const before = s.bytes.slice();
-      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
-      expect([lb.txChains, lb.rxChains]).toEqual([1, 1]);
-      expect(Array.from(s.bytes.subarray(0x9300, 0x9300 + 60))).toEqual(
-        Array.from(s.bytes.subarray(0x8300, 0x8300 + 60)),
+      expect(s.lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+      expect([s.lb.txChains, s.lb.rxChains]).toEqual([1, 1]);
+      expect(Array.from(s.bytes.subarray(0x9000 + 0x100 * h, 0x9000 + 0x100 * h + 60))).toEqual(
+        Array.from(s.bytes.subarray(0x8000 + 0x100 * h, 0x8000 + 0x100 * h + 60)),
       );
       // Nothing was written where the old mapping pointed.
       expect(Array.from(s.bytes.subarray(ZONE, ZONE + 0x3000))).toEqual(
@@ -504,29 +540,52 @@ describe('VringhLoopback', () => {
     });
 
     it('does not pass a buffer whose mapping was removed', () => {
-      const s = simple();
-      const lb = new VringhLoopback();
-      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+      const s = warmed();
       s.tlb.delRange(IOVA_BASE, IOVA_BASE + 0x2fff);
-      publishFourth(s.view);
+      s.publishNext();
       const before = s.bytes.slice();
-      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_SLOW);
-      expect([lb.txChains, lb.rxChains]).toEqual([0, 0]);
+      expect(s.lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_SLOW);
+      expect([s.lb.txChains, s.lb.rxChains]).toEqual([0, 0]);
+      expect(Array.from(s.bytes)).toEqual(Array.from(before));
+    });
+
+    it('does not write through a region replaced in memory', () => {
+      const s = warmed();
+      // The region is replaced by a copy over a new buffer: the old buffer must not be written.
+      const old = s.bytes.slice();
+      const fresh = new Uint8Array(MEM_SIZE);
+      fresh.set(old);
+      s.mem.removeRegion(0);
+      s.mem.addRegion(0, fresh.buffer);
+      const h = s.publishNext();
+      // publishNext wrote through the old view: write the same indices into the new buffer.
+      fresh.set(s.bytes.subarray(TX.avail, TX.avail + 0x100), TX.avail);
+      fresh.set(s.bytes.subarray(RX.avail, RX.avail + 0x100), RX.avail);
+      // A frame only the new buffer holds, and RX buffers that an earlier pass did not fill already.
+      const txOff = ZONE + 0x100 * h;
+      const rxOff = ZONE + 0x1000 + 0x100 * h;
+      const frame = Array.from({ length: 60 }, (_, i) => (i * 13 + 5) & 0xff);
+      fresh.set(frame, txOff);
+      fresh.fill(0xee, rxOff, rxOff + 0x100);
+      s.bytes.fill(0xee, rxOff, rxOff + 0x100);
+      const before = s.bytes.slice();
+      expect(s.lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+      expect([s.lb.txChains, s.lb.rxChains]).toEqual([1, 1]);
+      expect(Array.from(fresh.subarray(rxOff, rxOff + 60))).toEqual(frame);
+      // Nothing was written into the buffer the region was over before.
       expect(Array.from(s.bytes)).toEqual(Array.from(before));
     });
 
     it('does not pass a buffer of another IOTLB, and takes the permission each ring needs', () => {
-      const s = simple();
-      const lb = new VringhLoopback();
-      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
+      const s = warmed();
       // The TX ring moves to an IOTLB whose buffer entry is write-only: not readable for TX.
       const tlb = new Iotlb();
       tlb.addRange(0, 0x1fff, 0, VHOST_MAP_RW);
       tlb.addRange(IOVA_BASE, IOVA_BASE + 0x2fff, ZONE, VHOST_MAP_WO);
       s.tx.setIotlb(tlb);
-      publishFourth(s.view);
-      expect(lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_SLOW);
-      expect(lb.txChains).toBe(0);
+      s.publishNext();
+      expect(s.lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_SLOW);
+      expect(s.lb.txChains).toBe(0);
     });
   });
 

@@ -59,6 +59,11 @@ const F_WRITE = VIRTQ_DESC_F_WRITE;
 const MAP_RO = VHOST_MAP_RO;
 const MAP_WO = VHOST_MAP_WO;
 const U16_MASK = 0xffff;
+/**
+ * Passes of a new {@link VringhLoopback} that start with empty windows, before it keeps them from pass
+ * to pass. It makes the window-miss path run (with type feedback) before V8 optimises `run`; see there.
+ */
+export const VRINGH_LOOPBACK_COLD_PASSES = 16;
 
 /**
  * The fast path of a loopback device (vdpasim_net's work): moves frames from the TX ring's chains
@@ -104,6 +109,8 @@ export class VringhLoopback {
   dropped = 0;
   private readonly txWindow = new IotlbWindow();
   private readonly rxWindow = new IotlbWindow();
+  /** Passes that started with empty windows, up to {@link VRINGH_LOOPBACK_COLD_PASSES}. */
+  private coldPasses = 0;
 
   /**
    * Moves up to `max` TX chains (see the class comment).
@@ -147,13 +154,24 @@ export class VringhLoopback {
     if (rPending > rNum) rPending = 0;
     const tWin = this.txWindow;
     const rWin = this.rxWindow;
-    // Each pass looks its windows up again (two lookups a pass). Keeping them from pass to pass (with
-    // `revalidate`, or cleared with the ring state) saves about 100 ns a pass. But with rings built
-    // afresh for each run, V8 then compiled this loop to about 60% of its usual speed in 3 of 8
-    // processes (seen with both ways of keeping them); with rings built once, the gain did not show
-    // (0.615 against 0.611 of the reference at 64 B, medians of 8 processes each).
-    tWin.clear();
-    rWin.clear();
+    // The windows are kept from pass to pass while neither ring's IOTLB nor memory changed
+    // (`revalidate`), so that a pass in the usual case looks nothing up.
+    //
+    // The first passes of each loopback start with empty windows all the same. With kept windows the
+    // miss path below runs only in a loopback's first pass, and in the very first pass of a process V8
+    // has not allocated `run`'s feedback vector yet, so that path gets no type feedback. The optimised
+    // `run` then deoptimises at the first miss (the first pass of the next loopback, or any remap);
+    // in about 1 of 5 processes the ring benchmark then ran `run` at half speed for the rest of the
+    // process, interpreted up to the loop and entering on-stack-replaced code for the loop, pass after
+    // pass. Empty windows in the first passes run the miss path and `revalidate`'s emptying path while
+    // feedback is collected: no deoptimisation was seen after that (16 of 16 processes).
+    if (this.coldPasses < VRINGH_LOOPBACK_COLD_PASSES) {
+      this.coldPasses++;
+      tWin.clear();
+      rWin.clear();
+    }
+    tWin.revalidate(t.iotlb, t.mem);
+    rWin.revalidate(r.iotlb, r.mem);
     // The windows' bounds, offsets and views in locals; valid for the access each ring needs (TX reads,
     // RX writes), since a window is loaded into them only after `cover` checked that permission.
     let tStart = tWin.start;
