@@ -351,6 +351,18 @@ describe('post', () => {
     });
   });
 
+  it('offers whole buffers in a post without lengths after a post with a bad length', () => {
+    const s = side();
+    expectError(
+      () => s.vq.post(3, [10, 20, 0]),
+      'EINVAL',
+      'buffer length 0 is not in 1..256 (post element 2)',
+    );
+    expect(s.vq.availIdx).toBe(0);
+    s.vq.post(3);
+    expect([0, 1, 2].map((i) => readDesc(s.mem, s.vq.layout, i).len)).toEqual([256, 256, 256]);
+  });
+
   it('ignores lens elements past count', () => {
     const s = side();
     s.vq.post(2, [5, 6, 0, Number.NaN]);

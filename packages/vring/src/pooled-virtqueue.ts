@@ -8,11 +8,9 @@ import { VIRTQ_DESC_F_WRITE, VIRTQ_DESC_SIZE, VIRTQ_USED_ELEM_SIZE } from './con
 import { VIRTQ_DESC_LEN_OFF, VIRTQ_USED_ELEM_ID_OFF, VIRTQ_USED_ELEM_LEN_OFF } from './split-ring-layout.js';
 
 const U16_MASK = 0xffff;
-/** Largest buffer (its bound, plus one, is kept in a u32; the pool is allocated as one area). */
+/** Largest buffer (its limit, plus one, is kept in a u32; the pool is allocated as one area). */
 const BUF_SIZE_MAX = 0x7fff_ffff;
 const DEFAULT_BUF_ALIGN = 64;
-/** {@link PooledVirtqueue}'s bound of a buffer that is not in flight: no used `len` is below it. */
-const NOT_IN_FLIGHT = 0;
 // Module-local copies of the layout constants the loops use (an imported binding is re-read per use).
 const F_WRITE = VIRTQ_DESC_F_WRITE;
 const DESC_SIZE = VIRTQ_DESC_SIZE;
@@ -70,22 +68,27 @@ export class PooledVirtqueue extends VirtqueueCore {
   /** Device address of buffer 0. */
   private readonly poolDma: number;
   /**
-   * Per slot: one more than the largest used `len` the device may report (the bytes posted for a
-   * writable buffer, 0 for a readable one), or NOT_IN_FLIGHT (0): a used `len` is good iff it is
-   * below its slot's bound.
+   * Per slot of a writable queue, while its buffer is in flight: one more than the bytes it was
+   * posted with, so a used `len` is good iff it is below it. (A readable buffer's limit is 1: its used
+   * `len` must be 0.) Not written for a readable queue.
    */
-  private readonly bound: Uint32Array;
+  private readonly limits: Uint32Array;
   /**
    * Ring position (u16, as avail indices) of the oldest buffer still in flight; `availIdx` when none
    * is. Every buffer posted before it was taken back, so the next `num - (availIdx - oldest)` slots
    * are free and the one after is not: {@link freeRun} without a scan.
+   *
+   * The buffers in flight are those at ring positions `oldest..availIdx-1` except the ones marked in
+   * {@link takenAhead}. So a used element naming the buffer at `oldest` (the usual case: a device
+   * using buffers in order) is in flight without a per-slot lookup, and neither posting nor taking
+   * back writes a per-slot mark.
    */
   private oldest = 0;
+  /** Per slot: 1 when its buffer was taken back ahead of {@link oldest} (out of order), else 0. */
+  private readonly takenAhead: Uint8Array;
   /**
-   * Buffers taken back out of order (in flight no more, but posted after {@link oldest}). While it is
-   * 0, as with a device that uses buffers in order, {@link oldest} moves with each element and the
-   * scan for buffers already back is skipped; a scan after every batch would cost a load per buffer
-   * (measured: about 6% of the pooled benchmark at 64 B).
+   * How many slots {@link takenAhead} marks. While it is 0, as with a device that uses buffers in
+   * order, {@link oldest} just moves with each element and the marks are not scanned.
    */
   private reapedAhead = 0;
   /** Whether a post gave some descriptor a length other than {@link bufSize}. */
@@ -166,7 +169,8 @@ export class PooledVirtqueue extends VirtqueueCore {
     this.dma = dma;
     this.poolOff = poolOff;
     this.poolDma = dma.dmaAddress(poolAddr);
-    this.bound = new Uint32Array(this.num);
+    this.limits = new Uint32Array(this.num);
+    this.takenAhead = new Uint8Array(this.num);
   }
 
   /** Buffers not in flight. */
@@ -191,7 +195,7 @@ export class PooledVirtqueue extends VirtqueueCore {
 
   /** Whether buffer `slot` is available to the device or used by it and not yet reaped. */
   inFlight(slot: number): boolean {
-    return this.bound[this.slotOf(slot)] !== NOT_IN_FLIGHT;
+    return this.isInFlight(this.slotOf(slot));
   }
 
   /**
@@ -208,7 +212,8 @@ export class PooledVirtqueue extends VirtqueueCore {
    * Makes the next `count` buffers (slots {@link nextSlot} on, in ring order) available with one
    * `avail.idx` store, buffer `k` with length `lens[k]` or, without `lens`, the whole buffer. For a
    * transmit queue fill the buffers first. All or nothing: every length and the space are checked
-   * before anything is written, so on an error nothing changed. The "kick before 0xffff undecided
+   * before anything is published, so on an error nothing was posted (only the descriptors of free
+   * slots may hold lengths written before the bad one; a post writes its own). The "kick before 0xffff undecided
    * additions" rule of {@link Virtqueue} holds; when it kicks inside the call (a queue not kicked for
    * 0xffff additions), what was posted before that kick stays posted if the rest then fails.
    *
@@ -231,6 +236,12 @@ export class PooledVirtqueue extends VirtqueueCore {
       throw new VringError('EINVAL', `post count ${count} is not an integer in 0..${max}`);
     }
     if (count > this.freeRun()) throw this.noSpace(count);
+    if (count < this.addsBeforeForcedKick()) {
+      // The usual case: one run and no kick inside it. The run checks each length as it writes it,
+      // and throws before publishing anything.
+      this.postRun(0, count, lens);
+      return;
+    }
     if (lens !== undefined) this.checkLens(lens, 0, count);
     let done = 0;
     const resets = this.resets;
@@ -309,43 +320,48 @@ export class PooledVirtqueue extends VirtqueueCore {
       rings.setAvailRing(i, i);
       rings.writeDesc(i, this.poolDma + i * this.bufStride, this.bufSize, flags, 0);
     }
-    this.bound.fill(NOT_IN_FLIGHT);
+    this.limits.fill(0);
+    this.takenAhead.fill(0);
     this.oldest = start;
     this.reapedAhead = 0;
     this.lensWritten = false;
   }
 
   /**
-   * Posts elements `from..to-1`, whose lengths the caller checked and whose slots it found free, and
-   * publishes them with one `avail.idx` store.
+   * Posts elements `from..to-1`, whose slots the caller found free, and publishes them with one
+   * `avail.idx` store. Checks each length as it writes it: on a bad one it throws `EINVAL` before
+   * publishing, having written only the lengths (and limits) of free slots, which a post rewrites.
    */
   private postRun(from: number, to: number, lens: ArrayLike<number> | undefined): void {
     const rings = this.rings;
-    const bound = this.bound;
+    const limits = this.limits;
     const mask = this.mask;
     const bufSize = this.bufSize;
+    const writable = this.writable;
     const start = this.availIdxShadow;
     if (lens === undefined) {
       // The whole buffers: the descriptors already say so unless a post with lengths changed them.
-      const lim = this.writable ? bufSize + 1 : 1;
       const rewrite = this.lensWritten;
-      for (let k = from; k < to; k++) {
-        const slot = (start + k - from) & mask;
-        if (rewrite) rings.setDescLen(slot, bufSize);
-        bound[slot] = lim;
+      if (writable || rewrite) {
+        for (let k = from; k < to; k++) {
+          const slot = (start + k - from) & mask;
+          if (rewrite) rings.setDescLen(slot, bufSize);
+          if (writable) limits[slot] = bufSize + 1;
+        }
       }
     } else {
-      // post checked every length before the first run.
+      // Set first: a post without lengths then rewrites what this one wrote, even if it throws.
+      this.lensWritten = true;
       const descView = rings.descView;
       const lenOff = rings.descOff + DESC_LEN;
-      const writable = this.writable;
       for (let k = from; k < to; k++) {
         const slot = (start + k - from) & mask;
         const len = lens[k];
+        // `(len | 0) === len` within 1..bufSize (< 2^31) is "an integer in range", NaN included.
+        if (!(len >= 1 && len <= bufSize && (len | 0) === len)) throw this.badLen(len, k);
         descView.setUint32(lenOff + slot * DESC_SIZE, len, true);
-        bound[slot] = writable ? len + 1 : 1;
+        if (writable) limits[slot] = len + 1;
       }
-      this.lensWritten = true;
     }
     const idx = (start + to - from) & U16_MASK;
     this.availIdxShadow = idx;
@@ -360,10 +376,13 @@ export class PooledVirtqueue extends VirtqueueCore {
     for (let k = from; k < to; k++) {
       const len = lens[k];
       // `(len | 0) === len` within 1..bufSize (< 2^31) is "an integer in range", NaN included.
-      if (!(len >= 1 && len <= bufSize && (len | 0) === len)) {
-        throw new VringError('EINVAL', `buffer length ${len} is not in 1..${bufSize} (post element ${k})`);
-      }
+      if (!(len >= 1 && len <= bufSize && (len | 0) === len)) throw this.badLen(len, k);
     }
+  }
+
+  /** The error of post element `k`'s length `len`. */
+  private badLen(len: number, k: number): VringError {
+    return new VringError('EINVAL', `buffer length ${len} is not in 1..${this.bufSize} (post element ${k})`);
   }
 
   /** The error of a post of `count` buffers when fewer are free in ring order. */
@@ -396,7 +415,10 @@ export class PooledVirtqueue extends VirtqueueCore {
     const ringOff = rings.usedRingOff;
     const mask = this.mask;
     const num = this.num;
-    const bound = this.bound;
+    const limits = this.limits;
+    const takenAhead = this.takenAhead;
+    const writable = this.writable;
+    const avail = this.availIdxShadow;
     let oldest = this.oldest;
     let ahead = this.reapedAhead;
     let k = 0;
@@ -405,25 +427,38 @@ export class PooledVirtqueue extends VirtqueueCore {
       const elem = ringOff + ((last + k) & mask) * USED_ELEM;
       const id = usedView.getUint32(elem + USED_ID, true);
       const len = usedView.getUint32(elem + USED_LEN, true);
-      // Not in flight is a bound of 0, at or below every len; an id out of range is not looked up.
-      if (id >= num || len >= bound[id]) {
-        if (k > 0) break;
-        throw this.badUsed(id, len);
+      if (id === (oldest & mask)) {
+        // The oldest buffer in flight (one is: fewer elements are pending than buffers in flight).
+        if (len >= (writable ? limits[id] : 1)) {
+          if (k > 0) break;
+          throw this.badUsed(id, len);
+        }
+        oldest = (oldest + 1) & U16_MASK;
+        // Buffers taken back out of order stop holding `oldest` back once the ones before them are.
+        if (ahead > 0) {
+          while (oldest !== avail && takenAhead[oldest & mask] !== 0) {
+            takenAhead[oldest & mask] = 0;
+            oldest = (oldest + 1) & U16_MASK;
+            ahead--;
+          }
+        }
+      } else {
+        // Out of order: in flight iff posted after `oldest` (before `avail`) and not taken back yet.
+        if (!(
+          id < num &&
+          ((id - oldest) & mask) < ((avail - oldest) & U16_MASK) &&
+          takenAhead[id] === 0 &&
+          len < (writable ? limits[id] : 1)
+        )) {
+          if (k > 0) break;
+          throw this.badUsed(id, len);
+        }
+        takenAhead[id] = 1;
+        ahead++;
       }
-      bound[id] = NOT_IN_FLIGHT;
-      if (id === (oldest & mask)) oldest = (oldest + 1) & U16_MASK;
-      else ahead++;
       if (slots !== undefined && lens !== undefined) {
         slots[k] = id;
         lens[k] = len;
-      }
-    }
-    // Buffers taken back out of order stop holding `oldest` back once the ones before them are back.
-    if (ahead > 0) {
-      const avail = this.availIdxShadow;
-      while (oldest !== avail && bound[oldest & mask] === NOT_IN_FLIGHT) {
-        oldest = (oldest + 1) & U16_MASK;
-        ahead--;
       }
     }
     this.oldest = oldest;
@@ -435,8 +470,18 @@ export class PooledVirtqueue extends VirtqueueCore {
   /** Marks the queue broken for a used element with a bad id or length, and says why. */
   private badUsed(id: number, len: number): VringError {
     if (id >= this.num) return this.markBroken(`used id ${id} is out of range for queue size ${this.num}`);
-    if (this.bound[id] === NOT_IN_FLIGHT) return this.markBroken(`used id ${id} is not in flight`);
-    return this.markBroken(`used len ${len} is beyond the ${this.bound[id] - 1} writable bytes of id ${id}`);
+    if (!this.isInFlight(id)) return this.markBroken(`used id ${id} is not in flight`);
+    const writable = this.writable ? this.limits[id] - 1 : 0;
+    return this.markBroken(`used len ${len} is beyond the ${writable} writable bytes of id ${id}`);
+  }
+
+  /** Whether the buffer of `slot` (in range) is in flight: see {@link oldest}. */
+  private isInFlight(slot: number): boolean {
+    const oldest = this.oldest;
+    return (
+      ((slot - oldest) & this.mask) < ((this.availIdxShadow - oldest) & U16_MASK) &&
+      this.takenAhead[slot] === 0
+    );
   }
 
   /** `slot` if it names a buffer of the pool. @throws VringError `ERANGE` otherwise */
