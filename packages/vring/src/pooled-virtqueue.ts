@@ -236,6 +236,7 @@ export class PooledVirtqueue extends VirtqueueCore {
       throw new VringError('EINVAL', `post count ${count} is not an integer in 0..${max}`);
     }
     if (count > this.freeRun()) throw this.noSpace(count);
+    if (count === 0) return;
     if (count < this.addsBeforeForcedKick()) {
       // The usual case: one run and no kick inside it. The run checks each length as it writes it,
       // and throws before publishing anything.
@@ -428,7 +429,7 @@ export class PooledVirtqueue extends VirtqueueCore {
       const id = usedView.getUint32(elem + USED_ID, true);
       const len = usedView.getUint32(elem + USED_LEN, true);
       if (id === (oldest & mask)) {
-        // The oldest buffer in flight (one is: fewer elements are pending than buffers in flight).
+        // The oldest buffer in flight (one is: no more elements are pending than buffers in flight).
         if (len >= (writable ? limits[id] : 1)) {
           if (k > 0) break;
           throw this.badUsed(id, len);
