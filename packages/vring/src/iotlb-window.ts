@@ -58,7 +58,8 @@ export class IotlbWindow {
    * {@link holds}, moving the window to `iova`'s entry first when it does not: the per-buffer check
    * of a batch translator. When it returns true, the buffer is `bytes[iova + delta, + len)`.
    * @returns false when no window holds the buffer (the caller takes the general translation, which
-   * reports the error)
+   * reports the error). The window may then hold an entry that lacks `need`: a caller that reads
+   * {@link start} and {@link last} directly must check {@link perm} as well.
    */
   cover(iotlb: Iotlb, mem: GuestMemory, iova: number, len: number, need: number): boolean {
     if (this.holds(iova, len, need)) return true;
