@@ -213,9 +213,10 @@ export class PooledVirtqueue extends VirtqueueCore {
    * `avail.idx` store, buffer `k` with length `lens[k]` or, without `lens`, the whole buffer. For a
    * transmit queue fill the buffers first. All or nothing: every length and the space are checked
    * before anything is published, so on an error nothing was posted (only the descriptors of free
-   * slots may hold lengths written before the bad one; a post writes its own). The "kick before 0xffff undecided
-   * additions" rule of {@link Virtqueue} holds; when it kicks inside the call (a queue not kicked for
-   * 0xffff additions), what was posted before that kick stays posted if the rest then fails.
+   * slots may hold lengths written before the bad one; a post writes its own). The "kick before
+   * 0xffff undecided additions" rule of {@link Virtqueue} holds; when it kicks inside the call (a
+   * queue not kicked for 0xffff additions), what was posted before that kick stays posted if the rest
+   * then fails.
    *
    * @param count buffers to post: an integer in 0..{@link freeRun}() (and ≤ `lens.length`)
    * @param lens bytes to offer in each buffer, 1..{@link bufSize}: a frame's length on transmit

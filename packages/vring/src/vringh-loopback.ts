@@ -162,13 +162,13 @@ export class VringhLoopback {
     //
     // The first passes of each loopback start with empty windows all the same. With kept windows the
     // miss path below runs only in a loopback's first pass (when its buffers lie in one mapping per
-    // ring), and in the very first pass of a process V8
-    // has not allocated `run`'s feedback vector yet, so that path gets no type feedback. The optimised
-    // `run` then deoptimises at the first miss (the first pass of the next loopback, or any remap);
-    // in about 1 of 5 processes the ring benchmark then ran `run` at half speed for the rest of the
-    // process, interpreted up to the loop and entering on-stack-replaced code for the loop, pass after
-    // pass. Empty windows in the first passes run the miss path and `revalidate`'s emptying path while
-    // feedback is collected: no deoptimisation was seen after that (16 of 16 processes).
+    // ring), and in the very first pass of a process V8 has not allocated `run`'s feedback vector yet,
+    // so that path gets no type feedback. The optimised `run` then deoptimised at the first miss (the
+    // first pass of the next loopback), and in about 1 of 5 processes the ring benchmark then ran
+    // `run` at half speed for the rest of the process: interpreted up to the loop, entering
+    // on-stack-replaced code for the loop, pass after pass. With empty windows in the first passes
+    // the miss path and `revalidate`'s emptying path run while feedback is collected: `run` did not
+    // deoptimise in any of 12 runs of the ring benchmark under `--trace-deopt`.
     if (this.coldPasses < VRINGH_LOOPBACK_COLD_PASSES) {
       this.coldPasses++;
       tWin.clear();
