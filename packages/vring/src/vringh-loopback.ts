@@ -164,8 +164,8 @@ export class VringhLoopback {
     // miss path below runs only in a loopback's first pass (when its buffers lie in one mapping per
     // ring), and in the very first pass of a process V8 has not allocated `run`'s feedback vector yet,
     // so that path gets no type feedback. The optimised `run` then deoptimised at the first miss (the
-    // first pass of the next loopback), and in about 1 of 5 processes the ring benchmark then ran
-    // `run` at half speed for the rest of the process: interpreted up to the loop, entering
+    // first pass of the next loopback), and in 6 of 64 processes the ring benchmark then ran `run`
+    // at half speed for the rest of the process: interpreted up to the loop, entering
     // on-stack-replaced code for the loop, pass after pass. With empty windows in the first passes
     // the miss path and `revalidate`'s emptying path run while feedback is collected: `run` did not
     // deoptimise in any of 12 runs of the ring benchmark under `--trace-deopt`.
