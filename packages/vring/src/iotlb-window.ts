@@ -58,13 +58,16 @@ export class IotlbWindow {
    * {@link holds}, moving the window to `iova`'s entry first when it does not: the per-buffer check
    * of a batch translator. When it returns true, the buffer is `bytes[iova + delta, + len)`.
    * @returns false when no window holds the buffer (the caller takes the general translation, which
-   * reports the error). The window may then hold an entry that lacks `need`: a caller that reads
-   * {@link start} and {@link last} directly must check {@link perm} as well.
+   * reports the error). An entry that lacks `need` is not left in the window: after a refusal the
+   * window is empty or its entry grants `need`, so a window only ever covered for one access (as each
+   * of `VringhLoopback`'s) holds bounds valid for that access.
    */
   cover(iotlb: Iotlb, mem: GuestMemory, iova: number, len: number, need: number): boolean {
     if (this.holds(iova, len, need)) return true;
     this.refresh(iotlb, mem, iova);
-    return this.holds(iova, len, need);
+    if (this.holds(iova, len, need)) return true;
+    if ((this.perm & need) === 0) this.clear();
+    return false;
   }
 
   /**

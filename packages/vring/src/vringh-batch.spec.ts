@@ -340,6 +340,23 @@ describe('IotlbWindow', () => {
   });
 });
 
+describe('IotlbWindow.cover', () => {
+  it('leaves no entry without the permission asked for in the window', () => {
+    const mem = GuestMemory.create({ size: 0x2000 });
+    const tlb = new Iotlb();
+    tlb.addRange(0x10000, 0x10fff, 0x0, VHOST_MAP_RW);
+    tlb.addRange(0x20000, 0x20fff, 0x1000, VHOST_MAP_WO);
+    const w = new IotlbWindow();
+    expect(w.cover(tlb, mem, 0x10010, 16, VHOST_MAP_RO)).toBe(true);
+    // A read from the write-only entry: refused, and the window is empty, not that entry.
+    expect(w.cover(tlb, mem, 0x20010, 16, VHOST_MAP_RO)).toBe(false);
+    expect(w.start > w.last).toBe(true);
+    // A buffer past the end of an entry it may access: refused, and the window keeps that entry.
+    expect(w.cover(tlb, mem, 0x20ff8, 16, VHOST_MAP_WO)).toBe(false);
+    expect([w.start, w.last, w.perm]).toEqual([0x20000, 0x20fff, VHOST_MAP_WO]);
+  });
+});
+
 describe('IotlbWindow.revalidate', () => {
   function loaded(): { mem: GuestMemory; tlb: Iotlb; w: IotlbWindow } {
     const mem = GuestMemory.create({ size: 0x1000 });

@@ -59,9 +59,6 @@ const F_WRITE = VIRTQ_DESC_F_WRITE;
 const MAP_RO = VHOST_MAP_RO;
 const MAP_WO = VHOST_MAP_WO;
 const U16_MASK = 0xffff;
-/** Bounds of an empty range (start > last): no buffer is inside. */
-const NO_START = 1;
-const NO_LAST = 0;
 /**
  * Passes of a new {@link VringhLoopback} that start with empty windows, before it keeps them from pass
  * to pass. It makes the window-miss path run (with type feedback) before V8 optimises `run`; see there.
@@ -177,19 +174,15 @@ export class VringhLoopback {
     tWin.revalidate(t.iotlb, t.mem);
     rWin.revalidate(r.iotlb, r.mem);
     // The windows' bounds, offsets and views in locals, valid for the access each ring needs (TX reads,
-    // RX writes): the loop checks buffers against the bounds only. A window can hold an entry without
-    // that permission (`cover` loads the entry, then refuses it, and the pass stopped there), and a
-    // kept window keeps it: its bounds are taken only when it grants the access, else the range is
-    // empty and the first buffer goes through `cover`, which refuses it again. In the loop a window is
-    // loaded into the locals only after `cover` checked the permission.
-    const tGrants = (tWin.perm & MAP_RO) !== 0;
-    const rGrants = (rWin.perm & MAP_WO) !== 0;
-    let tStart = tGrants ? tWin.start : NO_START;
-    let tEnd = tGrants ? tWin.last : NO_LAST;
+    // RX writes): the loop checks buffers against the bounds only. Each window is only ever covered for
+    // its ring's access, and `cover` leaves no entry without that permission in it (a kept window
+    // included), so a window that holds anything grants that access.
+    let tStart = tWin.start;
+    let tEnd = tWin.last;
     let tDelta = tWin.delta;
     let tBytes = tWin.bytes;
-    let rStart = rGrants ? rWin.start : NO_START;
-    let rEnd = rGrants ? rWin.last : NO_LAST;
+    let rStart = rWin.start;
+    let rEnd = rWin.last;
     let rDelta = rWin.delta;
     let rBytes = rWin.bytes;
     // The pass ends at the budget or when the TX ring runs out, whichever comes first.

@@ -107,8 +107,9 @@ export interface VringhInitOptions {
  * guest memory), `ERANGE` (an address beyond 2^53). Nothing is allocated per chain or per descriptor.
  *
  * Only little-endian (VERSION_1) rings are handled. Memory ordering across threads: the accesses are
- * plain DataView and typed-array reads and writes; a device in a worker must synchronise with the driver through the
- * doorbell's `Atomics` operations (which order everything before them), as the kernel's barriers do.
+ * plain DataView and typed-array reads and writes; a device in a worker must synchronise with the
+ * driver through the doorbell's `Atomics` operations (which order everything before them), as the
+ * kernel's barriers do.
  *
  * @example
  * const vrh = new Vringh();
