@@ -114,7 +114,7 @@ const [subjectNextNs, subscribedNsPerOp] = measure(EVENT_ITERATIONS, [
     for (let i = 0; i < n; i++) handle.kickVq(0);
   },
 ]);
-const remove = bus.addInterceptor({ before: () => undefined, after: () => undefined });
+const remove = bus.addInterceptor((_call, next) => next());
 const [interceptedNsPerOp] = measure(EVENT_ITERATIONS, [
   (n) => {
     for (let i = 0; i < n; i++) handle.kickVq(0);

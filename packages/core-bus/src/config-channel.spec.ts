@@ -94,7 +94,7 @@ function run(steps: readonly Step[], observe: boolean, intercept: boolean): Outc
   fake.register(bus, { classIds: ['virtio'] });
   fake.calls.length = 0;
   const log: EventCollector | undefined = observe ? collectEvents(bus) : undefined;
-  if (intercept) bus.addInterceptor({ before: () => undefined, after: () => undefined });
+  if (intercept) bus.addInterceptor((_call, next) => next());
   const h = t.handle('vdpa0');
   const results: JsonValue[] = [];
   const interrupts: number[] = [];
@@ -198,11 +198,9 @@ describe('ConfigChannel paths', () => {
     const seen: OpCall[] = [];
     const adder = bus.events$.subscribe((e) => {
       if (e.kind === 'op' && e.op === 'getStatus' && e.phase === 'call') {
-        bus.addInterceptor({
-          before: (call) => {
-            seen.push(call);
-            return { error: 'EPERM', message: 'refused by a late interceptor' };
-          },
+        bus.addInterceptor((call) => {
+          seen.push(call);
+          throw new VdpaError('EPERM', 'refused by a late interceptor');
         });
       }
     });

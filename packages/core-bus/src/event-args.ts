@@ -1,4 +1,5 @@
-import { encodeValue } from './event-codec.js';
+import type { OpName } from './config-ops.js';
+import { encodeArgs } from './event-codec.js';
 import type { JsonValue } from './events.js';
 
 /**
@@ -37,27 +38,13 @@ export function indexArgs(index: number): readonly JsonValue[] {
 }
 
 /**
- * Encodes the first `n` (0..4) of `a`..`d` with {@link encodeValue} into a frozen argument list
- * (internal; for ops whose arguments have no `outBytes` buffer). Spares the caller an argument array
- * and, for 0 arguments or one small index, any allocation at all.
+ * The encoded argument list of an op's `call` event (internal), frozen: {@link encodeArgs}, except that
+ * no arguments and one small index share a list built once, so that a `kickVq` event allocates no
+ * argument array.
  */
-export function encodeArgList(
-  n: number,
-  a: unknown,
-  b: unknown,
-  c: unknown,
-  d: unknown,
-): readonly JsonValue[] {
-  switch (n) {
-    case 0:
-      return NO_ARGS;
-    case 1:
-      return typeof a === 'number' && isSharedIndex(a) ? indexArgs(a) : Object.freeze([encodeValue(a)]);
-    case 2:
-      return Object.freeze([encodeValue(a), encodeValue(b)]);
-    case 3:
-      return Object.freeze([encodeValue(a), encodeValue(b), encodeValue(c)]);
-    default:
-      return Object.freeze([encodeValue(a), encodeValue(b), encodeValue(c), encodeValue(d)]);
-  }
+export function encodeOpArgs(op: OpName, args: readonly unknown[]): readonly JsonValue[] {
+  if (args.length === 0) return NO_ARGS;
+  const a = args[0];
+  if (args.length === 1 && typeof a === 'number' && isSharedIndex(a)) return indexArgs(a);
+  return Object.freeze(encodeArgs(op, args));
 }

@@ -45,13 +45,7 @@ export {
   REPLAY_CALLBACK,
 } from './event-codec.js';
 export { type Clock, SystemClock, LogicalClock } from './clock.js';
-export {
-  type Interceptor,
-  type InterceptDecision,
-  type OpCall,
-  type OpOutcome,
-  type CbCall,
-} from './interceptor.js';
+export type { Interceptor, OpCall, OpNext } from './interceptor.js';
 export {
   type VdpaDevice,
   type VdpaAllocOptions,

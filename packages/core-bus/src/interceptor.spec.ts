@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from './clock.js';
 import { VdpaError } from './errors.js';
-import type { CbCall, OpCall, OpOutcome } from './interceptor.js';
+import type { Interceptor, OpCall } from './interceptor.js';
 import { FakeDevice } from './testing/fake-device.js';
 import { FakeTransport } from './testing/fake-transport.js';
 import { collectEvents } from './testing/collect-events.js';
@@ -18,12 +18,13 @@ function stack(): { bus: VdpaBus; fake: FakeDevice; t: FakeTransport } {
   return { bus, fake, t };
 }
 
-describe('interceptors', () => {
-  it('fail an op with an errno without calling the device; the error event records it', () => {
+describe('interceptors (middleware around every op)', () => {
+  it('fail an op by throwing, without calling the device; the error event records it', () => {
     const { bus, fake, t } = stack();
     const log = collectEvents(bus);
-    bus.addInterceptor({
-      before: (c) => (c.op === 'setStatus' ? { error: 'EPERM', message: 'injected' } : undefined),
+    bus.addInterceptor((c, next) => {
+      if (c.op === 'setStatus') throw new VdpaError('EPERM', 'injected');
+      return next();
     });
     const err = thrown(() => t.handle('vdpa0').setStatus(1));
     expect(err?.code).toBe('EPERM');
@@ -40,13 +41,13 @@ describe('interceptors', () => {
   it('substitute a result without calling the device, including getConfig bytes', () => {
     const { bus, fake, t } = stack();
     const log = collectEvents(bus);
-    bus.addInterceptor({
-      before: (c) =>
-        c.op === 'getDeviceFeatures'
-          ? { result: 0x1234n }
-          : c.op === 'getConfig'
-            ? { result: new Uint8Array([1, 2, 3]) }
-            : undefined,
+    bus.addInterceptor((c, next) => {
+      if (c.op === 'getDeviceFeatures') return 0x1234n;
+      if (c.op === 'getConfig') {
+        (c.args[1] as Uint8Array).set([1, 2]);
+        return undefined;
+      }
+      return next();
     });
     const h = t.handle('vdpa0');
     h.setDriverFeatures(0n);
@@ -61,44 +62,56 @@ describe('interceptors', () => {
     expect(rets).toEqual([undefined, '0x1234', '0102']);
   });
 
-  it('run before outermost-first and after innermost-first, skipping layers inside a deciding one', () => {
+  it('nest in registration order: the first added is outermost; a failing layer skips the inner ones', () => {
     const { bus, t } = stack();
     const trace: string[] = [];
-    const layer = (name: string, decide?: (c: OpCall) => { error: 'EIO' } | undefined) => ({
-      name,
-      before: (c: OpCall) => {
-        trace.push(`${name}.before:${c.op}`);
-        return decide?.(c);
-      },
-      after: (c: OpCall, o: OpOutcome) => {
-        trace.push(`${name}.after:${c.op}:${o.ok ? 'ok' : o.error.code}`);
-      },
-    });
+    const layer =
+      (name: string, fail?: (c: OpCall) => boolean): Interceptor =>
+      (c, next) => {
+        trace.push(`${name} in:${c.op}`);
+        try {
+          if (fail?.(c) === true) throw new VdpaError('EIO', `${name} failed ${c.op}`);
+          const result = next();
+          trace.push(`${name} out:${c.op}:ok`);
+          return result;
+        } catch (err) {
+          trace.push(`${name} out:${c.op}:${VdpaError.from(err).code}`);
+          throw err;
+        }
+      };
     bus.addInterceptor(layer('outer'));
-    bus.addInterceptor(layer('middle', (c) => (c.op === 'kickVq' ? { error: 'EIO' } : undefined)));
+    bus.addInterceptor(layer('middle', (c) => c.op === 'kickVq'));
     bus.addInterceptor(layer('inner'));
     t.handle('vdpa0').getStatus();
     expect(thrown(() => t.handle('vdpa0').kickVq(0))?.code).toBe('EIO');
     expect(trace).toEqual([
-      'outer.before:getStatus',
-      'middle.before:getStatus',
-      'inner.before:getStatus',
-      'inner.after:getStatus:ok',
-      'middle.after:getStatus:ok',
-      'outer.after:getStatus:ok',
-      'outer.before:kickVq',
-      'middle.before:kickVq',
-      'middle.after:kickVq:EIO',
-      'outer.after:kickVq:EIO',
+      'outer in:getStatus',
+      'middle in:getStatus',
+      'inner in:getStatus',
+      'inner out:getStatus:ok',
+      'middle out:getStatus:ok',
+      'outer out:getStatus:ok',
+      'outer in:kickVq',
+      'middle in:kickVq',
+      'middle out:kickVq:EIO',
+      'outer out:kickVq:EIO',
     ]);
   });
 
-  it('see the call with its seq, device, raw args and origin, and device errors in after', () => {
+  it('see the call with its seq, device, raw args and origin, and the device errors next() throws', () => {
     const { bus, fake, t } = stack();
     const log = collectEvents(bus);
     const calls: OpCall[] = [];
-    const outcomes: OpOutcome[] = [];
-    bus.addInterceptor({ before: (c) => void calls.push(c), after: (_c, o) => void outcomes.push(o) });
+    const errors: string[] = [];
+    bus.addInterceptor((c, next) => {
+      calls.push(c);
+      try {
+        return next();
+      } catch (err) {
+        errors.push(VdpaError.from(err).code);
+        throw err;
+      }
+    });
     fake.failOp('setVqNum', 'EINVAL', 1);
     expect(thrown(() => t.handle('vdpa0').setVqNum(0, 300))?.code).toBe('EINVAL');
     const buf = new Uint8Array(1);
@@ -110,52 +123,96 @@ describe('interceptors', () => {
     ]);
     expect(calls[0].args).toEqual([0, 300]);
     expect(calls[2].args[1]).toBe(buf);
-    expect(outcomes[0].ok).toBe(false);
-    expect(outcomes[0].ok ? undefined : outcomes[0].error.code).toBe('EINVAL');
+    expect(errors).toEqual(['EINVAL']);
+  });
+
+  it('transform: an outer layer sees the result an inner one replaced; errors become results and back', () => {
+    const { bus, fake, t } = stack();
+    const seen: string[] = [];
+    bus.addInterceptor((c, next) => {
+      const result = next();
+      if (c.op === 'getVendorId') seen.push(`outer ok ${String(result)}`);
+      return result;
+    });
+    bus.addInterceptor((c, next) => {
+      if (c.op === 'getVendorId') return (next() as number) + 42;
+      if (c.op === 'getGeneration') {
+        try {
+          return next();
+        } catch {
+          return 7;
+        }
+      }
+      if (c.op === 'getVqAlign') {
+        next();
+        throw new VdpaError('EFAULT', 'bad align');
+      }
+      return next();
+    });
+    expect(t.handle('vdpa0').getVendorId()).toBe(42);
+    expect(seen).toEqual(['outer ok 42']);
+    fake.failOp('getGeneration', 'EIO', 1);
+    expect(t.handle('vdpa0').getGeneration()).toBe(7);
+    expect(thrown(() => t.handle('vdpa0').getVqAlign())?.code).toBe('EFAULT');
+    expect(fake.callNames()).toEqual(['getVendorId', 'getGeneration', 'getVqAlign']);
+  });
+
+  it('pass other arguments inward with next(args); the call event keeps what the driver passed', () => {
+    const { bus, fake, t } = stack();
+    const log = collectEvents(bus);
+    const innerSaw: unknown[][] = [];
+    bus.addInterceptor((c, next) => (c.op === 'setStatus' ? next([0x0f]) : next()));
+    bus.addInterceptor((c, next) => {
+      innerSaw.push([...c.args]);
+      return next();
+    });
+    t.handle('vdpa0').setStatus(0x01);
+    expect(innerSaw).toEqual([[0x0f]]);
+    expect(fake.calls.map((c) => [c.op, ...c.args])).toEqual([['setStatus', 0x0f]]);
+    expect(log.events.filter((e) => e.kind === 'op' && e.phase === 'call').map((e) => e.args)).toEqual([
+      [0x01],
+    ]);
   });
 
   it('stop acting once removed; the remover is idempotent', () => {
     const { bus, t } = stack();
-    const remove = bus.addInterceptor({ before: () => ({ error: 'EBUSY' }) });
+    const remove = bus.addInterceptor(() => {
+      throw new VdpaError('EBUSY', 'busy');
+    });
     expect(thrown(() => t.handle('vdpa0').getStatus())?.code).toBe('EBUSY');
     remove();
     remove();
     expect(thrown(() => t.handle('vdpa0').getStatus())).toBeUndefined();
   });
 
-  it('observe device callbacks before the driver gets them', () => {
+  it('wrap any thrown value into a VdpaError', () => {
+    const { bus, t } = stack();
+    bus.addInterceptor(() => {
+      throw new Error('interceptor out of memory');
+    });
+    const err = thrown(() => t.handle('vdpa0').getStatus());
+    expect(err).toBeInstanceOf(VdpaError);
+    expect(err?.message).toContain('interceptor out of memory');
+  });
+
+  it('leave device callbacks alone: the cb event comes first, then the driver runs', () => {
     const { bus, fake, t } = stack();
-    const seen: CbCall[] = [];
     const order: string[] = [];
-    bus.addInterceptor({
-      callback: (c) => {
-        seen.push(c);
-        order.push('interceptor');
-      },
+    bus.addInterceptor((c, next) => {
+      order.push(`interceptor ${c.op}`);
+      return next();
+    });
+    bus.events$.subscribe((e) => {
+      if (e.kind === 'cb') order.push(`event ${e.op} ${JSON.stringify(e.args)}`);
     });
     t.handle('vdpa0').setVqCb(1, () => order.push('driver'));
     fake.triggerVq(1);
-    expect(seen.map((c) => ({ dev: c.dev, op: c.op, args: c.args }))).toEqual([
-      { dev: 'vdpa0', op: 'vqCb', args: [1] },
-    ]);
-    expect(order).toEqual(['interceptor', 'driver']);
+    expect(order).toEqual(['interceptor setVqCb', 'event vqCb [1]', 'driver']);
   });
 
-  it('turn a throwing before into the op error and ignore a throwing after', () => {
-    const { bus, fake, t } = stack();
-    const remove = bus.addInterceptor({
-      before: () => {
-        throw new VdpaError('ENOMEM', 'interceptor out of memory');
-      },
-    });
-    expect(thrown(() => t.handle('vdpa0').getStatus())?.code).toBe('ENOMEM');
-    remove();
-    bus.addInterceptor({
-      after: () => {
-        throw new Error('after failed');
-      },
-    });
-    fake.status = 5;
-    expect(t.handle('vdpa0').getStatus()).toBe(5);
+  it('refuse an interceptor that is not a function', () => {
+    const { bus } = stack();
+    const notAFunction = { before: () => undefined } as unknown as Interceptor;
+    expect(thrown(() => bus.addInterceptor(notAFunction))?.code).toBe('EINVAL');
   });
 });

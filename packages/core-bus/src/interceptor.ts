@@ -1,6 +1,5 @@
 import type { OpName } from './config-ops.js';
-import type { VdpaError, VdpaErrno } from './errors.js';
-import type { CbName, OpOrigin } from './events.js';
+import type { OpOrigin } from './events.js';
 
 /** One config op on its way to a device, as interceptors see it. */
 export interface OpCall {
@@ -16,61 +15,37 @@ export interface OpCall {
 }
 
 /**
- * What `before` may decide instead of letting the call through: fail it with an errno (the device is
- * not called) or answer it with a result (the device is not called; for `getConfig` the result is a
- * `Uint8Array` copied into the caller's buffer).
+ * The rest of the chain: the interceptors inside this one, then the device. Returns the op's result
+ * or throws its error. `args`, when given, replace the call's arguments for the layers inside.
  */
-export type InterceptDecision =
-  { readonly error: VdpaErrno; readonly message?: string } | { readonly result: unknown };
-
-/** How an op ended, as `after` sees it. */
-export type OpOutcome =
-  { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: VdpaError };
-
-/** A device invoking a driver callback, as interceptors see it (observe only). */
-export interface CbCall {
-  /** `seq` of the `cb` event. */
-  readonly seq: number;
-  readonly dev: string;
-  readonly op: CbName;
-  /** `[idx]` for `vqCb`, `[]` for `configCb`. */
-  readonly args: readonly unknown[];
-}
+export type OpNext = (args?: readonly unknown[]) => unknown;
 
 /**
- * A synchronous hook on every config op crossing the bus: what recording, replay and fault injection
- * build on. Interceptors are layers in registration order (the first added is the outermost):
- * `before` runs outermost first until one returns a decision; the device is called only if none did;
- * then `after` runs for every layer whose `before` ran, innermost first, with the outcome.
+ * Middleware around every config op crossing the bus: what recording, replay and fault injection
+ * build on. Interceptors nest in registration order (the first added is the outermost); the device
+ * is the innermost step. An interceptor may
+ * - observe: `return next()`, looking at the call and the result (or the error `next` threw);
+ * - fail the op: throw (`VdpaError.from(thrown)` becomes the op's error); the device is not called
+ *   unless `next` ran;
+ * - substitute a result: return without calling `next` (for `getConfig`, write the bytes into the
+ *   caller's buffer, `call.args[1]`);
+ * - transform: change what `next()` returned, or pass other arguments with `next(args)`.
  *
- * - `before` returning `undefined` passes the call on. Throwing from `before` fails the op with
- *   `VdpaError.from(thrown)`.
- * - `transform` may replace the outcome once the device (or an inner decision) produced it: it runs
- *   for every layer whose `before` ran, innermost first, just before that layer's `after`, so outer
- *   layers (a recorder) see the replaced outcome. Returning `undefined` keeps the outcome; returning an
- *   outcome replaces it (an ok outcome of `getConfig` carries a `Uint8Array` that is copied into the
- *   caller's buffer); throwing replaces it with the error `VdpaError.from(thrown)`.
- * - `after` observes; a throw from it is logged and ignored.
- * - `callback` observes device callbacks (vq and config) before they reach the driver.
+ * The op's `call` event is emitted before the outermost interceptor runs and its `return` or `error`
+ * event after it returned, so a recorder on `bus.events$` sees what the driver saw.
  *
  * @example
- * const remove = bus.addInterceptor({
- *   before: (call) => (call.op === 'setDriverFeatures' ? { error: 'EINVAL' } : undefined),
+ * const remove = bus.addInterceptor((call, next) => {
+ *   if (call.op === 'setDriverFeatures') throw new VdpaError('EINVAL', 'refused by the test');
+ *   return next();
  * });
  * remove();
  */
-export interface Interceptor {
-  /** Optional name, for logs. */
-  readonly name?: string;
-  before?(call: OpCall): InterceptDecision | undefined | void;
-  transform?(call: OpCall, outcome: OpOutcome): OpOutcome | undefined | void;
-  after?(call: OpCall, outcome: OpOutcome): void;
-  callback?(call: CbCall): void;
-}
+export type Interceptor = (call: OpCall, next: OpNext) => unknown;
 
 /**
- * The ordered interceptor list of a bus. Copy-on-write, so that adding or removing an interceptor
- * while a call is in flight does not disturb that call's layers.
+ * The ordered interceptor list of a bus (internal). Copy-on-write, so that adding or removing an
+ * interceptor while a call is in flight does not disturb that call's layers.
  */
 export class InterceptorChain {
   private list: readonly Interceptor[] = [];

@@ -3,7 +3,7 @@ import { devConfig, devShow, devVstats } from './dev-queries.js';
 import type { DeviceHandle } from './device-handle.js';
 import { VdpaError } from './errors.js';
 import { encodeValue } from './event-codec.js';
-import type { EventSink } from './event-sink.js';
+import type { EventStream } from './event-stream.js';
 import type { JsonObject, MgmtOp } from './events.js';
 import type { Logger } from './logger.js';
 import type {
@@ -27,7 +27,7 @@ import { VIRTIO_ID_NET, bit } from '@vdpa-kit/vring';
 
 /** What the registry needs from the bus (internal). */
 export interface MgmtHost {
-  readonly sink: EventSink;
+  readonly stream: EventStream;
   readonly logger: Logger;
   /** A registered device by name. */
   device(name: string): VdpaDevice | undefined;
@@ -257,7 +257,7 @@ export class MgmtRegistry {
       ret = run();
     } catch (e) {
       const err = VdpaError.from(e);
-      this.host.sink.emit({
+      this.host.stream.emit({
         kind: 'mgmt',
         dev,
         op,
@@ -268,7 +268,7 @@ export class MgmtRegistry {
       });
       throw err;
     }
-    this.host.sink.emit(
+    this.host.stream.emit(
       ret === null
         ? { kind: 'mgmt', dev, op, phase: 'return', args }
         : { kind: 'mgmt', dev, op, phase: 'return', args, ret },

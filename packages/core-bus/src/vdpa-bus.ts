@@ -1,12 +1,11 @@
 import { inject, injectable } from 'inversify';
 import type { Observable } from 'rxjs';
 import { type Clock, SystemClock } from './clock.js';
-import { ConfigChannel } from './config-channel.js';
+import { ChannelHandle, ConfigChannel } from './config-channel.js';
 import { U32_MAX, VDPA_VQ_NUM_MIN_DEFAULT } from './constants.js';
-import { ChannelHandle } from './device-handle.js';
 import { VdpaError } from './errors.js';
 import { encodeValue } from './event-codec.js';
-import { EventSink } from './event-sink.js';
+import { EventStream } from './event-stream.js';
 import type { BusEvent, BusOp, JsonObject } from './events.js';
 import { IndexAllocator } from './index-allocator.js';
 import { type Interceptor, InterceptorChain } from './interceptor.js';
@@ -65,7 +64,7 @@ interface DeviceEntry {
 export class VdpaBus {
   /** The one ordered stream of every op, callback, bus and management event. */
   readonly events$: Observable<BusEvent>;
-  private readonly sink: EventSink;
+  private readonly stream: EventStream;
   private readonly chain = new InterceptorChain();
   private readonly ida = new IndexAllocator();
   private readonly allocated = new Map<VdpaDevice, DeviceEntry>();
@@ -81,10 +80,10 @@ export class VdpaBus {
     @inject(CLOCK) clock: Clock = new SystemClock(),
     @inject(LOGGER) private readonly logger: Logger = nullLogger,
   ) {
-    this.sink = new EventSink(clock);
-    this.events$ = this.sink.events$;
+    this.stream = new EventStream(clock);
+    this.events$ = this.stream.events$;
     this.mgmt = new MgmtRegistry({
-      sink: this.sink,
+      stream: this.stream,
       logger,
       device: (name) => this.registered.get(name)?.dev,
       devices: () => this.devices(),
@@ -114,7 +113,7 @@ export class VdpaBus {
       useVa: options.useVa ?? false,
       driverOverride: options.driverOverride,
     };
-    const channel = new ConfigChannel(dev, this.sink, this.chain, this.logger);
+    const channel = new ConfigChannel(dev, this.stream, this.chain, this.logger);
     this.allocated.set(dev, {
       dev,
       channel,
@@ -312,12 +311,12 @@ export class VdpaBus {
   // ---- interceptors -------------------------------------------------------------------------
 
   /**
-   * Adds an interceptor as the innermost layer (see {@link Interceptor}).
+   * Adds an interceptor (middleware around every op) as the innermost layer (see {@link Interceptor}).
    * @returns a function removing it
    */
   addInterceptor(interceptor: Interceptor): () => void {
-    if (typeof interceptor !== 'object' || interceptor === null) {
-      throw new VdpaError('EINVAL', `interceptor ${String(interceptor)} is not an object`);
+    if (typeof interceptor !== 'function') {
+      throw new VdpaError('EINVAL', `interceptor ${String(interceptor)} is not a function`);
     }
     return this.chain.add(interceptor);
   }
@@ -411,7 +410,7 @@ export class VdpaBus {
 
   /** Completes `events$`. The bus must not be used afterwards. */
   dispose(): void {
-    this.sink.complete();
+    this.stream.complete();
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -441,7 +440,7 @@ export class VdpaBus {
 
   private emitBus(op: BusOp, dev: string | null, args: object, err?: VdpaError): void {
     const encoded = encodeValue(args) as JsonObject;
-    this.sink.emit(
+    this.stream.emit(
       err === undefined
         ? { kind: 'bus', dev, op, args: encoded }
         : { kind: 'bus', dev, op, args: encoded, err: err.code, message: err.message },
@@ -531,7 +530,7 @@ export class VdpaBus {
   private release(entry: DeviceEntry): void {
     if (entry.channel.has('free')) {
       try {
-        entry.channel.call0('bus', 'free');
+        entry.channel.call('bus', 'free', []);
       } catch (e) {
         this.logger.error('device free threw', { dev: entry.dev.name, message: VdpaError.from(e).message });
       }

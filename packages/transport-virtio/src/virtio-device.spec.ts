@@ -10,6 +10,7 @@ import {
   VIRTIO_RING_F_INDIRECT_DESC,
   bit,
 } from '@vdpa-kit/vring';
+import { VdpaError } from '@vdpa-kit/core-bus';
 import { FakeDevice } from '@vdpa-kit/core-bus/testing';
 import { describe, expect, it } from 'vitest';
 import { addLoopback, busEvent, driverOps, makeStack } from '../test/harness.js';
@@ -132,10 +133,9 @@ describe('VirtioDevice vq setup roll-back', () => {
     const s = makeStack();
     const freeBefore = s.driver.dma.available();
     const failingVq = 1;
-    s.bus.addInterceptor({
-      name: 'fault',
-      before: (call) =>
-        call.op === 'setVqAddress' && call.args[0] === failingVq ? { error: 'EIO' } : undefined,
+    s.bus.addInterceptor((call, next) => {
+      if (call.op === 'setVqAddress' && call.args[0] === failingVq) throw new VdpaError('EIO', 'injected');
+      return next();
     });
     const device = addLoopback(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EINVAL' });
@@ -153,8 +153,9 @@ describe('VirtioDevice vq setup roll-back', () => {
 
   it('keeps the errno of other failing steps (setVqState EIO) and rolls back', () => {
     const s = makeStack();
-    s.bus.addInterceptor({
-      before: (call) => (call.op === 'setVqState' && call.args[0] === 2 ? { error: 'EIO' } : undefined),
+    s.bus.addInterceptor((call, next) => {
+      if (call.op === 'setVqState' && call.args[0] === 2) throw new VdpaError('EIO', 'injected');
+      return next();
     });
     const device = addLoopback(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EIO' });
@@ -163,9 +164,7 @@ describe('VirtioDevice vq setup roll-back', () => {
 
   it('refuses a vq that is already ready with ENOENT, without deactivating it', () => {
     const s = makeStack();
-    s.bus.addInterceptor({
-      before: (call) => (call.op === 'getVqReady' && call.args[0] === 0 ? { result: true } : undefined),
-    });
+    s.bus.addInterceptor((call, next) => (call.op === 'getVqReady' && call.args[0] === 0 ? true : next()));
     addLoopback(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'ENOENT' });
     const names = driverOps(s.events).map((e) => e.op);
@@ -174,9 +173,9 @@ describe('VirtioDevice vq setup roll-back', () => {
 
   it('refuses a device with maximum vq size 0 with ENOENT', () => {
     const s = makeStack();
-    s.bus.addInterceptor({
-      before: (call) => (call.op === 'getVqNumMax' && call.origin === undefined ? { result: 0 } : undefined),
-    });
+    s.bus.addInterceptor((call, next) =>
+      call.op === 'getVqNumMax' && call.origin === undefined ? 0 : next(),
+    );
     addLoopback(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'ENOENT' });
   });

@@ -10,7 +10,7 @@ import {
 import { isValidEtherAddr } from '@vdpa-kit/core-bus';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addLoopback, busEvent, makeStack } from '../test/harness.js';
+import { addLoopback, answerConfig, busEvent, makeStack } from '../test/harness.js';
 import { VIRTIO_NET_CONFIG_READ_SIZE } from './constants.js';
 import { generateMac } from './virtio-net-config.js';
 
@@ -24,9 +24,7 @@ describe('readNetConfig', () => {
         fc.subarray(OPTIONAL),
         (config, dropped) => {
           const s = makeStack({ queueSize: 8 }, { memorySize: 4 << 20 });
-          s.bus.addInterceptor({
-            before: (call) => (call.op === 'getConfig' ? { result: config } : undefined),
-          });
+          s.bus.addInterceptor(answerConfig(config));
           const without = dropped.reduce((m, n) => m | bit(n), 0n);
           addLoopback(s, { maxQueuePairs: 2, withoutFeatures: without });
           const net = s.vbus.netDevice('vdpa0');

@@ -10,7 +10,15 @@ import {
 } from '@vdpa-kit/vring';
 import { firstValueFrom, filter, toArray, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { type TestStack, addLoopback, collectFrames, makeFrame, makeStack, settle } from '../test/harness.js';
+import {
+  type TestStack,
+  addLoopback,
+  answerConfig,
+  collectFrames,
+  makeFrame,
+  makeStack,
+  settle,
+} from '../test/harness.js';
 import { ETH_FRAME_LEN, ETH_HLEN, VIRTIO_NET_CONFIG_READ_SIZE } from './constants.js';
 import { VirtioError } from './errors.js';
 import type { NetConfigSnapshot, RxBatch } from './net-interface.js';
@@ -292,7 +300,7 @@ describe('VirtioNet config changes', () => {
     const view = new DataView(changed.buffer);
     view.setUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, 8, true);
     view.setUint16(VIRTIO_NET_CONFIG_MTU, 9000, true);
-    s.bus.addInterceptor({ before: (call) => (call.op === 'getConfig' ? { result: changed } : undefined) });
+    s.bus.addInterceptor(answerConfig(changed));
     device.setLinkUp(false);
     expect(net.linkUp).toBe(false);
     expect(net.maxQueuePairs).toBe(2);

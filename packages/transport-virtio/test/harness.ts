@@ -2,6 +2,7 @@
 // it, the bus events collected into an array, and frame builders.
 import {
   type BusEvent,
+  type Interceptor,
   type CoreBusOptions,
   GUEST_MEMORY,
   type OpEvent,
@@ -113,4 +114,14 @@ export function collectFrames(net: {
 /** Lets queued microtasks and immediates run (for the `microtask` work queue). */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** An interceptor answering every `getConfig` with the start of `config`, without the device. */
+export function answerConfig(config: Uint8Array): Interceptor {
+  return (call, next) => {
+    if (call.op !== 'getConfig') return next();
+    const buf = call.args[1] as Uint8Array;
+    buf.set(config.subarray(0, buf.length));
+    return undefined;
+  };
 }

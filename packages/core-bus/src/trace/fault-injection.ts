@@ -1,6 +1,6 @@
 import type { OpName } from '../config-ops.js';
 import { VdpaError, isVdpaErrno, type VdpaErrno } from '../errors.js';
-import type { Interceptor, OpCall, OpOutcome } from '../interceptor.js';
+import type { Interceptor } from '../interceptor.js';
 import { OP_TABLE, isOpName } from '../op-table.js';
 
 /** Options of {@link failNth}. */
@@ -17,6 +17,11 @@ export interface CorruptResultOptions {
   readonly nth?: number;
   /** Only calls on this device count (default: every device). */
   readonly dev?: string;
+}
+
+/** Names `fn` (its `name` shows in stack traces and tells the injected faults apart). */
+function named(name: string, fn: Interceptor): Interceptor {
+  return Object.defineProperty(fn, 'name', { value: name });
 }
 
 function checkOp(op: unknown): OpName {
@@ -51,24 +56,21 @@ export function failNth(op: OpName, n: number, error: VdpaErrno, opts: FailNthOp
   const every = opts.every === true;
   const dev = opts.dev;
   let count = 0;
-  return {
-    name: `failNth(${op}, ${n}${every ? '+' : ''}, ${error})`,
-    before(call: OpCall) {
-      if (call.op !== op || (dev !== undefined && call.dev !== dev)) return undefined;
-      count++;
-      if (count === n || (every && count > n)) {
-        return { error, message: `${op} call ${count} on ${call.dev} failed by fault injection (${error})` };
-      }
-      return undefined;
-    },
-  };
+  return named(`failNth(${op}, ${n}${every ? '+' : ''}, ${error})`, (call, next) => {
+    if (call.op !== op || (dev !== undefined && call.dev !== dev)) return next();
+    count++;
+    if (count === n || (every && count > n)) {
+      throw new VdpaError(error, `${op} call ${count} on ${call.dev} failed by fault injection (${error})`);
+    }
+    return next();
+  });
 }
 
 /**
  * An interceptor that lets the device answer `op` and then substitutes `corrupt(result)` for the
- * result (through the interceptor `transform` hook, so the `return` event and the caller see the
- * corrupted value). For `getConfig` the function receives a copy of the bytes read and must return a
- * `Uint8Array`, which is copied into the caller's buffer. Failed calls are left alone.
+ * result, so the `return` event and the caller see the corrupted value. For `getConfig` the function
+ * receives a copy of the bytes read and must return a `Uint8Array`, which is copied into the caller's
+ * buffer (an answer of another type fails the call with `EINVAL`). Failed calls are left alone.
  *
  * @param op the op whose result to corrupt (not a void op)
  * @param corrupt maps the real result to the corrupted one
@@ -89,28 +91,21 @@ export function corruptResult(
   const dev = opts.dev;
   const outAt = meta.ret === 'outBytes' ? meta.args.indexOf('outBytes') : -1;
   let count = 0;
-  // The seq of the call `before` chose; `transform` of the same call corrupts it.
-  let target = -1;
-  return {
-    name: `corruptResult(${op}${nth === undefined ? '' : `, ${nth}`})`,
-    before(call: OpCall) {
-      if (call.op !== op || (dev !== undefined && call.dev !== dev)) return undefined;
-      count++;
-      if (nth === undefined || count === nth) target = call.seq;
-      return undefined;
-    },
-    transform(call: OpCall, outcome: OpOutcome): OpOutcome | undefined {
-      if (call.seq !== target) return undefined;
-      target = -1;
-      if (!outcome.ok) return undefined;
-      if (outAt < 0) return { ok: true, result: corrupt(outcome.result) };
-      const buf = call.args[outAt];
-      return {
-        ok: true,
-        result: corrupt(buf instanceof Uint8Array ? Uint8Array.from(buf) : new Uint8Array(0)),
-      };
-    },
-  };
+  return named(`corruptResult(${op}${nth === undefined ? '' : `, ${nth}`})`, (call, next) => {
+    if (call.op !== op || (dev !== undefined && call.dev !== dev)) return next();
+    count++;
+    const result = next();
+    if (nth !== undefined && count !== nth) return result;
+    if (outAt < 0) return corrupt(result);
+    const buf = call.args[outAt];
+    if (!(buf instanceof Uint8Array)) return result;
+    const bytes = corrupt(Uint8Array.from(buf));
+    if (!(bytes instanceof Uint8Array)) {
+      throw new VdpaError('EINVAL', `corrupted ${op} result ${String(bytes)} is not bytes`);
+    }
+    buf.set(bytes.length > buf.length ? bytes.subarray(0, buf.length) : bytes);
+    return result;
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ import type { BusEvent, CbEvent, CbName, JsonValue, OpEvent, OpOrigin } from './
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** An event before the sink stamps it with `v`, `seq` and `ts`. */
+/** An event before the stream stamps it with `v`, `seq` and `ts`. */
 export type UnstampedEvent = DistributiveOmit<BusEvent, 'v' | 'seq' | 'ts'>;
 
 /**
@@ -17,14 +17,13 @@ export type UnstampedEvent = DistributiveOmit<BusEvent, 'v' | 'seq' | 'ts'>;
  * read-only. An event emitted while another is being delivered (a subscriber reacting synchronously)
  * is queued and delivered after it, so every subscriber sees `seq` order.
  *
- * `events$` is a multicast with the semantics of a private `Subject` exposed through `asObservable()`:
- * a delivery goes to the subscribers present when it starts, each through its own RxJS `Subscriber`
- * (so a throwing subscriber is reported by RxJS and the others still get the event), a subscriber
- * added after {@link EventSink.complete} completes at once. It is written out instead of using a
- * `Subject` because `Subject.next` (a closure and an iterator per call) cost as much as building and
- * freezing the record: see `bench-op-cost.ts`.
+ * `events$` has the semantics of a private `Subject` exposed through `asObservable()`: a delivery goes
+ * to the subscribers present when it starts, each through its own RxJS `Subscriber` (a throwing
+ * subscriber is reported by RxJS and the others still get the event), and a subscriber added after
+ * {@link EventStream.complete} completes at once. It is not a `Subject` because `Subject.next` took
+ * the op-cost benchmark from 1.7 to 2.6 times its ceiling (docs/performance.md).
  */
-export class EventSink {
+export class EventStream {
   // Copy-on-write: a delivery loops over the list as it was when the delivery began.
   private subscribers: readonly Subscriber<BusEvent>[] = [];
   private completed = false;
