@@ -1,21 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
-import { VRING_CEILINGS } from './bench/vring-ceilings.js';
-import { benchLoopback } from './bench/loopback-bench.js';
-import { benchTrace } from './bench/trace-bench.js';
-import {
-  BENCH_DEFAULT_PACKETS,
-  BENCH_DEFAULT_RUNS,
-  RUN_DEFAULT_BURST,
-  RUN_DEFAULT_COUNT,
-  RUN_DEFAULT_MGMTDEV,
-  RUN_DEFAULT_SIZE,
-} from './constants.js';
+import { registerBenchmarkCommands } from './commands/benchmark.js';
+import { integerArgument as integer } from './commands/integer-argument.js';
+import { RUN_DEFAULT_BURST, RUN_DEFAULT_COUNT, RUN_DEFAULT_MGMTDEV, RUN_DEFAULT_SIZE } from './constants.js';
 import { CliError } from './errors.js';
 import { type CliIo, processIo } from './io.js';
 import { loadPlugins } from './load-plugins.js';
-import { formatBenchReport } from './bench/bench-report.js';
 import { createProgress } from './run/progress.js';
 import { runStack } from './run/run-command.js';
 import { formatRunReport } from './run/run-report.js';
@@ -23,14 +14,7 @@ import { defaultStatePath } from './state/default-state-path.js';
 import { withManagementState } from './state/management-session.js';
 import { type ManagementRunner, runVdpaCommand } from './vdpa/vdpa-commands.js';
 import { DEV_USAGE, MGMTDEV_USAGE, PROGRAM } from './vdpa/usage.js';
-import {
-  BENCH_TRACE_DEFAULT_OPS,
-  BENCH_TRACE_DEFAULT_RUNS,
-  RECORD_DATAPATH_MODES,
-  RECORD_DEFAULT_DATAPATH,
-  RUN_CLOCK_MODES,
-} from './trace/constants.js';
-import { formatTraceBenchReport } from './trace/trace-bench-report.js';
+import { RECORD_DATAPATH_MODES, RECORD_DEFAULT_DATAPATH, RUN_CLOCK_MODES } from './trace/constants.js';
 import { registerTraceCommands } from './trace/trace-commands.js';
 
 /** Global options of `vdpa-kit`. */
@@ -51,15 +35,6 @@ export function cliVersion(): string {
   return pkg.version;
 }
 
-function integer(min: number, what: string): (value: string) => number {
-  return (value) => {
-    if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
-      throw new InvalidArgumentError(`${what} ${value} is not an integer ≥ ${min}.`);
-    }
-    return Number(value);
-  };
-}
-
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -67,7 +42,8 @@ function collect(value: string, previous: string[]): string[] {
 /**
  * Builds the `vdpa-kit` command tree (commander): the iproute2 objects `mgmtdev` and `dev` (their
  * words parsed by the iproute2-compatible parser), `run` (with `--record` and `--inject`),
- * `trace show|verify|replay|diff`, and `bench loopback|trace`.
+ * `trace show|verify|replay|diff`, and `bench loopback|trace|ring|op-cost` (from `@vdpa-kit/bench`,
+ * loaded when a `bench` command runs).
  *
  * @param io where output goes
  * @param exit receives the exit status of the command that ran
@@ -231,46 +207,9 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
       exit(report.ok ? 0 : 1);
     });
 
-  const bench = program.command('bench').description('benchmarks against in-run ceilings');
-  bench
-    .command('loopback')
-    .description('full stack (virtio-net → bus → vdpasim_net → back) in one thread vs vring’s reference loop')
-    .option(
-      '--size <bytes>',
-      'frame size (64 and 1500 are the reference points)',
-      integer(1, '--size'),
-      RUN_DEFAULT_SIZE,
-    )
-    .option('--packets <n>', 'packets per timed run', integer(1, '--packets'), BENCH_DEFAULT_PACKETS)
-    .option('--runs <k>', 'timed runs (medians are reported)', integer(1, '--runs'), BENCH_DEFAULT_RUNS)
-    .addHelpText('after', `\nExample:\n  ${PROGRAM} bench loopback --size 64 --json\n`)
-    .action(async (opts: { size: number; packets: number; runs: number }) => {
-      const report = benchLoopback(opts, VRING_CEILINGS);
-      if (globals().json === true) printJson(report);
-      else io.stdout(formatBenchReport(report));
-      exit(0);
-    });
-
-  bench
-    .command('trace')
-    .description('trace recording (ops/s) and replay in verify mode (events/s) vs in-run JSON Lines ceilings')
-    .option('--ops <n>', 'config ops per timed recording run', integer(1, '--ops'), BENCH_TRACE_DEFAULT_OPS)
-    .option('--runs <k>', 'timed runs (medians are reported)', integer(1, '--runs'), BENCH_TRACE_DEFAULT_RUNS)
-    .addHelpText('after', `\nExample:\n  ${PROGRAM} bench trace --json\n`)
-    .action((opts: { ops: number; runs: number }) => {
-      const report = benchTrace(opts);
-      if (globals().json === true) printJson(report);
-      else io.stdout(formatTraceBenchReport(report));
-      exit(0);
-    });
-
-  const trace = registerTraceCommands(program, {
-    io,
-    exit,
-    json: () => globals().json === true,
-    printJson,
-    plugins,
-  });
+  const ctx = { io, exit, json: () => globals().json === true, printJson, plugins };
+  const bench = registerBenchmarkCommands(program, ctx);
+  const trace = registerTraceCommands(program, ctx);
 
   for (const cmd of [program, ...program.commands, ...bench.commands, ...trace.commands]) {
     cmd

@@ -1,7 +1,7 @@
 /**
  * Constants of the `vdpa-kit` CLI that are not virtio spec values (those come from
- * `@vdpa-kit/vring`): Ethernet framing used by the packet generator and the defaults of `run` and
- * `bench`.
+ * `@vdpa-kit/vring`): Ethernet framing used by the packet generator and the defaults of `run` (the
+ * benchmarks' own are in `@vdpa-kit/bench`).
  */
 
 /** Bytes of an Ethernet header: destination, source, EtherType (IEEE 802.3). */
@@ -42,13 +42,13 @@ export const FNV1A_PRIME = 0x01000193;
 
 /** `run --count` default: frames to send. */
 export const RUN_DEFAULT_COUNT = 100_000;
-/** `run --size` / `bench --size` default: frame bytes. */
+/** `run --size` default: frame bytes. */
 export const RUN_DEFAULT_SIZE = 64;
 /** `run --burst` default: frames per flush. */
 export const RUN_DEFAULT_BURST = 32;
 /** `run --mgmtdev` default. */
 export const RUN_DEFAULT_MGMTDEV = 'vdpasim_net';
-/** Name of the device `run` and `bench` create in their own, throw-away stack. */
+/** Name of the device `run` creates in its own, throw-away stack. */
 export const RUN_DEVICE_NAME = 'vdpa0';
 /**
  * MAC given to that device when `--mac` is absent and the management device accepts a MAC
@@ -61,19 +61,6 @@ export const RUN_BURSTS_PER_YIELD = 64;
 export const RUN_STALL_TIMEOUT_MS = 2_000;
 /** Progress redraws at most this often. */
 export const RUN_PROGRESS_INTERVAL_MS = 100;
-
-/** `bench loopback --runs` default: timed rounds (medians are reported). */
-export const BENCH_DEFAULT_RUNS = 5;
-/** `bench loopback --packets` default: packets per timed run. */
-export const BENCH_DEFAULT_PACKETS = 1_000_000;
-/** Frames per flush in the bench loop. */
-export const BENCH_BURST = 64;
-/** Packets of the untimed warm-up pass (JIT) before the timed runs. */
-export const BENCH_WARMUP_PACKETS = 100_000;
-/** Copies timed for the copy ceiling. */
-export const BENCH_COPIES = 2_000_000;
-/** Goals of the issue: stack Mpps / reference-loop Mpps at 64 B and at 1500 B. */
-export const BENCH_GOALS: Readonly<Record<number, number>> = { 64: 0.35, 1500: 0.5 };
 
 /** Nanoseconds per second. */
 export const NS_PER_SEC = 1e9;

@@ -69,14 +69,6 @@ export { runTraffic, type TrafficOptions, type TrafficResult } from './run/traff
 export { runStack, type RunOptions, type RunReport } from './run/run-command.js';
 export { formatRunReport } from './run/run-report.js';
 export { createProgress, type Progress } from './run/progress.js';
-export {
-  benchLoopback,
-  loopbackOnce,
-  type LoopbackBenchOptions,
-  type LoopbackBenchReport,
-} from './bench/loopback-bench.js';
-export { formatBenchReport } from './bench/bench-report.js';
-export { VRING_CEILINGS, type VringCeilings } from './bench/vring-ceilings.js';
 export { registerTraceCommands } from './trace/trace-commands.js';
 export { readTraceFile } from './trace/trace-file.js';
 export {
@@ -95,4 +87,3 @@ export {
 } from './trace/trace-verify.js';
 export { diffTraceFiles, formatDiffResult, type TraceDiffResult } from './trace/trace-diff.js';
 export { parseInjectOptions, installFaults } from './trace/inject-faults.js';
-export { benchTrace, type TraceBenchOptions, type TraceBenchReport } from './bench/trace-bench.js';

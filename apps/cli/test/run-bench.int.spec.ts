@@ -101,3 +101,41 @@ describe('vdpa-kit bench loopback', () => {
     expect(report.ratio).toBeCloseTo((report.mpps as number) / (report.referenceMpps as number), 6);
   });
 });
+
+describe('vdpa-kit bench ring and op-cost', () => {
+  it('ring: one JSON line per size, the ratio against the reference loop of the same runs', async () => {
+    const run = await vdpaKit(tempState(), [
+      'bench',
+      'ring',
+      '--size',
+      '64',
+      '--packets',
+      '3000',
+      '--runs',
+      '1',
+      '--json',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    const r = JSON.parse(lines[0]) as Record<string, number>;
+    expect(r).toMatchObject({ size: 64, runs: 1, packets: 3000, goal: 0.6 });
+    expect(r.ratio).toBeCloseTo(r.mpps / r.referenceMpps, 2);
+  });
+
+  it('op-cost: ns per op on every path and the ratio to the ceiling', async () => {
+    const run = await vdpaKit(tempState(), ['bench', 'op-cost', '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const r = JSON.parse(run.stdout) as Record<string, number>;
+    for (const key of [
+      'directNsPerOp',
+      'handleNsPerOp',
+      'subscribedNsPerOp',
+      'subjectNextNs',
+      'ratioToCeiling',
+    ])
+      expect(r[key]).toBeGreaterThan(0);
+  });
+});

@@ -229,4 +229,3 @@ export {
   VRINGH_LOOPBACK_SLOW,
 } from './vringh-loopback.js';
 export type { DeviceVirtqueue } from './vringh-device-virtqueue.js';
-export { referenceLoop, copyCeiling } from './bench/reference-loop.js';

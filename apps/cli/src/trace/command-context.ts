@@ -1,7 +1,7 @@
 import type { ContainerModule } from 'inversify';
 import type { CliIo } from '../io.js';
 
-/** What the `trace` and `bench trace` commands need from the program that registers them. */
+/** What the `trace` and `bench` commands need from the program that registers them. */
 export interface CommandContext {
   /** Where output goes. */
   readonly io: CliIo;

@@ -1,5 +1,5 @@
 /**
- * Constants of the CLI's trace commands (`run --record`, `trace …`, `bench trace`) that are not
+ * Constants of the CLI's trace commands (`run --record`, `trace …`) that are not
  * spec values.
  */
 
@@ -18,14 +18,3 @@ export const SOURCE_DATE_EPOCH = 'SOURCE_DATE_EPOCH';
 export const MS_PER_SEC = 1000;
 /** Version shown for a `--plugin` whose package.json could not be found. */
 export const UNKNOWN_VERSION = 'unknown';
-
-/** `bench trace --ops` default: config ops per timed recording run. */
-export const BENCH_TRACE_DEFAULT_OPS = 50_000;
-/** `bench trace --runs` default: timed runs (medians are reported). */
-export const BENCH_TRACE_DEFAULT_RUNS = 5;
-/** Ops of the untimed warm-up pass (JIT) before the timed runs. */
-export const BENCH_TRACE_WARMUP_OPS = 20_000;
-/** Batch size of the JSON Lines writer and of the writing ceiling (64 KiB). */
-export const BENCH_TRACE_BATCH_BYTES = 65_536;
-/** Goals of the issue: recorded ops/s ÷ writing ceiling, replayed events/s ÷ reading ceiling. */
-export const BENCH_TRACE_GOALS = { record: 0.25, replay: 0.5 } as const;

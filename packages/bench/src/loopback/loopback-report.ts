@@ -7,7 +7,7 @@ const DIGITS = 3;
  * The human-readable report of `bench loopback`: one row per run and the medians (`cli-table3`).
  * @returns text ending with a newline
  */
-export function formatBenchReport(r: LoopbackBenchReport): string {
+export function formatLoopbackReport(r: LoopbackBenchReport): string {
   const t = new Table({
     head: ['run', 'stack Mpps', 'reference Mpps', 'ratio', 'copy M/s'],
     style: { head: [], border: [] },

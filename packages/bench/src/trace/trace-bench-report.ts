@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { TraceBenchReport } from '../bench/trace-bench.js';
+import type { TraceBenchReport } from './trace-bench.js';
 
 const DIGITS = 3;
 const PER_KILO = 1000;
@@ -14,7 +14,7 @@ function verdict(ratio: number, goal: number): string {
 
 /**
  * The human-readable report of `bench trace`: one row per run (thousands per second) and the medians,
- * then the two ratios against the issue's goals (`cli-table3`).
+ * then the two ratios against their goals (`cli-table3`).
  *
  * @returns text ending with a newline
  */

@@ -13,10 +13,15 @@ import {
   verifyTrace,
 } from '@vdpa-kit/core-bus';
 import { Subject } from 'rxjs';
-import { composeCliStack } from '../compose.js';
-import { NS_PER_SEC, RUN_DEVICE_NAME } from '../constants.js';
-import { CliError } from '../errors.js';
-import { BENCH_TRACE_BATCH_BYTES, BENCH_TRACE_GOALS, BENCH_TRACE_WARMUP_OPS } from '../trace/constants.js';
+import { composeBenchStack } from '../bench-stack.js';
+import {
+  BENCH_DEVICE_NAME,
+  BENCH_TRACE_BATCH_BYTES,
+  BENCH_TRACE_GOALS,
+  BENCH_TRACE_WARMUP_OPS,
+  NS_PER_SEC,
+} from '../constants.js';
+import { BenchError } from '../errors.js';
 
 /** The management device the trace bench drives (the real simulator, control ops only). */
 const BENCH_MGMTDEV = 'vdpasim_net';
@@ -54,7 +59,7 @@ export interface TraceBenchReport extends TraceBenchRun {
   readonly recordRatio: number;
   /** `replayEventsPerSec / replayCeiling` (medians). */
   readonly replayRatio: number;
-  /** The issue's goals for the two ratios. */
+  /** The goals of the two ratios. */
   readonly goals: { readonly record: number; readonly replay: number };
   readonly runs: readonly TraceBenchRun[];
 }
@@ -109,7 +114,7 @@ function driveOps(h: DeviceHandle, ops: number, config: Uint8Array): void {
  * @returns recorded ops per second, timed from the first op to the flushed, closed file
  */
 function recordOnce(path: string, ops: number): number {
-  const { bus } = composeCliStack({ clock: 'logical' });
+  const { bus } = composeBenchStack({ transport: false, clock: 'logical' });
   let handle: DeviceHandle | undefined;
   const driver: VdpaDriver = {
     name: BENCH_DRIVER,
@@ -124,16 +129,16 @@ function recordOnce(path: string, ops: number): number {
   try {
     bus.registerDriver(driver);
     const header = createTraceHeader({
-      stack: { mgmtdev: BENCH_MGMTDEV, dev: RUN_DEVICE_NAME, driver: BENCH_DRIVER, bench: 'trace' },
+      stack: { mgmtdev: BENCH_MGMTDEV, dev: BENCH_DEVICE_NAME, driver: BENCH_DRIVER, bench: 'trace' },
       createdAt: new Date(0),
     });
     const recording = recordToFile(bus, path, { header, batchBytes: BENCH_TRACE_BATCH_BYTES });
     let stopped = false;
     try {
-      bus.devAdd(BENCH_MGMTDEV, RUN_DEVICE_NAME);
+      bus.devAdd(BENCH_MGMTDEV, BENCH_DEVICE_NAME);
       const h = handle;
       if (h === undefined)
-        throw new CliError(`bench device ${RUN_DEVICE_NAME} did not bind to ${BENCH_DRIVER}`);
+        throw new BenchError(`bench device ${BENCH_DEVICE_NAME} did not bind to ${BENCH_DRIVER}`);
       const config = new Uint8Array(BENCH_CONFIG_BYTES);
       const t0 = process.hrtime.bigint();
       driveOps(h, ops, config);
@@ -144,8 +149,8 @@ function recordOnce(path: string, ops: number): number {
       if (!stopped) recording.stop();
     }
   } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw new CliError(`trace bench recording failed: ${VdpaError.from(err).message}`, { cause: err });
+    if (err instanceof BenchError) throw err;
+    throw new BenchError(`trace bench recording failed: ${VdpaError.from(err).message}`, { cause: err });
   } finally {
     bus.dispose();
   }
@@ -191,12 +196,14 @@ function replayOnce(bus: VdpaBus, path: string): { eventsPerSec: number; events:
     const sec = elapsedSec(t0);
     if (!report.ok) {
       const d = report.divergence;
-      throw new CliError(`trace bench replay diverged${d === undefined ? '' : ` at seq ${d.seq} (${d.op})`}`);
+      throw new BenchError(
+        `trace bench replay diverged${d === undefined ? '' : ` at seq ${d.seq} (${d.op})`}`,
+      );
     }
     return { eventsPerSec: trace.records.length / sec, events: trace.records.length };
   } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw new CliError(`trace bench replay failed: ${VdpaError.from(err).message}`, { cause: err });
+    if (err instanceof BenchError) throw err;
+    throw new BenchError(`trace bench replay failed: ${VdpaError.from(err).message}`, { cause: err });
   }
 }
 
@@ -235,20 +242,20 @@ function readCeiling(path: string): number {
  * recorder (config ops per second through the bus into a trace file) against its ceiling (the same
  * records written as batched JSON Lines), and replay in verify mode (trace records per second: read,
  * validate, replay against a live `vdpasim_net`, compare) against its ceiling (bulk read, split,
- * `JSON.parse`, a `Subject`). Reports medians, the two ratios and the issue's goals (0.25, 0.5).
+ * `JSON.parse`, a `Subject`). Reports medians, the two ratios and their goals (0.25, 0.5).
  * Temporary files are removed.
  *
- * @throws CliError for bad options or a replay that diverges
+ * @throws BenchError for bad options or a replay that diverges
  * @example
  * const r = benchTrace({ ops: 200000, runs: 5 });
  * r.recordRatio; // recordOpsPerSec / recordCeiling
  */
 export function benchTrace(options: TraceBenchOptions): TraceBenchReport {
   const { ops, runs } = options;
-  if (!Number.isInteger(ops) || ops < 1) throw new CliError(`--ops ${ops} is not a positive integer`);
-  if (!Number.isInteger(runs) || runs < 1) throw new CliError(`--runs ${runs} is not a positive integer`);
+  if (!Number.isInteger(ops) || ops < 1) throw new BenchError(`--ops ${ops} is not a positive integer`);
+  if (!Number.isInteger(runs) || runs < 1) throw new BenchError(`--runs ${runs} is not a positive integer`);
   const dir = mkdtempSync(join(tmpdir(), 'vdpa-kit-bench-trace-'));
-  const { bus: replayBus } = composeCliStack({ clock: 'logical' });
+  const { bus: replayBus } = composeBenchStack({ transport: false, clock: 'logical' });
   try {
     const tracePath = join(dir, 'recorded.jsonl');
     const ceilingPath = join(dir, 'ceiling.jsonl');

@@ -5,7 +5,7 @@
  */
 import type { BenchLoop } from './bench-loop.js';
 import { PayloadCheck, fillPayloads } from './payload.js';
-import { PooledVirtqueue } from '../pooled-virtqueue.js';
+import { PooledVirtqueue } from '@vdpa-kit/vring';
 import { benchMemory } from './bench-memory.js';
 import { BenchLoopbackDevice } from './loopback-device.js';
 

@@ -3,9 +3,7 @@
  * addresses are offset from the physical ones, and an IOTLB mapping them back, so every ring and
  * buffer access of the device side is translated.
  */
-import { DmaAllocator } from '../dma-allocator.js';
-import { GuestMemory } from '../guest-memory.js';
-import { Iotlb, VHOST_MAP_RW } from '../iotlb.js';
+import { DmaAllocator, GuestMemory, Iotlb, VHOST_MAP_RW } from '@vdpa-kit/vring';
 
 /** IOVA = physical address + this offset: translation cannot be skipped. */
 export const IOVA_OFFSET = 0x1000_0000;

@@ -3,12 +3,15 @@
  * benchmark's memory and IOTLB, drained the way vdpasim_net does it — the {@link VringhLoopback} fast
  * path, and one chain through `getdescBatch` for what it does not handle.
  */
-import type { GuestMemory } from '../guest-memory.js';
-import type { Iotlb } from '../iotlb.js';
-import type { SplitRingLayout } from '../split-ring-layout.js';
-import { Vringh } from '../vringh.js';
-import { VringhBatch } from '../vringh-batch.js';
-import { VRINGH_LOOPBACK_SLOW, VringhLoopback } from '../vringh-loopback.js';
+import {
+  type GuestMemory,
+  type Iotlb,
+  type SplitRingLayout,
+  VRINGH_LOOPBACK_SLOW,
+  Vringh,
+  VringhBatch,
+  VringhLoopback,
+} from '@vdpa-kit/vring';
 
 /** A loopback device on one TX and one RX ring. */
 export class BenchLoopbackDevice {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CliError } from '../errors.js';
+import { BenchError } from '../errors.js';
+import type { ReferenceCeilings } from './ceilings.js';
 import { benchLoopback, loopbackOnce } from './loopback-bench.js';
-import type { VringCeilings } from './vring-ceilings.js';
 
 describe('benchLoopback', () => {
-  const fixed: VringCeilings = { referenceLoop: () => 10e6, copyCeiling: () => 20e6 };
+  const fixed: ReferenceCeilings = { referenceLoop: () => 10e6, copyCeiling: () => 20e6 };
 
   it('reports the stack against the ceilings of the same runs', () => {
     const report = benchLoopback({ size: 64, packets: 2000, runs: 3 }, fixed);
@@ -22,7 +22,7 @@ describe('benchLoopback', () => {
   });
 
   it('refuses bad parameters', () => {
-    expect(() => benchLoopback({ size: 64, packets: 0, runs: 1 }, fixed)).toThrow(CliError);
+    expect(() => benchLoopback({ size: 64, packets: 0, runs: 1 }, fixed)).toThrow(BenchError);
     expect(() => benchLoopback({ size: 64, packets: 10, runs: 0 }, fixed)).toThrow('--runs 0');
     expect(() => benchLoopback({ size: 10, packets: 10, runs: 1 }, fixed)).toThrow('frame size 10');
   });

@@ -3,7 +3,7 @@ import type { BenchLoop } from './bench-loop.js';
 import { copyCeiling, createReferenceLoop, referenceLoop } from './reference-loop.js';
 import { PayloadCheck, checkPayloads, fillPayloads } from './payload.js';
 import { createPooledLoop } from './pooled-loop.js';
-import { main } from './ring-bench.js';
+import { ringBenchMain as main } from './ring-bench.js';
 import { createValidatedLoop } from './validated-loop.js';
 import { createVirtqueueLoop } from './virtqueue-loop.js';
 

@@ -5,8 +5,7 @@
  */
 import type { BenchLoop } from './bench-loop.js';
 import { PayloadCheck, fillPayloads } from './payload.js';
-import type { MemoryRegion } from '../guest-memory.js';
-import { Virtqueue } from '../virtqueue.js';
+import { type MemoryRegion, Virtqueue } from '@vdpa-kit/vring';
 import { IOVA_OFFSET, benchMemory } from './bench-memory.js';
 import { BenchLoopbackDevice } from './loopback-device.js';
 

@@ -1,25 +1,23 @@
 import { VdpaError } from '@vdpa-kit/core-bus';
 import { type RxBatch, VIRTIO_BUS, type VirtioBus } from '@vdpa-kit/transport-virtio';
-import { composeCliStack } from '../compose.js';
+import { composeBenchStack } from '../bench-stack.js';
 import {
   BENCH_BURST,
   BENCH_COPIES,
+  BENCH_DEVICE_NAME,
   BENCH_GOALS,
+  BENCH_MAC,
+  BENCH_STALL_TIMEOUT_MS,
   BENCH_WARMUP_PACKETS,
   BITS_PER_BYTE,
   NS_PER_MS,
   NS_PER_SEC,
   PER_GIGA,
   PER_MEGA,
-  RUN_DEVICE_NAME,
-  RUN_STALL_TIMEOUT_MS,
 } from '../constants.js';
-import { CliError } from '../errors.js';
-import { PacketGenerator, checkFrameSize } from '../run/packet-generator.js';
-import type { VringCeilings } from './vring-ceilings.js';
-
-/** The bench device's MAC (locally administered), so the MAC filter accepts the frames. */
-const BENCH_MAC = new Uint8Array([0x52, 0x54, 0x00, 0x00, 0x00, 0x01]);
+import { BenchError } from '../errors.js';
+import { benchFrame, checkFrameSize } from './bench-frame.js';
+import { REFERENCE_CEILINGS, type ReferenceCeilings } from './ceilings.js';
 
 /** Options of {@link benchLoopback}. */
 export interface LoopbackBenchOptions {
@@ -37,7 +35,7 @@ export interface LoopbackBenchReport {
   readonly packets: number;
   /** Median Mpps of the full stack. */
   readonly mpps: number;
-  /** Median Mpps of vring's reference loop, measured in the same runs. */
+  /** Median Mpps of the reference loop (`ring/reference-loop.ts`), measured in the same runs. */
   readonly referenceMpps: number;
   /** `mpps / referenceMpps`. */
   readonly ratio: number;
@@ -45,7 +43,7 @@ export interface LoopbackBenchReport {
   readonly copyMops: number;
   /** Full-stack Gbit/s (median run). */
   readonly gbps: number;
-  /** The issue's goal for this size (`ratio` to reach), if it has one. */
+  /** The goal for this size (`ratio` to reach), if it has one. */
   readonly goal: number | undefined;
   /** Every run: stack and reference Mpps. */
   readonly runs: readonly {
@@ -68,28 +66,28 @@ function median(values: readonly number[]): number {
  * frames, one flush each; the receive handler only counts.
  *
  * @returns packets per second
- * @throws CliError when the stack cannot be built or stalls
+ * @throws BenchError for a bad size, when the stack cannot be built or stalls
  */
 export function loopbackOnce(size: number, packets: number): number {
-  checkFrameSize(size);
-  const { bus, container } = composeCliStack({ transport: true, workQueue: 'inline' });
+  const frame = benchFrame(size, BENCH_MAC);
+  const { bus, container } = composeBenchStack({ transport: true });
   try {
     try {
-      bus.devAdd('vdpasim_net', RUN_DEVICE_NAME, { net: { mac: BENCH_MAC } });
+      bus.devAdd('vdpasim_net', BENCH_DEVICE_NAME, { net: { mac: Uint8Array.from(BENCH_MAC) } });
     } catch (err) {
-      throw new CliError(`vdpasim_net refused the bench device: ${VdpaError.from(err).message}`, {
+      throw new BenchError(`vdpasim_net refused the bench device: ${VdpaError.from(err).message}`, {
         cause: err,
       });
     }
-    const net = container.get<VirtioBus>(VIRTIO_BUS).netDevice(RUN_DEVICE_NAME);
-    if (net === undefined) throw new CliError(`bench device ${RUN_DEVICE_NAME} has no virtio-net interface`);
-    const frame = new PacketGenerator(size, BENCH_MAC).fill(0, 0);
+    const net = container.get<VirtioBus>(VIRTIO_BUS).netDevice(BENCH_DEVICE_NAME);
+    if (net === undefined)
+      throw new BenchError(`bench device ${BENCH_DEVICE_NAME} has no virtio-net interface`);
     let received = 0;
     const off = net.onReceive((batch: RxBatch) => {
       received += batch.count;
     });
     let sent = 0;
-    const stallNs = BigInt(RUN_STALL_TIMEOUT_MS * NS_PER_MS);
+    const stallNs = BigInt(BENCH_STALL_TIMEOUT_MS * NS_PER_MS);
     const t0 = process.hrtime.bigint();
     let lastMove = t0;
     while (received < packets) {
@@ -103,7 +101,7 @@ export function loopbackOnce(size: number, packets: number): number {
         net.poll(0);
         const t = process.hrtime.bigint();
         if (t - lastMove > stallNs)
-          throw new CliError(`bench stalled after ${sent} sent, ${received} received`);
+          throw new BenchError(`bench stalled after ${sent} sent, ${received} received`);
       } else {
         lastMove = process.hrtime.bigint();
       }
@@ -118,20 +116,25 @@ export function loopbackOnce(size: number, packets: number): number {
 }
 
 /**
- * `vdpa-kit bench loopback`: `runs` rounds, each timing vring's reference loop, the full stack and
- * the copy ceiling back to back (after one untimed warm-up of each), so that the ratio compares
- * numbers measured under the same machine load. Reports medians.
+ * `vdpa-kit bench loopback`: `runs` rounds, each timing the reference loop, the full stack and the
+ * copy ceiling back to back (after one untimed warm-up of each), so that the ratio compares numbers
+ * measured under the same machine load. Reports medians.
  *
+ * @param ceilings the in-run ceilings (fixed figures in tests)
+ * @throws BenchError for a bad size, packet count or run count, or from {@link loopbackOnce}
  * @example
- * const report = benchLoopback({ size: 64, packets: 1e6, runs: 5 }, VRING_CEILINGS);
+ * const report = benchLoopback({ size: 64, packets: 1e6, runs: 5 });
  * report.ratio; // stack Mpps / reference Mpps
  */
-export function benchLoopback(options: LoopbackBenchOptions, ceilings: VringCeilings): LoopbackBenchReport {
+export function benchLoopback(
+  options: LoopbackBenchOptions,
+  ceilings: ReferenceCeilings = REFERENCE_CEILINGS,
+): LoopbackBenchReport {
   const { size, packets, runs } = options;
   checkFrameSize(size);
   if (!Number.isInteger(packets) || packets < 1)
-    throw new CliError(`--packets ${packets} is not a positive integer`);
-  if (!Number.isInteger(runs) || runs < 1) throw new CliError(`--runs ${runs} is not a positive integer`);
+    throw new BenchError(`--packets ${packets} is not a positive integer`);
+  if (!Number.isInteger(runs) || runs < 1) throw new BenchError(`--runs ${runs} is not a positive integer`);
   const warm = Math.min(packets, BENCH_WARMUP_PACKETS);
   ceilings.referenceLoop(size, warm);
   loopbackOnce(size, warm);
