@@ -13,7 +13,15 @@ export {
   VIRTIO_TRANSPORT_OPTIONAL_FEATURES,
 } from './features.js';
 export { VirtioDevice, type VirtioDeviceOptions, type FindVqsOptions } from './virtio-device.js';
-export { setupVq, chooseQueueSize, type VirtqueueInfo, type VqSetupContext } from './virtio-vq-setup.js';
+export {
+  setupVq,
+  chooseQueueSize,
+  type VirtqueueInfo,
+  type PooledVirtqueueInfo,
+  type VirtqueuePool,
+  type VirtqueueOf,
+  type VqSetupContext,
+} from './virtio-vq-setup.js';
 export type { VirtioDriver } from './virtio-driver.js';
 export { VirtioBus } from './virtio-bus.js';
 export { VirtioVdpaDriver, VIRTIO_VDPA_DRIVER_NAME } from './virtio-vdpa-driver.js';

@@ -2,20 +2,26 @@ import { type DeviceHandle, type Logger, nullLogger } from '@vdpa-kit/core-bus';
 import {
   type DmaAllocator,
   type GuestMemory,
-  type Virtqueue,
   VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_CONFIG_S_FAILED,
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VIRTIO_RING_F_EVENT_IDX,
   VIRTIO_RING_F_INDIRECT_DESC,
+  type VirtqueueCore,
 } from '@vdpa-kit/vring';
 import { type Observable, Subject } from 'rxjs';
 import { CONFIG_GENERATION_RETRIES, DEFAULT_QUEUE_SIZE } from './constants.js';
 import { VirtioError } from './errors.js';
 import { hasFeature } from './features.js';
 import type { VirtioDriver } from './virtio-driver.js';
-import { type VirtqueueInfo, type VqSetupContext, setupVq } from './virtio-vq-setup.js';
+import {
+  type PooledVirtqueueInfo,
+  type VirtqueueInfo,
+  type VirtqueueOf,
+  type VqSetupContext,
+  setupVq,
+} from './virtio-vq-setup.js';
 
 /** Options of {@link VirtioDevice}. */
 export interface VirtioDeviceOptions {
@@ -77,11 +83,11 @@ export class VirtioDevice {
   private status_ = 0;
   private features_ = 0n;
   private broken_ = false;
-  private vqs: Virtqueue<number>[] = [];
+  private vqs: VirtqueueCore[] = [];
   private configEnabled = false;
   private configPending = false;
   private readonly configCb = (): void => this.configChanged();
-  private readonly notifyVq = (vq: Virtqueue<number>): void => this.handle.kickVq(vq.index);
+  private readonly notifyVq = (vq: VirtqueueCore): void => this.handle.kickVq(vq.index);
 
   /**
    * @param handle the bus handle of the vdpa device
@@ -120,7 +126,7 @@ export class VirtioDevice {
   }
 
   /** The virtqueues set up by {@link findVqs}, in index order. */
-  get virtqueues(): readonly Virtqueue<number>[] {
+  get virtqueues(): readonly VirtqueueCore[] {
     return this.vqs;
   }
 
@@ -190,8 +196,8 @@ export class VirtioDevice {
   }
 
   /**
-   * Reads device config into the whole of `buf` with the generation loop (§2.5.1): read the generation,
-   * the bytes, the generation again; retry while it moved, at most 16 times.
+   * Reads device config into the whole of `buf` with the generation loop (virtio 1.2 §2.5.1): read the
+   * generation, the bytes, the generation again; retry while it moved, at most 16 times.
    *
    * @throws VirtioError `EAGAIN` (reason `config-generation`) when the generation never settles; reason
    * `device-op` with the op's errno when a read fails
@@ -241,19 +247,21 @@ export class VirtioDevice {
   }
 
   /**
-   * `virtio_vdpa_find_vqs`: sets up one virtqueue per named entry, in order (a `null` entry gets `null`
-   * and uses no index), then registers the config-change callback. On failure every vq set up so far
-   * is deleted (`setVqReady(false)`, rings freed) and the error is thrown.
+   * `virtio_vdpa_find_vqs()`: sets up one virtqueue per named entry, in order (a `null` entry gets
+   * `null` and uses no index), then registers the config-change callback. An entry with a `pool` gets
+   * a `PooledVirtqueue` with its buffers (a NIC's receive or transmit ring), any other a general
+   * `Virtqueue`. On failure every vq set up so far is deleted (`setVqReady(false)`, rings and pools
+   * freed) and the error is thrown.
    *
-   * @param infos names and callbacks, one per queue
+   * @param infos names and callbacks (and pools), one per queue
    * @param options requested ring size
    * @returns the virtqueues, `null` for `null` entries
    * @throws VirtioError reason `vq-setup` (see `setupVq`); `EBUSY` when vqs already exist
    */
-  findVqs(
-    infos: readonly (VirtqueueInfo | null)[],
+  findVqs<const I extends readonly (VirtqueueInfo | PooledVirtqueueInfo | null)[]>(
+    infos: I,
     options: FindVqsOptions = {},
-  ): (Virtqueue<number> | null)[] {
+  ): { -readonly [K in keyof I]: VirtqueueOf<I[K]> } {
     if (this.vqs.length > 0)
       throw new VirtioError(
         'EBUSY',
@@ -273,7 +281,7 @@ export class VirtioDevice {
       interrupt: (vq) => () => this.vqInterrupt(vq),
     };
     const requested = options.queueSize ?? this.queueSize;
-    const out: (Virtqueue<number> | null)[] = [];
+    const out: (VirtqueueCore | null)[] = [];
     let queueIdx = 0;
     try {
       for (const info of infos) {
@@ -290,7 +298,8 @@ export class VirtioDevice {
       this.delVqs();
       throw VirtioError.wrap(err, 'vq-setup', this.name, 'set config callback failed');
     }
-    return out;
+    // setupVq made each entry's kind of queue (see VirtqueueOf).
+    return out as { -readonly [K in keyof I]: VirtqueueOf<I[K]> };
   }
 
   /**
@@ -388,7 +397,7 @@ export class VirtioDevice {
   }
 
   /** The used-buffer callback: `vring_interrupt`, with every throw turned into {@link fail}. */
-  private vqInterrupt(vq: Virtqueue<number>): void {
+  private vqInterrupt(vq: VirtqueueCore): void {
     if (this.broken_) return;
     try {
       vq.interrupt();

@@ -1,6 +1,6 @@
-import type { DmaAllocator, GuestMemory, Virtqueue } from '@vdpa-kit/vring';
+import { VdpaError } from '@vdpa-kit/core-bus';
+import type { PooledVirtqueue } from '@vdpa-kit/vring';
 import { ETH_HLEN } from './constants.js';
-import { allocNetBufferPool } from './net-buffer-pool.js';
 import type { RxBatch } from './net-interface.js';
 import { NetQueueCounters } from './net-queue-counters.js';
 
@@ -8,14 +8,16 @@ import { NetQueueCounters } from './net-queue-counters.js';
 export type RxSink = (batch: RxBatch) => boolean;
 
 /**
- * One virtio-net receive queue (`struct receive_queue`): a preallocated DMA pool of one buffer per
- * ring slot (virtio-net header + largest frame, rounded up to 64 bytes), posted as single writable
- * descriptors whose token is the slot number; received frames are gathered into one reused
- * {@link RxBatch} and the slots are reposted after the batch was delivered. Nothing is allocated per
- * frame or per batch.
+ * One virtio-net receive queue (`struct receive_queue`) over a `PooledVirtqueue`: buffer `i` of the
+ * queue's pool (virtio-net header + largest frame, rounded up to 64 bytes), bound to writable
+ * descriptor `i`, is receive slot `i`. Received frames are gathered into one reused {@link RxBatch}
+ * (each used element checked by the queue), and the buffers are posted again after the batch was
+ * delivered, with one `avail->idx` store (`try_fill_recv()`). Nothing is allocated per frame or per
+ * batch.
  *
  * @example
- * const rx = NetRxQueue.create({ vq, pair: 0, mem, dma, hdrLen: 12, bufSize: 1536, sink });
+ * const [rxVq] = vdev.findVqs([{ name: 'rx0', pool: { bufSize: 1536, writable: true }, callback }]);
+ * const rx = NetRxQueue.create({ vq: rxVq, pair: 0, hdrLen: 12, sink });
  * rx.refill();   // post every buffer, kick if needed
  * rx.poll();     // on the vq callback: NAPI-style receive loop
  */
@@ -23,105 +25,79 @@ export class NetRxQueue {
   readonly counters: NetQueueCounters;
   /** The batch handed to the sink, reused. */
   readonly batch: RxBatch;
-  readonly vq: Virtqueue<number>;
-  private readonly poolAddr: number;
-  private readonly poolOffset: number;
-  private readonly bufSize: number;
+  readonly vq: PooledVirtqueue;
   private readonly hdrLen: number;
   private readonly sink: RxSink;
-  /** Slots to repost. */
-  private readonly free: Uint16Array;
-  /** Slots (tokens) and used lengths of one `getBufs` batch, reused. */
-  private readonly done: number[];
+  /** Offset of slot 0's frame (after its header) in the pool's view, and the distance between slots. */
+  private readonly frameOff: number;
+  private readonly stride: number;
+  /** Slots and used lengths of one reap, reused. */
+  private readonly done: Uint16Array;
   private readonly doneLens: Uint32Array;
-  /** Addresses, lengths and tokens of one `addInbufs` refill, reused. */
-  private readonly postAddrs: Float64Array;
-  private readonly postLens: Uint32Array;
-  private readonly postSlots: number[];
-  private freeCount = 0;
   private polling = false;
   private stopped = false;
 
   /**
-   * Allocates the buffer pool (`vq.num` buffers of `bufSize` bytes).
-   * @throws VringError `ENOMEM` when the DMA range is full, `EFAULT` if the pool is not inside one region
+   * Takes a receive queue made by `findVqs` with a writable pool.
+   * @param options.vq the queue
+   * @param options.pair its queue pair (the batch's `queue`)
+   * @param options.hdrLen virtio-net header length (12 with VERSION_1, else 10)
+   * @param options.sink receives every batch
+   * @throws VdpaError `EINVAL` for a readable pool or buffers smaller than a header and an Ethernet
+   * header
    */
   static create(options: {
-    readonly vq: Virtqueue<number>;
+    readonly vq: PooledVirtqueue;
     readonly pair: number;
-    readonly mem: GuestMemory;
-    readonly dma: DmaAllocator;
     readonly hdrLen: number;
-    readonly bufSize: number;
     readonly sink: RxSink;
   }): NetRxQueue {
-    const { vq, mem, dma, bufSize } = options;
-    const pool = allocNetBufferPool(mem, dma, vq.num * bufSize);
-    return new NetRxQueue(options, pool.addr, pool.bytes, pool.offset);
+    const { vq, hdrLen } = options;
+    if (!vq.writable || vq.bufSize < hdrLen + ETH_HLEN) {
+      throw new VdpaError(
+        'EINVAL',
+        `receive vq ${vq.index} needs device-writable buffers of at least ${hdrLen + ETH_HLEN} bytes, ` +
+          `not ${vq.writable ? 'writable' : 'readable'} ones of ${vq.bufSize}`,
+      );
+    }
+    return new NetRxQueue(options);
   }
 
-  private constructor(
-    options: {
-      readonly vq: Virtqueue<number>;
-      readonly pair: number;
-      readonly hdrLen: number;
-      readonly bufSize: number;
-      readonly sink: RxSink;
-    },
-    poolAddr: number,
-    regionBytes: Uint8Array,
-    poolOffset: number,
-  ) {
+  private constructor(options: {
+    readonly vq: PooledVirtqueue;
+    readonly pair: number;
+    readonly hdrLen: number;
+    readonly sink: RxSink;
+  }) {
     const { vq } = options;
     this.vq = vq;
     this.counters = new NetQueueCounters(vq.index, 'rx');
-    this.poolAddr = poolAddr;
-    this.poolOffset = poolOffset;
-    this.bufSize = options.bufSize;
     this.hdrLen = options.hdrLen;
     this.sink = options.sink;
-    this.free = new Uint16Array(vq.num);
-    this.done = new Array<number>(vq.num).fill(0);
+    this.frameOff = vq.bufferOffset(0) + options.hdrLen;
+    this.stride = vq.bufStride;
+    this.done = new Uint16Array(vq.num);
     this.doneLens = new Uint32Array(vq.num);
-    this.postAddrs = new Float64Array(vq.num);
-    this.postLens = new Uint32Array(vq.num).fill(options.bufSize);
-    this.postSlots = new Array<number>(vq.num).fill(0);
-    for (let slot = vq.num - 1; slot >= 0; slot--) this.free[this.freeCount++] = slot;
     this.batch = {
       queue: options.pair,
       count: 0,
-      data: new Array<Uint8Array>(vq.num).fill(regionBytes),
+      data: new Array<Uint8Array>(vq.num).fill(vq.bytes),
       offsets: new Uint32Array(vq.num),
       lengths: new Uint32Array(vq.num),
     };
   }
 
-  /** Address of the buffer pool, for {@link destroy}. */
-  get pool(): number {
-    return this.poolAddr;
-  }
-
   /**
-   * Posts every free buffer (`try_fill_recv`) and kicks the device if it asked for it; nothing when no
-   * buffer is free.
+   * Posts every free buffer with one `avail->idx` store (`try_fill_recv()`) and kicks the device if it
+   * asked for it; nothing when no buffer is free.
    * @throws VringError / VdpaError from the ring or the kick
    */
   refill(): void {
-    const n = this.freeCount;
-    if (n === 0) return;
     const vq = this.vq;
-    const bufSize = this.bufSize;
-    const addrs = this.postAddrs;
-    const slots = this.postSlots;
-    // Most recently freed first, as a stack pops them.
-    for (let k = 0; k < n; k++) {
-      const slot = this.free[n - 1 - k];
-      addrs[k] = this.poolAddr + slot * bufSize;
-      slots[k] = slot;
-    }
-    // All or nothing: on an error no buffer was posted and every slot stays free.
-    vq.addInbufs(addrs, this.postLens, slots, n);
-    this.freeCount = 0;
+    // In ring order: a buffer the device still holds (used out of order) holds back the ones after it.
+    const n = vq.freeRun();
+    if (n === 0) return;
+    vq.post(n);
     if (vq.kickPrepare()) {
       vq.notify();
       this.counters.kicks++;
@@ -129,9 +105,10 @@ export class NetRxQueue {
   }
 
   /**
-   * The NAPI loop: with callbacks disabled, receive and deliver batches and refill after each one
-   * until the ring is empty, then re-enable callbacks and look again (`virtqueue_enable_cb` returning
-   * false means buffers arrived meanwhile). Re-entrant calls (from a receiver) return 0.
+   * The NAPI loop (`virtnet_poll()`): with callbacks disabled, receive and deliver batches and refill
+   * after each one until the ring is empty, then re-enable callbacks and look again
+   * (`virtqueue_enable_cb()` returning false means buffers arrived meanwhile). Re-entrant calls (from
+   * a receiver) return 0.
    *
    * @returns frames delivered
    * @throws VringError `EIO` when the device broke the ring protocol (used id not in flight, used length
@@ -162,49 +139,41 @@ export class NetRxQueue {
     return frames;
   }
 
-  /** Frees the buffer pool; call after the device was reset and the vq deleted. Polling stops. */
-  destroy(dma: DmaAllocator): void {
+  /**
+   * Stops polling; call when the device was reset and the vq deleted (which freed the buffers with the
+   * rings).
+   */
+  destroy(): void {
     this.stopped = true;
-    dma.free(this.poolAddr);
   }
 
   /**
    * Takes up to one ring's worth of used buffers into {@link batch}: frames shorter than the header
-   * plus an Ethernet header count as errors. Every consumed slot is queued for reposting.
+   * plus an Ethernet header count as errors. Every buffer taken is posted again by the next refill.
    * @returns buffers consumed (frames and errors)
    */
   private receive(): number {
-    const vq = this.vq;
-    const batch = this.batch;
+    const { vq, batch, counters, hdrLen, done, doneLens, frameOff, stride } = this;
     const offsets = batch.offsets;
     const lengths = batch.lengths;
-    const counters = this.counters;
-    const hdrLen = this.hdrLen;
-    const done = this.done;
-    const doneLens = this.doneLens;
-    const free = this.free;
-    const base = this.poolOffset + hdrLen;
-    const bufSize = this.bufSize;
     const cap = vq.num;
     let n = 0;
     let consumed = 0;
     while (consumed < cap) {
-      const got = vq.getBufs(done, doneLens, cap - consumed);
+      const got = vq.reap(done, doneLens, cap - consumed);
       if (got === 0) break;
       consumed += got;
       const first = n;
       let errors = 0;
       let bytes = 0;
       for (let k = 0; k < got; k++) {
-        const slot = done[k];
-        free[this.freeCount++] = slot;
         const len = doneLens[k];
         if (len < hdrLen + ETH_HLEN) {
           errors++;
           continue;
         }
         const frameLen = len - hdrLen;
-        offsets[n] = base + slot * bufSize;
+        offsets[n] = frameOff + done[k] * stride;
         lengths[n] = frameLen;
         bytes += frameLen;
         n++;

@@ -15,7 +15,9 @@ import {
   VIRTIO_NET_F_MRG_RXBUF,
   VIRTIO_NET_HDR_LEGACY_SIZE,
   VIRTIO_NET_HDR_V1_SIZE,
-  type Virtqueue,
+  PooledVirtqueue,
+  Virtqueue,
+  VringError,
 } from '@vdpa-kit/vring';
 import { BehaviorSubject, type Observable, Subject } from 'rxjs';
 import {
@@ -35,7 +37,7 @@ import { type NetConfig, generateMac, netConfigSnapshot, readNetConfig } from '.
 import { NetControlQueue } from './virtio-net-cvq.js';
 import { NetRxQueue } from './virtio-net-rx.js';
 import { NetTxQueue } from './virtio-net-tx.js';
-import type { VirtqueueInfo } from './virtio-vq-setup.js';
+import type { PooledVirtqueueInfo, VirtqueueInfo } from './virtio-vq-setup.js';
 
 /** Options of {@link VirtioNet}. */
 export interface VirtioNetOptions {
@@ -145,9 +147,10 @@ export class VirtioNet implements NetInterface {
   }
 
   /**
-   * `virtnet_probe` after the config read: finds the vqs (receiveq/transmitq per pair, then the control
-   * queue), allocates the buffer pools, sets DRIVER_OK, posts every receive buffer, and with MQ enables
-   * all pairs with `VQ_PAIRS_SET`. On failure everything is undone (reset, vqs deleted, pools freed).
+   * `virtnet_probe()` after the config read: finds the vqs (receiveq/transmitq per pair as pooled
+   * queues with their buffers, then the control queue), sets DRIVER_OK, posts every receive buffer,
+   * and with MQ enables all pairs with `VQ_PAIRS_SET`. On failure everything is undone (reset, vqs
+   * and their buffers freed).
    *
    * @throws VirtioError from `findVqs`; VringError `ENOMEM` when the pools do not fit
    */
@@ -155,46 +158,46 @@ export class VirtioNet implements NetInterface {
     if (this.state !== 'new') throw new VdpaError('EBUSY', `net interface ${this.name} was already started`);
     const vdev = this.vdev;
     const pairs = this.config.maxQueuePairs;
-    const infos: VirtqueueInfo[] = [];
+    const hdrLen = this.hdrLen;
+    const maxFrame = Math.max(this.config.mtu + ETH_HLEN, ETH_FRAME_LEN);
+    // One buffer per ring entry, header and largest frame rounded up to a cache line, allocated with
+    // the ring and bound to its descriptor: the receive and transmit rings are pooled queues.
+    const bufSize = Math.ceil((hdrLen + maxFrame) / NET_BUF_ALIGN) * NET_BUF_ALIGN;
+    const infos: (VirtqueueInfo | PooledVirtqueueInfo)[] = [];
     for (let p = 0; p < pairs; p++) {
-      infos.push({ name: `rx${p}`, callback: () => this.rxInterrupt(p) });
-      infos.push({ name: `tx${p}`, callback: () => this.txInterrupt(p) });
+      infos.push({
+        name: `rx${p}`,
+        pool: { bufSize, writable: true, bufAlign: NET_BUF_ALIGN },
+        callback: () => this.rxInterrupt(p),
+      });
+      infos.push({
+        name: `tx${p}`,
+        pool: { bufSize, writable: false, bufAlign: NET_BUF_ALIGN },
+        callback: () => this.txInterrupt(p),
+      });
     }
     const hasCvq = vdev.hasFeature(VIRTIO_NET_F_CTRL_VQ);
     if (hasCvq) infos.push({ name: 'cvq', callback: () => this.cvqInterrupt() });
-    const vqs = vdev.findVqs(infos, { queueSize: this.options.queueSize }) as Virtqueue<number>[];
+    const vqs = vdev.findVqs(infos, { queueSize: this.options.queueSize });
     try {
-      const hdrLen = this.hdrLen;
-      const maxFrame = Math.max(this.config.mtu + ETH_HLEN, ETH_FRAME_LEN);
-      const bufSize = Math.ceil((hdrLen + maxFrame) / NET_BUF_ALIGN) * NET_BUF_ALIGN;
       const { mem, dma } = vdev;
       for (let p = 0; p < pairs; p++) {
         this.rx.push(
           NetRxQueue.create({
-            vq: vqs[VIRTIO_NET_VQS_PER_PAIR * p],
+            vq: pooled(vqs[VIRTIO_NET_VQS_PER_PAIR * p]),
             pair: p,
-            mem,
-            dma,
             hdrLen,
-            bufSize,
             sink: this.sink,
           }),
         );
         this.tx.push(
-          NetTxQueue.create({
-            vq: vqs[VIRTIO_NET_VQS_PER_PAIR * p + 1],
-            mem,
-            dma,
-            hdrLen,
-            slotSize: bufSize,
-            maxFrame,
-          }),
+          NetTxQueue.create({ vq: pooled(vqs[VIRTIO_NET_VQS_PER_PAIR * p + 1]), hdrLen, maxFrame }),
         );
       }
       if (hasCvq) {
         this.cvq = NetControlQueue.create({
           dev: this.name,
-          vq: vqs[VIRTIO_NET_VQS_PER_PAIR * pairs],
+          vq: general(vqs[VIRTIO_NET_VQS_PER_PAIR * pairs]),
           mem,
           dma,
           timeoutMs: this.options.cvqTimeoutMs,
@@ -251,6 +254,8 @@ export class VirtioNet implements NetInterface {
     try {
       this.tx[q].flush();
     } catch (err) {
+      // A ring error is the post (the queue broke); anything else is the kick op.
+      if (err instanceof VringError) throw this.failDevice(err, 'ring', `send on queue ${q} failed`);
       throw this.failDevice(err, 'device-op', `kick of queue ${q} failed`);
     }
   }
@@ -532,8 +537,22 @@ export class VirtioNet implements NetInterface {
     } catch (err) {
       this.logger.warn('teardown failed', { dev: this.name, message: String(err) });
     }
-    for (const rx of this.rx) rx.destroy(vdev.dma);
-    for (const tx of this.tx) tx.destroy(vdev.dma);
+    // The receive and transmit buffers went with their vqs.
+    for (const rx of this.rx) rx.destroy();
+    for (const tx of this.tx) tx.destroy();
     this.cvq?.destroy(vdev.dma);
   }
+}
+
+/** The pooled queue `findVqs` made for a receive or transmit entry. */
+function pooled(vq: Virtqueue<number> | PooledVirtqueue): PooledVirtqueue {
+  if (!(vq instanceof PooledVirtqueue))
+    throw new VringError('EINVAL', `vq ${vq.index} is not a pooled queue`);
+  return vq;
+}
+
+/** The general queue `findVqs` made for the control entry. */
+function general(vq: Virtqueue<number> | PooledVirtqueue): Virtqueue<number> {
+  if (!(vq instanceof Virtqueue)) throw new VringError('EINVAL', `vq ${vq.index} is not a general queue`);
+  return vq;
 }

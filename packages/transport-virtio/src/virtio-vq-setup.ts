@@ -1,13 +1,19 @@
 import type { DeviceHandle, Logger } from '@vdpa-kit/core-bus';
-import { type DmaAllocator, type GuestMemory, Virtqueue } from '@vdpa-kit/vring';
+import {
+  type DmaAllocator,
+  type GuestMemory,
+  PooledVirtqueue,
+  Virtqueue,
+  type VirtqueueCore,
+} from '@vdpa-kit/vring';
 import { VirtioError } from './errors.js';
 
-/** Default `get_vq_num_min` when the device has no such op (reference §1.2). */
+/** Default `get_vq_num_min` when the device has no such op (`virtio_vdpa_setup_vq()`: `min_num` 1). */
 const VQ_NUM_MIN_DEFAULT = 1;
 /** Bits of a u32, for the power-of-two rounding below. */
 const U32_BITS = 32;
 
-/** One entry of `findVqs` (`struct virtqueue_info`). */
+/** One entry of `findVqs` (`struct virtqueue_info`): a general queue, any chain per buffer. */
 export interface VirtqueueInfo {
   /** Name for logs and errors (`rx0`, `tx0`, `cvq`). */
   readonly name: string;
@@ -17,6 +23,39 @@ export interface VirtqueueInfo {
    */
   readonly callback?: (vq: Virtqueue<number>) => void;
 }
+
+/**
+ * The fixed buffers of a pooled queue: `num` buffers of `bufSize` bytes allocated with the rings,
+ * descriptor `i` bound to buffer `i` for the queue's life (see vring's `PooledVirtqueue`).
+ */
+export interface VirtqueuePool {
+  /** Bytes per buffer. */
+  readonly bufSize: number;
+  /** Device-writable buffers (a receive queue) rather than device-readable ones (a transmit queue). */
+  readonly writable: boolean;
+  /** Alignment of each buffer (a power of two; default 64). */
+  readonly bufAlign?: number;
+}
+
+/**
+ * One entry of `findVqs` for a queue over a fixed buffer pool (a NIC's receive or transmit ring): the
+ * vq is a `PooledVirtqueue`, posted and reaped in batches.
+ */
+export interface PooledVirtqueueInfo {
+  /** Name for logs and errors (`rx0`, `tx0`). */
+  readonly name: string;
+  /** The buffers, allocated with the rings and freed with them. */
+  readonly pool: VirtqueuePool;
+  /** The vq callback, as {@link VirtqueueInfo.callback}. */
+  readonly callback?: (vq: PooledVirtqueue) => void;
+}
+
+/** The virtqueue `findVqs` makes for an entry: pooled for a {@link PooledVirtqueueInfo}. */
+export type VirtqueueOf<I> = I extends null
+  ? null
+  : I extends PooledVirtqueueInfo
+    ? PooledVirtqueue
+    : Virtqueue<number>;
 
 /** What {@link setupVq} needs from its device. */
 export interface VqSetupContext {
@@ -30,9 +69,9 @@ export interface VqSetupContext {
   /** Negotiated `VIRTIO_RING_F_INDIRECT_DESC`. */
   readonly indirect: boolean;
   /** Kicks the device for a vq (`handle.kickVq(vq.index)`), created once per device. */
-  readonly notify: (vq: Virtqueue<number>) => void;
+  readonly notify: (vq: VirtqueueCore) => void;
   /** The device's used-buffer callback for a vq, created once per vq. */
-  readonly interrupt: (vq: Virtqueue<number>) => () => void;
+  readonly interrupt: (vq: VirtqueueCore) => () => void;
 }
 
 function floorPow2(n: number): number {
@@ -73,11 +112,12 @@ export function chooseQueueSize(
 }
 
 /**
- * `virtio_vdpa_setup_vq` (reference §5.1): index ≥ nvqs → `ENOENT`; already ready → `ENOENT`; size
- * from `getVqSize ?? getVqNumMax` (0 → `ENOENT`); min from `getVqNumMin ?? 1`; `getVqAlign`; the
- * vring is created from the DMA allocator; then `setVqCb`, `setVqNum`, `setVqAddress(desc, avail,
- * used)`, `setVqState({availIndex: 0})`, `setVqReady(true)`. On an error after the ready check the
- * vring is freed, `setVqReady(false)` is issued and `getVqReady` checked, as the kernel does.
+ * `virtio_vdpa_setup_vq()`: index ≥ nvqs → `ENOENT`; already ready → `ENOENT`; size from
+ * `getVqSize ?? getVqNumMax` (0 → `ENOENT`); min from `getVqNumMin ?? 1`; `getVqAlign`; the vring is
+ * created from the DMA allocator (a `PooledVirtqueue` with its buffers for a
+ * {@link PooledVirtqueueInfo}); then `setVqCb`, `setVqNum`, `setVqAddress(desc, avail, used)`,
+ * `setVqState({availIndex: 0})`, `setVqReady(true)`. On an error after the ready check the vring is
+ * freed, `setVqReady(false)` is issued and `getVqReady` checked, as the kernel does.
  *
  * @param ctx the device context
  * @param index vq index
@@ -91,31 +131,41 @@ export function chooseQueueSize(
 export function setupVq(
   ctx: VqSetupContext,
   index: number,
+  info: PooledVirtqueueInfo,
+  requested: number,
+): PooledVirtqueue;
+export function setupVq(
+  ctx: VqSetupContext,
+  index: number,
   info: VirtqueueInfo,
   requested: number,
-): Virtqueue<number> {
+): Virtqueue<number>;
+export function setupVq(
+  ctx: VqSetupContext,
+  index: number,
+  info: VirtqueueInfo | PooledVirtqueueInfo,
+  requested: number,
+): Virtqueue<number> | PooledVirtqueue;
+export function setupVq(
+  ctx: VqSetupContext,
+  index: number,
+  info: VirtqueueInfo | PooledVirtqueueInfo,
+  requested: number,
+): Virtqueue<number> | PooledVirtqueue {
   const { dev, handle } = ctx;
   const fail = (code: 'ENOENT', message: string): VirtioError =>
     new VirtioError(code, 'vq-setup', dev, message);
   if (index >= handle.nvqs)
     throw fail('ENOENT', `vq index ${index} (${info.name}) is not below nvqs ${handle.nvqs}`);
   if (handle.getVqReady(index)) throw fail('ENOENT', `vq ${index} (${info.name}) is already ready`);
-  let vq: Virtqueue<number> | undefined;
+  let vq: VirtqueueCore | undefined;
   try {
     const max = handle.has('getVqSize') ? handle.getVqSize(index) : handle.getVqNumMax();
     if (max === 0) throw fail('ENOENT', `vq ${index} (${info.name}) has maximum size 0`);
     const min = handle.has('getVqNumMin') ? handle.getVqNumMin() : VQ_NUM_MIN_DEFAULT;
     const align = handle.getVqAlign();
     const num = chooseQueueSize(dev, index, requested, min, max);
-    const created = Virtqueue.create<number>(ctx.mem, ctx.dma, {
-      index,
-      num,
-      align,
-      eventIdx: ctx.eventIdx,
-      indirect: ctx.indirect,
-      notify: ctx.notify,
-      callback: info.callback,
-    });
+    const created = createVq(ctx, index, num, align, info);
     vq = created;
     handle.setVqCb(index, info.callback === undefined ? null : ctx.interrupt(created));
     handle.setVqNum(index, num);
@@ -140,6 +190,39 @@ export function setupVq(
     rollbackVq(ctx, index);
     throw VirtioError.wrap(err, 'vq-setup', dev, `setup of vq ${index} (${info.name}) failed`);
   }
+}
+
+/** The vring of one entry: pooled (its buffers allocated with it) or general. */
+function createVq(
+  ctx: VqSetupContext,
+  index: number,
+  num: number,
+  align: number,
+  info: VirtqueueInfo | PooledVirtqueueInfo,
+): Virtqueue<number> | PooledVirtqueue {
+  if ('pool' in info) {
+    const { pool } = info;
+    return PooledVirtqueue.create(ctx.mem, ctx.dma, {
+      index,
+      num,
+      align,
+      eventIdx: ctx.eventIdx,
+      bufSize: pool.bufSize,
+      writable: pool.writable,
+      ...(pool.bufAlign === undefined ? {} : { bufAlign: pool.bufAlign }),
+      notify: ctx.notify,
+      ...(info.callback === undefined ? {} : { callback: info.callback }),
+    });
+  }
+  return Virtqueue.create<number>(ctx.mem, ctx.dma, {
+    index,
+    num,
+    align,
+    eventIdx: ctx.eventIdx,
+    indirect: ctx.indirect,
+    notify: ctx.notify,
+    callback: info.callback,
+  });
 }
 
 /** `error_new_virtqueue`: `setVqReady(false)`, then warn if the device still reports the vq ready. */

@@ -31,9 +31,9 @@ describe('LoopbackNetDevice', () => {
     const errors: VirtioError[] = [];
     vdev.errors$.subscribe((e) => errors.push(e));
     net.send(makeFrame(0, 60));
-    // The driver's ring is guest memory: make the entry just published name a head beyond the queue.
+    // The driver's ring is guest memory: make the entry the flush publishes name a head beyond the queue.
     const tx = vdev.virtqueues[1];
-    const slot = (tx.availIdx - 1) & (tx.num - 1);
+    const slot = tx.availIdx & (tx.num - 1);
     s.mem.writeU16(tx.layout.availAddr + AVAIL_RING_OFF + AVAIL_ELEM_SIZE * slot, tx.num + 5);
     expect(() => net.flush()).not.toThrow();
     expect(device.errors).toBe(1);
