@@ -1,14 +1,9 @@
 /**
- * The datapath's byte copies, calling the typed-array methods through module constants.
- *
- * Why not `bytes.copyWithin(...)`: Node 20's V8 does not constant-fold the load of a method from a
- * typed array's prototype chain, so every such call first runs a property-load IC (the optimised
- * code calls `LoadIC` per copy). Holding the method in a module constant and calling it with `.call`
- * lets TurboFan call the builtin directly. The constants must not be exported: an exported binding is
- * read through its module cell on every use, and the call is then not reduced (measured 3% slower at
- * 1500 B). With it the ring benchmark's vring loopback moved 10-15% more packets per second at 64 B
- * and 3-7% more at 1500 B; the benchmark's reference loop calls `copyWithin` the same way, so the
- * ratio to it does not gain from this.
+ * The datapath's byte copies, calling the typed-array methods through module constants: a
+ * `bytes.copyWithin(...)` call loads the method from the prototype chain per copy, which the
+ * optimising compiler does not fold away; a constant held here (not exported: an exported binding is
+ * read through its module cell) lets it call the builtin directly. Figures in docs/performance.md,
+ * "Copy calls".
  */
 
 const COPY_WITHIN = Uint8Array.prototype.copyWithin;

@@ -217,8 +217,6 @@ export type { PooledVirtqueueOptions } from './pooled-virtqueue-options.js';
 export type { VirtqueueOptions } from './virtqueue-options.js';
 export { BufferList } from './virtqueue-buffer-list.js';
 export { Vringh, type VringhInitOptions } from './vringh.js';
-export { VringhBatch, type VringhBatchOptions } from './vringh-batch.js';
-export { IotlbWindow } from './iotlb-window.js';
 export { VringhRingState } from './vringh-ring-state.js';
 export {
   VringhLoopback,

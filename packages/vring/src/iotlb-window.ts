@@ -12,14 +12,14 @@ const NO_MEMORY = new GuestMemory();
 /**
  * A range of IOVAs that one IOTLB entry maps into one guest-memory region: inside it, translating
  * `[iova, iova + len)` for an access the entry permits is `bytes[iova + delta, iova + delta + len)`,
- * exactly what `Iotlb.translate` gives. A batch translator (`Vringh.getdescBatch`, `VringhLoopback`)
- * checks each buffer with {@link cover}, which {@link refresh}es on a miss.
+ * exactly what `Iotlb.translate` gives. A batch translator (`VringhLoopback`) checks each buffer
+ * with {@link cover}, which {@link refresh}es on a miss.
  *
  * Only an entry that overlaps no other can form a window (see `Iotlb.uniqueEntry`), so a buffer inside
  * the window translates through that entry whatever its address. Valid until the IOTLB or the memory
- * regions change: a batch starts with {@link revalidate} (as `getdescBatch` and `VringhLoopback`'s
- * passes do), which keeps the window only when it was loaded from the same IOTLB and memory and
- * neither's `generation` has moved since, or with {@link clear}.
+ * regions change: a batch starts with {@link revalidate} (as `VringhLoopback`'s passes do), which
+ * keeps the window only when it was loaded from the same IOTLB and memory and neither's `generation`
+ * has moved since, or with {@link clear}.
  *
  * @example
  * const w = new IotlbWindow();

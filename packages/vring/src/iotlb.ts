@@ -31,10 +31,11 @@ export interface IotlbOptions {
 }
 
 /**
- * An I/O TLB with vhost_iotlb semantics (reference §6.1): inclusive ranges with RO/WO/RW permissions,
- * no overlap check on add (callers check), `delRange` removes every overlapping entry whole, and
- * translation of `(iova, len, access)` into physical segments where a hole is `EINVAL` and a missing
- * permission is `EPERM`. One instance per address space.
+ * An I/O TLB with vhost_iotlb semantics (`vhost/iotlb.c`: `vhost_iotlb_add_range()`,
+ * `vhost_iotlb_del_range()`, `vhost_iotlb_itree_first()`): inclusive ranges with RO/WO/RW
+ * permissions, no overlap check on add (callers check), `delRange` removes every overlapping entry
+ * whole, and translation of `(iova, len, access)` into physical segments where a hole is `EINVAL` and
+ * a missing permission is `EPERM`. One instance per address space.
  *
  * @example
  * const tlb = new Iotlb();
@@ -186,7 +187,7 @@ export class Iotlb {
 
   /**
    * The entry that translates every IOVA it covers, for callers that check many buffers against one
-   * cached entry (`Vringh.getdescBatch`): the entry containing `iova` when no two entries overlap, or
+   * cached entry (`IotlbWindow`, for `VringhLoopback`): the entry containing `iova` when no two entries overlap, or
    * undefined (no entry, or overlapping entries, where which entry translates an address depends on
    * the address).
    */

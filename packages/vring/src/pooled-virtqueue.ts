@@ -269,7 +269,7 @@ export class PooledVirtqueue extends VirtqueueCore {
   /**
    * Takes back up to `max` used buffers (`virtqueue_get_buf` for a pool): buffer `k` leaves its slot
    * in `slots[k]` and the bytes the device wrote in `lens[k]`. Each element is checked as
-   * {@link Virtqueue.getBufs} checks it; a bad one ends the batch before it, and the next call throws.
+   * {@link Virtqueue.getBuf} checks it; a bad one ends the batch before it, and the next call throws.
    * With `EVENT_IDX` and interrupts enabled, `used_event` moves once per call.
    *
    * @param slots receives the slots

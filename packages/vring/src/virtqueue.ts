@@ -3,14 +3,9 @@ import type { GuestMemory } from './guest-memory.js';
 import type { DmaAllocator } from './dma-allocator.js';
 import type { BufferList } from './virtqueue-buffer-list.js';
 import type { VirtqueueOptions } from './virtqueue-options.js';
-import { VirtqueueRings, writeDesc } from './virtqueue-rings.js';
+import { VirtqueueRings } from './virtqueue-rings.js';
 import { VirtqueueCore } from './virtqueue-core.js';
-import { VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_DESC_SIZE, VIRTQ_USED_ELEM_SIZE } from './constants.js';
-import {
-  VIRTQ_AVAIL_ELEM_SIZE,
-  VIRTQ_USED_ELEM_ID_OFF,
-  VIRTQ_USED_ELEM_LEN_OFF,
-} from './split-ring-layout.js';
+import { VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
 
 /** Ring indices are free-running u16 (§2.7): all index arithmetic is taken modulo 2^16. */
 const U16_MASK = 0xffff;
@@ -22,12 +17,6 @@ const DEFAULT_MAX_INDIRECT = 16;
 // optimised code loads and checks on every use; a local `const` folds to an immediate.
 const F_NEXT = VIRTQ_DESC_F_NEXT;
 const F_WRITE = VIRTQ_DESC_F_WRITE;
-// The same for the ring layout the batched loops address directly.
-const DESC_SIZE = VIRTQ_DESC_SIZE;
-const AVAIL_ELEM = VIRTQ_AVAIL_ELEM_SIZE;
-const USED_ELEM = VIRTQ_USED_ELEM_SIZE;
-const USED_ID = VIRTQ_USED_ELEM_ID_OFF;
-const USED_LEN = VIRTQ_USED_ELEM_LEN_OFF;
 
 /**
  * Whether one buffer of a single-buffer chain breaks the rules of `addOutbuf`/`addInbuf`: no token, an
@@ -50,11 +39,10 @@ function isBadBuffer(addr: number, len: number, token: unknown): boolean {
  * suppression with or without `EVENT_IDX`. `T` is the per-request token handed back by {@link getBuf}.
  *
  * Nothing is allocated per request: ring areas, the indirect table pool and all bookkeeping are created
- * once; rings are accessed through the DataView of the memory region that holds them. The batched calls
- * ({@link addOutbufs}, {@link addInbufs}, {@link getBufs}) keep their state in locals and publish the
- * ring index once per batch. A device that
+ * once; rings are accessed through the DataView of the memory region that holds them. A device that
  * breaks the protocol (bad used id or length) makes the queue `broken`: the failing call and every later
- * datapath call throw `VringError('EIO')` until {@link reset}.
+ * datapath call throw `VringError('EIO')` until {@link reset}. A queue of fixed one-buffer chains (a
+ * NIC's receive or transmit ring) is a {@link PooledVirtqueue}, posted and reaped in batches.
  *
  * @example
  * const vq = Virtqueue.create<number>(mem, dma, {
@@ -227,64 +215,6 @@ export class Virtqueue<T> extends VirtqueueCore {
   }
 
   /**
-   * Batched form of {@link addOutbuf}: makes `count` one-buffer device-readable chains available, chain
-   * `k` being `addrs[k]`, `lens[k]` with token `tokens[k]`, in order. The descriptors, avail ring entries,
-   * heads, tokens, {@link numFree} and kicks are those of `count` {@link addOutbuf} calls, but `avail.idx`
-   * is written once, at the end (and, should the "kick before 0xffff undecided additions" rule fire inside
-   * the batch, also just before that kick). Everything is checked before anything is written: on an
-   * error the queue and the ring memory are unchanged, except for an error after a kick inside the
-   * batch (`EIO`, `ENOSPC`, `ECANCELED`, `EINVAL` for an element a notify changed, or whatever notify
-   * throws), where what was added before that kick stays added. A notify that resets the queue at the
-   * batch's last addition is no error (as for {@link addOutbuf}): everything was added before the reset
-   * dropped it. After that kick the rest of the batch is checked again, so a notify that changes the
-   * arrays cannot slip an unchecked element in.
-   *
-   * @param addrs buffer addresses (guest-physical, as for {@link addOutbuf})
-   * @param lens buffer lengths, 1..2^32-1
-   * @param tokens per-chain tokens, returned by {@link getBuf} / {@link getBufs}; not `undefined`
-   * @param count chains to add: an integer in 0..min(addrs.length, lens.length, tokens.length); 0 adds
-   * nothing
-   * @throws VringError `EINVAL` for a bad `count`, and as {@link addOutbuf} (`EINVAL` for an undefined
-   * token or a bad length, `ERANGE` for a bad address, naming the element); `ENOSPC` when fewer than
-   * `count` descriptors are free; `EIO` if the queue is broken (whatever `count`); `ECANCELED` when the
-   * notify of a kick inside the batch reset the queue before its last addition (the rest is not added).
-   * @example
-   * // addrs, lens: preallocated Float64Array / Uint32Array; tokens: a preallocated array
-   * for (let k = 0; k < n; k++) {
-   *   addrs[k] = txBase + k * BUF;
-   *   lens[k] = 60;
-   *   tokens[k] = k;
-   * }
-   * vq.addOutbufs(addrs, lens, tokens, n);
-   * vq.kick();
-   */
-  addOutbufs(addrs: ArrayLike<number>, lens: ArrayLike<number>, tokens: ArrayLike<T>, count: number): void {
-    this.addBatch(addrs, lens, tokens, count, 0);
-  }
-
-  /**
-   * Batched form of {@link addInbuf}: as {@link addOutbufs}, with device-writable buffers (each chain
-   * may then be used for up to its `lens[k]` bytes).
-   *
-   * @param addrs buffer addresses (guest-physical, as for {@link addInbuf})
-   * @param lens buffer lengths, 1..2^32-1
-   * @param tokens per-chain tokens, returned by {@link getBuf} / {@link getBufs}; not `undefined`
-   * @param count chains to add: an integer in 0..min(addrs.length, lens.length, tokens.length)
-   * @throws VringError as {@link addOutbufs}.
-   * @example
-   * // post n receive buffers of BUF bytes; token k names buffer k
-   * for (let k = 0; k < n; k++) {
-   *   addrs[k] = rxBase + k * BUF;
-   *   lens[k] = BUF;
-   *   tokens[k] = k;
-   * }
-   * vq.addInbufs(addrs, lens, tokens, n);
-   */
-  addInbufs(addrs: ArrayLike<number>, lens: ArrayLike<number>, tokens: ArrayLike<T>, count: number): void {
-    this.addBatch(addrs, lens, tokens, count, F_WRITE);
-  }
-
-  /**
    * Consumes one used element (`virtqueue_get_buf`): frees its chain, sets {@link lastLen} and returns its
    * token, or `undefined` when none is pending. With `EVENT_IDX` and callbacks enabled, moves
    * `used_event` to the new last used index.
@@ -316,79 +246,6 @@ export class Virtqueue<T> extends VirtqueueCore {
     this.lastLen_ = len;
     this.consumedUpTo((last + 1) & U16_MASK);
     return token;
-  }
-
-  /**
-   * Consumes up to `max` used elements in one call: the batched form of {@link getBuf}, with the same
-   * checks on every element, one read of `used.idx` and (with `EVENT_IDX` and callbacks enabled) one
-   * `used_event` write for the batch. Element `k` leaves its token in `tokens[k]` and its `len` in
-   * `lens[k]`; {@link lastLen} becomes the last one's.
-   *
-   * A bad element ends the batch before it: the good ones are returned, and the next call throws.
-   *
-   * @param tokens receives the tokens (its length is not changed beyond `max`)
-   * @param lens receives the used lengths
-   * @param max most elements to take (default and upper bound: `lens.length`)
-   * @returns elements consumed, 0 when none is pending
-   * @throws VringError `EIO` as {@link getBuf} when the first pending element is bad or the queue is broken.
-   * @example
-   * const n = vq.getBufs(tokens, lens);
-   * for (let k = 0; k < n; k++) recycle(tokens[k], lens[k]);
-   */
-  getBufs(tokens: T[], lens: Uint32Array, max = lens.length): number {
-    if (this.broken) throw this.brokenError();
-    // Everything the loop touches is loaded into locals once, and the fields are written back once.
-    const rings = this.rings;
-    const usedView = rings.usedView;
-    const last = this.lastUsedIdx_;
-    const usedIdx = usedView.getUint16(rings.usedIdxOff, true);
-    let pending = (usedIdx - last) & U16_MASK;
-    if (pending === 0) return 0;
-    if (pending > ((this.availIdxShadow - last) & U16_MASK)) throw this.badUsed(usedIdx, last, 0, 0);
-    let limit = lens.length;
-    if (max < limit) limit = max > 0 ? Math.floor(max) : 0;
-    // Nothing to take: leave used_event alone (rewriting it could undo an enableCbDelayed threshold).
-    if (limit === 0) return 0;
-    if (pending > limit) pending = limit;
-    const ringOff = rings.usedRingOff;
-    const mask = this.mask;
-    const num = this.num;
-    const nextOf = this.nextOf;
-    const chainCount = this.chainCount;
-    const chainTail = this.chainTail;
-    const writable = this.writable;
-    const held = this.tokens;
-    let freeHead = this.freeHead;
-    let numFree = this.numFree_;
-    let len = this.lastLen_;
-    let k = 0;
-    // The elements are read only after used.idx showed them (virtio_rmb in the kernel).
-    for (; k < pending; k++) {
-      const elem = ringOff + ((last + k) & mask) * USED_ELEM;
-      const id = usedView.getUint32(elem + USED_ID, true);
-      const elemLen = usedView.getUint32(elem + USED_LEN, true);
-      // An id out of range reads as "not in flight" without indexing past the arrays.
-      const count = id < num ? chainCount[id] : 0;
-      if (count === 0 || elemLen > writable[id]) {
-        if (k > 0) break;
-        // Nothing was detached yet: the fields are still current for badUsed.
-        throw this.badUsed(usedIdx, last, id, elemLen);
-      }
-      tokens[k] = held[id] as T;
-      lens[k] = elemLen;
-      len = elemLen;
-      // detach, inline: the chain goes to the front of the free list.
-      nextOf[chainTail[id]] = freeHead;
-      freeHead = id;
-      numFree += count;
-      chainCount[id] = 0;
-      held[id] = undefined;
-    }
-    this.freeHead = freeHead;
-    this.numFree_ = numFree;
-    this.lastLen_ = len;
-    this.consumedUpTo((last + k) & U16_MASK);
-    return k;
   }
 
   /**
@@ -453,114 +310,6 @@ export class Virtqueue<T> extends VirtqueueCore {
     this.publish(head);
   }
 
-  /**
-   * {@link addOutbufs} / {@link addInbufs}: checks everything, then writes the batch in runs that end
-   * where {@link publish}'s forced kick would fall, so kicks happen after the same additions.
-   */
-  private addBatch(
-    addrs: ArrayLike<number>,
-    lens: ArrayLike<number>,
-    tokens: ArrayLike<T>,
-    count: number,
-    flags: number,
-  ): void {
-    if (this.broken) throw this.brokenError();
-    if (
-      !Number.isInteger(count) ||
-      count < 0 ||
-      count > addrs.length ||
-      count > lens.length ||
-      count > tokens.length
-    ) {
-      throw this.badCount(count, addrs, lens, tokens);
-    }
-    this.checkBatch(addrs, lens, tokens, 0, count);
-    if (this.numFree_ < count) throw this.noSpace(count, 'the batch');
-    let done = 0;
-    const resets = this.resets;
-    while (done < count) {
-      // publish kicks when 0xffff additions since the last decision are reached: after `run` more here.
-      const run = this.addsBeforeForcedKick();
-      if (count - done < run) {
-        this.addRun(addrs, lens, tokens, done, count, flags);
-        return;
-      }
-      this.addRun(addrs, lens, tokens, done, done + run, flags);
-      done += run;
-      this.kickInBatch(resets, done, count);
-      // notify may have re-entered the queue or changed the arrays: check the rest again.
-      if (done < count) {
-        if (this.numFree_ < count - done) throw this.noSpace(count - done, 'the rest of the batch');
-        this.checkBatch(addrs, lens, tokens, done, count);
-      }
-    }
-  }
-
-  /** Checks batch elements `from..to-1` as {@link addOne} would, naming the first bad one. */
-  private checkBatch(
-    addrs: ArrayLike<number>,
-    lens: ArrayLike<number>,
-    tokens: ArrayLike<T>,
-    from: number,
-    to: number,
-  ): void {
-    for (let k = from; k < to; k++) {
-      const addr = addrs[k];
-      const len = lens[k];
-      const token = tokens[k];
-      // The test of addOne; the cold path names the bad value and the element.
-      if (isBadBuffer(addr, len, token)) throw this.badBuffer(addr, len, token, k);
-    }
-  }
-
-  /**
-   * Writes elements `from..to-1` of a checked batch as one-descriptor chains and publishes them with
-   * one `avail.idx` store. The caller has checked the elements and that `to - from` descriptors are free.
-   */
-  private addRun(
-    addrs: ArrayLike<number>,
-    lens: ArrayLike<number>,
-    tokens: ArrayLike<T>,
-    from: number,
-    to: number,
-    flags: number,
-  ): void {
-    // Everything the loop touches is loaded into locals once, and the fields are written back once.
-    const rings = this.rings;
-    const descView = rings.descView;
-    const descOff = rings.descOff;
-    const availView = rings.availView;
-    const availRingOff = rings.availRingOff;
-    const mask = this.mask;
-    const nextOf = this.nextOf;
-    const chainCount = this.chainCount;
-    const chainTail = this.chainTail;
-    const writable = this.writable;
-    const held = this.tokens;
-    const isIn = flags === F_WRITE;
-    let head = this.freeHead;
-    let idx = this.availIdxShadow;
-    for (let k = from; k < to; k++) {
-      const addr = addrs[k];
-      const len = lens[k];
-      // A chain of one descriptor: `next` is 0.
-      writeDesc(descView, descOff + head * DESC_SIZE, addr, len, flags, 0);
-      availView.setUint16(availRingOff + (idx & mask) * AVAIL_ELEM, head, true);
-      chainCount[head] = 1;
-      chainTail[head] = head;
-      writable[head] = isIn ? len : 0;
-      held[head] = tokens[k];
-      idx = (idx + 1) & U16_MASK;
-      head = nextOf[head];
-    }
-    this.freeHead = head;
-    this.numFree_ -= to - from;
-    this.availIdxShadow = idx;
-    // The descriptors and ring entries are written before the index that publishes them (virtio_wmb in
-    // the kernel); one index store for the whole run.
-    availView.setUint16(rings.availIdxOff, idx, true);
-  }
-
   /** Puts `head` in the next avail slot and publishes the new avail idx. */
   private publish(head: number): void {
     const slot = this.availIdxShadow & this.mask;
@@ -584,30 +333,15 @@ export class Virtqueue<T> extends VirtqueueCore {
     this.tokens[head] = undefined;
   }
 
-  /**
-   * The error of a single-buffer add with a bad token, address or length; `element` is its index in a
-   * batch, if it came from one.
-   */
-  private badBuffer(addr: number, len: number, token: T | undefined, element?: number): VringError {
-    const where = element === undefined ? '' : ` (batch element ${element})`;
+  /** The error of a single-buffer add with a bad token, address or length. */
+  private badBuffer(addr: number, len: number, token: T | undefined): VringError {
     if (token === undefined) {
-      return new VringError('EINVAL', `token of virtqueue ${this.index} is undefined${where}`);
+      return new VringError('EINVAL', `token of virtqueue ${this.index} is undefined`);
     }
     if (!Number.isSafeInteger(addr) || addr < 0) {
-      return new VringError('ERANGE', `buffer address ${addr} is not an address in [0, 2^53)${where}`);
+      return new VringError('ERANGE', `buffer address ${addr} is not an address in [0, 2^53)`);
     }
-    return new VringError('EINVAL', `buffer length ${len} is not in 1..${DESC_LEN_MAX}${where}`);
-  }
-
-  /** The error of a batch whose count is not an integer within its arrays. */
-  private badCount(
-    count: number,
-    addrs: ArrayLike<number>,
-    lens: ArrayLike<number>,
-    tokens: ArrayLike<T>,
-  ): VringError {
-    const max = Math.min(addrs.length, lens.length, tokens.length);
-    return new VringError('EINVAL', `batch count ${count} is not an integer in 0..${max}`);
+    return new VringError('EINVAL', `buffer length ${len} is not in 1..${DESC_LEN_MAX}`);
   }
 
   /** Marks the queue broken for the used element that failed {@link getBuf}'s checks, and says why. */

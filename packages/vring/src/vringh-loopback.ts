@@ -27,7 +27,7 @@ export const VRINGH_LOOPBACK_EMPTY = 0;
 export const VRINGH_LOOPBACK_BUDGET = 1;
 /**
  * {@link VringhLoopback.run} stopped before a TX chain it does not handle: take that one with
- * `getdesc` / `getdescBatch`, which also report any error in it or in its RX partner.
+ * `getdesc`, which also reports any error in it or in its RX partner.
  */
 export const VRINGH_LOOPBACK_SLOW = 2;
 
@@ -61,12 +61,12 @@ const MAP_WO = VHOST_MAP_WO;
 const U16_MASK = 0xffff;
 /**
  * Passes of a new {@link VringhLoopback} that start with empty windows, before it keeps them from pass
- * to pass. It makes the window-miss path run (with type feedback) before V8 optimises `run`; see there.
+ * to pass, so that the window-miss path has run before `run` is optimised (docs/performance.md).
  */
 export const VRINGH_LOOPBACK_COLD_PASSES = 16;
 
 /**
- * The fast path of a loopback device (vdpasim_net's work): moves frames from the TX ring's chains
+ * The fast path of a loopback device (`vdpa_sim_net.c: vdpasim_net_work()`): moves frames from the TX ring's chains
  * into the RX ring's chains in one pass, with no list between the two rings. Each TX chain is copied
  * into the next RX chain, TX is completed with 0 and RX with the frame's length; a frame the filter
  * refuses completes TX with 0 and takes no RX chain. Both rings publish their used index once.
@@ -76,13 +76,13 @@ export const VRINGH_LOOPBACK_COLD_PASSES = 16;
  * frame. At anything else — a head out of range, any other chain, an RX ring with nothing available
  * (an overrun), an RX buffer too small, an avail index that jumped, a ring area that does not
  * translate — it stops before that TX chain, consuming nothing of it, and says so
- * ({@link VRINGH_LOOPBACK_SLOW}); the caller then takes one chain with `getdesc` / `getdescBatch`,
- * which apply every rule and report errors against the right queue, and calls `run` again. So the
+ * ({@link VRINGH_LOOPBACK_SLOW}); the caller then takes one chain with `getdesc`, which applies
+ * every rule and reports errors against the right queue, and calls `run` again. So the
  * used rings and the counters end up as one chain at a time would leave them, with one exception a
  * batch cannot avoid: a pass reads each `avail->idx` once and publishes each `used->idx` once, so
  * when a guest buffer overlaps those fields, a frame copied from it holds `used->idx` as it was before
  * the pass, and chains made available by a frame written over `avail->idx` wait for the next pass
- * (the kernel's batched completion, `vringh_complete_multi`, publishes once too).
+ * (`vringh.c: vringh_complete_multi_user()` publishes a batch's used index once too).
  *
  * The counters of the last run are fields: TX chains taken and their bytes, RX chains used and the
  * bytes written, frames the filter dropped. Nothing is allocated per frame.
@@ -155,17 +155,9 @@ export class VringhLoopback {
     const tWin = this.txWindow;
     const rWin = this.rxWindow;
     // The windows are kept from pass to pass while neither ring's IOTLB nor memory changed
-    // (`revalidate`), so that a pass in the usual case looks nothing up.
-    //
-    // The first passes of each loopback start with empty windows all the same. With kept windows the
-    // miss path below runs only in a loopback's first pass (when its buffers lie in one mapping per
-    // ring), and in the very first pass of a process V8 has not allocated `run`'s feedback vector yet,
-    // so that path gets no type feedback. The optimised `run` then deoptimised at the first miss (the
-    // first pass of the next loopback), and in 6 of 64 processes the ring benchmark then ran `run`
-    // at half speed for the rest of the process: interpreted up to the loop, entering
-    // on-stack-replaced code for the loop, pass after pass. With empty windows in the first passes
-    // the miss path and `revalidate`'s emptying path run while feedback is collected: `run` did not
-    // deoptimise in any of 12 runs of the ring benchmark under `--trace-deopt`.
+    // (`revalidate`), so that a pass in the usual case looks nothing up. The first passes start empty
+    // all the same: with kept windows the miss path would otherwise first run after `run` was
+    // optimised without feedback for it, and deoptimise it (docs/performance.md, "Kept windows").
     if (this.coldPasses < VRINGH_LOOPBACK_COLD_PASSES) {
       this.coldPasses++;
       tWin.clear();

@@ -6,7 +6,6 @@ import { GuestMemory } from './guest-memory.js';
 import { Iotlb, VHOST_MAP_RO, VHOST_MAP_RW, VHOST_MAP_WO } from './iotlb.js';
 import { Iov } from './iov.js';
 import { Vringh } from './vringh.js';
-import { VringhBatch } from './vringh-batch.js';
 
 // Guest memory of 64 KiB at physical 0: descriptor table, avail ring and used ring, then a zone of
 // garbage that buffer and indirect-table mappings point into. Ring areas sit at IOVA == physical
@@ -370,83 +369,6 @@ describe('Vringh.getdesc on well-formed chains (property)', () => {
         expect(vrh.getdesc(riov, wiov)).toBe(-1);
       }),
       { numRuns: 300 },
-    );
-  });
-});
-
-/** A segment as both sides report it: offset and length in the region's bytes. */
-type Seg = readonly [off: number, len: number];
-
-function iovSegs(iov: Iov | null, b: Built): Seg[] {
-  if (iov === null) return [];
-  const out: Seg[] = [];
-  for (let i = 0; i < iov.count; i++) {
-    expect(iov.bufs[i]).toBe(b.bytes);
-    out.push([iov.offs[i], iov.lens[i]]);
-  }
-  return out;
-}
-
-function batchSegs(batch: VringhBatch, from: number, to: number, b: Built): Seg[] {
-  const out: Seg[] = [];
-  for (let i = from; i < to; i++) {
-    expect(batch.segBufs[i]).toBe(b.bytes);
-    out.push([batch.segOffs[i], batch.segLens[i]]);
-  }
-  return out;
-}
-
-/** What a call threw, comparable across the two sides. */
-function outcome(fn: () => number): number | string {
-  try {
-    return fn();
-  } catch (err) {
-    if (!(err instanceof VringError)) throw err;
-    return `${err.code}: ${err.message}`;
-  }
-}
-
-describe('Vringh.getdescBatch on garbage (property)', () => {
-  it('gives what repeated getdesc calls give: heads, segments, errors and last avail idx', () => {
-    fc.assert(
-      fc.property(
-        scenarioArb,
-        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 8, maxLength: 8 }),
-        (s, maxes) => {
-          // Two copies of the same ring: one read chain by chain, one in batches of random sizes.
-          const one = build(s);
-          const many = build(s);
-          const riov = s.nullRiov ? null : new Iov(1);
-          const wiov = s.nullWiov ? null : new Iov(1);
-          // Exactly the queue size: a batch of every chain grows only through the walk's reservations.
-          const batch = new VringhBatch({ capacity: s.num, readable: !s.nullRiov, writable: !s.nullWiov });
-          for (let call = 0; call < s.num + 3; call++) {
-            const before = many.vrh.lastAvailIdx;
-            const got = outcome(() => many.vrh.getdescBatch(batch, maxes[call % maxes.length]));
-            if (typeof got === 'string') {
-              // The batch threw for its first chain: so does getdesc, consuming the same entries.
-              expect(outcome(() => one.vrh.getdesc(riov, wiov))).toBe(got);
-              expect(one.vrh.lastAvailIdx).toBe(many.vrh.lastAvailIdx);
-              if (many.vrh.lastAvailIdx === before) break;
-              continue;
-            }
-            expect(got).toBe(batch.count);
-            for (let k = 0; k < got; k++) {
-              expect(one.vrh.getdesc(riov, wiov)).toBe(batch.heads[k]);
-              const start = batch.start(k);
-              expect(batchSegs(batch, start, batch.readEnds[k], many)).toEqual(iovSegs(riov, one));
-              expect(batchSegs(batch, batch.readEnds[k], batch.ends[k], many)).toEqual(iovSegs(wiov, one));
-            }
-            expect(one.vrh.lastAvailIdx).toBe(many.vrh.lastAvailIdx);
-            if (got === 0 && maxes[call % maxes.length] > 0) {
-              // Empty ring: getdesc agrees.
-              expect(outcome(() => one.vrh.getdesc(riov, wiov))).toBe(-1);
-              break;
-            }
-          }
-        },
-      ),
-      { numRuns: 500 },
     );
   });
 });

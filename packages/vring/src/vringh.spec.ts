@@ -735,22 +735,6 @@ describe('Vringh.complete', () => {
     expect(ring.usedIdx()).toBe(0);
   });
 
-  it('completeMany writes every element and publishes once', () => {
-    const { vrh, ring } = setup();
-    vrh.complete(7, 1);
-    vrh.completeMany(new Uint16Array([1, 2, 3]), [10, 20, 30]);
-    expect(ring.usedIdx()).toBe(4);
-    expect([1, 2, 3].map((s) => ring.usedElem(s))).toEqual([
-      { id: 1, len: 10 },
-      { id: 2, len: 20 },
-      { id: 3, len: 30 },
-    ]);
-    expectCode(() => vrh.completeMany([1, 9], [0, 0]), 'EINVAL', /head 9/);
-    expectCode(() => vrh.completeMany([1], [0], 2), 'EINVAL', /count 2/);
-    expect(ring.usedIdx()).toBe(4);
-    expect(ring.usedElem(4)).toEqual({ id: 0, len: 0 });
-  });
-
   it('wraps the used ring and its u16 index from 65530', () => {
     const { vrh, ring, riov, wiov } = setup({ num: 8 });
     vrh.lastAvailIdx = 65530;

@@ -10,8 +10,7 @@ import {
 import { VringError, checkAddress } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
 import { Iotlb, VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
-import { IotlbWindow } from './iotlb-window.js';
-import { Iov } from './iov.js';
+import type { Iov } from './iov.js';
 import {
   VIRTQ_AVAIL_ELEM_SIZE,
   VIRTQ_AVAIL_FLAGS_OFF,
@@ -33,7 +32,6 @@ import {
   vringUsedSize,
 } from './split-ring-layout.js';
 import { VringhArea } from './vringh-area.js';
-import type { VringhBatch } from './vringh-batch.js';
 import { VringhChain } from './vringh-chain.js';
 import { VringhRingState } from './vringh-ring-state.js';
 import type { DeviceVirtqueue } from './vringh-device-virtqueue.js';
@@ -68,8 +66,6 @@ const DESC_FLAGS = VIRTQ_DESC_FLAGS_OFF;
 const F_NEXT = VIRTQ_DESC_F_NEXT;
 const F_WRITE = VIRTQ_DESC_F_WRITE;
 const F_INDIRECT = VIRTQ_DESC_F_INDIRECT;
-const MAP_RO = VHOST_MAP_RO;
-const MAP_WO = VHOST_MAP_WO;
 
 /** Options of {@link Vringh.init} (`vringh_init_iotlb`). */
 export interface VringhInitOptions {
@@ -90,9 +86,10 @@ export interface VringhInitOptions {
 }
 
 /**
- * The device side of a split virtqueue (the kernel's `vringh` with IOTLB accessors, reference §6.2):
- * takes chains the driver made available, translates their buffers through the IOTLB into readable and
- * writable {@link Iov} lists, puts completed chains on the used ring and applies the notification
+ * The device side of a split virtqueue (the kernel's `vringh` with IOTLB accessors, `vringh.c`:
+ * `vringh_init_iotlb()`, `vringh_getdesc_iotlb()`, `vringh_complete_iotlb()`): takes chains the
+ * driver made available, translates their buffers through the IOTLB into readable and writable
+ * {@link Iov} lists, puts completed chains on the used ring and applies the notification
  * suppression rules.
  *
  * Ring areas are IOVAs: each is translated once into a cached view (descriptor table and available ring
@@ -141,10 +138,6 @@ export class Vringh implements DeviceVirtqueue {
   // succeed. Here every used-ring write needs VHOST_MAP_WO.
   private readonly used = new VringhArea('used ring', VHOST_MAP_WO);
   private readonly chain = new VringhChain();
-  // Scratch of getdescBatch: the general walk's lists, and the translation window.
-  private readonly batchRiov = new Iov();
-  private readonly batchWiov = new Iov();
-  private readonly window = new IotlbWindow();
   private readonly ringState = new VringhRingState();
   /**
    * The IOTLB's and memory's `generation` when {@link ringState}'s views were last set, or
@@ -304,141 +297,6 @@ export class Vringh implements DeviceVirtqueue {
   }
 
   /**
-   * Takes up to `max` available chains in one call: the batched form of {@link getdesc}, with the
-   * same checks on every chain, one read of `avail->idx`, and each chain's buffers translated into
-   * `batch`'s flat segment lists (see {@link VringhBatch}). A single direct descriptor, the usual
-   * chain, is checked against a translation window held in locals; any other chain takes the same
-   * walk as `getdesc`.
-   *
-   * The result is what calling `getdesc` repeatedly would give. A bad chain ends the batch before it,
-   * unconsumed, and the chains before it are returned; when the first chain is bad, it is consumed
-   * and its error thrown, as `getdesc` does. So a bad chain in the middle of a batch costs the good
-   * chains nothing, and the next call reports it.
-   *
-   * @param batch receives the chains (reset first); its `readable`/`writable` options play the role
-   * of `getdesc`'s `null` lists
-   * @param max most chains to take: an integer ≥ 0
-   * @returns chains taken (`batch.count`), 0 when the ring is empty
-   * @throws VringError as {@link getdesc} for the first chain; `EINVAL` for a bad `max`.
-   * @example
-   * const n = vrh.getdescBatch(batch, 64);
-   * for (let k = 0; k < n; k++) lens[k] = serve(batch, k);
-   * vrh.completeMany(batch.heads, lens, n);
-   */
-  getdescBatch(batch: VringhBatch, max: number): number {
-    batch.reset();
-    if (!(Number.isSafeInteger(max) && max >= 0)) throw badBatchMax(max);
-    const avail = this.availView();
-    const table = this.desc.ensure(this.iotlb, this.mem);
-    const num = this.size;
-    const mask = this.mask;
-    const last = this.lastAvail;
-    const idx = avail.getUint16(AVAIL_IDX, true);
-    let n = (idx - last) & U16_MASK;
-    if (n === 0 || max === 0) return 0;
-    if (n > num) throw availJumpError(idx, last, num);
-    if (n > max) n = max;
-    batch.reserve(n, n);
-    const heads = batch.heads;
-    const readEnds = batch.readEnds;
-    const ends = batch.ends;
-    const segBufs = batch.segBufs;
-    let segOffs = batch.segOffs;
-    let segLens = batch.segLens;
-    const canRead = batch.readable;
-    const canWrite = batch.writable;
-    // The translation window, moved (once per miss) to the entry of the buffer at hand; kept from the
-    // last batch while neither the IOTLB nor guest memory changed.
-    const win = this.window;
-    win.revalidate(this.iotlb, this.mem);
-    let s = 0;
-    let k = 0;
-    for (; k < n; k++) {
-      // Ring entries are read only after the index that published them (read once, above).
-      const head = avail.getUint16(AVAIL_RING + ((last + k) & mask) * AVAIL_ELEM, true);
-      if (head >= num) {
-        if (k > 0) break;
-        this.lastAvail = (last + 1) & U16_MASK;
-        throw badHeadError(head, last & mask, num);
-      }
-      const off = head * DESC_SIZE;
-      const flags = table.getUint16(off + DESC_FLAGS, true);
-      const len = table.getUint32(off + DESC_LEN, true);
-      const write = (flags & F_WRITE) !== 0;
-      // Fast path: one direct, non-empty descriptor below 4 GiB of a kind the batch takes, inside
-      // the window with the permission it needs. Nothing of the walk's rules can fail for it.
-      if (
-        (flags & (F_NEXT | F_INDIRECT)) === 0 &&
-        len !== 0 &&
-        table.getUint32(off + DESC_ADDR_HI, true) === 0 &&
-        (write ? canWrite : canRead)
-      ) {
-        const addr = table.getUint32(off + DESC_ADDR_LO, true);
-        if (win.cover(this.iotlb, this.mem, addr, len, write ? MAP_WO : MAP_RO)) {
-          heads[k] = head;
-          segBufs[s] = win.bytes;
-          segOffs[s] = addr + win.delta;
-          segLens[s] = len;
-          s++;
-          readEnds[k] = write ? s - 1 : s;
-          ends[k] = s;
-          continue;
-        }
-      }
-      // Any other chain: the walk getdesc takes, into scratch lists, then appended.
-      const riov = this.batchRiov;
-      const wiov = this.batchWiov;
-      riov.reset();
-      wiov.reset();
-      try {
-        this.chain.gather(
-          table,
-          num,
-          head,
-          canRead ? riov : null,
-          canWrite ? wiov : null,
-          this.iotlb,
-          this.mem,
-        );
-      } catch (err) {
-        if (k > 0) break;
-        this.lastAvail = (last + 1) & U16_MASK;
-        throw err;
-      }
-      batch.segments = s;
-      // Room for this chain's segments and one for each chain still to come (the fast path's).
-      batch.reserve(0, riov.count + wiov.count + (n - k - 1));
-      s = appendSegments(batch, s, riov);
-      readEnds[k] = s;
-      s = appendSegments(batch, s, wiov);
-      ends[k] = s;
-      heads[k] = head;
-      // reserve() may have replaced the segment arrays.
-      segOffs = batch.segOffs;
-      segLens = batch.segLens;
-    }
-    this.lastAvail = (last + k) & U16_MASK;
-    batch.count = k;
-    batch.segments = s;
-    return k;
-  }
-
-  /**
-   * Gives back the last `num` chains taken and not completed (`vringh_abandon_iotlb`): `lastAvailIdx`
-   * steps back by `num`, so the next {@link getdesc} / {@link getdescBatch} takes them again. For a
-   * device that took a batch and then stops early (no room on the other side).
-   * @throws VringError `EINVAL` unless `num` is an integer in 0..queue size.
-   * @example
-   * vrh.abandon(batch.count - handled);
-   */
-  abandon(num: number): void {
-    if (!(Number.isInteger(num) && num >= 0 && num <= this.size)) {
-      throw new VringError('EINVAL', `cannot abandon ${num} chains of a queue of size ${this.size}`);
-    }
-    this.lastAvail = (this.lastAvail - num) & U16_MASK;
-  }
-
-  /**
    * Copies up to `len` bytes (default and at most `dst.length`) out of `riov` into `dst`, consuming
    * them (`vringh_iov_pull_iotlb`).
    * @returns bytes copied
@@ -478,45 +336,6 @@ export class Vringh implements DeviceVirtqueue {
     this.completed++;
     // The element must be visible before the index that publishes it (the kernel's write barrier).
     used.setUint16(USED_IDX, (next + 1) & U16_MASK, true);
-  }
-
-  /**
-   * Puts `count` chains on the used ring and publishes them with one `used->idx` write: the batched
-   * form of {@link complete}. Every pair is checked before anything is written. A count of 0 touches
-   * nothing (not even the used ring's translation).
-   *
-   * @param heads ids from {@link getdesc}
-   * @param lens bytes written per chain
-   * @param count how many pairs to take (default `heads.length`)
-   * @throws VringError as {@link complete}, and `EINVAL` when `count` exceeds either list.
-   */
-  completeMany(heads: ArrayLike<number>, lens: ArrayLike<number>, count = heads.length): void {
-    if (!Number.isInteger(count) || count < 0 || count > heads.length || count > lens.length) {
-      throw new VringError(
-        'EINVAL',
-        `completion count ${count} exceeds the ${heads.length} heads or ${lens.length} lengths given`,
-      );
-    }
-    // Nothing to publish: the used ring is not touched (it may not even be mapped).
-    if (count === 0) return;
-    const used = this.usedView();
-    const num = this.size;
-    for (let k = 0; k < count; k++) {
-      const head = heads[k];
-      const len = lens[k];
-      if (!(head >= 0 && head < num && Number.isInteger(head))) throw badCompletedHead(head, num);
-      if (len >>> 0 !== len) throw badUsedLen(len);
-    }
-    const mask = this.mask;
-    const base = this.lastUsed + this.completed;
-    for (let k = 0; k < count; k++) {
-      const off = USED_RING + ((base + k) & mask) * USED_ELEM;
-      used.setUint32(off + USED_ID, heads[k], true);
-      used.setUint32(off + USED_LEN, lens[k], true);
-    }
-    this.completed += count;
-    // The elements must be visible before the index that publishes them (the kernel's write barrier).
-    used.setUint16(USED_IDX, (base + count) & U16_MASK, true);
   }
 
   /**
@@ -698,20 +517,6 @@ function badCompletedHead(head: number, num: number): VringError {
 
 function badUsedLen(len: number): VringError {
   return new VringError('ERANGE', `used length ${len} is not a u32`);
-}
-
-function badBatchMax(max: number): VringError {
-  return new VringError('EINVAL', `batch size ${max} is not a non-negative integer`);
-}
-
-/** Appends the segments of `iov` to `batch` from segment `s` (room reserved). @returns the new end */
-function appendSegments(batch: VringhBatch, s: number, iov: Iov): number {
-  for (let i = 0; i < iov.count; i++, s++) {
-    batch.segBufs[s] = iov.bufs[i];
-    batch.segOffs[s] = iov.offs[i];
-    batch.segLens[s] = iov.lens[i];
-  }
-  return s;
 }
 
 function notInitialised(): VringError {

@@ -1,12 +1,12 @@
 /**
- * The in-run ceilings of the ring benchmark (../shared/reference/performance.md): a minimal hand-written
- * loop over the same split-ring layout (driver and loopback device in one thread, TX and RX rings,
- * typed-array views made once, whole-batch processing, payload copied TX -> RX, no translation, no
- * validation), and a plain `copyWithin` of the payload size. vring's own numbers are reported as ratios
- * to these, measured in the same process, because absolute numbers swing with machine load. Both call
- * `copyWithin` as vring does, through the method held in a module constant (`../byte-copy.ts`): a
- * ceiling must not pay the per-call property load that `u8.copyWithin(...)` costs in V8, or vring's
- * ratio would gain from a trick the hand-written loop can use too.
+ * The in-run ceilings of the ring benchmark: a minimal hand-written loop over the same split-ring
+ * layout (driver and loopback device in one thread, TX and RX rings, typed-array views made once,
+ * whole-batch processing, payload copied TX -> RX, no translation, no validation), and a plain
+ * `copyWithin` of the payload size. The product's numbers are reported as ratios to these, measured
+ * in the same process, because absolute numbers swing with machine load. Both call `copyWithin` as
+ * vring does, through the method held in a module constant (vring's `byte-copy.ts`), so that vring's
+ * ratio does not gain from a call the hand-written loop can make too (docs/performance.md, "Copy
+ * calls").
  */
 
 import { type BenchLoop, runOnce } from './bench-loop.js';
@@ -38,8 +38,8 @@ export function layout(base: number, num: number): RawRing {
 
 /**
  * The reference loop, set up once and run in slices. The hot loop works on locals only (taken from
- * the fields when a run starts), as a hand-written loop would: no closure variables, whose optimised
- * code V8 may throw away when an earlier loop's objects are collected.
+ * the fields when a run starts), as a hand-written loop would, rather than closure variables
+ * (docs/performance.md, "Loops as classes").
  */
 class ReferenceLoop implements BenchLoop {
   private readonly u8: Uint8Array;
