@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
-import { registerBenchmarkCommands } from './commands/benchmark.js';
+import { registerBenchmarkCommands } from './commands/performance.js';
 import { integerArgument as integer } from './commands/integer-argument.js';
 import { RUN_DEFAULT_BURST, RUN_DEFAULT_COUNT, RUN_DEFAULT_MGMTDEV, RUN_DEFAULT_SIZE } from './constants.js';
 import { CliError } from './errors.js';

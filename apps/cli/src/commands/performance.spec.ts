@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../errors.js';
 import type { CommandContext } from '../trace/command-context.js';
-import { type BenchLoader, type BenchModule, registerBenchmarkCommands } from './benchmark.js';
+import { type BenchLoader, type BenchModule, registerBenchmarkCommands } from './performance.js';
 
 /** A program with only the `bench` commands, its output collected. */
 function program(load: BenchLoader): { run: (args: string[]) => Promise<unknown>; out: () => string } {
@@ -34,7 +34,7 @@ function program(load: BenchLoader): { run: (args: string[]) => Promise<unknown>
 /** The error Node gives for `import()` of a package that is not installed. */
 function notFound(pkg: string): Error {
   return Object.assign(
-    new Error(`Cannot find package '${pkg}' imported from /x/dist/commands/benchmark.js`),
+    new Error(`Cannot find package '${pkg}' imported from /x/dist/commands/performance.js`),
     {
       code: 'ERR_MODULE_NOT_FOUND',
     },
