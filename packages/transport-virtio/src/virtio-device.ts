@@ -47,7 +47,8 @@ export interface FindVqsOptions {
 /**
  * A virtio device on top of a vDPA `DeviceHandle` (the kernel's `virtio_vdpa_device` plus the parts of
  * the virtio core a driver relies on): the status handshake, feature negotiation, config access with the
- * generation retry loop, the config-change callback and `findVqs` / `delVqs` (reference §5.1, §1.3).
+ * generation retry loop, the config-change callback and `findVqs` / `delVqs` (`virtio_vdpa.c`:
+ * `virtio_vdpa_find_vqs()`, `virtio_vdpa_del_vqs()`; virtio 1.2 §3.1.1 driver initialization).
  *
  * Misbehaviour seen here (FEATURES_OK cleared, a ring protocol violation reported by a driver,
  * DEVICE_NEEDS_RESET) never throws into the device: the error is a {@link VirtioError} on
