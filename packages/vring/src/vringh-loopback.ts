@@ -157,7 +157,7 @@ export class VringhLoopback {
     // The windows are kept from pass to pass while neither ring's IOTLB nor memory changed
     // (`revalidate`), so that a pass in the usual case looks nothing up. The first passes start empty
     // all the same: with kept windows the miss path would otherwise first run after `run` was
-    // optimised without feedback for it, and deoptimise it (docs/performance.md, "Kept windows").
+    // optimised without feedback for it, and deoptimise it (docs/performance.md, "Kept IOTLB windows").
     if (this.coldPasses < VRINGH_LOOPBACK_COLD_PASSES) {
       this.coldPasses++;
       tWin.clear();
