@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Architecture rules (docs/architecture.md, ../shared/DESIGN.md "Import rules"), checked on package.json
 // dependencies and on every import in src/ and test/:
-//   vring       imports nothing of ours, no rxjs, no inversify
-//   core-bus    imports only vring (of ours)
-//   devices (device-*, hw-*) and transports (transport-*) import only core-bus and vring, never each other
+//   virtio-spec imports nothing at all (no dependencies; its own modules, and vitest/fast-check in tests)
+//   vring       imports only virtio-spec (of ours), no rxjs, no inversify
+//   core-bus    imports only vring and virtio-spec (of ours)
+//   devices (device-*, hw-*) and transports (transport-*) import only core-bus, vring and virtio-spec,
+//     never each other
 //   plugin packages (devices, transports, hardware drivers) never create an inversify Container
 //     (composition happens in apps/cli, in tests, and in core-bus's compose helper)
 // Exit 1 with one line per violation. `--json` prints the violations as JSON.
@@ -12,31 +14,37 @@ import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const kindOf = (name) =>
-  name === 'vring'
-    ? 'vring'
-    : name === 'core-bus'
-      ? 'core'
-      : /^(device|hw)-/.test(name)
-        ? 'device'
-        : /^transport-/.test(name)
-          ? 'transport'
-          : 'app';
+  name === 'virtio-spec'
+    ? 'spec'
+    : name === 'vring'
+      ? 'vring'
+      : name === 'core-bus'
+        ? 'core'
+        : /^(device|hw)-/.test(name)
+          ? 'device'
+          : /^transport-/.test(name)
+            ? 'transport'
+            : 'app';
 
 /** Returns the list of @vdpa-kit packages `kind` may import, or null for "anything". */
 function allowed(kind) {
   switch (kind) {
-    case 'vring':
+    case 'spec':
       return [];
+    case 'vring':
+      return ['virtio-spec'];
     case 'core':
-      return ['vring'];
+      return ['vring', 'virtio-spec'];
     case 'device':
     case 'transport':
-      return ['vring', 'core-bus'];
+      return ['vring', 'core-bus', 'virtio-spec'];
     default:
       return null;
   }
 }
 const FORBIDDEN_THIRD_PARTY = { vring: ['rxjs', 'inversify', 'reflect-metadata'] };
+/** Test-only modules the spec package's tests may import (from the root devDependencies). */
+const SPEC_TEST_IMPORTS = ['vitest', 'fast-check'];
 
 function walk(dir, out = []) {
   if (!existsSync(dir)) return out;
@@ -64,6 +72,10 @@ export function check(rootDir = root) {
       const bad3p = FORBIDDEN_THIRD_PARTY[kind] ?? [];
       const deps = { ...pkg.dependencies, ...pkg.peerDependencies };
       for (const dep of Object.keys(deps)) {
+        if (kind === 'spec') {
+          violations.push(`${top}/${name}/package.json: spec package depends on ${dep}`);
+          continue;
+        }
         const ours = dep.startsWith('@vdpa-kit/') ? dep.slice('@vdpa-kit/'.length) : null;
         if (ours !== null && ok !== null && !ok.includes(ours)) {
           violations.push(`${top}/${name}/package.json: ${kind} package depends on @vdpa-kit/${ours}`);
@@ -87,12 +99,20 @@ export function check(rootDir = root) {
             ours !== null &&
             ok !== null &&
             !ok.includes(ours) &&
-            !(isTest && kind !== 'vring' && kind !== 'device' && kind !== 'transport')
+            !(isTest && kind !== 'spec' && kind !== 'vring' && kind !== 'device' && kind !== 'transport')
           ) {
             violations.push(`${rel}: ${kind} package imports @vdpa-kit/${ours}`);
           }
           const third = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
           if (bad3p.includes(third)) violations.push(`${rel}: ${kind} package imports ${third}`);
+          if (
+            kind === 'spec' &&
+            ours === null &&
+            !spec.startsWith('.') &&
+            !(isTest && SPEC_TEST_IMPORTS.includes(third))
+          ) {
+            violations.push(`${rel}: spec package imports ${third}`);
+          }
         }
         if ((kind === 'device' || kind === 'transport') && !isTest && /new\s+Container\s*\(/.test(text)) {
           violations.push(
