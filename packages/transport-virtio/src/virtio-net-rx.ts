@@ -1,5 +1,5 @@
 import type { DmaAllocator, GuestMemory, Virtqueue } from '@vdpa-kit/vring';
-import { ETH_HLEN } from './constants.js';
+import { ETH_HLEN } from '@vdpa-kit/virtio-spec';
 import { allocNetBufferPool } from './net-buffer-pool.js';
 import type { RxBatch } from './net-interface.js';
 import { NetQueueCounters } from './net-queue-counters.js';

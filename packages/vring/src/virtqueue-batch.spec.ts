@@ -6,9 +6,14 @@ import { DmaAllocator } from './dma-allocator.js';
 import { Virtqueue } from './virtqueue.js';
 import { BufferList } from './virtqueue-buffer-list.js';
 import type { VirtqueueOptions } from './virtqueue-options.js';
-import { vringAvailSize, vringDescSize, vringUsedSize } from './split-ring-layout.js';
+import {
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_USED_F_NO_NOTIFY,
+  vringAvailSize,
+  vringDescSize,
+  vringUsedSize,
+} from '@vdpa-kit/virtio-spec';
 import { type Chain, FakeDevice } from '../test/fake-device.js';
-import { VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY } from './constants.js';
 import { errorOf } from '../test/error-of.js';
 
 const MEM_SIZE = 1 << 16;

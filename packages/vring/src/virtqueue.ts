@@ -5,15 +5,20 @@ import type { BufferList } from './virtqueue-buffer-list.js';
 import type { VirtqueueOptions } from './virtqueue-options.js';
 import { VirtqueueRings, writeDesc } from './virtqueue-rings.js';
 import { VirtqueueCore } from './virtqueue-core.js';
-import { VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_DESC_SIZE, VIRTQ_USED_ELEM_SIZE } from './constants.js';
 import {
+  U16_MASK,
   VIRTQ_AVAIL_ELEM_SIZE,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_DESC_SIZE,
   VIRTQ_USED_ELEM_ID_OFF,
   VIRTQ_USED_ELEM_LEN_OFF,
-} from './split-ring-layout.js';
+  VIRTQ_USED_ELEM_SIZE,
+} from '@vdpa-kit/virtio-spec';
 
-/** Ring indices are free-running u16 (§2.7): all index arithmetic is taken modulo 2^16. */
-const U16_MASK = 0xffff;
+/** Ring indices wrap modulo 2^16 (§2.7): a module-local copy of `U16_MASK`. */
+const IDX_MASK = U16_MASK;
+
 /** Largest `le32 len` of a descriptor (§2.7.5). */
 const DESC_LEN_MAX = 0xffff_ffff;
 /** Indirect table capacity (descriptors) when `maxIndirect` is not given, capped at the queue size. */
@@ -304,7 +309,7 @@ export class Virtqueue<T> extends VirtqueueCore {
     const len = rings.usedLen(slot);
     // One combined test on the fast path; the cold path finds which rule the device broke.
     if (
-      ((usedIdx - last) & U16_MASK) > ((this.availIdxShadow - last) & U16_MASK) ||
+      ((usedIdx - last) & IDX_MASK) > ((this.availIdxShadow - last) & IDX_MASK) ||
       id >= this.num ||
       this.chainCount[id] === 0 ||
       len > this.writable[id]
@@ -314,7 +319,7 @@ export class Virtqueue<T> extends VirtqueueCore {
     const token = this.tokens[id];
     this.detach(id);
     this.lastLen_ = len;
-    this.consumedUpTo((last + 1) & U16_MASK);
+    this.consumedUpTo((last + 1) & IDX_MASK);
     return token;
   }
 
@@ -342,9 +347,9 @@ export class Virtqueue<T> extends VirtqueueCore {
     const usedView = rings.usedView;
     const last = this.lastUsedIdx_;
     const usedIdx = usedView.getUint16(rings.usedIdxOff, true);
-    let pending = (usedIdx - last) & U16_MASK;
+    let pending = (usedIdx - last) & IDX_MASK;
     if (pending === 0) return 0;
-    if (pending > ((this.availIdxShadow - last) & U16_MASK)) throw this.badUsed(usedIdx, last, 0, 0);
+    if (pending > ((this.availIdxShadow - last) & IDX_MASK)) throw this.badUsed(usedIdx, last, 0, 0);
     let limit = lens.length;
     if (max < limit) limit = max > 0 ? Math.floor(max) : 0;
     // Nothing to take: leave used_event alone (rewriting it could undo an enableCbDelayed threshold).
@@ -387,7 +392,7 @@ export class Virtqueue<T> extends VirtqueueCore {
     this.freeHead = freeHead;
     this.numFree_ = numFree;
     this.lastLen_ = len;
-    this.consumedUpTo((last + k) & U16_MASK);
+    this.consumedUpTo((last + k) & IDX_MASK);
     return k;
   }
 
@@ -401,7 +406,7 @@ export class Virtqueue<T> extends VirtqueueCore {
       if (this.chainCount[head] === 0) continue;
       const token = this.tokens[head];
       this.detach(head);
-      this.availIdxShadow = (this.availIdxShadow - 1) & U16_MASK;
+      this.availIdxShadow = (this.availIdxShadow - 1) & IDX_MASK;
       this.rings.setAvailIdx(this.availIdxShadow);
       return token;
     }
@@ -550,7 +555,7 @@ export class Virtqueue<T> extends VirtqueueCore {
       chainTail[head] = head;
       writable[head] = isIn ? len : 0;
       held[head] = tokens[k];
-      idx = (idx + 1) & U16_MASK;
+      idx = (idx + 1) & IDX_MASK;
       head = nextOf[head];
     }
     this.freeHead = head;
@@ -565,11 +570,11 @@ export class Virtqueue<T> extends VirtqueueCore {
   private publish(head: number): void {
     const slot = this.availIdxShadow & this.mask;
     this.rings.setAvailRing(slot, head);
-    this.availIdxShadow = (this.availIdxShadow + 1) & U16_MASK;
+    this.availIdxShadow = (this.availIdxShadow + 1) & IDX_MASK;
     // The ring entry is written before the index that publishes it (virtio_wmb in the kernel).
     this.rings.setAvailIdx(this.availIdxShadow);
     // vring_need_event cannot see more than 0xffff additions between decisions: kick before that.
-    if (((this.availIdxShadow - this.kickedIdx) & U16_MASK) === U16_MASK) this.kick();
+    if (((this.availIdxShadow - this.kickedIdx) & IDX_MASK) === IDX_MASK) this.kick();
   }
 
   /** Returns the chain at `head` to the free list (`detach_buf_split`). */
@@ -612,7 +617,7 @@ export class Virtqueue<T> extends VirtqueueCore {
 
   /** Marks the queue broken for the used element that failed {@link getBuf}'s checks, and says why. */
   private badUsed(usedIdx: number, last: number, id: number, len: number): VringError {
-    if (((usedIdx - last) & U16_MASK) > ((this.availIdxShadow - last) & U16_MASK)) {
+    if (((usedIdx - last) & IDX_MASK) > ((this.availIdxShadow - last) & IDX_MASK)) {
       return this.markBroken(
         `used idx ${usedIdx} is ahead of avail idx ${this.availIdxShadow} (last used ${last})`,
       );

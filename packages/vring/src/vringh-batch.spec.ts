@@ -1,9 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
+import {
+  VHOST_ACCESS_RO,
+  VHOST_ACCESS_RW,
+  VHOST_ACCESS_WO,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+} from '@vdpa-kit/virtio-spec';
 import { VringError } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
-import { Iotlb, VHOST_MAP_RO, VHOST_MAP_RW, VHOST_MAP_WO } from './iotlb.js';
+import { Iotlb } from './iotlb.js';
 import { IotlbWindow } from './iotlb-window.js';
 import { Iov } from './iov.js';
 import { Vringh } from './vringh.js';
@@ -193,9 +200,9 @@ describe('VringhBatch', () => {
 
   it('translates through several IOTLB entries and checks each permission', () => {
     const tlb = new Iotlb();
-    tlb.addRange(DESC, USED + 0xfff, DESC, VHOST_MAP_RW);
-    tlb.addRange(0x100000, 0x100fff, BUF, VHOST_MAP_RO);
-    tlb.addRange(0x200000, 0x200fff, BUF + 0x1000, VHOST_MAP_WO);
+    tlb.addRange(DESC, USED + 0xfff, DESC, VHOST_ACCESS_RW);
+    tlb.addRange(0x100000, 0x100fff, BUF, VHOST_ACCESS_RO);
+    tlb.addRange(0x200000, 0x200fff, BUF + 0x1000, VHOST_ACCESS_WO);
     const r = ring(tlb);
     r.desc(0, 0x100010, 16);
     r.desc(1, 0x200020, 16, W);
@@ -215,14 +222,14 @@ describe('VringhBatch', () => {
   it('translates correctly with overlapping IOTLB entries (no window)', () => {
     const tlb = Iotlb.identity();
     // A lower-starting entry covers everything; a later one maps the buffer range elsewhere.
-    tlb.addRange(BUF, BUF + 0xfff, BUF + 0x4000, VHOST_MAP_RW);
+    tlb.addRange(BUF, BUF + 0xfff, BUF + 0x4000, VHOST_ACCESS_RW);
     const r = ring(tlb);
     r.desc(0, BUF + 0x10, 16);
     r.publish(0);
     const batch = new VringhBatch();
     expect(r.vrh.getdescBatch(batch, 8)).toBe(1);
     const riov = new Iov();
-    tlb.translate(BUF + 0x10, 16, VHOST_MAP_RO, r.mem, riov);
+    tlb.translate(BUF + 0x10, 16, VHOST_ACCESS_RO, r.mem, riov);
     expect(batch.segOffs[0]).toBe(riov.offs[0]);
   });
 });
@@ -230,7 +237,7 @@ describe('VringhBatch', () => {
 describe('Vringh.completeMany', () => {
   it('with a count of 0 touches nothing, not even an unmapped used ring', () => {
     const tlb = new Iotlb();
-    tlb.addRange(DESC, AVAIL + 0xfff, DESC, VHOST_MAP_RW); // no mapping for the used ring
+    tlb.addRange(DESC, AVAIL + 0xfff, DESC, VHOST_ACCESS_RW); // no mapping for the used ring
     const r = ring(tlb);
     expect(() => r.vrh.completeMany(new Uint16Array(4), new Uint32Array(4), 0)).not.toThrow();
     expect(codeOf(() => r.vrh.completeMany([1], [0], 1))).toBe('EINVAL');
@@ -317,7 +324,7 @@ describe('IotlbWindow', () => {
     const mem = GuestMemory.create({ size: 0x1000 });
     mem.addRegion(0x1000, new ArrayBuffer(0x1000));
     const tlb = new Iotlb();
-    tlb.addRange(0x10000, 0x11fff, 0, VHOST_MAP_RW);
+    tlb.addRange(0x10000, 0x11fff, 0, VHOST_ACCESS_RW);
     const w = new IotlbWindow();
     expect(w.refresh(tlb, mem, 0x11010)).toBe(true);
     expect([w.start, w.last, w.delta]).toEqual([0x11000, 0x11fff, -0x10000 - 0x1000]);
@@ -329,12 +336,12 @@ describe('IotlbWindow', () => {
   it('is empty for an unmapped address, a mapping outside memory and overlapping entries', () => {
     const mem = GuestMemory.create({ size: 0x1000 });
     const tlb = new Iotlb();
-    tlb.addRange(0x10000, 0x10fff, 0x9000, VHOST_MAP_RW);
+    tlb.addRange(0x10000, 0x10fff, 0x9000, VHOST_ACCESS_RW);
     const w = new IotlbWindow();
     expect(w.refresh(tlb, mem, 0x20000)).toBe(false);
     expect(w.refresh(tlb, mem, 0x10000)).toBe(false);
-    tlb.addRange(0x0, 0xfff, 0x0, VHOST_MAP_RW);
-    tlb.addRange(0x800, 0x8ff, 0x0, VHOST_MAP_RW);
+    tlb.addRange(0x0, 0xfff, 0x0, VHOST_ACCESS_RW);
+    tlb.addRange(0x800, 0x8ff, 0x0, VHOST_ACCESS_RW);
     expect(w.refresh(tlb, mem, 0x10)).toBe(false);
     expect(w.start > w.last).toBe(true);
   });
@@ -344,16 +351,16 @@ describe('IotlbWindow.cover', () => {
   it('leaves no entry without the permission asked for in the window', () => {
     const mem = GuestMemory.create({ size: 0x2000 });
     const tlb = new Iotlb();
-    tlb.addRange(0x10000, 0x10fff, 0x0, VHOST_MAP_RW);
-    tlb.addRange(0x20000, 0x20fff, 0x1000, VHOST_MAP_WO);
+    tlb.addRange(0x10000, 0x10fff, 0x0, VHOST_ACCESS_RW);
+    tlb.addRange(0x20000, 0x20fff, 0x1000, VHOST_ACCESS_WO);
     const w = new IotlbWindow();
-    expect(w.cover(tlb, mem, 0x10010, 16, VHOST_MAP_RO)).toBe(true);
+    expect(w.cover(tlb, mem, 0x10010, 16, VHOST_ACCESS_RO)).toBe(true);
     // A read from the write-only entry: refused, and the window is empty, not that entry.
-    expect(w.cover(tlb, mem, 0x20010, 16, VHOST_MAP_RO)).toBe(false);
+    expect(w.cover(tlb, mem, 0x20010, 16, VHOST_ACCESS_RO)).toBe(false);
     expect(w.start > w.last).toBe(true);
     // A buffer past the end of an entry it may access: refused, and the window keeps that entry.
-    expect(w.cover(tlb, mem, 0x20ff8, 16, VHOST_MAP_WO)).toBe(false);
-    expect([w.start, w.last, w.perm]).toEqual([0x20000, 0x20fff, VHOST_MAP_WO]);
+    expect(w.cover(tlb, mem, 0x20ff8, 16, VHOST_ACCESS_WO)).toBe(false);
+    expect([w.start, w.last, w.perm]).toEqual([0x20000, 0x20fff, VHOST_ACCESS_WO]);
   });
 });
 
@@ -361,23 +368,23 @@ describe('IotlbWindow.revalidate', () => {
   function loaded(): { mem: GuestMemory; tlb: Iotlb; w: IotlbWindow } {
     const mem = GuestMemory.create({ size: 0x1000 });
     const tlb = new Iotlb();
-    tlb.addRange(0x10000, 0x10fff, 0, VHOST_MAP_RW);
+    tlb.addRange(0x10000, 0x10fff, 0, VHOST_ACCESS_RW);
     const w = new IotlbWindow();
     expect(w.refresh(tlb, mem, 0x10010)).toBe(true);
     return { mem, tlb, w };
   }
-  const empty = (w: IotlbWindow): boolean => w.start > w.last && !w.holds(0x10010, 1, VHOST_MAP_RO);
+  const empty = (w: IotlbWindow): boolean => w.start > w.last && !w.holds(0x10010, 1, VHOST_ACCESS_RO);
 
   it('keeps the window while neither the IOTLB nor memory changed', () => {
     const { mem, tlb, w } = loaded();
     w.revalidate(tlb, mem);
     expect([w.start, w.last, w.delta]).toEqual([0x10000, 0x10fff, -0x10000]);
-    expect(w.holds(0x10010, 0x10, VHOST_MAP_RO)).toBe(true);
+    expect(w.holds(0x10010, 0x10, VHOST_ACCESS_RO)).toBe(true);
   });
 
   it('empties it when an IOTLB entry was added or removed', () => {
     const { mem, tlb, w } = loaded();
-    tlb.addRange(0x20000, 0x20fff, 0, VHOST_MAP_RW);
+    tlb.addRange(0x20000, 0x20fff, 0, VHOST_ACCESS_RW);
     w.revalidate(tlb, mem);
     expect(empty(w)).toBe(true);
     const second = loaded();
@@ -402,7 +409,7 @@ describe('IotlbWindow.revalidate', () => {
   it('empties it for another IOTLB or memory, even one at the same generation', () => {
     const { mem, tlb, w } = loaded();
     const twin = new Iotlb();
-    twin.addRange(0x10000, 0x10fff, 0, VHOST_MAP_RW);
+    twin.addRange(0x10000, 0x10fff, 0, VHOST_ACCESS_RW);
     expect(twin.generation).toBe(tlb.generation);
     w.revalidate(twin, mem);
     expect(empty(w)).toBe(true);
@@ -417,8 +424,8 @@ describe('IotlbWindow.revalidate', () => {
 describe('Vringh.getdescBatch after a change of mapping or memory', () => {
   it('translates the next batch through the new mapping', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0, 0x7fff, 0, VHOST_MAP_RW);
-    tlb.addRange(0x100000, 0x100fff, BUF, VHOST_MAP_RW);
+    tlb.addRange(0, 0x7fff, 0, VHOST_ACCESS_RW);
+    tlb.addRange(0x100000, 0x100fff, BUF, VHOST_ACCESS_RW);
     const r = ring(tlb);
     r.desc(0, 0x100010, 16, R);
     r.desc(1, 0x100020, 16, R);
@@ -428,7 +435,7 @@ describe('Vringh.getdescBatch after a change of mapping or memory', () => {
     expect(batch.segOffs[0]).toBe(BUF + 0x10);
     // The same IOVAs now map 0x1000 higher.
     tlb.delRange(0x100000, 0x100fff);
-    tlb.addRange(0x100000, 0x100fff, BUF + 0x1000, VHOST_MAP_RW);
+    tlb.addRange(0x100000, 0x100fff, BUF + 0x1000, VHOST_ACCESS_RW);
     r.publish(1);
     expect(r.vrh.getdescBatch(batch, 4)).toBe(1);
     expect(batch.segOffs[0]).toBe(BUF + 0x1000 + 0x20);

@@ -5,7 +5,8 @@
  */
 import { DmaAllocator } from '../dma-allocator.js';
 import { GuestMemory } from '../guest-memory.js';
-import { Iotlb, VHOST_MAP_RW } from '../iotlb.js';
+import { VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
+import { Iotlb } from '../iotlb.js';
 
 /** IOVA = physical address + this offset: translation cannot be skipped. */
 export const IOVA_OFFSET = 0x1000_0000;
@@ -23,6 +24,6 @@ export function benchMemory(): BenchMemory {
   const mem = GuestMemory.create({ size: MEM_BYTES });
   const dma = new DmaAllocator(mem, { dmaOffset: IOVA_OFFSET });
   const iotlb = new Iotlb();
-  iotlb.addRange(IOVA_OFFSET, IOVA_OFFSET + MEM_BYTES - 1, 0, VHOST_MAP_RW);
+  iotlb.addRange(IOVA_OFFSET, IOVA_OFFSET + MEM_BYTES - 1, 0, VHOST_ACCESS_RW);
   return { mem, dma, iotlb };
 }
