@@ -9,6 +9,8 @@
  */
 import { MGMT_DEVICE, VDPA_BUS, VdpaError } from '@vdpa-kit/core-bus';
 import {
+  VDPA_ATTR_DEV_NET_CFG_MACADDR,
+  VDPA_ATTR_DEV_NET_CFG_MTU,
   VIRTIO_F_ACCESS_PLATFORM,
   VIRTIO_F_VERSION_1,
   VIRTIO_ID_NET,
@@ -19,7 +21,7 @@ import {
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_F_STATUS,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { ContainerModule } from 'inversify';
 
 /** @typedef {import('@vdpa-kit/core-bus').VdpaBus} VdpaBus */
@@ -38,9 +40,6 @@ const NULLNET_QUEUE_MAX = 256;
 const NULLNET_QUEUE_ALIGN = 4096;
 /** Default MTU in config space. */
 const NULLNET_DEFAULT_MTU = 1500;
-/** `VDPA_ATTR_DEV_NET_CFG_MACADDR` and `VDPA_ATTR_DEV_NET_CFG_MTU` (uapi linux/vdpa.h). */
-const VDPA_ATTR_DEV_NET_CFG_MACADDR = 10;
-const VDPA_ATTR_DEV_NET_CFG_MTU = 13;
 /** Features offered: virtio 1.x with an IOMMU, a MAC, a link status and an MTU in config space. */
 export const NULLNET_FEATURES =
   bit(VIRTIO_F_VERSION_1) |

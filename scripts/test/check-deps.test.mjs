@@ -691,3 +691,40 @@ test('a transport creating a container in its bench/ fails too', () => {
     'packages/transport-vhost/bench/m.ts: plugin package creates an inversify Container (compose in apps/cli or tests)',
   ]);
 });
+
+test('virtio-spec imports nothing; every package may import it', () => {
+  const ok = tree({
+    'packages/virtio-spec/package.json': JSON.stringify({ name: 'x' }),
+    'packages/virtio-spec/src/a.ts': "import { b } from './b.js';\n",
+    'packages/virtio-spec/src/a.spec.ts': "import { it } from 'vitest';\nimport fc from 'fast-check';\n",
+    'packages/vring/package.json': pkg({ '@vdpa-kit/virtio-spec': '0.1.0' }),
+    'packages/vring/src/a.ts': "import { VIRTQ_DESC_F_NEXT } from '@vdpa-kit/virtio-spec';\n",
+    'packages/core-bus/package.json': pkg({ '@vdpa-kit/virtio-spec': '0.1.0', '@vdpa-kit/vring': '0.1.0' }),
+    'packages/core-bus/src/a.ts': "import { bit } from '@vdpa-kit/virtio-spec';\n",
+    'packages/device-mvnet/package.json': pkg({ '@vdpa-kit/virtio-spec': '0.1.0' }),
+    'packages/device-mvnet/src/a.ts': "import { ETH_ALEN } from '@vdpa-kit/virtio-spec';\n",
+  });
+  assert.deepEqual(check(ok), []);
+  const bad = tree({
+    'packages/virtio-spec/package.json': pkg({ '@vdpa-kit/vring': '0.1.0' }),
+    'packages/virtio-spec/src/a.ts': "import { Iotlb } from '@vdpa-kit/vring';\nimport { z } from 'zod';\n",
+    'packages/virtio-spec/src/b.spec.ts': "import { Subject } from 'rxjs';\n",
+  });
+  const v = check(bad);
+  assert.equal(v.length, 4);
+  assert.ok(v.some((s) => /package\.json: spec package depends on @vdpa-kit\/vring/.test(s)));
+  assert.ok(v.some((s) => /src\/a\.ts: spec package imports @vdpa-kit\/vring/.test(s)));
+  assert.ok(v.some((s) => /src\/a\.ts: spec package imports zod/.test(s)));
+  assert.ok(v.some((s) => /src\/b\.spec\.ts: spec package imports rxjs/.test(s)));
+});
+
+test('vring importing anything of ours but virtio-spec still fails', () => {
+  const dir = tree({
+    'packages/vring/package.json': pkg({ '@vdpa-kit/virtio-spec': '0.1.0', '@vdpa-kit/core-bus': '0.1.0' }),
+    'packages/vring/src/a.ts':
+      "import { bit } from '@vdpa-kit/virtio-spec';\nimport { VdpaBus } from '@vdpa-kit/core-bus';\n",
+  });
+  const v = check(dir);
+  assert.equal(v.length, 2);
+  assert.ok(v.every((s) => /vring package (depends on|imports) @vdpa-kit\/core-bus/.test(s)));
+});

@@ -1,23 +1,12 @@
 /**
- * Constants of the `vdpa-kit` CLI that are not virtio spec values (those come from
- * `@vdpa-kit/vring`): Ethernet framing used by the packet generator and the defaults of `run` (the
+ * Constants of the `vdpa-kit` CLI that are not spec values (Ethernet framing comes from
+ * `@vdpa-kit/virtio-spec`): the packet generator's frame layout and the defaults of `run` (the
  * benchmarks' own are in `@vdpa-kit/bench`).
  */
+import { ETH_HLEN } from '@vdpa-kit/virtio-spec';
 
-/** Bytes of an Ethernet header: destination, source, EtherType (IEEE 802.3). */
-export const ETH_HLEN = 14;
-/** Offset of the destination MAC. */
-export const ETH_DEST_OFFSET = 0;
-/** Offset of the source MAC. */
-export const ETH_SOURCE_OFFSET = 6;
-/** Offset of the EtherType. */
-export const ETH_TYPE_OFFSET = 12;
-/** Minimum Ethernet frame length without FCS (`ETH_ZLEN`). */
-export const ETH_ZLEN = 60;
 /** Largest frame `run` generates: a 64 KiB jumbo frame would not fit the transport's RX buffers. */
 export const PKTGEN_MAX_FRAME = 9018;
-/** IEEE 802 Local Experimental EtherType 1: what the packet generator's frames carry. */
-export const ETH_P_802_EX1 = 0x88b5;
 /** Source MAC of generated frames: locally administered, unicast (02:00:00:00:00:01). */
 export const PKTGEN_SOURCE_MAC: readonly number[] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 

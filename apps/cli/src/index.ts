@@ -38,11 +38,8 @@ export { JsonWriter } from './vdpa/json-writer.js';
 export {
   printFeatures,
   featureName,
-  deviceFeatureTable,
   className,
   deviceTypeName,
-  NET_FEATURE_NAMES,
-  TRANSPORT_FEATURE_NAMES,
   IPROUTE2_TRANSPORT_F_END,
 } from './vdpa/feature-names.js';
 export {

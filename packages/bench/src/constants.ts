@@ -1,7 +1,6 @@
 /**
- * Constants of the benchmarks: their defaults, warm-ups and goals, and the Ethernet values the
- * loopback benchmark's frame needs that no package of ours exports (the virtio values come from
- * `@vdpa-kit/vring`, `ETH_ALEN`/`ETH_HLEN` from `@vdpa-kit/transport-virtio`).
+ * Constants of the benchmarks: their defaults, warm-ups and goals (spec and Ethernet values come from
+ * `@vdpa-kit/virtio-spec`).
  */
 
 /** Name of the device the loopback and trace benchmarks create in their own, throw-away stack. */
@@ -36,12 +35,8 @@ export const BENCH_TRACE_BATCH_BYTES = 65_536;
 /** Goals of the trace benchmark: recorder / writing ceiling and replay / reading ceiling. */
 export const BENCH_TRACE_GOALS = { record: 0.25, replay: 0.5 } as const;
 
-/** Minimum Ethernet frame length without FCS (`ETH_ZLEN`). */
-export const ETH_ZLEN = 60;
 /** Largest frame the loopback benchmark sends (the CLI's `run` limit). */
 export const BENCH_MAX_FRAME = 9018;
-/** IEEE 802 Local Experimental EtherType 1: what the benchmark's frames carry. */
-export const ETH_P_802_EX1 = 0x88b5;
 /** Source MAC of the benchmark's frames: locally administered, unicast (02:00:00:00:00:01). */
 export const BENCH_SOURCE_MAC: readonly number[] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 

@@ -148,7 +148,7 @@ export interface VdpaConfigOps {
   getVqAffinity?(idx: number): bigint;
   /** Replaces the whole mapping of address space `asid` with `iotlb` (on-chip IOMMU). */
   setMap?(asid: number, iotlb: Iotlb): void;
-  /** Adds one mapping to address space `asid`. `perm` is `VHOST_MAP_RO|WO|RW`. */
+  /** Adds one mapping to address space `asid`. `perm` is `VHOST_ACCESS_RO|WO|RW`. */
   dmaMap?(asid: number, iova: number, size: number, pa: number, perm: number, opaque?: VdpaMapFile): void;
   /** Removes mappings of `[iova, iova + size)` from address space `asid`. */
   dmaUnmap?(asid: number, iova: number, size: number): void;

@@ -1,5 +1,5 @@
 import {
-  VDPA_VQ_NUM_MIN_DEFAULT,
+  ETH_ALEN,
   VIRTIO_BLK_CONFIG_ALIGNMENT_OFFSET,
   VIRTIO_BLK_CONFIG_BLK_SIZE,
   VIRTIO_BLK_CONFIG_CAPACITY,
@@ -12,20 +12,8 @@ import {
   VIRTIO_BLK_CONFIG_NUM_QUEUES,
   VIRTIO_BLK_CONFIG_OPT_IO_SIZE,
   VIRTIO_BLK_CONFIG_PHYSICAL_BLOCK_EXP,
-  VIRTIO_BLK_CONFIG_READ_SIZE,
   VIRTIO_BLK_CONFIG_SEG_MAX,
   VIRTIO_BLK_CONFIG_SIZE_MAX,
-} from './constants.js';
-import type { DeviceHandle } from './device-handle.js';
-import { VdpaError } from './errors.js';
-import type {
-  VdpaBlkConfigInfo,
-  VdpaDevConfigInfo,
-  VdpaDevInfo,
-  VdpaDevVstats,
-  VdpaNetConfigInfo,
-} from './mgmt-device.js';
-import {
   VIRTIO_BLK_F_BLK_SIZE,
   VIRTIO_BLK_F_DISCARD,
   VIRTIO_BLK_F_FLUSH,
@@ -50,8 +38,17 @@ import {
   VIRTIO_NET_F_RSS,
   VIRTIO_NET_F_STATUS,
   bit,
-} from '@vdpa-kit/vring';
-import { ETH_ALEN } from './constants.js';
+} from '@vdpa-kit/virtio-spec';
+import { VDPA_VQ_NUM_MIN_DEFAULT, BLK_CONFIG_READ_SIZE } from './constants.js';
+import type { DeviceHandle } from './device-handle.js';
+import { VdpaError } from './errors.js';
+import type {
+  VdpaBlkConfigInfo,
+  VdpaDevConfigInfo,
+  VdpaDevInfo,
+  VdpaDevVstats,
+  VdpaNetConfigInfo,
+} from './mgmt-device.js';
 
 const has = (features: bigint, n: number): boolean => (features & bit(n)) !== 0n;
 const LE = true;
@@ -92,7 +89,7 @@ function netConfig(handle: DeviceHandle): VdpaNetConfigInfo {
 }
 
 function blkConfig(handle: DeviceHandle): VdpaBlkConfigInfo {
-  const buf = new Uint8Array(VIRTIO_BLK_CONFIG_READ_SIZE);
+  const buf = new Uint8Array(BLK_CONFIG_READ_SIZE);
   handle.getConfig(0, buf);
   const v = new DataView(buf.buffer);
   const f = handle.getDeviceFeatures();

@@ -1,7 +1,11 @@
-import { VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VringError } from '@vdpa-kit/vring';
+import {
+  VDPA_RESET_F_CLEAN_MAP,
+  VIRTIO_CONFIG_S_ACKNOWLEDGE,
+  VIRTIO_CONFIG_S_DRIVER,
+} from '@vdpa-kit/virtio-spec';
+import { VringError } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from './clock.js';
-import { VDPA_RESET_F_CLEAN_MAP } from './constants.js';
 import { VdpaError } from './errors.js';
 import { parseEvent } from './event-codec.js';
 import { FakeDevice, type FakeDeviceOptions } from './testing/fake-device.js';

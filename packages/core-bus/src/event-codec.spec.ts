@@ -1,4 +1,5 @@
-import { GuestMemory, Iotlb, VHOST_MAP_RO, VHOST_MAP_RW } from '@vdpa-kit/vring';
+import { VHOST_ACCESS_RO, VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
+import { GuestMemory, Iotlb } from '@vdpa-kit/vring';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from './clock.js';
@@ -36,8 +37,8 @@ describe('encodeValue', () => {
 
   it('encodes an Iotlb as its entries', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x1000, 0x1fff, 0x8000, VHOST_MAP_RO);
-    expect(encodeValue(tlb)).toEqual([{ start: 0x1000, last: 0x1fff, addr: 0x8000, perm: VHOST_MAP_RO }]);
+    tlb.addRange(0x1000, 0x1fff, 0x8000, VHOST_ACCESS_RO);
+    expect(encodeValue(tlb)).toEqual([{ start: 0x1000, last: 0x1fff, addr: 0x8000, perm: VHOST_ACCESS_RO }]);
     const back = decodeValue('iotlb', encodeValue(tlb)) as Iotlb;
     expect(back.entries()).toEqual(tlb.entries());
   });
@@ -86,7 +87,7 @@ describe('decoding (trace input)', () => {
         { kind: 'packed', lastAvailCounter: 2, lastAvailIdx: 0, lastUsedCounter: 0, lastUsedIdx: 0 },
       ],
       ['vqState', { kind: 'ring' }],
-      ['iotlb', [{ start: 10, last: 5, addr: 0, perm: VHOST_MAP_RW }]],
+      ['iotlb', [{ start: 10, last: 5, addr: 0, perm: VHOST_ACCESS_RW }]],
       ['stats', [{ name: 'x', value: 5 }]],
       ['outBytes', -1],
     ];
@@ -105,12 +106,12 @@ describe('decoding (trace input)', () => {
     expect(decodeValue('callback', true)).toBe(REPLAY_CALLBACK);
     expect(decodeValue('callback', null)).toBeNull();
     expect(decodeValue('handle', true)).toBeNull();
-    expect(decodeArgs('dmaMap', [0, 0x1000, 0x1000, 0x8000, VHOST_MAP_RW])).toEqual([
+    expect(decodeArgs('dmaMap', [0, 0x1000, 0x1000, 0x8000, VHOST_ACCESS_RW])).toEqual([
       0,
       0x1000,
       0x1000,
       0x8000,
-      VHOST_MAP_RW,
+      VHOST_ACCESS_RW,
     ]);
     expect(() => decodeArgs('kickVq', [0, 1])).toThrow(VdpaError);
   });
@@ -135,9 +136,9 @@ describe('decoding (trace input)', () => {
     h.setVqCb(0, () => undefined);
     h.setVqCb(1, null);
     const tlb = new Iotlb();
-    tlb.addRange(0, 0xfff, 0x10000, VHOST_MAP_RW);
+    tlb.addRange(0, 0xfff, 0x10000, VHOST_ACCESS_RW);
     h.setMap(0, tlb);
-    h.dmaMap(0, 0x2000, 0x1000, 0x20000, VHOST_MAP_RW, { file: 'memfd:guest', offset: 0 });
+    h.dmaMap(0, 0x2000, 0x1000, 0x20000, VHOST_ACCESS_RW, { file: 'memfd:guest', offset: 0 });
     const buf = new Uint8Array(4);
     h.getConfig(0, buf);
     h.getVqAffinity(0);
@@ -152,7 +153,7 @@ describe('decoding (trace input)', () => {
       [0, REPLAY_CALLBACK],
       [1, null],
       [0, expect.any(Iotlb)],
-      [0, 0x2000, 0x1000, 0x20000, VHOST_MAP_RW, { file: 'memfd:guest', offset: 0 }],
+      [0, 0x2000, 0x1000, 0x20000, VHOST_ACCESS_RW, { file: 'memfd:guest', offset: 0 }],
       [0, new Uint8Array(4)],
       [0],
     ]);

@@ -3,7 +3,8 @@ import type { OpName, VdpaCallback, VdpaVqState, VendorStat } from './config-ops
 import { VdpaError, isVdpaErrno } from './errors.js';
 import { BUS_OPS, CB_NAMES, MGMT_OPS, type BusEvent, type JsonValue } from './events.js';
 import { OP_TABLE, isOpName, type ValueKind } from './op-table.js';
-import { EVENT_FORMAT_VERSION, PACKED_VQ_IDX_MAX, U16_MAX } from './constants.js';
+import { U16_MAX } from '@vdpa-kit/virtio-spec';
+import { EVENT_FORMAT_VERSION, PACKED_VQ_IDX_MAX } from './constants.js';
 
 const HEX_BYTES = /^(?:[0-9a-f]{2})*$/i;
 const HEX_BIGINT = /^0x[0-9a-f]+$/i;

@@ -5,16 +5,6 @@ import {
   VDPA_ATTR_DEV_NET_CFG_MACADDR,
   VDPA_ATTR_DEV_NET_CFG_MAX_VQP,
   VDPA_ATTR_DEV_NET_CFG_MTU,
-} from './constants.js';
-import { VdpaError } from './errors.js';
-import type { MgmtEvent } from './events.js';
-import type { MgmtDevice } from './mgmt-device.js';
-import { FakeDevice } from './testing/fake-device.js';
-import { FakeMgmtDevice, type FakeMgmtDeviceOptions } from './testing/fake-mgmt-device.js';
-import { FakeTransport } from './testing/fake-transport.js';
-import { collectEvents } from './testing/collect-events.js';
-import { VdpaBus } from './vdpa-bus.js';
-import {
   VIRTIO_CONFIG_S_ACKNOWLEDGE,
   VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_FEATURES_OK,
@@ -27,7 +17,15 @@ import {
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_F_STATUS,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import { VdpaError } from './errors.js';
+import type { MgmtEvent } from './events.js';
+import type { MgmtDevice } from './mgmt-device.js';
+import { FakeDevice } from './testing/fake-device.js';
+import { FakeMgmtDevice, type FakeMgmtDeviceOptions } from './testing/fake-mgmt-device.js';
+import { FakeTransport } from './testing/fake-transport.js';
+import { collectEvents } from './testing/collect-events.js';
+import { VdpaBus } from './vdpa-bus.js';
 
 const MAC = new Uint8Array([0x00, 0x11, 0x22, 0x33, 0x44, 0x55]);
 const NET_FEATURES =

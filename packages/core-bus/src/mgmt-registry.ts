@@ -1,4 +1,4 @@
-import { VDPA_ATTR_DEV_NET_CFG_MACADDR } from './constants.js';
+import { VDPA_ATTR_DEV_NET_CFG_MACADDR, VIRTIO_ID_NET, bit } from '@vdpa-kit/virtio-spec';
 import { devConfig, devShow, devVstats } from './dev-queries.js';
 import type { DeviceHandle } from './device-handle.js';
 import { VdpaError } from './errors.js';
@@ -23,7 +23,6 @@ import {
   mgmtdevClasses,
 } from './mgmt-validation.js';
 import type { VdpaDevice } from './vdpa-device.js';
-import { VIRTIO_ID_NET, bit } from '@vdpa-kit/vring';
 
 /** What the registry needs from the bus (internal). */
 export interface MgmtHost {

@@ -1,5 +1,5 @@
 import {
-  ETH_ADDR_GROUP_BIT,
+  ETH_ADDR_MULTICAST,
   ETH_ALEN,
   U16_MAX,
   U64_LIMIT,
@@ -7,20 +7,17 @@ import {
   VDPA_ATTR_DEV_NET_CFG_MACADDR,
   VDPA_ATTR_DEV_NET_CFG_MAX_VQP,
   VDPA_ATTR_DEV_NET_CFG_MTU,
-  VDPA_MGMTDEV_CLASS_ID_MAX,
-} from './constants.js';
-import { bigintToHex } from './event-codec.js';
-import { VdpaError } from './errors.js';
-import type { MgmtDevice, VdpaDevAddRequest, VdpaDevSetConfig } from './mgmt-device.js';
-import {
-  VDPA_DEVICE_FEATURES_MASK,
   VIRTIO_ID_NET,
   VIRTIO_NET_F_MAC,
   VIRTIO_NET_F_MQ,
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_MIN_MTU,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import { VDPA_DEVICE_FEATURES_MASK, VDPA_MGMTDEV_CLASS_ID_MAX } from './constants.js';
+import { bigintToHex } from './event-codec.js';
+import { VdpaError } from './errors.js';
+import type { MgmtDevice, VdpaDevAddRequest, VdpaDevSetConfig } from './mgmt-device.js';
 
 /** `VDPA_DEV_NET_ATTRS_MASK`: the net attributes of a `dev add`. */
 export const VDPA_DEV_NET_ATTRS_MASK =
@@ -49,7 +46,7 @@ export function checkMacLength(mac: unknown): Uint8Array {
 
 /** `is_valid_ether_addr`: not multicast (bit 0 of the first byte) and not all zero. */
 export function isValidEtherAddr(mac: Uint8Array): boolean {
-  return mac.length === ETH_ALEN && (mac[0] & ETH_ADDR_GROUP_BIT) === 0 && mac.some((b) => b !== 0);
+  return mac.length === ETH_ALEN && (mac[0] & ETH_ADDR_MULTICAST) === 0 && mac.some((b) => b !== 0);
 }
 
 /** Formats a MAC as `00:11:22:33:44:55`. */

@@ -1,10 +1,9 @@
 import {
-  DmaAllocator,
-  GuestMemory,
   VIRTIO_CONFIG_S_ACKNOWLEDGE,
   VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_FEATURES_OK,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import { DmaAllocator, GuestMemory } from '@vdpa-kit/vring';
 import { ContainerModule, inject, injectable } from 'inversify';
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';

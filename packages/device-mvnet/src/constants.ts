@@ -1,5 +1,5 @@
-import { VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_ANY_LAYOUT, VIRTIO_F_VERSION_1, bit } from '@vdpa-kit/vring';
-import { VIRTIO_NET_F_MAC, VIRTIO_NET_F_MTU, VIRTIO_NET_F_STATUS } from '@vdpa-kit/vring';
+import { VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_ANY_LAYOUT, VIRTIO_F_VERSION_1 } from '@vdpa-kit/virtio-spec';
+import { VIRTIO_NET_F_MAC, VIRTIO_NET_F_MTU, VIRTIO_NET_F_STATUS, bit } from '@vdpa-kit/virtio-spec';
 
 /** Handle of the management device (`vdpa mgmtdev show`). */
 export const MVNET_MGMTDEV_NAME = 'mvnet';

@@ -5,7 +5,7 @@ import {
   VIRTIO_NET_CONFIG_SIZE,
   VIRTIO_NET_CONFIG_STATUS,
   VIRTIO_NET_S_LINK_UP,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mvnetConfig, mvnetMac } from './mvnet-config.js';

@@ -1,5 +1,5 @@
-import { VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MTU, VIRTIO_NET_CONFIG_SIZE } from '@vdpa-kit/vring';
-import { VIRTIO_NET_CONFIG_STATUS, VIRTIO_NET_S_LINK_UP } from '@vdpa-kit/vring';
+import { VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MTU, VIRTIO_NET_CONFIG_SIZE } from '@vdpa-kit/virtio-spec';
+import { VIRTIO_NET_CONFIG_STATUS, VIRTIO_NET_S_LINK_UP } from '@vdpa-kit/virtio-spec';
 
 const MAC_PREFIX = [0x02, 0x6d]; // 'm', locally administered (bit 1 of octet 0), unicast (bit 0 clear)
 const FNV_OFFSET = 0x811c9dc5; // 32-bit FNV-1a offset basis

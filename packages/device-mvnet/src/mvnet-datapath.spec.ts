@@ -1,4 +1,5 @@
-import { BufferList, VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_NET_HDR_V1_SIZE } from '@vdpa-kit/vring';
+import { VIRTIO_CONFIG_S_NEEDS_RESET, VIRTIO_NET_HDR_V1_SIZE } from '@vdpa-kit/virtio-spec';
+import { BufferList } from '@vdpa-kit/vring';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LoopbackDriver, testFrame } from '../test/loopback-driver.js';

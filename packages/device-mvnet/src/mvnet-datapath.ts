@@ -1,8 +1,8 @@
+import { U16_MASK } from '@vdpa-kit/virtio-spec';
 import { type GuestMemory, type Iotlb, Iov, VringError, Vringh } from '@vdpa-kit/vring';
 import type { VdpaCallback, Work } from '@vdpa-kit/core-bus';
 import { MVNET_RX_VQ, MVNET_TX_VQ, MVNET_WORK_BUDGET } from './constants.js';
 
-const U16_MASK = 0xffff; // ring indices are free-running u16 (virtio 1.2 §2.7)
 /** One virtqueue (`vdpasim_virtqueue`): what the vq ops programmed, the ring's device side and its iov. */
 export class MvnetVq {
   readonly vring = new Vringh();

@@ -9,7 +9,7 @@ import {
   VIRTIO_NET_CONFIG_SIZE,
   VIRTIO_RING_F_EVENT_IDX,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { VdpaError } from '@vdpa-kit/core-bus';
 import { describe, expect, it } from 'vitest';
 import { mvnetStack } from '../test/mvnet-stack.js';

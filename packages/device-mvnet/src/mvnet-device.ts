@@ -1,5 +1,6 @@
-import { VIRTIO_CONFIG_S_DRIVER_OK as DRIVER_OK, VIRTIO_ID_NET, type GuestMemory } from '@vdpa-kit/vring';
-import { VIRTIO_CONFIG_S_NEEDS_RESET as NEEDS_RESET, Iotlb, type VringError } from '@vdpa-kit/vring';
+import { VIRTIO_CONFIG_S_DRIVER_OK as DRIVER_OK, VIRTIO_ID_NET } from '@vdpa-kit/virtio-spec';
+import { VIRTIO_CONFIG_S_NEEDS_RESET as NEEDS_RESET } from '@vdpa-kit/virtio-spec';
+import { Iotlb, type GuestMemory, type VringError } from '@vdpa-kit/vring';
 import { VdpaError, type VdpaCallback, type VdpaConfigOps, type VdpaVqState } from '@vdpa-kit/core-bus';
 import type { Logger, VendorStat, WorkQueue } from '@vdpa-kit/core-bus';
 import * as C from './constants.js';

@@ -1,4 +1,4 @@
-import { VIRTIO_ID_NET, VIRTIO_NET_S_LINK_UP, bit } from '@vdpa-kit/vring';
+import { VIRTIO_ID_NET, VIRTIO_NET_S_LINK_UP, bit } from '@vdpa-kit/virtio-spec';
 import { MGMT_DEVICE, VdpaError, composeStack } from '@vdpa-kit/core-bus';
 import { FakeTransport, collectEvents } from '@vdpa-kit/core-bus/testing';
 import { describe, expect, it } from 'vitest';

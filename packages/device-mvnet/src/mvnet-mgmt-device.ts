@@ -1,6 +1,7 @@
-import { type GuestMemory, VIRTIO_ID_NET, bit } from '@vdpa-kit/vring';
+import { VDPA_ATTR_DEV_NET_CFG_MACADDR, VDPA_ATTR_DEV_NET_CFG_MTU, bit } from '@vdpa-kit/virtio-spec';
+import { VIRTIO_ID_NET } from '@vdpa-kit/virtio-spec';
+import type { GuestMemory } from '@vdpa-kit/vring';
 import { GUEST_MEMORY, LOGGER, VDPA_BUS, WORK_QUEUE, type Logger, type WorkQueue } from '@vdpa-kit/core-bus';
-import { VDPA_ATTR_DEV_NET_CFG_MACADDR, VDPA_ATTR_DEV_NET_CFG_MTU } from '@vdpa-kit/core-bus';
 import type { MgmtDevice, VdpaBus, VdpaDevSetConfig, VdpaDevice } from '@vdpa-kit/core-bus';
 import { inject, injectable } from 'inversify';
 import * as C from './constants.js';

@@ -1,14 +1,8 @@
 // A minimal virtio-net driver side for the device tests, built from vring's driver-side `Virtqueue`:
 // bring-up through a DeviceHandle (virtio_vdpa's sequence, reference §1.3), a TX buffer pool, posted RX
 // buffers that are reposted after each interrupt, and everything it saw collected into arrays.
-import {
-  type BufferList,
-  DmaAllocator,
-  type GuestMemory,
-  VIRTIO_CONFIG_S_DRIVER_OK,
-  VIRTIO_NET_HDR_V1_SIZE,
-  type Virtqueue,
-} from '@vdpa-kit/vring';
+import { ETH_FRAME_LEN, VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_NET_HDR_V1_SIZE } from '@vdpa-kit/virtio-spec';
+import { type BufferList, DmaAllocator, type GuestMemory, type Virtqueue } from '@vdpa-kit/vring';
 import type { DeviceHandle } from '@vdpa-kit/core-bus';
 import { negotiateTestFeatures, setupTestVq } from '@vdpa-kit/core-bus/testing';
 
@@ -27,8 +21,6 @@ export interface LoopbackDriverOptions {
   /** Set DRIVER_OK at the end of bring-up (default true); otherwise call `setDriverOk()`. */
   readonly driverOk?: boolean;
 }
-
-const ETH_FRAME_MAX = 1514;
 
 /** Driver side of an mvnet device: RX is vq 0, TX vq 1. */
 export class LoopbackDriver {
@@ -56,7 +48,7 @@ export class LoopbackDriver {
     options: LoopbackDriverOptions = {},
   ) {
     const num = options.num ?? 256;
-    this.rxSize = options.rxBufferSize ?? VIRTIO_NET_HDR_V1_SIZE + ETH_FRAME_MAX;
+    this.rxSize = options.rxBufferSize ?? VIRTIO_NET_HDR_V1_SIZE + ETH_FRAME_LEN;
     this.repost = options.repost ?? true;
     this.dma = new DmaAllocator(mem);
     negotiateTestFeatures(handle, options.features);
@@ -75,7 +67,7 @@ export class LoopbackDriver {
     this.txq = make(1, () => this.onTx());
     handle.setConfigCb(() => this.configChanges++);
     for (let i = 0; i < num; i++) {
-      this.txAddrs.push(this.dma.alloc(VIRTIO_NET_HDR_V1_SIZE + ETH_FRAME_MAX * 2));
+      this.txAddrs.push(this.dma.alloc(VIRTIO_NET_HDR_V1_SIZE + ETH_FRAME_LEN * 2));
       this.txFree.push(i);
     }
     const rxCount = options.rxBuffers ?? num;

@@ -1,7 +1,6 @@
 /**
- * Constants of the vDPA device simulator (reference §3.1–3.2, kernel `drivers/vdpa/vdpa_sim/`) and the
- * few protocol sizes it needs that `@vdpa-kit/vring`'s spec constants do not name. Virtio spec
- * constants themselves come from `@vdpa-kit/vring`.
+ * Constants of the vDPA device simulator (kernel `drivers/vdpa/vdpa_sim/`). Spec and uAPI constants
+ * come from `@vdpa-kit/virtio-spec`.
  */
 import {
   VIRTIO_F_ACCESS_PLATFORM,
@@ -15,7 +14,7 @@ import {
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_F_STATUS,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 
 /** Ring alignment the simulator reports (`VDPASIM_QUEUE_ALIGN` = PAGE_SIZE, reference §3.1). */
 export const VDPASIM_QUEUE_ALIGN = 4096;
@@ -77,12 +76,6 @@ export const VDPASIM_CVQ_GROUP = 1;
 export const VDPASIM_NET_MGMTDEV_NAME = 'vdpasim_net';
 
 /**
- * `VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK` (uapi `vhost_types.h`): the bit number of the only backend
- * feature the simulator reports (`get_backend_features`, reference §3.1).
- */
-export const VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK = 6;
-
-/**
  * Default packets (or control requests) one work pass processes per queue before it requeues
  * itself. The kernel uses 5; a larger batch amortises the pass and its notification decision.
  */
@@ -90,24 +83,3 @@ export const VDPASIM_DEFAULT_WORK_BUDGET = 64;
 
 /** Default IOTLB entry limit per address space, 0 = unlimited (`max_iotlb_entries`, reference §3.1). */
 export const VDPASIM_DEFAULT_MAX_IOTLB_ENTRIES = 2048;
-
-/** Length of an Ethernet address (`ETH_ALEN`). */
-export const ETH_ALEN = 6;
-
-/** Size of `struct virtio_net_ctrl_hdr` `{u8 class; u8 cmd}` (virtio 1.2 §5.1.6.5). */
-export const VIRTIO_NET_CTRL_HDR_SIZE = 2;
-
-/** Size of the control queue's `u8 ack` (virtio 1.2 §5.1.6.5). */
-export const VIRTIO_NET_CTRL_ACK_SIZE = 1;
-
-/** Size of the `u8 on` argument of the RX class commands (virtio 1.2 §5.1.6.5.1). */
-export const VIRTIO_NET_CTRL_RX_ARG_SIZE = 1;
-
-/** Size of the `le16 virtqueue_pairs` argument of `VQ_PAIRS_SET` (virtio 1.2 §5.1.6.5.5). */
-export const VIRTIO_NET_CTRL_MQ_ARG_SIZE = 2;
-
-/** Largest device status value: the status is one byte (virtio 1.2 §2.1). */
-export const VIRTIO_STATUS_MAX = 0xff;
-
-/** Largest u16 (ring indices, vq state). */
-export const U16_MAX = 0xffff;

@@ -1,5 +1,6 @@
 import type { VdpaError } from '@vdpa-kit/core-bus';
-import { IOVA_MAX, Iotlb, VHOST_MAP_RO, VHOST_MAP_RW, VHOST_MAP_WO } from '@vdpa-kit/vring';
+import { VHOST_ACCESS_RO, VHOST_ACCESS_RW, VHOST_ACCESS_WO } from '@vdpa-kit/virtio-spec';
+import { IOVA_MAX, Iotlb } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { simStack } from '../test/stack.js';
 import { VdpasimIommu } from './vdpasim-iommu.js';
@@ -13,7 +14,7 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-const identity = [{ start: 0, last: IOVA_MAX, addr: 0, perm: VHOST_MAP_RW }];
+const identity = [{ start: 0, last: IOVA_MAX, addr: 0, perm: VHOST_ACCESS_RW }];
 
 describe('VdpasimIommu', () => {
   it('starts every address space as identity passthrough', () => {
@@ -27,12 +28,12 @@ describe('VdpasimIommu', () => {
 
   it('dmaMap leaves passthrough and adds only the new range', () => {
     const iommu = new VdpasimIommu(2, 2048);
-    iommu.dmaMap(0, 0x1000, 0x2000, 0x10000, VHOST_MAP_RO);
+    iommu.dmaMap(0, 0x1000, 0x2000, 0x10000, VHOST_ACCESS_RO);
     expect(iommu.isPassthrough(0)).toBe(false);
     expect(iommu.iotlb(0).entries()).toEqual([
-      { start: 0x1000, last: 0x2fff, addr: 0x10000, perm: VHOST_MAP_RO },
+      { start: 0x1000, last: 0x2fff, addr: 0x10000, perm: VHOST_ACCESS_RO },
     ]);
-    iommu.dmaMap(0, 0x4000, 0x1000, 0x20000, VHOST_MAP_WO, { file: 'memfd:guest', offset: 0 });
+    iommu.dmaMap(0, 0x4000, 0x1000, 0x20000, VHOST_ACCESS_WO, { file: 'memfd:guest', offset: 0 });
     expect(iommu.iotlb(0).size).toBe(2);
     expect(iommu.iotlb(0).lookup(0x4000)?.opaque).toEqual({ file: 'memfd:guest', offset: 0 });
     // The other address space is untouched.
@@ -48,9 +49,9 @@ describe('VdpasimIommu', () => {
 
   it('dmaUnmap removes every overlapping entry whole', () => {
     const iommu = new VdpasimIommu(1, 0);
-    iommu.dmaMap(0, 0x1000, 0x1000, 0x1000, VHOST_MAP_RW);
-    iommu.dmaMap(0, 0x2000, 0x1000, 0x2000, VHOST_MAP_RW);
-    iommu.dmaMap(0, 0x8000, 0x1000, 0x8000, VHOST_MAP_RW);
+    iommu.dmaMap(0, 0x1000, 0x1000, 0x1000, VHOST_ACCESS_RW);
+    iommu.dmaMap(0, 0x2000, 0x1000, 0x2000, VHOST_ACCESS_RW);
+    iommu.dmaMap(0, 0x8000, 0x1000, 0x8000, VHOST_ACCESS_RW);
     iommu.dmaUnmap(0, 0x1800, 0x1000);
     expect(
       iommu
@@ -63,8 +64,8 @@ describe('VdpasimIommu', () => {
   it('setMap replaces the whole space with a copy', () => {
     const iommu = new VdpasimIommu(2, 2048);
     const src = new Iotlb();
-    src.addRange(0x1000, 0x1fff, 0x5000, VHOST_MAP_RW);
-    src.addRange(0x3000, 0x3fff, 0x6000, VHOST_MAP_RO);
+    src.addRange(0x1000, 0x1fff, 0x5000, VHOST_ACCESS_RW);
+    src.addRange(0x3000, 0x3fff, 0x6000, VHOST_ACCESS_RO);
     iommu.setMap(1, src);
     expect(iommu.isPassthrough(1)).toBe(false);
     expect(iommu.iotlb(1).entries()).toEqual(src.entries());
@@ -75,7 +76,7 @@ describe('VdpasimIommu', () => {
   it('setMap beyond the entry limit fails with ENOMEM and leaves the space empty', () => {
     const iommu = new VdpasimIommu(1, 2);
     const src = new Iotlb();
-    for (let i = 0; i < 3; i++) src.addRange(i * 0x1000, i * 0x1000 + 0xfff, i * 0x1000, VHOST_MAP_RW);
+    for (let i = 0; i < 3; i++) src.addRange(i * 0x1000, i * 0x1000 + 0xfff, i * 0x1000, VHOST_ACCESS_RW);
     expect(codeOf(() => iommu.setMap(0, src))).toBe('ENOMEM');
     expect(iommu.iotlb(0).size).toBe(0);
     expect(iommu.isPassthrough(0)).toBe(false);
@@ -83,19 +84,19 @@ describe('VdpasimIommu', () => {
 
   it('dmaMap beyond the entry limit fails with ENOMEM; 0 means unlimited', () => {
     const limited = new VdpasimIommu(1, 1);
-    limited.dmaMap(0, 0, 0x1000, 0, VHOST_MAP_RW);
-    expect(codeOf(() => limited.dmaMap(0, 0x1000, 0x1000, 0x1000, VHOST_MAP_RW))).toBe('ENOMEM');
+    limited.dmaMap(0, 0, 0x1000, 0, VHOST_ACCESS_RW);
+    expect(codeOf(() => limited.dmaMap(0, 0x1000, 0x1000, 0x1000, VHOST_ACCESS_RW))).toBe('ENOMEM');
     const unlimited = new VdpasimIommu(1, 0);
-    for (let i = 0; i < 3000; i++) unlimited.dmaMap(0, i * 0x1000, 0x1000, i * 0x1000, VHOST_MAP_RW);
+    for (let i = 0; i < 3000; i++) unlimited.dmaMap(0, i * 0x1000, 0x1000, i * 0x1000, VHOST_ACCESS_RW);
     expect(unlimited.iotlb(0).size).toBe(3000);
   });
 
   it('reports bad map arguments with errno codes', () => {
     const iommu = new VdpasimIommu(2, 2048);
-    expect(codeOf(() => iommu.dmaMap(2, 0, 0x1000, 0, VHOST_MAP_RW))).toBe('EINVAL');
-    expect(codeOf(() => iommu.dmaMap(0, 0x1000, 0, 0, VHOST_MAP_RW))).toBe('EFAULT');
+    expect(codeOf(() => iommu.dmaMap(2, 0, 0x1000, 0, VHOST_ACCESS_RW))).toBe('EINVAL');
+    expect(codeOf(() => iommu.dmaMap(0, 0x1000, 0, 0, VHOST_ACCESS_RW))).toBe('EFAULT');
     expect(codeOf(() => iommu.dmaMap(0, 0, 0x1000, 0, 7))).toBe('EINVAL');
-    expect(codeOf(() => iommu.dmaMap(0, IOVA_MAX, 2, 0, VHOST_MAP_RW))).toBe('ERANGE');
+    expect(codeOf(() => iommu.dmaMap(0, IOVA_MAX, 2, 0, VHOST_ACCESS_RW))).toBe('ERANGE');
     expect(codeOf(() => iommu.setMap(0, {} as Iotlb))).toBe('EINVAL');
     expect(codeOf(() => iommu.resetMap(-1))).toBe('EINVAL');
   });
@@ -105,7 +106,7 @@ describe('VdpasimIommu', () => {
     const before = iommu.iotlb(0).generation;
     iommu.resetMap(0);
     expect(iommu.iotlb(0).generation).toBe(before);
-    iommu.dmaMap(1, 0x1000, 0x1000, 0, VHOST_MAP_RW);
+    iommu.dmaMap(1, 0x1000, 0x1000, 0, VHOST_ACCESS_RW);
     iommu.resetMap(1);
     expect(iommu.isPassthrough(1)).toBe(true);
     expect(iommu.iotlb(1).entries()).toEqual(identity);
@@ -114,7 +115,7 @@ describe('VdpasimIommu', () => {
   it('keeps one Iotlb object per space for its whole life', () => {
     const iommu = new VdpasimIommu(1, 2048);
     const tlb = iommu.iotlb(0);
-    iommu.dmaMap(0, 0, 0x1000, 0, VHOST_MAP_RW);
+    iommu.dmaMap(0, 0, 0x1000, 0, VHOST_ACCESS_RW);
     iommu.setMap(0, new Iotlb());
     iommu.resetMap(0);
     expect(iommu.iotlb(0)).toBe(tlb);
@@ -125,20 +126,20 @@ describe('address spaces through the config ops', () => {
   it('applies the module IOTLB limit', () => {
     const { add } = simStack({ module: { maxIotlbEntries: 1 } });
     const { handle } = add('vdpa0');
-    handle.dmaMap(0, 0, 0x1000, 0, VHOST_MAP_RW);
-    expect(codeOf(() => handle.dmaMap(0, 0x1000, 0x1000, 0x1000, VHOST_MAP_RW))).toBe('ENOMEM');
+    handle.dmaMap(0, 0, 0x1000, 0, VHOST_ACCESS_RW);
+    expect(codeOf(() => handle.dmaMap(0, 0x1000, 0x1000, 0x1000, VHOST_ACCESS_RW))).toBe('ENOMEM');
   });
 
   it('maps through setMap, dmaMap, dmaUnmap and resetMap', () => {
     const { add } = simStack();
     const { handle, sim } = add('vdpa0');
     const src = new Iotlb();
-    src.addRange(0, 0xffff, 0x100000, VHOST_MAP_RW);
+    src.addRange(0, 0xffff, 0x100000, VHOST_ACCESS_RW);
     handle.setMap(0, src);
     expect(sim.iommu.iotlb(0).entries()).toEqual([
-      { start: 0, last: 0xffff, addr: 0x100000, perm: VHOST_MAP_RW },
+      { start: 0, last: 0xffff, addr: 0x100000, perm: VHOST_ACCESS_RW },
     ]);
-    handle.dmaMap(0, 0x10000, 0x1000, 0x200000, VHOST_MAP_RO);
+    handle.dmaMap(0, 0x10000, 0x1000, 0x200000, VHOST_ACCESS_RO);
     handle.dmaUnmap(0, 0, 0x10);
     expect(
       sim.iommu

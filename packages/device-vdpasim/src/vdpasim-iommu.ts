@@ -1,5 +1,6 @@
 import { VdpaError, type VdpaMapFile } from '@vdpa-kit/core-bus';
-import { IOVA_MAX, Iotlb, VHOST_MAP_RW } from '@vdpa-kit/vring';
+import { VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
+import { IOVA_MAX, Iotlb } from '@vdpa-kit/vring';
 
 /**
  * The simulator's on-chip IOMMU (reference §3.1): one {@link Iotlb} per address space, each starting
@@ -11,7 +12,7 @@ import { IOVA_MAX, Iotlb, VHOST_MAP_RW } from '@vdpa-kit/vring';
  *
  * @example
  * const iommu = new VdpasimIommu(2, 2048);
- * iommu.dmaMap(1, 0x1000, 0x1000, 0x8000, VHOST_MAP_RW); // AS 1 leaves passthrough
+ * iommu.dmaMap(1, 0x1000, 0x1000, 0x8000, VHOST_ACCESS_RW); // AS 1 leaves passthrough
  * iommu.resetMap(1); // identity again
  */
 export class VdpasimIommu {
@@ -30,7 +31,7 @@ export class VdpasimIommu {
     this.pt = [];
     for (let asid = 0; asid < nas; asid++) {
       const tlb = new Iotlb({ limit: maxEntries });
-      tlb.addRange(0, IOVA_MAX, 0, VHOST_MAP_RW);
+      tlb.addRange(0, IOVA_MAX, 0, VHOST_ACCESS_RW);
       this.tlbs.push(tlb);
       this.pt.push(true);
     }
@@ -110,7 +111,7 @@ export class VdpasimIommu {
     const tlb = this.tlbs[this.check(asid)];
     if (this.pt[asid]) return;
     tlb.reset();
-    tlb.addRange(0, IOVA_MAX, 0, VHOST_MAP_RW);
+    tlb.addRange(0, IOVA_MAX, 0, VHOST_ACCESS_RW);
     this.pt[asid] = true;
   }
 

@@ -1,5 +1,5 @@
 import {
-  VHOST_MAP_RW,
+  VHOST_ACCESS_RW,
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VIRTIO_NET_CTRL_ANNOUNCE,
   VIRTIO_NET_CTRL_ANNOUNCE_ACK,
@@ -17,7 +17,7 @@ import {
   VIRTIO_NET_F_MQ,
   VIRTIO_NET_OK,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { describe, expect, it } from 'vitest';
 import { simStack } from '../test/stack.js';
 import { SimNetDriver, ethFrame, statOf } from '../test/sim-net-driver.js';
@@ -130,7 +130,7 @@ describe('vdpasim_net groups and address spaces', () => {
       cvqIovaOffset: AS1_OFFSET,
       afterFeatures: (h) => {
         h.setGroupAsid(1, 1);
-        h.dmaMap(1, AS1_OFFSET, MEMORY_SIZE, 0, VHOST_MAP_RW);
+        h.dmaMap(1, AS1_OFFSET, MEMORY_SIZE, 0, VHOST_ACCESS_RW);
       },
     });
     expect(sim.vqs[2].asid).toBe(1);

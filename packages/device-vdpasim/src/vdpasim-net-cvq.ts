@@ -1,23 +1,21 @@
 import type { Work } from '@vdpa-kit/core-bus';
 import {
-  type Iov,
-  VIRTIO_NET_CTRL_MAC,
-  VIRTIO_NET_CTRL_MAC_ADDR_SET,
-  VIRTIO_NET_CTRL_MQ,
-  VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
-  VIRTIO_NET_CTRL_RX,
-  VIRTIO_NET_CTRL_RX_ALLMULTI,
-  VIRTIO_NET_CTRL_RX_PROMISC,
-  VIRTIO_NET_ERR,
-  VIRTIO_NET_OK,
-} from '@vdpa-kit/vring';
-import {
   ETH_ALEN,
   VIRTIO_NET_CTRL_ACK_SIZE,
   VIRTIO_NET_CTRL_HDR_SIZE,
-  VIRTIO_NET_CTRL_MQ_ARG_SIZE,
-  VIRTIO_NET_CTRL_RX_ARG_SIZE,
-} from './constants.js';
+  VIRTIO_NET_CTRL_MAC,
+  VIRTIO_NET_CTRL_MAC_ADDR_SET,
+  VIRTIO_NET_CTRL_MQ,
+  VIRTIO_NET_CTRL_MQ_PAIRS_SIZE,
+  VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+  VIRTIO_NET_CTRL_RX,
+  VIRTIO_NET_CTRL_RX_ALLMULTI,
+  VIRTIO_NET_CTRL_RX_ONOFF_SIZE,
+  VIRTIO_NET_CTRL_RX_PROMISC,
+  VIRTIO_NET_ERR,
+  VIRTIO_NET_OK,
+} from '@vdpa-kit/virtio-spec';
+import type { Iov } from '@vdpa-kit/vring';
 import type { VdpasimNetStats } from './vdpasim-net-stats.js';
 import type { VdpasimVirtqueue } from './vdpasim-vq.js';
 
@@ -132,13 +130,13 @@ export class VdpasimNetCvq implements Work {
       (cmd === VIRTIO_NET_CTRL_RX_PROMISC || cmd === VIRTIO_NET_CTRL_RX_ALLMULTI) &&
       ctl.ctrlRx
     ) {
-      if (riov.pull(arg, 0, VIRTIO_NET_CTRL_RX_ARG_SIZE) !== VIRTIO_NET_CTRL_RX_ARG_SIZE)
+      if (riov.pull(arg, 0, VIRTIO_NET_CTRL_RX_ONOFF_SIZE) !== VIRTIO_NET_CTRL_RX_ONOFF_SIZE)
         return VIRTIO_NET_ERR;
       ctl.setRxMode(cmd, arg[0] !== 0);
       return VIRTIO_NET_OK;
     }
     if (cls === VIRTIO_NET_CTRL_MQ && cmd === VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && ctl.mq) {
-      if (riov.pull(arg, 0, VIRTIO_NET_CTRL_MQ_ARG_SIZE) !== VIRTIO_NET_CTRL_MQ_ARG_SIZE)
+      if (riov.pull(arg, 0, VIRTIO_NET_CTRL_MQ_PAIRS_SIZE) !== VIRTIO_NET_CTRL_MQ_PAIRS_SIZE)
         return VIRTIO_NET_ERR;
       return ctl.setQueuePairs(arg[0] | (arg[1] << BYTE_SHIFT)) ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
     }

@@ -1,9 +1,9 @@
-import { ETH_ALEN } from './constants.js';
+import { ETH_ADDR_MULTICAST, ETH_ALEN } from '@vdpa-kit/virtio-spec';
 
 /** The all-ones byte of the broadcast address. */
 const BROADCAST_OCTET = 0xff;
-/** Bit 0 of the first destination octet: group (multicast) address. */
-const ETH_MULTICAST_BIT = 0x01;
+/** Module-local copy of `ETH_ADDR_MULTICAST`, bit 0 of the first destination octet (per-packet test). */
+const MULTICAST_BIT = ETH_ADDR_MULTICAST;
 
 /**
  * The receive filter of `vdpasim_net` (`receive_filter`, reference §3.2) with the RX-mode state the
@@ -54,7 +54,7 @@ export class VdpasimNetFilter {
    */
   acceptsDest(buf: Uint8Array, at: number): boolean {
     if (this.promisc) return true;
-    if ((buf[at] & ETH_MULTICAST_BIT) !== 0) {
+    if ((buf[at] & MULTICAST_BIT) !== 0) {
       return this.allmulti || isBroadcast(buf, at);
     }
     const mac = this.mac;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { VIRTIO_CONFIG_S_NEEDS_RESET } from '@vdpa-kit/vring';
+import { VIRTIO_CONFIG_S_NEEDS_RESET } from '@vdpa-kit/virtio-spec';
 import { describe, expect, it } from 'vitest';
 import { simStack } from '../test/stack.js';
 import { SimNetDriver, statOf } from '../test/sim-net-driver.js';

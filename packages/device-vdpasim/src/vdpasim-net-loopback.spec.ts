@@ -1,4 +1,6 @@
 import {
+  VHOST_ACCESS_RO,
+  VHOST_ACCESS_RW,
   VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VIRTIO_F_ACCESS_PLATFORM,
@@ -13,13 +15,10 @@ import {
   VIRTIO_NET_F_MQ,
   VIRTIO_NET_OK,
   VIRTQ_DESC_F_WRITE,
-  BufferList,
-  Iotlb,
-  VHOST_MAP_RO,
-  VHOST_MAP_RW,
   bit,
   vringUsedSize,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import { BufferList, Iotlb } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { simStack } from '../test/stack.js';
 import { SimNetDriver, ethFrame, statOf } from '../test/sim-net-driver.js';
@@ -387,7 +386,7 @@ describe('vdpasim_net guest errors', () => {
   });
 
   it('a pass that completes nothing on RX leaves its used ring alone (unmapped or read-only)', () => {
-    for (const perm of [undefined, VHOST_MAP_RO] as const) {
+    for (const perm of [undefined, VHOST_ACCESS_RO] as const) {
       const { handle, mem } = netStack();
       const drv = new SimNetDriver(handle, mem, { num: 16 });
       // Everything mapped read-write but the RX used ring: a hole, or read-only.
@@ -395,9 +394,9 @@ describe('vdpasim_net guest errors', () => {
       const size = vringUsedSize(16);
       const end = mem.regions()[0].size;
       const tlb = new Iotlb();
-      tlb.addRange(0, used - 1, 0, VHOST_MAP_RW);
+      tlb.addRange(0, used - 1, 0, VHOST_ACCESS_RW);
       if (perm !== undefined) tlb.addRange(used, used + size - 1, used, perm);
-      tlb.addRange(used + size, end - 1, used + size, VHOST_MAP_RW);
+      tlb.addRange(used + size, end - 1, used + size, VHOST_ACCESS_RW);
       handle.setMap(0, tlb);
       handle.kickVq(1); // nothing to send
       drv.send(ethFrame(OTHER)); // dropped by the filter: no RX chain needed

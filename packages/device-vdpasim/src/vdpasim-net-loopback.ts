@@ -1,12 +1,11 @@
 import type { Work } from '@vdpa-kit/core-bus';
+import { ETH_ALEN, VIRTIO_NET_HDR_V1_SIZE } from '@vdpa-kit/virtio-spec';
 import {
-  VIRTIO_NET_HDR_V1_SIZE,
   VRINGH_LOOPBACK_BUDGET,
   VRINGH_LOOPBACK_EMPTY,
   VringhLoopback,
   type VringhLoopbackFilter,
 } from '@vdpa-kit/vring';
-import { ETH_ALEN } from './constants.js';
 import type { VdpasimNetFilter } from './vdpasim-net-filter.js';
 import type { VdpasimNetStats } from './vdpasim-net-stats.js';
 import type { VdpasimVirtqueue } from './vdpasim-vq.js';

@@ -1,5 +1,5 @@
-import { VDPA_ATTR_DEV_NET_CFG_MACADDR, type VdpaError } from '@vdpa-kit/core-bus';
 import {
+  VDPA_ATTR_DEV_NET_CFG_MACADDR,
   VIRTIO_F_ACCESS_PLATFORM,
   VIRTIO_F_VERSION_1,
   VIRTIO_ID_NET,
@@ -10,7 +10,8 @@ import {
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_S_LINK_UP,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import type { VdpaError } from '@vdpa-kit/core-bus';
 import { describe, expect, it } from 'vitest';
 import { simStack } from '../test/stack.js';
 import { SimNetDriver } from '../test/sim-net-driver.js';

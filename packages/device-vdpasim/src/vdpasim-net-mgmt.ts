@@ -1,10 +1,14 @@
 import {
-  GUEST_MEMORY,
-  LOGGER,
   VDPA_ATTR_DEV_FEATURES,
   VDPA_ATTR_DEV_NET_CFG_MACADDR,
   VDPA_ATTR_DEV_NET_CFG_MAX_VQP,
   VDPA_ATTR_DEV_NET_CFG_MTU,
+  VIRTIO_ID_NET,
+  bit,
+} from '@vdpa-kit/virtio-spec';
+import {
+  GUEST_MEMORY,
+  LOGGER,
   VDPA_BUS,
   VdpaError,
   WORK_QUEUE,
@@ -15,7 +19,7 @@ import {
   type VdpaDevice,
   type WorkQueue,
 } from '@vdpa-kit/core-bus';
-import { type GuestMemory, VIRTIO_ID_NET, bit } from '@vdpa-kit/vring';
+import type { GuestMemory } from '@vdpa-kit/vring';
 import { inject, injectable } from 'inversify';
 import {
   VDPASIM_NET_MAX_SUPPORTED_VQS,

@@ -1,5 +1,7 @@
 import { VdpaError, type VendorStat, type Work } from '@vdpa-kit/core-bus';
 import {
+  ETH_ALEN,
+  U16_MAX,
   VIRTIO_F_VERSION_1,
   VIRTIO_ID_NET,
   VIRTIO_NET_CONFIG_MAC,
@@ -18,10 +20,8 @@ import {
   VIRTIO_NET_MIN_MTU,
   VIRTIO_NET_S_LINK_UP,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import {
-  ETH_ALEN,
-  U16_MAX,
   VDPASIM_CVQ_GROUP,
   VDPASIM_DATAVQ_GROUP,
   VDPASIM_NET_DEFAULT_MTU,

@@ -1,5 +1,6 @@
 import { VdpaError, type VdpaCallback } from '@vdpa-kit/core-bus';
-import { type GuestMemory, type Iotlb, Iov, VIRTIO_RING_F_EVENT_IDX, Vringh, bit } from '@vdpa-kit/vring';
+import { VIRTIO_RING_F_EVENT_IDX, bit } from '@vdpa-kit/virtio-spec';
+import { type GuestMemory, type Iotlb, Iov, Vringh } from '@vdpa-kit/vring';
 
 /**
  * One simulated virtqueue (`struct vdpasim_virtqueue`, reference §3.1): the device side of the ring

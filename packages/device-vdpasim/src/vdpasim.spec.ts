@@ -1,7 +1,6 @@
-import { VDPA_RESET_F_CLEAN_MAP, type VdpaError } from '@vdpa-kit/core-bus';
 import {
-  IOVA_MAX,
-  VHOST_MAP_RW,
+  VDPA_RESET_F_CLEAN_MAP,
+  VHOST_ACCESS_RW,
   VIRTIO_CONFIG_S_ACKNOWLEDGE,
   VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_DRIVER_OK,
@@ -12,7 +11,9 @@ import {
   VIRTIO_NET_F_CSUM,
   VIRTIO_NET_F_MAC,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import type { VdpaError } from '@vdpa-kit/core-bus';
+import { IOVA_MAX } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { simStack } from '../test/stack.js';
 import { SimNetDriver, ethFrame } from '../test/sim-net-driver.js';
@@ -155,11 +156,11 @@ describe('vdpasim core ops', () => {
   it('keeps mappings across reset unless CLEAN_MAP is given', () => {
     const { add } = simStack();
     const { handle, sim } = add('vdpa0');
-    handle.dmaMap(1, 0x1000, 0x1000, 0x8000, VHOST_MAP_RW);
+    handle.dmaMap(1, 0x1000, 0x1000, 0x8000, VHOST_ACCESS_RW);
     handle.reset();
     expect(sim.iommu.isPassthrough(1)).toBe(false);
     expect(sim.iommu.iotlb(1).entries()).toEqual([
-      { start: 0x1000, last: 0x1fff, addr: 0x8000, perm: VHOST_MAP_RW },
+      { start: 0x1000, last: 0x1fff, addr: 0x8000, perm: VHOST_ACCESS_RW },
     ]);
     handle.reset(VDPA_RESET_F_CLEAN_MAP);
     expect(sim.iommu.isPassthrough(1)).toBe(true);

@@ -1,5 +1,14 @@
 import {
+  U16_MAX,
   VDPA_RESET_F_CLEAN_MAP,
+  VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+  VIRTIO_F_ACCESS_PLATFORM,
+  VIRTIO_STATUS_MAX,
+  bit,
+} from '@vdpa-kit/virtio-spec';
+import {
   VdpaError,
   type Logger,
   type VdpaCallback,
@@ -11,24 +20,8 @@ import {
   type Work,
   type WorkQueue,
 } from '@vdpa-kit/core-bus';
-import {
-  IOVA_MAX,
-  VIRTIO_CONFIG_S_DRIVER_OK,
-  VIRTIO_CONFIG_S_NEEDS_RESET,
-  VIRTIO_F_ACCESS_PLATFORM,
-  bit,
-  checkAddress,
-  type GuestMemory,
-  type Iotlb,
-} from '@vdpa-kit/vring';
-import {
-  U16_MAX,
-  VDPASIM_QUEUE_ALIGN,
-  VDPASIM_QUEUE_MAX,
-  VDPASIM_VENDOR_ID,
-  VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK,
-  VIRTIO_STATUS_MAX,
-} from './constants.js';
+import { IOVA_MAX, checkAddress, type GuestMemory, type Iotlb } from '@vdpa-kit/vring';
+import { VDPASIM_QUEUE_ALIGN, VDPASIM_QUEUE_MAX, VDPASIM_VENDOR_ID } from './constants.js';
 import { VdpasimIommu } from './vdpasim-iommu.js';
 import { VdpasimVirtqueue } from './vdpasim-vq.js';
 

@@ -2,9 +2,7 @@
 // DeviceHandle, vring's driver-side `Virtqueue` per queue, a TX buffer pool, RX buffers reposted after
 // each interrupt, a synchronous control-queue helper, and everything seen collected into arrays.
 import {
-  BufferList,
-  DmaAllocator,
-  type GuestMemory,
+  ETH_FRAME_LEN,
   VIRTIO_CONFIG_S_ACKNOWLEDGE,
   VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_DRIVER_OK,
@@ -14,14 +12,12 @@ import {
   VIRTIO_NET_F_MQ,
   VIRTIO_NET_HDR_LEGACY_SIZE,
   VIRTIO_NET_HDR_V1_SIZE,
-  type Virtqueue,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import { BufferList, DmaAllocator, type GuestMemory, type Virtqueue } from '@vdpa-kit/vring';
 import type { DeviceHandle, VdpaDriver } from '@vdpa-kit/core-bus';
 import { negotiateTestFeatures, setupTestVq } from '@vdpa-kit/core-bus/testing';
 
-/** Ethernet header + payload of the largest standard frame. */
-const ETH_FRAME_MAX = 1514;
 const CTRL_HDR = 2;
 const ACK_UNSET = 0xee;
 
@@ -97,7 +93,7 @@ export class SimNetDriver {
     options: SimNetDriverOptions = {},
   ) {
     const num = options.num ?? 64;
-    this.rxSize = options.rxBufferSize ?? VIRTIO_NET_HDR_V1_SIZE + ETH_FRAME_MAX;
+    this.rxSize = options.rxBufferSize ?? VIRTIO_NET_HDR_V1_SIZE + ETH_FRAME_LEN;
     this.repost = options.repost ?? true;
     this.cvqOffset = options.cvqIovaOffset ?? 0;
     this.dma = new DmaAllocator(mem);
@@ -153,9 +149,9 @@ export class SimNetDriver {
     const free = this.txFree[pair];
     const size = this.hdrLen + frame.length;
     const addr =
-      free.length > 0 && size <= this.hdrLen + ETH_FRAME_MAX
+      free.length > 0 && size <= this.hdrLen + ETH_FRAME_LEN
         ? (free.pop() as number)
-        : this.dma.alloc(this.hdrLen + ETH_FRAME_MAX, 16);
+        : this.dma.alloc(this.hdrLen + ETH_FRAME_LEN, 16);
     this.mem.fill(addr, this.hdrLen, 0);
     this.mem.write(addr + this.hdrLen, frame);
     this.tx[pair].addOutbuf(addr, size, addr);

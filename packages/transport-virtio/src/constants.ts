@@ -1,39 +1,14 @@
 /**
- * Constants of transport-virtio that are not in `@vdpa-kit/vring`'s virtio constants: a few spec and
- * Ethernet values, and this transport's own defaults and bounds. Spec values cite their section
- * (virtio 1.2, oasis-tcs/virtio-spec v1.2-cs01) or the Linux header they come from.
+ * This transport's own defaults and bounds (spec and uAPI constants come from `@vdpa-kit/virtio-spec`).
+ * Sections cited are of virtio 1.2 (oasis-tcs/virtio-spec v1.2-cs01).
  */
+import { VIRTIO_NET_CONFIG_SPEED } from '@vdpa-kit/virtio-spec';
 
-/** Device id 0 is reserved: no device (§5, "Device Types"); `virtio_vdpa` refuses it (reference §5.1). */
-export const VIRTIO_ID_RESERVED = 0;
-
-/** `struct virtio_net_ctrl_hdr {u8 class; u8 cmd}` (§5.1.6.5). */
-export const VIRTIO_NET_CTRL_HDR_SIZE = 2;
-/** The `u8 ack` a device writes after a control command (§5.1.6.5). */
-export const VIRTIO_NET_CTRL_ACK_SIZE = 1;
-/** Size of the `le16 virtqueue_pairs` of `VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET` (§5.1.6.5.5). */
-export const VIRTIO_NET_CTRL_MQ_PAIRS_SIZE = 2;
-/** Size of the on/off byte of the `VIRTIO_NET_CTRL_RX` commands (§5.1.6.5.1). */
-export const VIRTIO_NET_CTRL_RX_ONOFF_SIZE = 1;
-/** Virtqueues per queue pair: receiveq N is vq 2N, transmitq N is vq 2N+1 (§5.1.2). */
-export const VIRTIO_NET_VQS_PER_PAIR = 2;
-/** Offset of `cmd` in `virtio_net_ctrl_hdr`, after the `u8 class` (§5.1.6.5). */
-export const VIRTIO_NET_CTRL_HDR_CMD_OFF = 1;
-/** Bytes of `virtio_net_config` the driver reads: `mac[6]`, `status`, `max_virtqueue_pairs`, `mtu` (§5.1.4). */
-export const VIRTIO_NET_CONFIG_READ_SIZE = 12;
-
-/** Length of an Ethernet address (Linux `ETH_ALEN`). */
-export const ETH_ALEN = 6;
-/** Length of an Ethernet header (Linux `ETH_HLEN`): the shortest frame a receiver accepts. */
-export const ETH_HLEN = 14;
-/** Default Ethernet payload size, the MTU without `VIRTIO_NET_F_MTU` (Linux `ETH_DATA_LEN`). */
-export const ETH_DATA_LEN = 1500;
-/** Largest frame at the default MTU, without FCS (Linux `ETH_FRAME_LEN`). */
-export const ETH_FRAME_LEN = 1514;
-/** Multicast bit of the first address byte (IEEE 802). */
-export const ETH_ADDR_MULTICAST = 0x01;
-/** Locally administered bit of the first address byte (IEEE 802). */
-export const ETH_ADDR_LOCAL = 0x02;
+/**
+ * Bytes of `virtio_net_config` the driver reads: `mac[6]`, `status`, `max_virtqueue_pairs`, `mtu`, the
+ * fields before `speed` (§5.1.4).
+ */
+export const NET_CONFIG_READ_SIZE = VIRTIO_NET_CONFIG_SPEED;
 
 /** Queue size requested when no `queueSize` option is given (capped at the device maximum). */
 export const DEFAULT_QUEUE_SIZE = 256;
@@ -53,5 +28,3 @@ export const CVQ_ACK_OFFSET = 12;
 export const CVQ_ACK_PENDING = 0xff;
 /** Milliseconds a control command waits for the device's ack before it fails (default). */
 export const DEFAULT_CVQ_TIMEOUT_MS = 1000;
-/** Mask of a free-running u16 ring index (§2.7). */
-export const U16_MASK = 0xffff;

@@ -4,7 +4,7 @@ import {
   VIRTIO_NET_F_MAC,
   VIRTIO_NET_F_MQ,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtioError } from './errors.js';

@@ -4,7 +4,7 @@ import {
   VIRTIO_RING_F_EVENT_IDX,
   VIRTIO_RING_F_INDIRECT_DESC,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { VirtioError } from './errors.js';
 
 /** Transport features the device must offer: virtio 1.x and platform (IOTLB) address translation. */

@@ -33,20 +33,4 @@ export { NetQueueCounters } from './net-queue-counters.js';
 export { NetRxQueue, type RxSink } from './virtio-net-rx.js';
 export { NetTxQueue } from './virtio-net-tx.js';
 export { NetControlQueue } from './virtio-net-cvq.js';
-export {
-  VIRTIO_ID_RESERVED,
-  VIRTIO_NET_CTRL_HDR_SIZE,
-  VIRTIO_NET_CTRL_ACK_SIZE,
-  VIRTIO_NET_CTRL_MQ_PAIRS_SIZE,
-  VIRTIO_NET_CTRL_RX_ONOFF_SIZE,
-  VIRTIO_NET_CONFIG_READ_SIZE,
-  VIRTIO_NET_VQS_PER_PAIR,
-  VIRTIO_NET_CTRL_HDR_CMD_OFF,
-  ETH_ALEN,
-  ETH_HLEN,
-  ETH_DATA_LEN,
-  ETH_FRAME_LEN,
-  DEFAULT_QUEUE_SIZE,
-  CONFIG_GENERATION_RETRIES,
-  DEFAULT_CVQ_TIMEOUT_MS,
-} from './constants.js';
+export { DEFAULT_QUEUE_SIZE, CONFIG_GENERATION_RETRIES, DEFAULT_CVQ_TIMEOUT_MS } from './constants.js';

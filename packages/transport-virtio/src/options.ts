@@ -1,5 +1,5 @@
 import { VdpaError } from '@vdpa-kit/core-bus';
-import { VIRTQ_MAX_SIZE } from '@vdpa-kit/vring';
+import { VIRTQ_MAX_SIZE } from '@vdpa-kit/virtio-spec';
 import { DEFAULT_CVQ_TIMEOUT_MS, DEFAULT_QUEUE_SIZE } from './constants.js';
 
 /** Options of `transportVirtioModule`. */

@@ -3,7 +3,7 @@ import {
   VIRTIO_CONFIG_S_ACKNOWLEDGE,
   VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_DRIVER_OK,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { type Observable, Subject, concat, defer, from } from 'rxjs';
 import { VirtioError } from './errors.js';

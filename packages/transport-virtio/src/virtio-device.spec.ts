@@ -9,7 +9,7 @@ import {
   VIRTIO_RING_F_EVENT_IDX,
   VIRTIO_RING_F_INDIRECT_DESC,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { VdpaError } from '@vdpa-kit/core-bus';
 import { FakeDevice } from '@vdpa-kit/core-bus/testing';
 import { describe, expect, it } from 'vitest';

@@ -1,15 +1,13 @@
 import { type DeviceHandle, type Logger, nullLogger } from '@vdpa-kit/core-bus';
 import {
-  type DmaAllocator,
-  type GuestMemory,
   VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_CONFIG_S_FAILED,
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VIRTIO_RING_F_EVENT_IDX,
   VIRTIO_RING_F_INDIRECT_DESC,
-  type VirtqueueCore,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import type { DmaAllocator, GuestMemory, VirtqueueCore } from '@vdpa-kit/vring';
 import { type Observable, Subject } from 'rxjs';
 import { CONFIG_GENERATION_RETRIES, DEFAULT_QUEUE_SIZE } from './constants.js';
 import { VirtioError } from './errors.js';

@@ -6,12 +6,12 @@ import {
   VIRTIO_NET_F_STATUS,
   VIRTIO_NET_MIN_MTU,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { isValidEtherAddr } from '@vdpa-kit/core-bus';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addLoopback, answerConfig, busEvent, makeStack } from '../test/harness.js';
-import { VIRTIO_NET_CONFIG_READ_SIZE } from './constants.js';
+import { NET_CONFIG_READ_SIZE } from './constants.js';
 import { generateMac } from './virtio-net-config.js';
 
 const OPTIONAL = [VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS, VIRTIO_NET_F_MTU, VIRTIO_NET_F_MQ];
@@ -20,7 +20,7 @@ describe('readNetConfig', () => {
   it('binds with sane values or refuses with an errno, whatever the config bytes say', () => {
     fc.assert(
       fc.property(
-        fc.uint8Array({ minLength: VIRTIO_NET_CONFIG_READ_SIZE, maxLength: VIRTIO_NET_CONFIG_READ_SIZE }),
+        fc.uint8Array({ minLength: NET_CONFIG_READ_SIZE, maxLength: NET_CONFIG_READ_SIZE }),
         fc.subarray(OPTIONAL),
         (config, dropped) => {
           const s = makeStack({ queueSize: 8 }, { memorySize: 4 << 20 });

@@ -1,5 +1,9 @@
 import { formatMac } from '@vdpa-kit/core-bus';
 import {
+  ETH_ADDR_LOCAL,
+  ETH_ADDR_MULTICAST,
+  ETH_ALEN,
+  ETH_DATA_LEN,
   VIRTIO_NET_CONFIG_MAC,
   VIRTIO_NET_CONFIG_MAX_VQ_PAIRS,
   VIRTIO_NET_CONFIG_MTU,
@@ -14,14 +18,8 @@ import {
   VIRTIO_NET_MIN_MTU,
   VIRTIO_NET_S_ANNOUNCE,
   VIRTIO_NET_S_LINK_UP,
-} from '@vdpa-kit/vring';
-import {
-  ETH_ADDR_LOCAL,
-  ETH_ADDR_MULTICAST,
-  ETH_ALEN,
-  ETH_DATA_LEN,
-  VIRTIO_NET_CONFIG_READ_SIZE,
-} from './constants.js';
+} from '@vdpa-kit/virtio-spec';
+import { NET_CONFIG_READ_SIZE } from './constants.js';
 import type { NetConfigSnapshot } from './net-interface.js';
 import type { VirtioDevice } from './virtio-device.js';
 
@@ -54,7 +52,7 @@ export interface NetConfig {
  * @throws VirtioError from the generation loop or the config op
  */
 export function readNetConfig(vdev: VirtioDevice): NetConfig {
-  const buf = new Uint8Array(VIRTIO_NET_CONFIG_READ_SIZE);
+  const buf = new Uint8Array(NET_CONFIG_READ_SIZE);
   vdev.readConfig(0, buf);
   const view = new DataView(buf.buffer);
   const status = vdev.hasFeature(VIRTIO_NET_F_STATUS)

@@ -6,8 +6,8 @@ import {
   VIRTIO_NET_CTRL_RX_ALLMULTI,
   VIRTIO_NET_CTRL_RX_PROMISC,
   VIRTIO_NET_F_CTRL_RX,
-} from '@vdpa-kit/vring';
-import { bit } from '@vdpa-kit/vring';
+  bit,
+} from '@vdpa-kit/virtio-spec';
 import { firstValueFrom, skip } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { type TestStack, addLoopback, makeStack, settle } from '../test/harness.js';

@@ -1,21 +1,12 @@
 import type { Logger } from '@vdpa-kit/core-bus';
 import {
-  BufferList,
-  type DmaAllocator,
-  type GuestMemory,
-  VIRTIO_NET_OK,
-  type Virtqueue,
-} from '@vdpa-kit/vring';
-import {
-  CVQ_ACK_OFFSET,
-  CVQ_ACK_PENDING,
-  CVQ_DATA_MAX,
-  CVQ_SLOTS,
-  CVQ_SLOT_SIZE,
   VIRTIO_NET_CTRL_ACK_SIZE,
   VIRTIO_NET_CTRL_HDR_CMD_OFF,
   VIRTIO_NET_CTRL_HDR_SIZE,
-} from './constants.js';
+  VIRTIO_NET_OK,
+} from '@vdpa-kit/virtio-spec';
+import { BufferList, type DmaAllocator, type GuestMemory, type Virtqueue } from '@vdpa-kit/vring';
+import { CVQ_ACK_OFFSET, CVQ_ACK_PENDING, CVQ_DATA_MAX, CVQ_SLOTS, CVQ_SLOT_SIZE } from './constants.js';
 import { VirtioError } from './errors.js';
 import { NetQueueCounters } from './net-queue-counters.js';
 

@@ -9,7 +9,7 @@ import {
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_F_STATUS,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { inject, injectable } from 'inversify';
 import type { VirtioError } from './errors.js';
 import { hasFeature } from './features.js';

@@ -1,6 +1,6 @@
 import { VdpaError } from '@vdpa-kit/core-bus';
+import { ETH_HLEN } from '@vdpa-kit/virtio-spec';
 import type { PooledVirtqueue } from '@vdpa-kit/vring';
-import { ETH_HLEN } from './constants.js';
 import type { RxBatch } from './net-interface.js';
 import { NetQueueCounters } from './net-queue-counters.js';
 

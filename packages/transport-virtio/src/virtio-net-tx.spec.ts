@@ -1,13 +1,5 @@
-import {
-  DmaAllocator,
-  GuestMemory,
-  Iotlb,
-  Iov,
-  PooledVirtqueue,
-  VIRTQ_USED_F_NO_NOTIFY,
-  Vringh,
-  VringError,
-} from '@vdpa-kit/vring';
+import { VIRTQ_USED_F_NO_NOTIFY } from '@vdpa-kit/virtio-spec';
+import { DmaAllocator, GuestMemory, Iotlb, Iov, PooledVirtqueue, Vringh, VringError } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { NetTxQueue } from './virtio-net-tx.js';
 

@@ -1,5 +1,7 @@
 import { VdpaError } from '@vdpa-kit/core-bus';
 import {
+  ETH_FRAME_LEN,
+  ETH_HLEN,
   VIRTIO_CONFIG_S_FAILED,
   VIRTIO_NET_CONFIG_MAX_VQ_PAIRS,
   VIRTIO_NET_CONFIG_MTU,
@@ -7,7 +9,7 @@ import {
   VIRTIO_NET_F_STATUS,
   VIRTIO_NET_HDR_V1_SIZE,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { firstValueFrom, filter, toArray, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -19,7 +21,7 @@ import {
   makeStack,
   settle,
 } from '../test/harness.js';
-import { ETH_FRAME_LEN, ETH_HLEN, VIRTIO_NET_CONFIG_READ_SIZE } from './constants.js';
+import { NET_CONFIG_READ_SIZE } from './constants.js';
 import { VirtioError } from './errors.js';
 import type { NetConfigSnapshot, RxBatch } from './net-interface.js';
 import type { VirtioDevice } from './virtio-device.js';
@@ -296,7 +298,7 @@ describe('VirtioNet config changes', () => {
     const s = makeStack();
     const device = addLoopback(s, { maxQueuePairs: 2 });
     const net = netOf(s);
-    const changed = new Uint8Array(VIRTIO_NET_CONFIG_READ_SIZE);
+    const changed = new Uint8Array(NET_CONFIG_READ_SIZE);
     const view = new DataView(changed.buffer);
     view.setUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, 8, true);
     view.setUint16(VIRTIO_NET_CONFIG_MTU, 9000, true);

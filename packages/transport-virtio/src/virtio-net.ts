@@ -1,12 +1,18 @@
 import { type Logger, VdpaError, formatMac, isValidEtherAddr, nullLogger } from '@vdpa-kit/core-bus';
 import {
+  ETH_ADDR_MULTICAST,
+  ETH_ALEN,
+  ETH_FRAME_LEN,
+  ETH_HLEN,
   VIRTIO_F_VERSION_1,
   VIRTIO_NET_CTRL_MAC,
   VIRTIO_NET_CTRL_MAC_ADDR_SET,
   VIRTIO_NET_CTRL_MQ,
+  VIRTIO_NET_CTRL_MQ_PAIRS_SIZE,
   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
   VIRTIO_NET_CTRL_RX,
   VIRTIO_NET_CTRL_RX_ALLMULTI,
+  VIRTIO_NET_CTRL_RX_ONOFF_SIZE,
   VIRTIO_NET_CTRL_RX_PROMISC,
   VIRTIO_NET_F_CTRL_MAC_ADDR,
   VIRTIO_NET_F_CTRL_RX,
@@ -15,21 +21,11 @@ import {
   VIRTIO_NET_F_MRG_RXBUF,
   VIRTIO_NET_HDR_LEGACY_SIZE,
   VIRTIO_NET_HDR_V1_SIZE,
-  PooledVirtqueue,
-  Virtqueue,
-  VringError,
-} from '@vdpa-kit/vring';
-import { BehaviorSubject, type Observable, Subject } from 'rxjs';
-import {
-  ETH_ADDR_MULTICAST,
-  ETH_ALEN,
-  ETH_FRAME_LEN,
-  ETH_HLEN,
-  NET_BUF_ALIGN,
-  VIRTIO_NET_CTRL_MQ_PAIRS_SIZE,
-  VIRTIO_NET_CTRL_RX_ONOFF_SIZE,
   VIRTIO_NET_VQS_PER_PAIR,
-} from './constants.js';
+} from '@vdpa-kit/virtio-spec';
+import { PooledVirtqueue, Virtqueue, VringError } from '@vdpa-kit/vring';
+import { BehaviorSubject, type Observable, Subject } from 'rxjs';
+import { NET_BUF_ALIGN } from './constants.js';
 import { VirtioError, type VirtioErrorReason } from './errors.js';
 import type { NetConfigSnapshot, NetInterface, NetQueueStats, RxBatch } from './net-interface.js';
 import type { VirtioDevice } from './virtio-device.js';

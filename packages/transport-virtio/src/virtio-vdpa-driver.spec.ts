@@ -3,7 +3,7 @@ import {
   VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_CONFIG_S_FEATURES_OK,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { DMA_ALLOCATOR } from '@vdpa-kit/core-bus';
 import type { DmaAllocator } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';

@@ -9,7 +9,7 @@ import {
 } from '@vdpa-kit/core-bus';
 import { DmaAllocator, type GuestMemory } from '@vdpa-kit/vring';
 import { inject, injectable } from 'inversify';
-import { VIRTIO_ID_RESERVED } from './constants.js';
+import { VIRTIO_ID_RESERVED } from '@vdpa-kit/virtio-spec';
 import { VirtioError } from './errors.js';
 import type { ResolvedTransportVirtioOptions } from './options.js';
 import { TRANSPORT_VIRTIO_OPTIONS, VIRTIO_BUS } from './tokens.js';

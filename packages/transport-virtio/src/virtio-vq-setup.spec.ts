@@ -1,17 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { VIRTQ_MAX_SIZE } from '@vdpa-kit/virtio-spec';
 import { VirtioError } from './errors.js';
 import { chooseQueueSize } from './virtio-vq-setup.js';
-
-const VIRTQ_MAX = 32768;
 
 describe('chooseQueueSize', () => {
   it('picks a power of two within [min, max], at most the request unless min forces more', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: VIRTQ_MAX }),
-        fc.integer({ min: 1, max: VIRTQ_MAX }),
-        fc.integer({ min: 1, max: VIRTQ_MAX }),
+        fc.integer({ min: 1, max: VIRTQ_MAX_SIZE }),
+        fc.integer({ min: 1, max: VIRTQ_MAX_SIZE }),
+        fc.integer({ min: 1, max: VIRTQ_MAX_SIZE }),
         (requested, a, b) => {
           const min = Math.min(a, b);
           const max = Math.max(a, b);

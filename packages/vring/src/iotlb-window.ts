@@ -23,7 +23,7 @@ const NO_MEMORY = new GuestMemory();
  *
  * @example
  * const w = new IotlbWindow();
- * if (w.cover(tlb, mem, addr, len, VHOST_MAP_RO)) use(w.bytes, addr + w.delta);
+ * if (w.cover(tlb, mem, addr, len, VHOST_ACCESS_RO)) use(w.bytes, addr + w.delta);
  */
 export class IotlbWindow {
   /** First IOVA of the window. */
@@ -32,7 +32,7 @@ export class IotlbWindow {
   last = EMPTY_LAST;
   /** Added to an IOVA inside the window, gives its offset in {@link bytes}. */
   delta = 0;
-  /** The entry's permission bits (`VHOST_MAP_RO` / `VHOST_MAP_WO`). */
+  /** The entry's permission bits (`VHOST_ACCESS_RO` / `VHOST_ACCESS_WO`). */
   perm = 0;
   /** Byte view of the region the window lies in. */
   bytes: Uint8Array = EMPTY_BYTES;

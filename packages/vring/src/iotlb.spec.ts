@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { IOVA_MAX, VringError, type VringErrno } from './errors.js';
 import { GuestMemory, type MemoryRegion } from './guest-memory.js';
 import { Iov } from './iov.js';
-import { Iotlb, VHOST_MAP_RO, VHOST_MAP_RW, VHOST_MAP_WO, type IotlbAccess } from './iotlb.js';
+import { VHOST_ACCESS_RO, VHOST_ACCESS_RW, VHOST_ACCESS_WO } from '@vdpa-kit/virtio-spec';
+import { Iotlb, type IotlbAccess } from './iotlb.js';
 
 /** The `code` of the VringError `fn` throws, or `undefined` if it returns. Rethrows anything else. */
 function codeOf(fn: () => unknown): VringErrno | undefined {
@@ -42,13 +43,13 @@ describe('Iotlb addRange', () => {
   it('keeps entries in address order with their permission and opaque context', () => {
     const tlb = new Iotlb();
     const ctx = { fd: 3 };
-    tlb.addRange(0x3000, 0x3fff, 0x9000, VHOST_MAP_RO);
-    tlb.addRange(0x1000, 0x1fff, 0x8000, VHOST_MAP_RW, ctx);
-    tlb.addRange(0x2000, 0x2000, 0xa000, VHOST_MAP_WO);
+    tlb.addRange(0x3000, 0x3fff, 0x9000, VHOST_ACCESS_RO);
+    tlb.addRange(0x1000, 0x1fff, 0x8000, VHOST_ACCESS_RW, ctx);
+    tlb.addRange(0x2000, 0x2000, 0xa000, VHOST_ACCESS_WO);
     expect(table(tlb)).toEqual([
-      [0x1000, 0x1fff, 0x8000, VHOST_MAP_RW],
-      [0x2000, 0x2000, 0xa000, VHOST_MAP_WO],
-      [0x3000, 0x3fff, 0x9000, VHOST_MAP_RO],
+      [0x1000, 0x1fff, 0x8000, VHOST_ACCESS_RW],
+      [0x2000, 0x2000, 0xa000, VHOST_ACCESS_WO],
+      [0x3000, 0x3fff, 0x9000, VHOST_ACCESS_RO],
     ]);
     expect(tlb.entries()[0].opaque).toBe(ctx);
     expect('opaque' in tlb.entries()[1]).toBe(false);
@@ -57,8 +58,8 @@ describe('Iotlb addRange', () => {
 
   it('throws EFAULT when last < start, naming the range', () => {
     const tlb = new Iotlb();
-    expect(codeOf(() => tlb.addRange(0x2000, 0x1fff, 0, VHOST_MAP_RW))).toBe('EFAULT');
-    expect(() => tlb.addRange(0x2000, 0x1fff, 0, VHOST_MAP_RW)).toThrow(
+    expect(codeOf(() => tlb.addRange(0x2000, 0x1fff, 0, VHOST_ACCESS_RW))).toBe('EFAULT');
+    expect(() => tlb.addRange(0x2000, 0x1fff, 0, VHOST_ACCESS_RW)).toThrow(
       'iotlb range 0x2000-0x1fff ends before it starts',
     );
     expect(tlb.size).toBe(0);
@@ -75,41 +76,41 @@ describe('Iotlb addRange', () => {
     ['a negative address', 0, 0xfff, -PAGE],
     ['a target range ending beyond 2^53', 0, 0xfff, IOVA_MAX - 0x7ff],
   ])('throws ERANGE for %s', (_what, start, last, addr) => {
-    expect(codeOf(() => new Iotlb().addRange(start, last, addr, VHOST_MAP_RW))).toBe('ERANGE');
+    expect(codeOf(() => new Iotlb().addRange(start, last, addr, VHOST_ACCESS_RW))).toBe('ERANGE');
   });
 
   it('does not check for overlaps (callers do, as in the kernel)', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x1000, 0x2fff, 0x8000, VHOST_MAP_RO);
-    tlb.addRange(0x2000, 0x3fff, 0x9000, VHOST_MAP_RW);
-    tlb.addRange(0x1000, 0x2fff, 0xa000, VHOST_MAP_WO);
+    tlb.addRange(0x1000, 0x2fff, 0x8000, VHOST_ACCESS_RO);
+    tlb.addRange(0x2000, 0x3fff, 0x9000, VHOST_ACCESS_RW);
+    tlb.addRange(0x1000, 0x2fff, 0xa000, VHOST_ACCESS_WO);
     expect(table(tlb)).toEqual([
-      [0x1000, 0x2fff, 0x8000, VHOST_MAP_RO],
-      [0x1000, 0x2fff, 0xa000, VHOST_MAP_WO],
-      [0x2000, 0x3fff, 0x9000, VHOST_MAP_RW],
+      [0x1000, 0x2fff, 0x8000, VHOST_ACCESS_RO],
+      [0x1000, 0x2fff, 0xa000, VHOST_ACCESS_WO],
+      [0x2000, 0x3fff, 0x9000, VHOST_ACCESS_RW],
     ]);
   });
 
   it('accepts the whole address space as one entry', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0, IOVA_MAX, 0, VHOST_MAP_RO);
-    expect(table(tlb)).toEqual([[0, IOVA_MAX, 0, VHOST_MAP_RO]]);
+    tlb.addRange(0, IOVA_MAX, 0, VHOST_ACCESS_RO);
+    expect(table(tlb)).toEqual([[0, IOVA_MAX, 0, VHOST_ACCESS_RO]]);
   });
 });
 
 describe('Iotlb delRange', () => {
   function three(): Iotlb {
     const tlb = new Iotlb();
-    tlb.addRange(0x0000, 0x0fff, 0x10000, VHOST_MAP_RW);
-    tlb.addRange(0x1000, 0x1fff, 0x20000, VHOST_MAP_RW);
-    tlb.addRange(0x2000, 0x2fff, 0x30000, VHOST_MAP_RW);
+    tlb.addRange(0x0000, 0x0fff, 0x10000, VHOST_ACCESS_RW);
+    tlb.addRange(0x1000, 0x1fff, 0x20000, VHOST_ACCESS_RW);
+    tlb.addRange(0x2000, 0x2fff, 0x30000, VHOST_ACCESS_RW);
     return tlb;
   }
 
   it('removes every overlapping entry whole, without splitting', () => {
     const tlb = three();
     tlb.delRange(0x1800, 0x2000);
-    expect(table(tlb)).toEqual([[0, 0xfff, 0x10000, VHOST_MAP_RW]]);
+    expect(table(tlb)).toEqual([[0, 0xfff, 0x10000, VHOST_ACCESS_RW]]);
   });
 
   it('treats both ends as inclusive', () => {
@@ -122,17 +123,17 @@ describe('Iotlb delRange', () => {
 
   it('keeps entries that only touch the range', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x1000, 0x1fff, 0, VHOST_MAP_RW);
-    tlb.addRange(0x3000, 0x3fff, 0, VHOST_MAP_RW);
+    tlb.addRange(0x1000, 0x1fff, 0, VHOST_ACCESS_RW);
+    tlb.addRange(0x3000, 0x3fff, 0, VHOST_ACCESS_RW);
     tlb.delRange(0x2000, 0x2fff);
     expect(tlb.size).toBe(2);
   });
 
   it('removes all overlapping copies of overlapping entries', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x1000, 0x2fff, 0, VHOST_MAP_RW);
-    tlb.addRange(0x2000, 0x3fff, 0, VHOST_MAP_RW);
-    tlb.addRange(0x5000, 0x5fff, 0, VHOST_MAP_RW);
+    tlb.addRange(0x1000, 0x2fff, 0, VHOST_ACCESS_RW);
+    tlb.addRange(0x2000, 0x3fff, 0, VHOST_ACCESS_RW);
+    tlb.addRange(0x5000, 0x5fff, 0, VHOST_ACCESS_RW);
     tlb.delRange(0x2800, 0x2800);
     expect(table(tlb).map(([start]) => start)).toEqual([0x5000]);
   });
@@ -171,9 +172,9 @@ describe('Iotlb reset, first, lookup', () => {
 
   it('first returns the lowest-starting entry overlapping the range', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x3000, 0x3fff, 3, VHOST_MAP_RW);
-    tlb.addRange(0x1000, 0x1fff, 1, VHOST_MAP_RW);
-    tlb.addRange(0x0800, 0x27ff, 2, VHOST_MAP_RW);
+    tlb.addRange(0x3000, 0x3fff, 3, VHOST_ACCESS_RW);
+    tlb.addRange(0x1000, 0x1fff, 1, VHOST_ACCESS_RW);
+    tlb.addRange(0x0800, 0x27ff, 2, VHOST_ACCESS_RW);
     expect(tlb.first(0x2000, 0x3fff)?.addr).toBe(2);
     expect(tlb.first(0x2800, 0x3000)?.addr).toBe(3);
     expect(tlb.first(0x1800, 0x1800)?.addr).toBe(2);
@@ -184,8 +185,8 @@ describe('Iotlb reset, first, lookup', () => {
 
   it('lookup finds the entry containing an address, both ends inclusive', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x1000, 0x1fff, 0xa000, VHOST_MAP_RW);
-    tlb.addRange(0x3000, 0x3fff, 0xb000, VHOST_MAP_RO);
+    tlb.addRange(0x1000, 0x1fff, 0xa000, VHOST_ACCESS_RW);
+    tlb.addRange(0x3000, 0x3fff, 0xb000, VHOST_ACCESS_RO);
     const found = [0xfff, 0x1000, 0x1fff, 0x2000, 0x2fff, 0x3000, 0x3fff, 0x4000].map(
       (a) => tlb.lookup(a)?.addr,
     );
@@ -194,9 +195,9 @@ describe('Iotlb reset, first, lookup', () => {
 
   it('lookup with overlapping entries returns the lowest-starting one, as kernel translation does', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x0000, 0x1fff, 1, VHOST_MAP_RO);
-    tlb.addRange(0x1000, 0x2fff, 2, VHOST_MAP_RW);
-    tlb.addRange(0x1800, 0x18ff, 3, VHOST_MAP_RW);
+    tlb.addRange(0x0000, 0x1fff, 1, VHOST_ACCESS_RO);
+    tlb.addRange(0x1000, 0x2fff, 2, VHOST_ACCESS_RW);
+    tlb.addRange(0x1800, 0x18ff, 3, VHOST_ACCESS_RW);
     // Warm the cache with entry 2, then ask for an address entry 1 also covers.
     expect(tlb.lookup(0x2800)?.addr).toBe(2);
     expect(tlb.lookup(0x1800)?.addr).toBe(1);
@@ -205,8 +206,8 @@ describe('Iotlb reset, first, lookup', () => {
 
   it('lookup breaks ties between equal starts by insertion order', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x1000, 0x1fff, 1, VHOST_MAP_RW);
-    tlb.addRange(0x1000, 0x1fff, 2, VHOST_MAP_RW);
+    tlb.addRange(0x1000, 0x1fff, 1, VHOST_ACCESS_RW);
+    tlb.addRange(0x1000, 0x1fff, 2, VHOST_ACCESS_RW);
     expect(tlb.lookup(0x1000)?.addr).toBe(1);
   });
 
@@ -218,7 +219,7 @@ describe('Iotlb reset, first, lookup', () => {
         fc.array(fc.integer({ min: 0, max: 0x150 }), { maxLength: 30 }),
         (entries, queries) => {
           const tlb = new Iotlb();
-          entries.forEach(([start, n], i) => tlb.addRange(start, start + n, i, VHOST_MAP_RW));
+          entries.forEach(([start, n], i) => tlb.addRange(start, start + n, i, VHOST_ACCESS_RW));
           const sorted = [...tlb.entries()];
           return queries.every((q) => tlb.lookup(q) === sorted.find((m) => m.start <= q && q <= m.last));
         },
@@ -234,20 +235,20 @@ describe('Iotlb reset, first, lookup', () => {
 describe('Iotlb identity', () => {
   it('is one RW entry over the whole address space', () => {
     const tlb = Iotlb.identity();
-    expect(table(tlb)).toEqual([[0, IOVA_MAX, 0, VHOST_MAP_RW]]);
+    expect(table(tlb)).toEqual([[0, IOVA_MAX, 0, VHOST_ACCESS_RW]]);
     expect(tlb.isIdentity()).toBe(true);
   });
 
   it('translates any address to itself', () => {
     const mem = GuestMemory.create({ size: 4 * PAGE, base: 0x7000_0000 });
     const iov = new Iov();
-    Iotlb.identity().translate(0x7000_0100, 0x20, VHOST_MAP_WO, mem, iov);
+    Iotlb.identity().translate(0x7000_0100, 0x20, VHOST_ACCESS_WO, mem, iov);
     expect(segments(iov, mem)).toEqual([[0x7000_0000, 0x100, 0x20]]);
   });
 
   it.each([
     ['empty', (t: Iotlb) => t.reset()],
-    ['with an extra entry', (t: Iotlb) => t.addRange(0x1000, 0x1fff, 0, VHOST_MAP_RW)],
+    ['with an extra entry', (t: Iotlb) => t.addRange(0x1000, 0x1fff, 0, VHOST_ACCESS_RW)],
   ])('is no longer identity when %s', (_what, change) => {
     const tlb = Iotlb.identity();
     change(tlb);
@@ -255,10 +256,10 @@ describe('Iotlb identity', () => {
   });
 
   it.each([
-    ['read-only', 0, IOVA_MAX, 0, VHOST_MAP_RO],
-    ['offset', 0, IOVA_MAX - PAGE, PAGE, VHOST_MAP_RW],
-    ['shorter', 0, IOVA_MAX - 1, 0, VHOST_MAP_RW],
-    ['starting later', 1, IOVA_MAX, 1, VHOST_MAP_RW],
+    ['read-only', 0, IOVA_MAX, 0, VHOST_ACCESS_RO],
+    ['offset', 0, IOVA_MAX - PAGE, PAGE, VHOST_ACCESS_RW],
+    ['shorter', 0, IOVA_MAX - 1, 0, VHOST_ACCESS_RW],
+    ['starting later', 1, IOVA_MAX, 1, VHOST_ACCESS_RW],
   ])('does not call a %s whole-space entry identity', (_what, start, last, addr, perm) => {
     const tlb = new Iotlb();
     tlb.addRange(start, last, addr, perm);
@@ -268,7 +269,7 @@ describe('Iotlb identity', () => {
   it('recognises an identity table built by hand', () => {
     const tlb = new Iotlb();
     expect(tlb.isIdentity()).toBe(false);
-    tlb.addRange(0, IOVA_MAX, 0, VHOST_MAP_RW);
+    tlb.addRange(0, IOVA_MAX, 0, VHOST_ACCESS_RW);
     expect(tlb.isIdentity()).toBe(true);
   });
 });
@@ -276,48 +277,48 @@ describe('Iotlb identity', () => {
 describe('Iotlb limit', () => {
   it('throws ENOMEM when full without retire, and accepts again after a delete', () => {
     const tlb = new Iotlb({ limit: 2 });
-    tlb.addRange(0x1000, 0x1fff, 0, VHOST_MAP_RW);
-    tlb.addRange(0x2000, 0x2fff, 0, VHOST_MAP_RW);
-    expect(codeOf(() => tlb.addRange(0x3000, 0x3fff, 0, VHOST_MAP_RW))).toBe('ENOMEM');
-    expect(() => tlb.addRange(0x3000, 0x3fff, 0, VHOST_MAP_RW)).toThrow('iotlb is full (2 entries)');
+    tlb.addRange(0x1000, 0x1fff, 0, VHOST_ACCESS_RW);
+    tlb.addRange(0x2000, 0x2fff, 0, VHOST_ACCESS_RW);
+    expect(codeOf(() => tlb.addRange(0x3000, 0x3fff, 0, VHOST_ACCESS_RW))).toBe('ENOMEM');
+    expect(() => tlb.addRange(0x3000, 0x3fff, 0, VHOST_ACCESS_RW)).toThrow('iotlb is full (2 entries)');
     tlb.delRange(0x1000, 0x1000);
-    tlb.addRange(0x3000, 0x3fff, 0, VHOST_MAP_RW);
+    tlb.addRange(0x3000, 0x3fff, 0, VHOST_ACCESS_RW);
     expect(table(tlb).map(([start]) => start)).toEqual([0x2000, 0x3000]);
   });
 
   it('evicts the oldest entry by insertion, not by address, with retire', () => {
     const tlb = new Iotlb({ limit: 3, retire: true });
-    tlb.addRange(0x5000, 0x5fff, 5, VHOST_MAP_RW);
-    tlb.addRange(0x1000, 0x1fff, 1, VHOST_MAP_RW);
-    tlb.addRange(0x3000, 0x3fff, 3, VHOST_MAP_RW);
-    tlb.addRange(0x7000, 0x7fff, 7, VHOST_MAP_RW);
+    tlb.addRange(0x5000, 0x5fff, 5, VHOST_ACCESS_RW);
+    tlb.addRange(0x1000, 0x1fff, 1, VHOST_ACCESS_RW);
+    tlb.addRange(0x3000, 0x3fff, 3, VHOST_ACCESS_RW);
+    tlb.addRange(0x7000, 0x7fff, 7, VHOST_ACCESS_RW);
     expect(table(tlb).map(([, , addr]) => addr)).toEqual([1, 3, 7]);
-    tlb.addRange(0x0000, 0x0fff, 0, VHOST_MAP_RW);
+    tlb.addRange(0x0000, 0x0fff, 0, VHOST_ACCESS_RW);
     expect(table(tlb).map(([, , addr]) => addr)).toEqual([0, 3, 7]);
   });
 
   it('evicts in insertion order among the survivors of a delete', () => {
     const tlb = new Iotlb({ limit: 2, retire: true });
-    tlb.addRange(0x1000, 0x1fff, 1, VHOST_MAP_RW);
-    tlb.addRange(0x2000, 0x2fff, 2, VHOST_MAP_RW);
+    tlb.addRange(0x1000, 0x1fff, 1, VHOST_ACCESS_RW);
+    tlb.addRange(0x2000, 0x2fff, 2, VHOST_ACCESS_RW);
     tlb.delRange(0x1000, 0x1fff);
-    tlb.addRange(0x3000, 0x3fff, 3, VHOST_MAP_RW);
-    tlb.addRange(0x4000, 0x4fff, 4, VHOST_MAP_RW);
+    tlb.addRange(0x3000, 0x3fff, 3, VHOST_ACCESS_RW);
+    tlb.addRange(0x4000, 0x4fff, 4, VHOST_ACCESS_RW);
     expect(table(tlb).map(([, , addr]) => addr)).toEqual([3, 4]);
   });
 
   it('forgets an evicted entry that was the last lookup hit', () => {
     const tlb = new Iotlb({ limit: 1, retire: true });
-    tlb.addRange(0x1000, 0x1fff, 1, VHOST_MAP_RW);
+    tlb.addRange(0x1000, 0x1fff, 1, VHOST_ACCESS_RW);
     expect(tlb.lookup(0x1800)?.addr).toBe(1);
-    tlb.addRange(0x2000, 0x2fff, 2, VHOST_MAP_RW);
+    tlb.addRange(0x2000, 0x2fff, 2, VHOST_ACCESS_RW);
     expect(tlb.lookup(0x1800)).toBeUndefined();
     expect(tlb.lookup(0x2800)?.addr).toBe(2);
   });
 
   it('is unlimited by default', () => {
     const tlb = new Iotlb();
-    for (let i = 0; i < 3000; i++) tlb.addRange(i * PAGE, i * PAGE + PAGE - 1, 0, VHOST_MAP_RW);
+    for (let i = 0; i < 3000; i++) tlb.addRange(i * PAGE, i * PAGE + PAGE - 1, 0, VHOST_ACCESS_RW);
     expect(tlb.size).toBe(3000);
   });
 });
@@ -327,11 +328,11 @@ describe('Iotlb generation', () => {
     const tlb = new Iotlb();
     const mem = GuestMemory.create({ size: PAGE });
     const seen = [tlb.generation];
-    tlb.addRange(0, 0xfff, 0, VHOST_MAP_RW);
+    tlb.addRange(0, 0xfff, 0, VHOST_ACCESS_RW);
     seen.push(tlb.generation);
     tlb.lookup(0x10);
     tlb.first(0, 0x10);
-    tlb.translate(0, 0x10, VHOST_MAP_RO, mem, new Iov());
+    tlb.translate(0, 0x10, VHOST_ACCESS_RO, mem, new Iov());
     seen.push(tlb.generation);
     tlb.delRange(0x2000, 0x2fff);
     seen.push(tlb.generation);
@@ -351,10 +352,10 @@ describe('Iotlb generation', () => {
 
   it('does not bump when an add is refused', () => {
     const tlb = new Iotlb({ limit: 1 });
-    tlb.addRange(0, 0xfff, 0, VHOST_MAP_RW);
+    tlb.addRange(0, 0xfff, 0, VHOST_ACCESS_RW);
     const before = tlb.generation;
-    codeOf(() => tlb.addRange(0x1000, 0x1fff, 0, VHOST_MAP_RW));
-    codeOf(() => tlb.addRange(0x3000, 0x2fff, 0, VHOST_MAP_RW));
+    codeOf(() => tlb.addRange(0x1000, 0x1fff, 0, VHOST_ACCESS_RW));
+    codeOf(() => tlb.addRange(0x3000, 0x2fff, 0, VHOST_ACCESS_RW));
     expect(tlb.generation).toBe(before);
   });
 });
@@ -363,8 +364,8 @@ describe('Iotlb copyFrom', () => {
   it('replaces the entries with a copy of the other table, opaque included', () => {
     const src = new Iotlb();
     const ctx = { fd: 7 };
-    src.addRange(0x1000, 0x1fff, 0xa000, VHOST_MAP_RO, ctx);
-    src.addRange(0x3000, 0x3fff, 0xb000, VHOST_MAP_WO);
+    src.addRange(0x1000, 0x1fff, 0xa000, VHOST_ACCESS_RO, ctx);
+    src.addRange(0x3000, 0x3fff, 0xb000, VHOST_ACCESS_WO);
     const dst = Iotlb.identity();
     dst.copyFrom(src);
     expect(table(dst)).toEqual(table(src));
@@ -373,29 +374,29 @@ describe('Iotlb copyFrom', () => {
 
   it('is independent of the source afterwards', () => {
     const src = new Iotlb();
-    src.addRange(0x1000, 0x1fff, 0xa000, VHOST_MAP_RW);
+    src.addRange(0x1000, 0x1fff, 0xa000, VHOST_ACCESS_RW);
     const dst = new Iotlb();
     dst.copyFrom(src);
     src.reset();
-    src.addRange(0x5000, 0x5fff, 0, VHOST_MAP_RW);
-    expect(table(dst)).toEqual([[0x1000, 0x1fff, 0xa000, VHOST_MAP_RW]]);
+    src.addRange(0x5000, 0x5fff, 0, VHOST_ACCESS_RW);
+    expect(table(dst)).toEqual([[0x1000, 0x1fff, 0xa000, VHOST_ACCESS_RW]]);
   });
 
   it('leaves a table copied onto itself unchanged', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x1000, 0x1fff, 0xa000, VHOST_MAP_RW);
-    tlb.addRange(0x2000, 0x2fff, 0xb000, VHOST_MAP_RO);
+    tlb.addRange(0x1000, 0x1fff, 0xa000, VHOST_ACCESS_RW);
+    tlb.addRange(0x2000, 0x2fff, 0xb000, VHOST_ACCESS_RO);
     tlb.copyFrom(tlb);
     expect(table(tlb)).toEqual([
-      [0x1000, 0x1fff, 0xa000, VHOST_MAP_RW],
-      [0x2000, 0x2fff, 0xb000, VHOST_MAP_RO],
+      [0x1000, 0x1fff, 0xa000, VHOST_ACCESS_RW],
+      [0x2000, 0x2fff, 0xb000, VHOST_ACCESS_RO],
     ]);
   });
 
   it('throws ENOMEM when the source does not fit this table’s limit', () => {
     const src = new Iotlb();
-    src.addRange(0x1000, 0x1fff, 0, VHOST_MAP_RW);
-    src.addRange(0x2000, 0x2fff, 0, VHOST_MAP_RW);
+    src.addRange(0x1000, 0x1fff, 0, VHOST_ACCESS_RW);
+    src.addRange(0x2000, 0x2fff, 0, VHOST_ACCESS_RW);
     expect(codeOf(() => new Iotlb({ limit: 1 }).copyFrom(src))).toBe('ENOMEM');
   });
 });
@@ -404,9 +405,9 @@ describe('Iotlb translate', () => {
   it('maps an iova range inside one entry to one segment', () => {
     const mem = twoRegions();
     const tlb = new Iotlb();
-    tlb.addRange(0x100_0000, 0x100_0fff, 0x1_1000, VHOST_MAP_RO);
+    tlb.addRange(0x100_0000, 0x100_0fff, 0x1_1000, VHOST_ACCESS_RO);
     const iov = new Iov();
-    tlb.translate(0x100_0010, 0x20, VHOST_MAP_RO, mem, iov);
+    tlb.translate(0x100_0010, 0x20, VHOST_ACCESS_RO, mem, iov);
     expect(segments(iov, mem)).toEqual([[0x1_0000, 0x1010, 0x20]]);
     expect(iov.totalLength).toBe(0x20);
   });
@@ -414,14 +415,14 @@ describe('Iotlb translate', () => {
   it('reads and writes the bytes the mapping points at', () => {
     const mem = twoRegions();
     const tlb = new Iotlb();
-    tlb.addRange(0x8000, 0x8fff, 0x1_2000, VHOST_MAP_RW);
+    tlb.addRange(0x8000, 0x8fff, 0x1_2000, VHOST_ACCESS_RW);
     mem.write(0x1_2004, new Uint8Array([1, 2, 3, 4]));
     const riov = new Iov();
-    tlb.translate(0x8004, 4, VHOST_MAP_RO, mem, riov);
+    tlb.translate(0x8004, 4, VHOST_ACCESS_RO, mem, riov);
     const got = new Uint8Array(4);
     riov.pull(got);
     const wiov = new Iov();
-    tlb.translate(0x8100, 2, VHOST_MAP_WO, mem, wiov);
+    tlb.translate(0x8100, 2, VHOST_ACCESS_WO, mem, wiov);
     wiov.push(new Uint8Array([9, 8]));
     expect([...got, mem.readU8(0x1_2100), mem.readU8(0x1_2101)]).toEqual([1, 2, 3, 4, 9, 8]);
   });
@@ -429,10 +430,10 @@ describe('Iotlb translate', () => {
   it('splits a range across entries that map to separate places', () => {
     const mem = twoRegions();
     const tlb = new Iotlb();
-    tlb.addRange(0x0000, 0x0fff, 0x1_3000, VHOST_MAP_RW);
-    tlb.addRange(0x1000, 0x1fff, 0x1_0000, VHOST_MAP_RO);
+    tlb.addRange(0x0000, 0x0fff, 0x1_3000, VHOST_ACCESS_RW);
+    tlb.addRange(0x1000, 0x1fff, 0x1_0000, VHOST_ACCESS_RO);
     const iov = new Iov();
-    tlb.translate(0x0ff0, 0x20, VHOST_MAP_RO, mem, iov);
+    tlb.translate(0x0ff0, 0x20, VHOST_ACCESS_RO, mem, iov);
     expect(segments(iov, mem)).toEqual([
       [0x1_0000, 0x3ff0, 0x10],
       [0x1_0000, 0x0000, 0x10],
@@ -442,19 +443,19 @@ describe('Iotlb translate', () => {
   it('merges segments of adjacent entries that are contiguous in memory', () => {
     const mem = twoRegions();
     const tlb = new Iotlb();
-    tlb.addRange(0x0000, 0x0fff, 0x1_0000, VHOST_MAP_RO);
-    tlb.addRange(0x1000, 0x1fff, 0x1_1000, VHOST_MAP_RW);
+    tlb.addRange(0x0000, 0x0fff, 0x1_0000, VHOST_ACCESS_RO);
+    tlb.addRange(0x1000, 0x1fff, 0x1_1000, VHOST_ACCESS_RW);
     const iov = new Iov();
-    tlb.translate(0x0800, 0x1000, VHOST_MAP_RO, mem, iov);
+    tlb.translate(0x0800, 0x1000, VHOST_ACCESS_RO, mem, iov);
     expect(segments(iov, mem)).toEqual([[0x1_0000, 0x800, 0x1000]]);
   });
 
   it('splits a range whose physical target spans two memory regions', () => {
     const mem = twoRegions();
     const tlb = new Iotlb();
-    tlb.addRange(0x0000, 0x7fff, 0x1_0000, VHOST_MAP_RW);
+    tlb.addRange(0x0000, 0x7fff, 0x1_0000, VHOST_ACCESS_RW);
     const iov = new Iov();
-    tlb.translate(0x3ffc, 8, VHOST_MAP_WO, mem, iov);
+    tlb.translate(0x3ffc, 8, VHOST_ACCESS_WO, mem, iov);
     expect(segments(iov, mem)).toEqual([
       [0x1_0000, 0x3ffc, 4],
       [0x1_4000, 0, 4],
@@ -465,9 +466,9 @@ describe('Iotlb translate', () => {
     const mem = twoRegions();
     const tlb = Iotlb.identity();
     const iov = new Iov();
-    tlb.translate(0x1_0000, 4, VHOST_MAP_RO, mem, iov);
-    tlb.translate(0x1_0004, 4, VHOST_MAP_RO, mem, iov);
-    tlb.translate(0x1_0100, 4, VHOST_MAP_RO, mem, iov);
+    tlb.translate(0x1_0000, 4, VHOST_ACCESS_RO, mem, iov);
+    tlb.translate(0x1_0004, 4, VHOST_ACCESS_RO, mem, iov);
+    tlb.translate(0x1_0100, 4, VHOST_ACCESS_RO, mem, iov);
     expect(segments(iov, mem)).toEqual([
       [0x1_0000, 0, 8],
       [0x1_0000, 0x100, 4],
@@ -477,40 +478,40 @@ describe('Iotlb translate', () => {
   it('after a hit, treats ranges that leave the hit entry or its memory region as the walk does', () => {
     const mem = twoRegions();
     const tlb = new Iotlb();
-    tlb.addRange(0x0000, 0x0fff, 0x1_0000, VHOST_MAP_RW);
-    tlb.addRange(0x1000, 0x1fff, 0x1_2000, VHOST_MAP_RO);
+    tlb.addRange(0x0000, 0x0fff, 0x1_0000, VHOST_ACCESS_RW);
+    tlb.addRange(0x1000, 0x1fff, 0x1_2000, VHOST_ACCESS_RO);
     // 0x2000-0x2fff is a hole.
-    tlb.addRange(0x3000, 0x8fff, 0x1_0000, VHOST_MAP_RW);
-    tlb.addRange(0x9000, 0x9fff, 0x10_0000, VHOST_MAP_RW);
-    const warm = (iova: number): void => tlb.translate(iova, 4, VHOST_MAP_RO, mem, new Iov());
+    tlb.addRange(0x3000, 0x8fff, 0x1_0000, VHOST_ACCESS_RW);
+    tlb.addRange(0x9000, 0x9fff, 0x10_0000, VHOST_ACCESS_RW);
+    const warm = (iova: number): void => tlb.translate(iova, 4, VHOST_ACCESS_RO, mem, new Iov());
     const iov = new Iov();
     warm(0x0100);
-    tlb.translate(0x0ff8, 0x10, VHOST_MAP_RO, mem, iov);
+    tlb.translate(0x0ff8, 0x10, VHOST_ACCESS_RO, mem, iov);
     expect(segments(iov, mem)).toEqual([
       [0x1_0000, 0x0ff8, 8],
       [0x1_0000, 0x2000, 8],
     ]);
     warm(0x0100);
-    expect(codeOf(() => tlb.translate(0x0ff8, 0x10, VHOST_MAP_WO, mem, new Iov()))).toBe('EPERM');
+    expect(codeOf(() => tlb.translate(0x0ff8, 0x10, VHOST_ACCESS_WO, mem, new Iov()))).toBe('EPERM');
     warm(0x1100);
-    expect(codeOf(() => tlb.translate(0x1ff8, 0x10, VHOST_MAP_RO, mem, new Iov()))).toBe('EINVAL');
+    expect(codeOf(() => tlb.translate(0x1ff8, 0x10, VHOST_ACCESS_RO, mem, new Iov()))).toBe('EINVAL');
     warm(0x3000);
     const split = new Iov();
-    tlb.translate(0x6ffc, 8, VHOST_MAP_WO, mem, split);
+    tlb.translate(0x6ffc, 8, VHOST_ACCESS_WO, mem, split);
     expect(segments(split, mem)).toEqual([
       [0x1_0000, 0x3ffc, 4],
       [0x1_4000, 0, 4],
     ]);
-    expect(codeOf(() => tlb.translate(0x9000, 4, VHOST_MAP_RO, mem, new Iov()))).toBe('EFAULT');
-    expect(codeOf(() => tlb.translate(0x9004, 4, VHOST_MAP_RO, mem, new Iov()))).toBe('EFAULT');
+    expect(codeOf(() => tlb.translate(0x9000, 4, VHOST_ACCESS_RO, mem, new Iov()))).toBe('EFAULT');
+    expect(codeOf(() => tlb.translate(0x9004, 4, VHOST_ACCESS_RO, mem, new Iov()))).toBe('EFAULT');
     warm(0x3000);
-    expect(codeOf(() => tlb.translate(0x3000 + 0.5, 4, VHOST_MAP_RO, mem, new Iov()))).toBe('ERANGE');
-    expect(codeOf(() => tlb.translate(0x3000, 0.5, VHOST_MAP_RO, mem, new Iov()))).toBe('ERANGE');
+    expect(codeOf(() => tlb.translate(0x3000 + 0.5, 4, VHOST_ACCESS_RO, mem, new Iov()))).toBe('ERANGE');
+    expect(codeOf(() => tlb.translate(0x3000, 0.5, VHOST_ACCESS_RO, mem, new Iov()))).toBe('ERANGE');
   });
 
   it('translates a zero length to nothing, even where nothing is mapped', () => {
     const iov = new Iov();
-    new Iotlb().translate(0x1234, 0, VHOST_MAP_RO, twoRegions(), iov);
+    new Iotlb().translate(0x1234, 0, VHOST_ACCESS_RO, twoRegions(), iov);
     expect(iov.count).toBe(0);
   });
 
@@ -530,25 +531,26 @@ describe('Iotlb translate', () => {
     ['a range running past the last entry', [[0x1000, 0x1fff]], 0x1ff0, 0x11],
   ])('throws EINVAL for a hole: %s', (_what, ranges, iova, len) => {
     const tlb = new Iotlb();
-    for (const [start, last] of ranges) tlb.addRange(start, last, 0x1_0000 + (start & 0x3fff), VHOST_MAP_RW);
-    expect(codeOf(() => tlb.translate(iova, len, VHOST_MAP_RO, twoRegions(), new Iov()))).toBe('EINVAL');
+    for (const [start, last] of ranges)
+      tlb.addRange(start, last, 0x1_0000 + (start & 0x3fff), VHOST_ACCESS_RW);
+    expect(codeOf(() => tlb.translate(iova, len, VHOST_ACCESS_RO, twoRegions(), new Iov()))).toBe('EINVAL');
   });
 
   it('names the unmapped iova in the hole message', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x1000, 0x1fff, 0x1_0000, VHOST_MAP_RW);
-    expect(() => tlb.translate(0x1ff0, 0x20, VHOST_MAP_RO, twoRegions(), new Iov())).toThrow(
+    tlb.addRange(0x1000, 0x1fff, 0x1_0000, VHOST_ACCESS_RW);
+    expect(() => tlb.translate(0x1ff0, 0x20, VHOST_ACCESS_RO, twoRegions(), new Iov())).toThrow(
       'iova 0x2000 is not mapped',
     );
   });
 
   it.each([
-    ['read', VHOST_MAP_WO, VHOST_MAP_RO, 'EPERM'],
-    ['write', VHOST_MAP_RO, VHOST_MAP_WO, 'EPERM'],
-    ['read', VHOST_MAP_RO, VHOST_MAP_RO, undefined],
-    ['write', VHOST_MAP_WO, VHOST_MAP_WO, undefined],
-    ['read', VHOST_MAP_RW, VHOST_MAP_RO, undefined],
-    ['write', VHOST_MAP_RW, VHOST_MAP_WO, undefined],
+    ['read', VHOST_ACCESS_WO, VHOST_ACCESS_RO, 'EPERM'],
+    ['write', VHOST_ACCESS_RO, VHOST_ACCESS_WO, 'EPERM'],
+    ['read', VHOST_ACCESS_RO, VHOST_ACCESS_RO, undefined],
+    ['write', VHOST_ACCESS_WO, VHOST_ACCESS_WO, undefined],
+    ['read', VHOST_ACCESS_RW, VHOST_ACCESS_RO, undefined],
+    ['write', VHOST_ACCESS_RW, VHOST_ACCESS_WO, undefined],
   ] as const)('a %s of an entry with permission %i needing %i gives %s', (_what, perm, access, code) => {
     const tlb = new Iotlb();
     tlb.addRange(0, 0xfff, 0x1_0000, perm);
@@ -557,10 +559,10 @@ describe('Iotlb translate', () => {
 
   it('throws EPERM when only the second entry of a range lacks the permission', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x0000, 0x0fff, 0x1_0000, VHOST_MAP_RW);
-    tlb.addRange(0x1000, 0x1fff, 0x1_1000, VHOST_MAP_RO);
-    expect(codeOf(() => tlb.translate(0x0ff0, 0x20, VHOST_MAP_WO, twoRegions(), new Iov()))).toBe('EPERM');
-    expect(() => tlb.translate(0x0ff0, 0x20, VHOST_MAP_WO, twoRegions(), new Iov())).toThrow(
+    tlb.addRange(0x0000, 0x0fff, 0x1_0000, VHOST_ACCESS_RW);
+    tlb.addRange(0x1000, 0x1fff, 0x1_1000, VHOST_ACCESS_RO);
+    expect(codeOf(() => tlb.translate(0x0ff0, 0x20, VHOST_ACCESS_WO, twoRegions(), new Iov()))).toBe('EPERM');
+    expect(() => tlb.translate(0x0ff0, 0x20, VHOST_ACCESS_WO, twoRegions(), new Iov())).toThrow(
       'iova 0x1000 is mapped read-only, write denied',
     );
   });
@@ -571,14 +573,14 @@ describe('Iotlb translate', () => {
     ['below memory', 0x0_f000, 0, 0x10],
   ])('throws EFAULT for a physical target %s', (_what, addr, iova, len) => {
     const tlb = new Iotlb();
-    tlb.addRange(0, 0xffff, addr, VHOST_MAP_RW);
-    expect(codeOf(() => tlb.translate(iova, len, VHOST_MAP_RO, twoRegions(), new Iov()))).toBe('EFAULT');
+    tlb.addRange(0, 0xffff, addr, VHOST_ACCESS_RW);
+    expect(codeOf(() => tlb.translate(iova, len, VHOST_ACCESS_RO, twoRegions(), new Iov()))).toBe('EFAULT');
   });
 
   it('throws EFAULT for a target in a gap between memory regions', () => {
     const mem = GuestMemory.create({ size: PAGE, base: 0 });
     mem.addRegion(2 * PAGE, new ArrayBuffer(PAGE));
-    expect(codeOf(() => Iotlb.identity().translate(PAGE - 8, 16, VHOST_MAP_RO, mem, new Iov()))).toBe(
+    expect(codeOf(() => Iotlb.identity().translate(PAGE - 8, 16, VHOST_ACCESS_RO, mem, new Iov()))).toBe(
       'EFAULT',
     );
   });
@@ -590,15 +592,15 @@ describe('Iotlb translate', () => {
     ['a negative length', 0, -8],
     ['a fractional length', 0, 1.5],
   ])('throws ERANGE for %s', (_what, iova, len) => {
-    expect(codeOf(() => Iotlb.identity().translate(iova, len, VHOST_MAP_RO, twoRegions(), new Iov()))).toBe(
-      'ERANGE',
-    );
+    expect(
+      codeOf(() => Iotlb.identity().translate(iova, len, VHOST_ACCESS_RO, twoRegions(), new Iov())),
+    ).toBe('ERANGE');
   });
 
   it('throws EINVAL for a range running past 2^53 - 1', () => {
     const mem = new GuestMemory();
     mem.addRegion(IOVA_MAX - 0xff, new ArrayBuffer(0x100));
-    expect(codeOf(() => Iotlb.identity().translate(IOVA_MAX - 3, 8, VHOST_MAP_RO, mem, new Iov()))).toBe(
+    expect(codeOf(() => Iotlb.identity().translate(IOVA_MAX - 3, 8, VHOST_ACCESS_RO, mem, new Iov()))).toBe(
       'EINVAL',
     );
   });
@@ -626,7 +628,7 @@ const entriesArb: fc.Arbitrary<Entry[]> = fc
           // Mostly mapped, mostly into memory, so that successes are common too.
           keep: fc.integer({ min: 0, max: 4 }).map((k) => k > 0),
           addr: fc.oneof(fc.integer({ min: 0x400, max: 0x1800 }), fc.integer({ min: 0, max: PA_SPACE })),
-          perm: fc.constantFrom(VHOST_MAP_RO, VHOST_MAP_WO, VHOST_MAP_RW),
+          perm: fc.constantFrom(VHOST_ACCESS_RO, VHOST_ACCESS_WO, VHOST_ACCESS_RW),
           start: fc.constant(start),
           last: fc.constant(last),
         }),
@@ -671,7 +673,7 @@ describe('Iotlb translate property', () => {
         entriesArb,
         fc.integer({ min: 0, max: IOVA_SPACE + 0x10 }),
         fc.oneof(fc.integer({ min: 0, max: 0x40 }), fc.integer({ min: 0, max: 0x900 })),
-        fc.constantFrom<IotlbAccess>(VHOST_MAP_RO, VHOST_MAP_WO),
+        fc.constantFrom<IotlbAccess>(VHOST_ACCESS_RO, VHOST_ACCESS_WO),
         (entries, iova, len, access) => {
           const mem = propertyMemory();
           const regions = mem.regions();

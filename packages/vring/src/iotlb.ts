@@ -1,16 +1,10 @@
+import { VHOST_ACCESS_RO, VHOST_ACCESS_RW, VHOST_ACCESS_WO } from '@vdpa-kit/virtio-spec';
 import { IOVA_MAX, VringError, checkAddress } from './errors.js';
 import type { GuestMemory } from './guest-memory.js';
 import type { Iov } from './iov.js';
 
-/** vhost_iotlb permission bits (include/uapi/linux/vhost_types.h). */
-export const VHOST_MAP_RO = 0x1;
-/** Device may write. */
-export const VHOST_MAP_WO = 0x2;
-/** Device may read and write. */
-export const VHOST_MAP_RW = 0x3;
-
-/** Access kinds for {@link Iotlb.translate}: a read needs `VHOST_MAP_RO`, a write `VHOST_MAP_WO`. */
-export type IotlbAccess = typeof VHOST_MAP_RO | typeof VHOST_MAP_WO;
+/** Access kinds for {@link Iotlb.translate}: a read needs `VHOST_ACCESS_RO`, a write `VHOST_ACCESS_WO`. */
+export type IotlbAccess = typeof VHOST_ACCESS_RO | typeof VHOST_ACCESS_WO;
 
 /** One mapping: IOVAs `[start, last]` (inclusive) map to physical addresses from `addr`. */
 export interface IotlbMap {
@@ -39,7 +33,7 @@ export interface IotlbOptions {
  *
  * @example
  * const tlb = new Iotlb();
- * tlb.addRange(0x1000, 0x1fff, 0x8000, VHOST_MAP_RW);
+ * tlb.addRange(0x1000, 0x1fff, 0x8000, VHOST_ACCESS_RW);
  */
 export class Iotlb {
   /** Entries sorted by `start` (overlaps are the caller's business, as in the kernel). */
@@ -67,7 +61,7 @@ export class Iotlb {
   /** An IOTLB with the single identity entry `[0, IOVA_MAX] -> 0, RW` (vdpa_sim's passthrough). */
   static identity(): Iotlb {
     const tlb = new Iotlb();
-    tlb.addRange(0, IOVA_MAX, 0, VHOST_MAP_RW);
+    tlb.addRange(0, IOVA_MAX, 0, VHOST_ACCESS_RW);
     return tlb;
   }
 
@@ -89,7 +83,7 @@ export class Iotlb {
       m[0].start === 0 &&
       m[0].last === IOVA_MAX &&
       m[0].addr === 0 &&
-      m[0].perm === VHOST_MAP_RW
+      m[0].perm === VHOST_ACCESS_RW
     );
   }
 
@@ -107,7 +101,7 @@ export class Iotlb {
         'EFAULT',
         `iotlb range 0x${start.toString(16)}-0x${last.toString(16)} ends before it starts`,
       );
-    if (perm !== VHOST_MAP_RO && perm !== VHOST_MAP_WO && perm !== VHOST_MAP_RW) {
+    if (perm !== VHOST_ACCESS_RO && perm !== VHOST_ACCESS_WO && perm !== VHOST_ACCESS_RW) {
       throw new VringError('EINVAL', `iotlb permission ${perm} is not RO, WO or RW`);
     }
     if (addr + (last - start) > IOVA_MAX)
@@ -269,7 +263,7 @@ export class Iotlb {
       if ((m.perm & access) === 0) {
         throw new VringError(
           'EPERM',
-          `iova 0x${addr.toString(16)} is mapped ${permName(m.perm)}, ${access === VHOST_MAP_RO ? 'read' : 'write'} denied`,
+          `iova 0x${addr.toString(16)} is mapped ${permName(m.perm)}, ${access === VHOST_ACCESS_RO ? 'read' : 'write'} denied`,
         );
       }
       const inEntry = m.last - addr + 1;
@@ -298,5 +292,5 @@ export class Iotlb {
 }
 
 function permName(perm: number): string {
-  return perm === VHOST_MAP_RO ? 'read-only' : perm === VHOST_MAP_WO ? 'write-only' : 'read-write';
+  return perm === VHOST_ACCESS_RO ? 'read-only' : perm === VHOST_ACCESS_WO ? 'write-only' : 'read-write';
 }

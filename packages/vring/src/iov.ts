@@ -1,11 +1,12 @@
+import { U32_MAX } from '@vdpa-kit/virtio-spec';
 import { copyBytes, copyWithinBytes } from './byte-copy.js';
 import { VringError } from './errors.js';
 
+/** Largest value a `Uint32Array` slot holds, the bound of a segment offset or length (`U32_MAX`, local). */
+const SLOT_MAX = U32_MAX;
+
 /** Segment capacity of a new `Iov`, and of the first growth of a zero-capacity one. */
 const IOV_DEFAULT_CAPACITY = 16;
-
-/** Largest value a `Uint32Array` slot holds: the bound of a segment offset or length. */
-const U32_MAX = 0xffff_ffff;
 
 /**
  * Copies of at most this many bytes between different buffers use a byte loop: cheaper than the
@@ -32,7 +33,7 @@ function wholeViewOf(buffer: ArrayBufferLike): Uint8Array {
  *
  * @example
  * const iov = new Iov();
- * tlb.translate(addr, len, VHOST_MAP_RO, mem, iov);
+ * tlb.translate(addr, len, VHOST_ACCESS_RO, mem, iov);
  * const n = iov.pull(header);
  */
 export class Iov {
@@ -91,7 +92,7 @@ export class Iov {
       n > 0 &&
       this.bufs[n - 1] === buf &&
       this.offs[n - 1] + this.lens[n - 1] === off &&
-      this.lens[n - 1] + len <= U32_MAX
+      this.lens[n - 1] + len <= SLOT_MAX
     ) {
       this.lens[n - 1] += len;
       this.totalLength += len;

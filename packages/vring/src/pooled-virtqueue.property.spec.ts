@@ -4,7 +4,7 @@ import { VringError } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
 import { DmaAllocator } from './dma-allocator.js';
 import { PooledVirtqueue } from './pooled-virtqueue.js';
-import { vringAvailSize, vringDescSize, vringUsedSize } from './split-ring-layout.js';
+import { vringAvailSize, vringDescSize, vringUsedSize } from '@vdpa-kit/virtio-spec';
 import { FakeDevice } from '../test/fake-device.js';
 import { errorOf } from '../test/error-of.js';
 

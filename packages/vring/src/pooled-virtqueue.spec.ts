@@ -4,9 +4,16 @@ import { DmaAllocator, type DmaAllocatorOptions } from './dma-allocator.js';
 import { PooledVirtqueue } from './pooled-virtqueue.js';
 import type { PooledVirtqueueOptions } from './pooled-virtqueue-options.js';
 import { Virtqueue } from './virtqueue.js';
-import { vringAvailSize, vringDescSize, vringUsedSize, type SplitRingLayout } from './split-ring-layout.js';
+import {
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_USED_F_NO_NOTIFY,
+  vringAvailSize,
+  vringDescSize,
+  vringUsedSize,
+} from '@vdpa-kit/virtio-spec';
+import type { SplitRingLayout } from './split-ring-layout.js';
 import { FakeDevice } from '../test/fake-device.js';
-import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY } from './constants.js';
 import { errorOf } from '../test/error-of.js';
 
 const MEM_SIZE = 1 << 16;

@@ -4,10 +4,19 @@ import type { DmaAllocator } from './dma-allocator.js';
 import type { PooledVirtqueueOptions } from './pooled-virtqueue-options.js';
 import { VirtqueueCore } from './virtqueue-core.js';
 import { VirtqueueRings } from './virtqueue-rings.js';
-import { VIRTQ_DESC_F_WRITE, VIRTQ_DESC_SIZE, VIRTQ_USED_ELEM_SIZE } from './constants.js';
-import { VIRTQ_DESC_LEN_OFF, VIRTQ_USED_ELEM_ID_OFF, VIRTQ_USED_ELEM_LEN_OFF } from './split-ring-layout.js';
+import {
+  U16_MASK,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_DESC_LEN_OFF,
+  VIRTQ_DESC_SIZE,
+  VIRTQ_USED_ELEM_ID_OFF,
+  VIRTQ_USED_ELEM_LEN_OFF,
+  VIRTQ_USED_ELEM_SIZE,
+} from '@vdpa-kit/virtio-spec';
 
-const U16_MASK = 0xffff;
+/** Ring indices wrap modulo 2^16 (§2.7): a module-local copy of `U16_MASK`. */
+const IDX_MASK = U16_MASK;
+
 /** Largest buffer (its limit, plus one, is kept in a u32; the pool is allocated as one area). */
 const BUF_SIZE_MAX = 0x7fff_ffff;
 const DEFAULT_BUF_ALIGN = 64;
@@ -175,7 +184,7 @@ export class PooledVirtqueue extends VirtqueueCore {
 
   /** Buffers not in flight. */
   get numFree(): number {
-    return this.num - ((this.availIdxShadow - this.lastUsedIdx_) & U16_MASK);
+    return this.num - ((this.availIdxShadow - this.lastUsedIdx_) & IDX_MASK);
   }
 
   /** The slot the next {@link post} makes available first: `availIdx mod num`. */
@@ -205,7 +214,7 @@ export class PooledVirtqueue extends VirtqueueCore {
    * then posts them.
    */
   freeRun(): number {
-    return this.num - ((this.availIdxShadow - this.oldest) & U16_MASK);
+    return this.num - ((this.availIdxShadow - this.oldest) & IDX_MASK);
   }
 
   /**
@@ -365,7 +374,7 @@ export class PooledVirtqueue extends VirtqueueCore {
         if (writable) limits[slot] = len + 1;
       }
     }
-    const idx = (start + to - from) & U16_MASK;
+    const idx = (start + to - from) & IDX_MASK;
     this.availIdxShadow = idx;
     // The descriptors are written before the index that publishes them (virtio_wmb in the kernel);
     // one index store for the run.
@@ -404,9 +413,9 @@ export class PooledVirtqueue extends VirtqueueCore {
     const usedView = rings.usedView;
     const last = this.lastUsedIdx_;
     const usedIdx = usedView.getUint16(rings.usedIdxOff, true);
-    let pending = (usedIdx - last) & U16_MASK;
+    let pending = (usedIdx - last) & IDX_MASK;
     if (pending === 0) return 0;
-    if (pending > ((this.availIdxShadow - last) & U16_MASK)) {
+    if (pending > ((this.availIdxShadow - last) & IDX_MASK)) {
       throw this.markBroken(
         `used idx ${usedIdx} is ahead of avail idx ${this.availIdxShadow} (last used ${last})`,
       );
@@ -435,12 +444,12 @@ export class PooledVirtqueue extends VirtqueueCore {
           if (k > 0) break;
           throw this.badUsed(id, len);
         }
-        oldest = (oldest + 1) & U16_MASK;
+        oldest = (oldest + 1) & IDX_MASK;
         // Buffers taken back out of order stop holding `oldest` back once the ones before them are.
         if (ahead > 0) {
           while (oldest !== avail && takenAhead[oldest & mask] !== 0) {
             takenAhead[oldest & mask] = 0;
-            oldest = (oldest + 1) & U16_MASK;
+            oldest = (oldest + 1) & IDX_MASK;
             ahead--;
           }
         }
@@ -448,7 +457,7 @@ export class PooledVirtqueue extends VirtqueueCore {
         // Out of order: in flight iff posted after `oldest` (before `avail`) and not taken back yet.
         if (!(
           id < num &&
-          ((id - oldest) & mask) < ((avail - oldest) & U16_MASK) &&
+          ((id - oldest) & mask) < ((avail - oldest) & IDX_MASK) &&
           takenAhead[id] === 0 &&
           len < (writable ? limits[id] : 1)
         )) {
@@ -465,7 +474,7 @@ export class PooledVirtqueue extends VirtqueueCore {
     }
     this.oldest = oldest;
     this.reapedAhead = ahead;
-    this.consumedUpTo((last + k) & U16_MASK);
+    this.consumedUpTo((last + k) & IDX_MASK);
     return k;
   }
 
@@ -481,7 +490,7 @@ export class PooledVirtqueue extends VirtqueueCore {
   private isInFlight(slot: number): boolean {
     const oldest = this.oldest;
     return (
-      ((slot - oldest) & this.mask) < ((this.availIdxShadow - oldest) & U16_MASK) &&
+      ((slot - oldest) & this.mask) < ((this.availIdxShadow - oldest) & IDX_MASK) &&
       this.takenAhead[slot] === 0
     );
   }

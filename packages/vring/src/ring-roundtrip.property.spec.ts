@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DmaAllocator } from './dma-allocator.js';
 import { GuestMemory } from './guest-memory.js';
-import { Iotlb, VHOST_MAP_RW } from './iotlb.js';
+import { VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
+import { Iotlb } from './iotlb.js';
 import { Iov } from './iov.js';
 import { Virtqueue } from './virtqueue.js';
 import { BufferList } from './virtqueue-buffer-list.js';
@@ -32,7 +33,7 @@ function setup(num: number, eventIdx: boolean, indirect: boolean, initialIdx: nu
   const mem = GuestMemory.create({ size: MEM });
   const dma = new DmaAllocator(mem, { dmaOffset: IOVA });
   const tlb = new Iotlb();
-  tlb.addRange(IOVA, IOVA + MEM - 1, 0, VHOST_MAP_RW);
+  tlb.addRange(IOVA, IOVA + MEM - 1, 0, VHOST_ACCESS_RW);
   let kicks = 0;
   const vq = Virtqueue.create<number>(mem, dma, {
     index: 0,

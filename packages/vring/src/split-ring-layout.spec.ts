@@ -1,27 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { vringUsedSize } from '@vdpa-kit/virtio-spec';
 import {
-  VIRTQ_AVAIL_FLAGS_OFF,
-  VIRTQ_AVAIL_IDX_OFF,
-  VIRTQ_AVAIL_RING_OFF,
-  VIRTQ_DESC_ADDR_OFF,
-  VIRTQ_DESC_FLAGS_OFF,
-  VIRTQ_DESC_LEN_OFF,
-  VIRTQ_DESC_NEXT_OFF,
-  VIRTQ_USED_FLAGS_OFF,
-  VIRTQ_USED_IDX_OFF,
-  VIRTQ_USED_RING_OFF,
   checkQueueSize,
   legacyLayout,
   validateLayout,
-  vringAvailEventOffset,
-  vringAvailRingOffset,
-  vringAvailSize,
-  vringDescSize,
   vringSize,
-  vringUsedEventOffset,
-  vringUsedRingOffset,
-  vringUsedSize,
   type SplitRingLayout,
 } from './split-ring-layout.js';
 import { errorOf } from '../test/error-of.js';
@@ -33,15 +17,6 @@ function specVringSize(q: number, align: number): number {
 }
 
 describe('split ring sizes', () => {
-  it('are 16·Q, 6 + 2·Q and 6 + 8·Q', () => {
-    expect(vringDescSize(256)).toBe(4096);
-    expect(vringAvailSize(256)).toBe(518);
-    expect(vringUsedSize(256)).toBe(2054);
-    expect(vringDescSize(1)).toBe(16);
-    expect(vringAvailSize(1)).toBe(8);
-    expect(vringUsedSize(1)).toBe(14);
-  });
-
   it('computes the legacy size for num 256, align 4096 by the spec formula', () => {
     // 16·256 + 2·259 = 4614, aligned up to 8192; + 6 + 2048.
     expect(specVringSize(256, 4096)).toBe(10246);
@@ -56,27 +31,6 @@ describe('split ring sizes', () => {
         expect(vringSize(q, align)).toBe(specVringSize(q, align));
       }),
     );
-  });
-});
-
-describe('field offsets', () => {
-  it('follow §2.7.5, §2.7.6 and §2.7.8', () => {
-    expect([VIRTQ_DESC_ADDR_OFF, VIRTQ_DESC_LEN_OFF, VIRTQ_DESC_FLAGS_OFF, VIRTQ_DESC_NEXT_OFF]).toEqual([
-      0, 8, 12, 14,
-    ]);
-    expect([VIRTQ_AVAIL_FLAGS_OFF, VIRTQ_AVAIL_IDX_OFF, VIRTQ_AVAIL_RING_OFF]).toEqual([0, 2, 4]);
-    expect([VIRTQ_USED_FLAGS_OFF, VIRTQ_USED_IDX_OFF, VIRTQ_USED_RING_OFF]).toEqual([0, 2, 4]);
-    expect(vringAvailRingOffset(3)).toBe(10);
-    expect(vringUsedRingOffset(3)).toBe(28);
-    expect(vringUsedEventOffset(256)).toBe(4 + 2 * 256);
-    expect(vringAvailEventOffset(256)).toBe(4 + 8 * 256);
-  });
-
-  it('put the event fields in the last two bytes of their ring', () => {
-    for (let q = 1; q <= 32768; q *= 2) {
-      expect(vringUsedEventOffset(q) + 2).toBe(vringAvailSize(q));
-      expect(vringAvailEventOffset(q) + 2).toBe(vringUsedSize(q));
-    }
   });
 });
 

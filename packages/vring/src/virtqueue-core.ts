@@ -1,10 +1,16 @@
 import { VringError } from './errors.js';
-import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED_F_NO_NOTIFY } from './constants.js';
+import {
+  U16_MASK,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_USED_F_NO_NOTIFY,
+  vringNeedEvent,
+} from '@vdpa-kit/virtio-spec';
 import type { VirtqueueRings } from './virtqueue-rings.js';
 import { type SplitRingLayout, checkQueueSize } from './split-ring-layout.js';
 
-/** Ring indices are free-running u16 (§2.7): all index arithmetic is taken modulo 2^16. */
-const U16_MASK = 0xffff;
+/** Ring indices wrap modulo 2^16 (§2.7): a module-local copy of `U16_MASK`. */
+const IDX_MASK = U16_MASK;
+
 // Module-local copies of the flags (an imported binding is re-read on every use).
 const F_NO_INTERRUPT = VIRTQ_AVAIL_F_NO_INTERRUPT;
 const F_NO_NOTIFY = VIRTQ_USED_F_NO_NOTIFY;
@@ -12,22 +18,6 @@ const F_NO_NOTIFY = VIRTQ_USED_F_NO_NOTIFY;
 const DELAYED_CB_NUMERATOR = 3;
 /** ... and denominator. */
 const DELAYED_CB_DENOMINATOR = 4;
-
-/**
- * The kernel's `vring_need_event`: should the side that moved an index from `old` to `newIdx` notify the
- * other side, which asked to be notified once the index passes `eventIdx`? True iff `eventIdx` is in
- * `[old, newIdx)` modulo 2^16 (§2.7.10): `(u16)(newIdx - eventIdx - 1) < (u16)(newIdx - old)`.
- *
- * @param eventIdx the other side's threshold (`avail_event` for kicks, `used_event` for interrupts)
- * @param newIdx the index after publishing
- * @param old the index at the previous notification decision
- * @example
- * vringNeedEvent(5, 6, 5); // true: index 5 was just published
- * vringNeedEvent(0, 1, 65535); // true across the wrap
- */
-export function vringNeedEvent(eventIdx: number, newIdx: number, old: number): boolean {
-  return ((newIdx - eventIdx - 1) & U16_MASK) < ((newIdx - old) & U16_MASK);
-}
 
 /**
  * What every driver-side split virtqueue shares, whatever it keeps per buffer: the ring indices, the
@@ -67,7 +57,7 @@ export abstract class VirtqueueCore {
       throw new VringError('EINVAL', `virtqueue index ${index} is not a non-negative integer`);
     }
     checkQueueSize(num);
-    if (!Number.isInteger(initialIdx) || initialIdx < 0 || initialIdx > U16_MASK) {
+    if (!Number.isInteger(initialIdx) || initialIdx < 0 || initialIdx > IDX_MASK) {
       throw new VringError('EINVAL', `initial ring index ${initialIdx} is not a u16`);
     }
     return initialIdx;
@@ -188,11 +178,11 @@ export abstract class VirtqueueCore {
     if (this.broken) throw this.brokenError();
     this.clearNoInterrupt();
     const last = this.lastUsedIdx_;
-    const outstanding = (this.availIdxShadow - last) & U16_MASK;
+    const outstanding = (this.availIdxShadow - last) & IDX_MASK;
     const bufs = Math.floor((outstanding * DELAYED_CB_NUMERATOR) / DELAYED_CB_DENOMINATOR);
-    if (this.eventIdx) this.rings.setUsedEvent((last + bufs) & U16_MASK);
+    if (this.eventIdx) this.rings.setUsedEvent((last + bufs) & IDX_MASK);
     // The threshold is written before used.idx is re-read (virtio_mb in the kernel).
-    return ((this.rings.usedIdx() - last) & U16_MASK) <= bufs;
+    return ((this.rings.usedIdx() - last) & IDX_MASK) <= bufs;
   }
 
   /**
@@ -262,8 +252,8 @@ export abstract class VirtqueueCore {
    * see more than 0xffff additions between two decisions, so an add kicks when it reaches that many.
    */
   protected addsBeforeForcedKick(): number {
-    const since = (this.availIdxShadow - this.kickedIdx) & U16_MASK;
-    return since === U16_MASK ? U16_MASK + 1 : U16_MASK - since;
+    const since = (this.availIdxShadow - this.kickedIdx) & IDX_MASK;
+    return since === IDX_MASK ? IDX_MASK + 1 : IDX_MASK - since;
   }
 
   /** With `EVENT_IDX` and interrupts enabled, moves `used_event` to `next` (after consuming used elements). */

@@ -1,40 +1,37 @@
 import {
+  U32_MAX,
   VIRTQ_AVAIL_ALIGN,
-  VIRTQ_DESC_ALIGN,
-  VIRTQ_DESC_F_INDIRECT,
-  VIRTQ_DESC_SIZE,
-  VIRTQ_USED_ALIGN,
-  VIRTQ_USED_ELEM_SIZE,
-} from './constants.js';
-import type { DmaAllocator } from './dma-allocator.js';
-import { type GuestMemory, writeU64 } from './guest-memory.js';
-import {
   VIRTQ_AVAIL_ELEM_SIZE,
   VIRTQ_AVAIL_FLAGS_OFF,
   VIRTQ_AVAIL_IDX_OFF,
   VIRTQ_AVAIL_RING_OFF,
   VIRTQ_DESC_ADDR_OFF,
+  VIRTQ_DESC_ALIGN,
   VIRTQ_DESC_FLAGS_OFF,
+  VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_LEN_OFF,
   VIRTQ_DESC_NEXT_OFF,
+  VIRTQ_DESC_SIZE,
+  VIRTQ_USED_ALIGN,
   VIRTQ_USED_ELEM_ID_OFF,
   VIRTQ_USED_ELEM_LEN_OFF,
+  VIRTQ_USED_ELEM_SIZE,
   VIRTQ_USED_FLAGS_OFF,
   VIRTQ_USED_IDX_OFF,
   VIRTQ_USED_RING_OFF,
-  legacyLayout,
-  validateLayout,
   vringAvailEventOffset,
   vringAvailSize,
   vringDescSize,
-  vringSize,
   vringUsedEventOffset,
   vringUsedSize,
-  type SplitRingLayout,
-} from './split-ring-layout.js';
+} from '@vdpa-kit/virtio-spec';
+import type { DmaAllocator } from './dma-allocator.js';
+import { type GuestMemory, writeU64 } from './guest-memory.js';
+import { legacyLayout, validateLayout, vringSize, type SplitRingLayout } from './split-ring-layout.js';
 
-/** Largest value of a u32: addresses up to it need no high word. */
-const U32_MAX = 0xffff_ffff;
+/** Addresses up to this need no high word (module-local copy of `U32_MAX`). */
+const ADDR_LO_MAX = U32_MAX;
+
 /** Offset of the high 32-bit word inside a little-endian u64. */
 const U64_HI_OFF = 4;
 /** Bits in a byte: turns field offsets into shift counts. */
@@ -313,7 +310,7 @@ export function writeDesc(
   next: number,
 ): void {
   // Most addresses fit 32 bits: skip the division that splits a larger one.
-  if (addr <= U32_MAX) {
+  if (addr <= ADDR_LO_MAX) {
     view.setUint32(off + DESC_ADDR_LO, addr, true);
     view.setUint32(off + DESC_ADDR_HI, 0, true);
   } else {

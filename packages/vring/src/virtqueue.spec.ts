@@ -5,10 +5,9 @@ import { GuestMemory } from './guest-memory.js';
 import { DmaAllocator } from './dma-allocator.js';
 import { BufferList } from './virtqueue-buffer-list.js';
 import { Virtqueue } from './virtqueue.js';
-import { vringNeedEvent } from './virtqueue-core.js';
+import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED_F_NO_NOTIFY } from '@vdpa-kit/virtio-spec';
 import type { VirtqueueOptions } from './virtqueue-options.js';
 import { FakeDevice, type Seg } from '../test/fake-device.js';
-import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED_F_NO_NOTIFY } from './constants.js';
 import { errorOf } from '../test/error-of.js';
 
 const MEM_SIZE = 1 << 22;
@@ -294,47 +293,6 @@ describe('indirect descriptors', () => {
     expect(vq.numFree).toBe(0);
     dev.pop();
     expect(dev.pop()?.indirect).toBe(true);
-  });
-});
-
-/** `event` in `[old, new)` modulo 2^16, by walking the interval: the definition, not the formula. */
-function inWindow(event: number, newIdx: number, old: number): boolean {
-  for (let i = old; i !== newIdx; i = (i + 1) % U16) if (i === event) return true;
-  return false;
-}
-
-describe('vringNeedEvent', () => {
-  it.each([
-    [0, 1, 0, true],
-    [0, 0, 0, false],
-    [1, 1, 0, false],
-    [5, 10, 0, true],
-    [9, 10, 0, true],
-    [10, 10, 0, false],
-    [4, 10, 5, false],
-    [65535, 0, 65535, true],
-    [0, 2, 65534, true],
-    [65534, 2, 65534, true],
-    [1, 2, 65534, true],
-    [2, 2, 65534, false],
-    [65533, 2, 65534, false],
-  ])('event %i, new %i, old %i -> %s', (event, newIdx, old, expected) => {
-    expect(vringNeedEvent(event, newIdx, old)).toBe(expected);
-  });
-
-  it('is true exactly when the event index lies in [old, new) modulo 2^16', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 0xffff }),
-        fc.integer({ min: 0, max: 300 }),
-        fc.integer({ min: -10, max: 310 }),
-        (old, step, eventOff) => {
-          const newIdx = (old + step) % U16;
-          const event = (old + eventOff + U16) % U16;
-          expect(vringNeedEvent(event, newIdx, old)).toBe(inWindow(event, newIdx, old));
-        },
-      ),
-    );
   });
 });
 

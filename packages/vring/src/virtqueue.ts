@@ -5,10 +5,11 @@ import type { BufferList } from './virtqueue-buffer-list.js';
 import type { VirtqueueOptions } from './virtqueue-options.js';
 import { VirtqueueRings } from './virtqueue-rings.js';
 import { VirtqueueCore } from './virtqueue-core.js';
-import { VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
+import { U16_MASK, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '@vdpa-kit/virtio-spec';
 
-/** Ring indices are free-running u16 (§2.7): all index arithmetic is taken modulo 2^16. */
-const U16_MASK = 0xffff;
+/** Ring indices wrap modulo 2^16 (§2.7): a module-local copy of `U16_MASK`. */
+const IDX_MASK = U16_MASK;
+
 /** Largest `le32 len` of a descriptor (§2.7.5). */
 const DESC_LEN_MAX = 0xffff_ffff;
 /** Indirect table capacity (descriptors) when `maxIndirect` is not given, capped at the queue size. */
@@ -234,7 +235,7 @@ export class Virtqueue<T> extends VirtqueueCore {
     const len = rings.usedLen(slot);
     // One combined test on the fast path; the cold path finds which rule the device broke.
     if (
-      ((usedIdx - last) & U16_MASK) > ((this.availIdxShadow - last) & U16_MASK) ||
+      ((usedIdx - last) & IDX_MASK) > ((this.availIdxShadow - last) & IDX_MASK) ||
       id >= this.num ||
       this.chainCount[id] === 0 ||
       len > this.writable[id]
@@ -244,7 +245,7 @@ export class Virtqueue<T> extends VirtqueueCore {
     const token = this.tokens[id];
     this.detach(id);
     this.lastLen_ = len;
-    this.consumedUpTo((last + 1) & U16_MASK);
+    this.consumedUpTo((last + 1) & IDX_MASK);
     return token;
   }
 
@@ -258,7 +259,7 @@ export class Virtqueue<T> extends VirtqueueCore {
       if (this.chainCount[head] === 0) continue;
       const token = this.tokens[head];
       this.detach(head);
-      this.availIdxShadow = (this.availIdxShadow - 1) & U16_MASK;
+      this.availIdxShadow = (this.availIdxShadow - 1) & IDX_MASK;
       this.rings.setAvailIdx(this.availIdxShadow);
       return token;
     }
@@ -314,11 +315,11 @@ export class Virtqueue<T> extends VirtqueueCore {
   private publish(head: number): void {
     const slot = this.availIdxShadow & this.mask;
     this.rings.setAvailRing(slot, head);
-    this.availIdxShadow = (this.availIdxShadow + 1) & U16_MASK;
+    this.availIdxShadow = (this.availIdxShadow + 1) & IDX_MASK;
     // The ring entry is written before the index that publishes it (virtio_wmb in the kernel).
     this.rings.setAvailIdx(this.availIdxShadow);
     // vring_need_event cannot see more than 0xffff additions between decisions: kick before that.
-    if (((this.availIdxShadow - this.kickedIdx) & U16_MASK) === U16_MASK) this.kick();
+    if (((this.availIdxShadow - this.kickedIdx) & IDX_MASK) === IDX_MASK) this.kick();
   }
 
   /** Returns the chain at `head` to the free list (`detach_buf_split`). */
@@ -346,7 +347,7 @@ export class Virtqueue<T> extends VirtqueueCore {
 
   /** Marks the queue broken for the used element that failed {@link getBuf}'s checks, and says why. */
   private badUsed(usedIdx: number, last: number, id: number, len: number): VringError {
-    if (((usedIdx - last) & U16_MASK) > ((this.availIdxShadow - last) & U16_MASK)) {
+    if (((usedIdx - last) & IDX_MASK) > ((this.availIdxShadow - last) & IDX_MASK)) {
       return this.markBroken(
         `used idx ${usedIdx} is ahead of avail idx ${this.availIdxShadow} (last used ${last})`,
       );

@@ -20,7 +20,7 @@ const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
  * discontiguous memory is refused with `EFAULT` rather than read piecewise.
  *
  * @example
- * const area = new VringhArea('available ring', VHOST_MAP_RO);
+ * const area = new VringhArea('available ring', VHOST_ACCESS_RO);
  * area.configure(0x2000, 518);
  * const idx = area.ensure(tlb, mem).getUint16(2, true);
  */
@@ -35,7 +35,7 @@ export class VringhArea {
 
   /**
    * @param what name used in error messages (`descriptor table`, `available ring`, `used ring`)
-   * @param access permission every access to the area needs: `VHOST_MAP_RO` to read, `VHOST_MAP_WO`
+   * @param access permission every access to the area needs: `VHOST_ACCESS_RO` to read, `VHOST_ACCESS_WO`
    * to write
    */
   constructor(

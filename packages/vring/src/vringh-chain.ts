@@ -1,22 +1,24 @@
 import {
+  U32_MAX,
+  VHOST_ACCESS_RO,
+  VHOST_ACCESS_WO,
+  VIRTQ_DESC_ADDR_OFF,
+  VIRTQ_DESC_FLAGS_OFF,
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
-  VIRTQ_DESC_SIZE,
-} from './constants.js';
-import { IOVA_MAX, VringError } from './errors.js';
-import type { GuestMemory } from './guest-memory.js';
-import { VHOST_MAP_RO, VHOST_MAP_WO, type Iotlb, type IotlbAccess } from './iotlb.js';
-import { Iov } from './iov.js';
-import {
-  VIRTQ_DESC_ADDR_OFF,
-  VIRTQ_DESC_FLAGS_OFF,
   VIRTQ_DESC_LEN_OFF,
   VIRTQ_DESC_NEXT_OFF,
-} from './split-ring-layout.js';
+  VIRTQ_DESC_SIZE,
+} from '@vdpa-kit/virtio-spec';
+import { IOVA_MAX, VringError } from './errors.js';
+import type { GuestMemory } from './guest-memory.js';
+import type { Iotlb, IotlbAccess } from './iotlb.js';
+import { Iov } from './iov.js';
 
-/** Largest u32: a chain's total length must fit a used element's `len` (§2.7.8). */
-const U32_MAX = 0xffff_ffff;
+/** A chain's total length must fit a used element's le32 `len` (§2.7.8); module-local copy of `U32_MAX`. */
+const CHAIN_LEN_MAX = U32_MAX;
+
 /** 2^32, to assemble a u64 from its 32-bit halves without BigInt. */
 const TWO_32 = 0x1_0000_0000;
 /** Offset of the high 32-bit word inside a little-endian u64. */
@@ -37,8 +39,8 @@ const DESC_NEXT = VIRTQ_DESC_NEXT_OFF;
 const F_NEXT = VIRTQ_DESC_F_NEXT;
 const F_WRITE = VIRTQ_DESC_F_WRITE;
 const F_INDIRECT = VIRTQ_DESC_F_INDIRECT;
-const MAP_RO = VHOST_MAP_RO;
-const MAP_WO = VHOST_MAP_WO;
+const MAP_RO = VHOST_ACCESS_RO;
+const MAP_WO = VHOST_ACCESS_WO;
 
 /**
  * The descriptor-chain walk of the device side of a split virtqueue (the kernel's `__vringh_iov`),
@@ -64,7 +66,7 @@ export class VringhChain {
 
   /**
    * Walks the chain from `head` (`__vringh_iov`): readable buffers are translated with
-   * `VHOST_MAP_RO` into `riov`, writable ones with `VHOST_MAP_WO` into `wiov`; an indirect descriptor
+   * `VHOST_ACCESS_RO` into `riov`, writable ones with `VHOST_ACCESS_WO` into `wiov`; an indirect descriptor
    * (last in its chain) switches to its table. The lists are not reset here.
    *
    * @param table the descriptor table, `16 · num` bytes
@@ -134,7 +136,7 @@ export class VringhChain {
       if (iov === null) throw noIovError(head, i, access);
       if (len !== 0) {
         total += len;
-        if (total > U32_MAX) throw tooLongError(head, total);
+        if (total > CHAIN_LEN_MAX) throw tooLongError(head, total);
         iotlb.translate(bufferAddr(view, off, i, len), len, access, mem, iov);
       }
 

@@ -1,9 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
+import {
+  VHOST_ACCESS_RO,
+  VHOST_ACCESS_RW,
+  VHOST_ACCESS_WO,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+} from '@vdpa-kit/virtio-spec';
 import { VringError } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
-import { Iotlb, VHOST_MAP_RO, VHOST_MAP_RW, VHOST_MAP_WO } from './iotlb.js';
+import { Iotlb } from './iotlb.js';
 import { Iov } from './iov.js';
 import { Vringh } from './vringh.js';
 import {
@@ -92,13 +99,16 @@ const descArb = (write: boolean): fc.Arbitrary<Desc> =>
 
 /** The buffer mappings: mostly whole and right, sometimes with the wrong permissions, or random. */
 const mappingsArb: fc.Arbitrary<readonly Mapping[]> = fc.oneof(
-  { weight: 3, arbitrary: fc.constant([{ iova: IOVA_BASE, size: 2 * HALF, pa: ZONE, perm: VHOST_MAP_RW }]) },
+  {
+    weight: 3,
+    arbitrary: fc.constant([{ iova: IOVA_BASE, size: 2 * HALF, pa: ZONE, perm: VHOST_ACCESS_RW }]),
+  },
   {
     weight: 3,
     arbitrary: fc
       .tuple(
-        fc.constantFrom(VHOST_MAP_RO, VHOST_MAP_WO, VHOST_MAP_RW),
-        fc.constantFrom(VHOST_MAP_RO, VHOST_MAP_WO, VHOST_MAP_RW),
+        fc.constantFrom(VHOST_ACCESS_RO, VHOST_ACCESS_WO, VHOST_ACCESS_RW),
+        fc.constantFrom(VHOST_ACCESS_RO, VHOST_ACCESS_WO, VHOST_ACCESS_RW),
       )
       .map(([txPerm, rxPerm]) => [
         { iova: IOVA_BASE, size: HALF, pa: ZONE, perm: txPerm },
@@ -112,7 +122,7 @@ const mappingsArb: fc.Arbitrary<readonly Mapping[]> = fc.oneof(
         iova: fc.integer({ min: IOVA_BASE, max: IOVA_BASE + 2 * HALF }),
         size: fc.integer({ min: 1, max: 2 * HALF }),
         pa: fc.integer({ min: ZONE, max: MEM_SIZE + 0x100 }),
-        perm: fc.constantFrom(VHOST_MAP_RO, VHOST_MAP_WO, VHOST_MAP_RW),
+        perm: fc.constantFrom(VHOST_ACCESS_RO, VHOST_ACCESS_WO, VHOST_ACCESS_RW),
       }),
       { minLength: 1, maxLength: 4 },
     ),
@@ -177,7 +187,7 @@ function build(s: Scenario): Side {
   write(TX, s.tx, s.txHeads, s.txJump);
   write(RX, s.rx, s.rxHeads, s.rxJump);
   const tlb = new Iotlb();
-  tlb.addRange(0, 0x1fff, 0, VHOST_MAP_RW);
+  tlb.addRange(0, 0x1fff, 0, VHOST_ACCESS_RW);
   for (const m of s.mappings) tlb.addRange(m.iova, m.iova + m.size - 1, m.pa, m.perm);
   const ring = (r: typeof TX): Vringh => {
     const v = new Vringh();
@@ -306,7 +316,7 @@ function simple(num = 8): Side & { view: DataView } {
     })),
     txHeads: [0, 1, 2],
     rxHeads: [0, 1, 2, 3],
-    mappings: [{ iova: IOVA_BASE, size: 0x3000, pa: ZONE, perm: VHOST_MAP_RW }],
+    mappings: [{ iova: IOVA_BASE, size: 0x3000, pa: ZONE, perm: VHOST_ACCESS_RW }],
     txJump: 0,
     rxJump: 0,
     payload: new Uint8Array([7, 8, 9]),
@@ -423,7 +433,7 @@ describe('VringhLoopback', () => {
       })),
       txHeads: [0, 1, 2],
       rxHeads: [0, 1, 2],
-      mappings: [{ iova: IOVA_BASE, size: 2 * HALF, pa: ZONE, perm: VHOST_MAP_RW }],
+      mappings: [{ iova: IOVA_BASE, size: 2 * HALF, pa: ZONE, perm: VHOST_ACCESS_RW }],
       txJump: 0,
       rxJump: 0,
       payload: new Uint8Array([1, 2, 3, 4, 5]),
@@ -474,8 +484,8 @@ describe('VringhLoopback', () => {
         rxHeads: [0, 1],
         // TX buffers readable only, RX buffers writable only, in two windows with different offsets.
         mappings: [
-          { iova: IOVA_BASE, size: HALF, pa: ZONE, perm: VHOST_MAP_RO },
-          { iova: IOVA_BASE + HALF, size: HALF, pa: ZONE + 0x3000, perm: VHOST_MAP_WO },
+          { iova: IOVA_BASE, size: HALF, pa: ZONE, perm: VHOST_ACCESS_RO },
+          { iova: IOVA_BASE + HALF, size: HALF, pa: ZONE + 0x3000, perm: VHOST_ACCESS_WO },
         ],
         txJump: 0,
         rxJump: 0,
@@ -527,7 +537,7 @@ describe('VringhLoopback', () => {
       const s = warmed();
       // The same IOVAs now map to physical 0x8000.
       s.tlb.delRange(IOVA_BASE, IOVA_BASE + 0x2fff);
-      s.tlb.addRange(IOVA_BASE, IOVA_BASE + 0x2fff, 0x8000, VHOST_MAP_RW);
+      s.tlb.addRange(IOVA_BASE, IOVA_BASE + 0x2fff, 0x8000, VHOST_ACCESS_RW);
       const h = s.publishNext();
       const before = s.bytes.slice();
       expect(s.lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_EMPTY);
@@ -584,8 +594,8 @@ describe('VringhLoopback', () => {
       const ODD_PA = 0x9000;
 
       it.each([
-        ['a TX buffer in a write-only mapping', TX, VHOST_MAP_WO],
-        ['an RX buffer in a read-only mapping', RX, VHOST_MAP_RO],
+        ['a TX buffer in a write-only mapping', TX, VHOST_ACCESS_WO],
+        ['an RX buffer in a read-only mapping', RX, VHOST_ACCESS_RO],
       ])('%s, pass after pass', (_what, ring, perm) => {
         const s = warmed();
         s.tlb.addRange(ODD_IOVA, ODD_IOVA + 0xfff, ODD_PA, perm);
@@ -603,7 +613,7 @@ describe('VringhLoopback', () => {
 
       it('after the per-chain path refused it and the ring was set up again', () => {
         const s = warmed();
-        s.tlb.addRange(ODD_IOVA, ODD_IOVA + 0xfff, ODD_PA, VHOST_MAP_WO);
+        s.tlb.addRange(ODD_IOVA, ODD_IOVA + 0xfff, ODD_PA, VHOST_ACCESS_WO);
         let h = s.publishNext();
         s.view.setUint32(TX.desc + 16 * h, ODD_IOVA, true);
         expect(s.lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_SLOW);
@@ -634,8 +644,8 @@ describe('VringhLoopback', () => {
       const s = warmed();
       // The TX ring moves to an IOTLB whose buffer entry is write-only: not readable for TX.
       const tlb = new Iotlb();
-      tlb.addRange(0, 0x1fff, 0, VHOST_MAP_RW);
-      tlb.addRange(IOVA_BASE, IOVA_BASE + 0x2fff, ZONE, VHOST_MAP_WO);
+      tlb.addRange(0, 0x1fff, 0, VHOST_ACCESS_RW);
+      tlb.addRange(IOVA_BASE, IOVA_BASE + 0x2fff, ZONE, VHOST_ACCESS_WO);
       s.tx.setIotlb(tlb);
       s.publishNext();
       expect(s.lb.run(s.tx, s.rx, 64)).toBe(VRINGH_LOOPBACK_SLOW);

@@ -1,25 +1,28 @@
 import {
-  VIRTQ_DESC_F_INDIRECT,
-  VIRTQ_DESC_F_NEXT,
-  VIRTQ_DESC_F_WRITE,
-  VIRTQ_DESC_SIZE,
-  VIRTQ_USED_ELEM_SIZE,
-} from './constants.js';
-import { VringError } from './errors.js';
-import { IotlbWindow } from './iotlb-window.js';
-import { VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
-import {
+  U16_MASK,
+  VHOST_ACCESS_RO,
+  VHOST_ACCESS_WO,
   VIRTQ_AVAIL_IDX_OFF,
   VIRTQ_AVAIL_RING_OFF,
   VIRTQ_DESC_ADDR_OFF,
   VIRTQ_DESC_FLAGS_OFF,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
   VIRTQ_DESC_LEN_OFF,
+  VIRTQ_DESC_SIZE,
   VIRTQ_USED_ELEM_ID_OFF,
   VIRTQ_USED_ELEM_LEN_OFF,
+  VIRTQ_USED_ELEM_SIZE,
   VIRTQ_USED_RING_OFF,
-} from './split-ring-layout.js';
+} from '@vdpa-kit/virtio-spec';
+import { VringError } from './errors.js';
+import { IotlbWindow } from './iotlb-window.js';
 import type { Vringh } from './vringh.js';
 import { copyBytes } from './byte-copy.js';
+
+/** Ring indices wrap modulo 2^16 (§2.7): a module-local copy of `U16_MASK`. */
+const IDX_MASK = U16_MASK;
 
 /** {@link VringhLoopback.run} stopped because the TX ring had no more chains. */
 export const VRINGH_LOOPBACK_EMPTY = 0;
@@ -56,9 +59,8 @@ const USED_ELEM_W = VIRTQ_USED_ELEM_SIZE / 4;
 /** Flags a simple chain has none of (a readable one; a writable one has only WRITE). */
 const F_NOT_SIMPLE = VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT;
 const F_WRITE = VIRTQ_DESC_F_WRITE;
-const MAP_RO = VHOST_MAP_RO;
-const MAP_WO = VHOST_MAP_WO;
-const U16_MASK = 0xffff;
+const MAP_RO = VHOST_ACCESS_RO;
+const MAP_WO = VHOST_ACCESS_WO;
 /**
  * Passes of a new {@link VringhLoopback} that start with empty windows, before it keeps them from pass
  * to pass, so that the window-miss path has run before `run` is optimised (docs/performance.md).
@@ -137,7 +139,7 @@ export class VringhLoopback {
     const tMask = tNum - 1;
     const tLast = t.lastAvail;
     const tUsedIdx = t.usedIdx;
-    const tPending = (tAvail[AVAIL_IDX_W] - tLast) & U16_MASK;
+    const tPending = (tAvail[AVAIL_IDX_W] - tLast) & IDX_MASK;
     if (tPending === 0) return VRINGH_LOOPBACK_EMPTY;
     if (tPending > tNum) return VRINGH_LOOPBACK_SLOW;
     const r = rx.ringStateForBatch();
@@ -149,7 +151,7 @@ export class VringhLoopback {
     const rMask = rNum - 1;
     const rLast = r.lastAvail;
     const rUsedIdx = r.usedIdx;
-    let rPending = (rAvail[AVAIL_IDX_W] - rLast) & U16_MASK;
+    let rPending = (rAvail[AVAIL_IDX_W] - rLast) & IDX_MASK;
     // A jump is for the per-chain path to report, when a frame needs an RX chain.
     if (rPending > rNum) rPending = 0;
     const tWin = this.txWindow;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GuestMemory } from './guest-memory.js';
-import { Iotlb, VHOST_MAP_RW } from './iotlb.js';
+import { VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
+import { Iotlb } from './iotlb.js';
 import { Vringh } from './vringh.js';
 import { VRINGH_LOOPBACK_EMPTY, VRINGH_LOOPBACK_SLOW, VringhLoopback } from './vringh-loopback.js';
 
@@ -25,7 +26,7 @@ function memoryWith(a: number, b: number): GuestMemory {
 /** An IOTLB mapping the rings' IOVAs to physical `pa` (one add: generation 1). */
 function tlbTo(pa: number): Iotlb {
   const tlb = new Iotlb();
-  tlb.addRange(IOVA, IOVA + RING_BYTES - 1, pa, VHOST_MAP_RW);
+  tlb.addRange(IOVA, IOVA + RING_BYTES - 1, pa, VHOST_ACCESS_RW);
   return tlb;
 }
 
@@ -60,7 +61,7 @@ describe('Vringh.ringStateForBatch across batches', () => {
     const vrh = ring(mem, tlb);
     expect(availIdx(vrh)).toBe(1);
     tlb.delRange(IOVA, IOVA + RING_BYTES - 1);
-    tlb.addRange(IOVA, IOVA + RING_BYTES - 1, 0x8000, VHOST_MAP_RW);
+    tlb.addRange(IOVA, IOVA + RING_BYTES - 1, 0x8000, VHOST_ACCESS_RW);
     expect(availIdx(vrh)).toBe(2);
   });
 
@@ -108,7 +109,7 @@ describe('Vringh.ringStateForBatch across batches', () => {
     expect(availIdx(vrh)).toBeUndefined();
     // Nothing changed since the refusal: still refused, not the views of before.
     expect(availIdx(vrh)).toBeUndefined();
-    tlb.addRange(IOVA, IOVA + RING_BYTES - 1, 0x8000, VHOST_MAP_RW);
+    tlb.addRange(IOVA, IOVA + RING_BYTES - 1, 0x8000, VHOST_ACCESS_RW);
     expect(availIdx(vrh)).toBe(2);
   });
 
@@ -157,9 +158,9 @@ describe('Vringh.ringStateForBatch alignment and detached memory', () => {
   /** An IOTLB mapping each ring area on its own entry, to physical `desc`, `avail` and `used`. */
   function tlbAreas(desc: number, avail: number, used: number): Iotlb {
     const tlb = new Iotlb();
-    tlb.addRange(IOVA + RINGS.desc, IOVA + RINGS.desc + 0xfff, desc, VHOST_MAP_RW);
-    tlb.addRange(IOVA + RINGS.avail, IOVA + RINGS.avail + 0xfff, avail, VHOST_MAP_RW);
-    tlb.addRange(IOVA + RINGS.used, IOVA + RINGS.used + 0xfff, used, VHOST_MAP_RW);
+    tlb.addRange(IOVA + RINGS.desc, IOVA + RINGS.desc + 0xfff, desc, VHOST_ACCESS_RW);
+    tlb.addRange(IOVA + RINGS.avail, IOVA + RINGS.avail + 0xfff, avail, VHOST_ACCESS_RW);
+    tlb.addRange(IOVA + RINGS.used, IOVA + RINGS.used + 0xfff, used, VHOST_ACCESS_RW);
     return tlb;
   }
 

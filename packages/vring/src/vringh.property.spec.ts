@@ -1,9 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
+import {
+  VHOST_ACCESS_RO,
+  VHOST_ACCESS_RW,
+  VHOST_ACCESS_WO,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+} from '@vdpa-kit/virtio-spec';
 import { VringError } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
-import { Iotlb, VHOST_MAP_RO, VHOST_MAP_RW, VHOST_MAP_WO } from './iotlb.js';
+import { Iotlb } from './iotlb.js';
 import { Iov } from './iov.js';
 import { Vringh } from './vringh.js';
 
@@ -19,7 +26,7 @@ const IOVA_BASE = 0x10000;
 const IOVA_SPAN = 0x20000;
 const CANARY = 0xa5;
 const NUMS = [1, 2, 4, 8, 16, 32] as const;
-const PERMS = [VHOST_MAP_RO, VHOST_MAP_WO, VHOST_MAP_RW] as const;
+const PERMS = [VHOST_ACCESS_RO, VHOST_ACCESS_WO, VHOST_ACCESS_RW] as const;
 
 /**
  * A descriptor as generated: its address either points into one of the scenario's mappings (`map`
@@ -108,7 +115,7 @@ const scenarioArb = fc.record({
   usedEvent: u16,
   lastAvail: u16,
   ringPerms: fc.oneof(
-    { weight: 8, arbitrary: fc.constant([VHOST_MAP_RO, VHOST_MAP_RO, VHOST_MAP_WO] as const) },
+    { weight: 8, arbitrary: fc.constant([VHOST_ACCESS_RO, VHOST_ACCESS_RO, VHOST_ACCESS_WO] as const) },
     {
       weight: 1,
       arbitrary: fc.tuple(fc.constantFrom(...PERMS), fc.constantFrom(...PERMS), fc.constantFrom(...PERMS)),
@@ -247,8 +254,8 @@ function exercise(b: Built, s: Scenario): void {
       expect(err).toBeInstanceOf(VringError);
     }
     expect(head === -2 || head === -1 || (Number.isInteger(head) && head >= 0 && head < s.num)).toBe(true);
-    expect(firstUngranted(riov, b, VHOST_MAP_RO)).toBe(-1);
-    expect(firstUngranted(wiov, b, VHOST_MAP_WO)).toBe(-1);
+    expect(firstUngranted(riov, b, VHOST_ACCESS_RO)).toBe(-1);
+    expect(firstUngranted(wiov, b, VHOST_ACCESS_WO)).toBe(-1);
     // Even the partial lists an error leaves behind are safe to fill and drain.
     const written = pushAll(b.vrh, wiov, s.payload);
     if (riov !== null) while (b.vrh.pull(riov, sink) > 0);
@@ -279,7 +286,7 @@ describe('Vringh.getdesc on garbage (property)', () => {
         exercise(b, s);
         let changed = -1;
         for (let p = 0; p < MEM_SIZE && changed < 0; p++) {
-          if ((b.granted[p] & VHOST_MAP_WO) === 0 && b.bytes[p] !== before[p]) changed = p;
+          if ((b.granted[p] & VHOST_ACCESS_WO) === 0 && b.bytes[p] !== before[p]) changed = p;
         }
         expect(changed).toBe(-1);
       }),

@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
+  VHOST_ACCESS_RO,
+  VHOST_ACCESS_RW,
+  VHOST_ACCESS_WO,
   VIRTQ_AVAIL_F_NO_INTERRUPT,
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
   VIRTQ_USED_F_NO_NOTIFY,
-} from './constants.js';
+} from '@vdpa-kit/virtio-spec';
 import { VringError, type VringErrno } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
-import { Iotlb, VHOST_MAP_RO, VHOST_MAP_RW, VHOST_MAP_WO } from './iotlb.js';
+import { Iotlb } from './iotlb.js';
 import { Iov } from './iov.js';
 import { Vringh, type VringhInitOptions } from './vringh.js';
 
@@ -247,8 +250,8 @@ describe('Vringh.getdesc', () => {
 
   it('gathers single-descriptor chains below and above 4 GiB alike', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_MAP_RW);
-    tlb.addRange(2 ** 40, 2 ** 40 + 0xfff, BUF, VHOST_MAP_RW);
+    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
+    tlb.addRange(2 ** 40, 2 ** 40 + 0xfff, BUF, VHOST_ACCESS_RW);
     const { vrh, ring, riov, wiov, mem } = setup({ iotlb: tlb });
     mem.write(BUF, bytes(16));
     ring.desc(0, 2 ** 40, 16, R);
@@ -326,9 +329,9 @@ describe('Vringh.getdesc', () => {
       // straddles the two regions.
       const iova = 2 ** 32;
       const tlb = new Iotlb();
-      tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_MAP_RW);
-      tlb.addRange(iova, iova + 23, MEM_SIZE - 24, VHOST_MAP_RO);
-      tlb.addRange(iova + 24, iova + 47, 0x100000, VHOST_MAP_RO);
+      tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
+      tlb.addRange(iova, iova + 23, MEM_SIZE - 24, VHOST_ACCESS_RO);
+      tlb.addRange(iova + 24, iova + 47, 0x100000, VHOST_ACCESS_RO);
       vrh.setIotlb(tlb);
       const scratch = new DataView(new ArrayBuffer(48));
       const table = new HandRing(scratch, 8);
@@ -469,7 +472,7 @@ describe('Vringh.getdesc', () => {
       expectCode(() => a.vrh.getdesc(a.riov, a.wiov), 'EFAULT');
 
       const tlb = new Iotlb();
-      tlb.addRange(0, BUF - 1, 0, VHOST_MAP_RW);
+      tlb.addRange(0, BUF - 1, 0, VHOST_ACCESS_RW);
       const b = setup({ iotlb: tlb });
       b.ring.desc(0, BUF, 4, R);
       b.ring.publish(0);
@@ -504,11 +507,11 @@ describe('Vringh with a partial IOTLB', () => {
 
   function partial(perms: { desc?: number; avail?: number; used?: number }): Setup & { tlb: Iotlb } {
     const tlb = new Iotlb();
-    tlb.addRange(OFF + DESC, OFF + DESC + 0x7ff, DESC, perms.desc ?? VHOST_MAP_RO);
-    tlb.addRange(OFF + AVAIL, OFF + AVAIL + 0xff, AVAIL, perms.avail ?? VHOST_MAP_RO);
-    tlb.addRange(OFF + USED, OFF + USED + 0xff, USED, perms.used ?? VHOST_MAP_WO);
-    tlb.addRange(OFF + BUF, OFF + BUF + 0xfff, BUF, VHOST_MAP_RO);
-    tlb.addRange(OFF + BUF + 0x1000, OFF + BUF + 0x1fff, BUF + 0x1000, VHOST_MAP_WO);
+    tlb.addRange(OFF + DESC, OFF + DESC + 0x7ff, DESC, perms.desc ?? VHOST_ACCESS_RO);
+    tlb.addRange(OFF + AVAIL, OFF + AVAIL + 0xff, AVAIL, perms.avail ?? VHOST_ACCESS_RO);
+    tlb.addRange(OFF + USED, OFF + USED + 0xff, USED, perms.used ?? VHOST_ACCESS_WO);
+    tlb.addRange(OFF + BUF, OFF + BUF + 0xfff, BUF, VHOST_ACCESS_RO);
+    tlb.addRange(OFF + BUF + 0x1000, OFF + BUF + 0x1fff, BUF + 0x1000, VHOST_ACCESS_WO);
     const s = setup({ iotlb: tlb, descAddr: OFF + DESC, availAddr: OFF + AVAIL, usedAddr: OFF + USED });
     return { ...s, tlb };
   }
@@ -557,18 +560,18 @@ describe('Vringh with a partial IOTLB', () => {
   });
 
   it('EPERM from getdesc for a WO descriptor table or avail ring, consuming nothing', () => {
-    const a = partial({ desc: VHOST_MAP_WO });
+    const a = partial({ desc: VHOST_ACCESS_WO });
     a.ring.desc(0, OFF + BUF, 16, R);
     a.ring.publish(0);
     expectCode(() => a.vrh.getdesc(a.riov, a.wiov), 'EPERM', /descriptor table/);
     expect(a.vrh.lastAvailIdx).toBe(0);
 
-    const b = partial({ avail: VHOST_MAP_WO });
+    const b = partial({ avail: VHOST_ACCESS_WO });
     expectCode(() => b.vrh.getdesc(b.riov, b.wiov), 'EPERM', /available ring/);
   });
 
   it('EPERM from complete, notifyEnable and notifyDisable for an RO used ring', () => {
-    const { vrh } = partial({ used: VHOST_MAP_RO });
+    const { vrh } = partial({ used: VHOST_ACCESS_RO });
     expectCode(() => vrh.complete(0, 0), 'EPERM', /used ring/);
     expectCode(() => vrh.notifyEnable(), 'EPERM', /used ring/);
     expectCode(() => vrh.notifyDisable(), 'EPERM', /used ring/);
@@ -580,25 +583,25 @@ describe('Vringh with a partial IOTLB', () => {
     ring.desc(0, BUF, 4, R);
     ring.publish(0);
     expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', /available ring at iova 0x3000/);
-    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_MAP_RW);
+    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
     expect(vrh.getdesc(riov, wiov)).toBe(0);
   });
 
   it('EFAULT for a ring area the IOTLB scatters over discontiguous memory', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_MAP_RW);
+    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
     // The avail ring's second half maps 0x100 bytes further on.
-    tlb.addRange(0x50000, 0x5000f, AVAIL, VHOST_MAP_RO);
-    tlb.addRange(0x50010, 0x5001f, AVAIL + 0x110, VHOST_MAP_RO);
+    tlb.addRange(0x50000, 0x5000f, AVAIL, VHOST_ACCESS_RO);
+    tlb.addRange(0x50010, 0x5001f, AVAIL + 0x110, VHOST_ACCESS_RO);
     const { vrh, riov, wiov } = setup({ iotlb: tlb, availAddr: 0x50000 });
     expectCode(() => vrh.getdesc(riov, wiov), 'EFAULT', /available ring .*not contiguous/);
   });
 
   it('accepts a ring area split over IOTLB entries that map to adjacent memory', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_MAP_RW);
-    tlb.addRange(0x50000, 0x50007, DESC, VHOST_MAP_RO);
-    tlb.addRange(0x50008, 0x5ffff, DESC + 8, VHOST_MAP_RW);
+    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
+    tlb.addRange(0x50000, 0x50007, DESC, VHOST_ACCESS_RO);
+    tlb.addRange(0x50008, 0x5ffff, DESC + 8, VHOST_ACCESS_RW);
     const { vrh, ring, riov, wiov } = setup({ iotlb: tlb, descAddr: 0x50000 });
     ring.desc(0, BUF, 4, R);
     ring.publish(0);
@@ -616,7 +619,7 @@ describe('Vringh with a partial IOTLB', () => {
     const COPY = 0xa000;
     new HandRing(view, 8).desc(0, OFF + BUF, 12, R, 0, COPY);
     tlb.delRange(OFF + DESC, OFF + DESC);
-    tlb.addRange(OFF + DESC, OFF + DESC + 0x7ff, COPY, VHOST_MAP_RO);
+    tlb.addRange(OFF + DESC, OFF + DESC + 0x7ff, COPY, VHOST_ACCESS_RO);
     expect(vrh.getdesc(riov, wiov)).toBe(0);
     expect(riov.totalLength).toBe(12);
 
@@ -666,10 +669,10 @@ describe('Vringh pull and push', () => {
     const second = new ArrayBuffer(0x1000);
     mem.addRegion(0x100000, second);
     const tlb = new Iotlb();
-    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_MAP_RW);
+    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
     // One IOVA range over the last 10 bytes of region 0 and the first 20 of region 1.
-    tlb.addRange(0x200000, 0x200009, MEM_SIZE - 10, VHOST_MAP_RW);
-    tlb.addRange(0x20000a, 0x20001d, 0x100000, VHOST_MAP_RW);
+    tlb.addRange(0x200000, 0x200009, MEM_SIZE - 10, VHOST_ACCESS_RW);
+    tlb.addRange(0x20000a, 0x20001d, 0x100000, VHOST_ACCESS_RW);
     const vrh = new Vringh();
     vrh.init({ num: 8, descAddr: DESC, availAddr: AVAIL, usedAddr: USED, eventIdx: false, mem, iotlb: tlb });
     const ring = new HandRing(mem.regions()[0].view, 8);

@@ -1,44 +1,46 @@
 import {
-  VIRTQ_AVAIL_F_NO_INTERRUPT,
-  VIRTQ_DESC_F_INDIRECT,
-  VIRTQ_DESC_F_NEXT,
-  VIRTQ_DESC_F_WRITE,
-  VIRTQ_DESC_SIZE,
-  VIRTQ_USED_ELEM_SIZE,
-  VIRTQ_USED_F_NO_NOTIFY,
-} from './constants.js';
-import { VringError, checkAddress } from './errors.js';
-import { GuestMemory } from './guest-memory.js';
-import { Iotlb, VHOST_MAP_RO, VHOST_MAP_WO } from './iotlb.js';
-import type { Iov } from './iov.js';
-import {
+  U16_MASK,
+  VHOST_ACCESS_RO,
+  VHOST_ACCESS_WO,
   VIRTQ_AVAIL_ELEM_SIZE,
   VIRTQ_AVAIL_FLAGS_OFF,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
   VIRTQ_AVAIL_IDX_OFF,
   VIRTQ_AVAIL_RING_OFF,
   VIRTQ_DESC_ADDR_OFF,
   VIRTQ_DESC_FLAGS_OFF,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
   VIRTQ_DESC_LEN_OFF,
+  VIRTQ_DESC_SIZE,
   VIRTQ_USED_ELEM_ID_OFF,
   VIRTQ_USED_ELEM_LEN_OFF,
+  VIRTQ_USED_ELEM_SIZE,
   VIRTQ_USED_FLAGS_OFF,
+  VIRTQ_USED_F_NO_NOTIFY,
   VIRTQ_USED_IDX_OFF,
   VIRTQ_USED_RING_OFF,
-  checkQueueSize,
   vringAvailEventOffset,
   vringAvailSize,
   vringDescSize,
+  vringNeedEvent,
   vringUsedEventOffset,
   vringUsedSize,
-} from './split-ring-layout.js';
+} from '@vdpa-kit/virtio-spec';
+import { VringError, checkAddress } from './errors.js';
+import { GuestMemory } from './guest-memory.js';
+import { Iotlb } from './iotlb.js';
+import type { Iov } from './iov.js';
+import { checkQueueSize } from './split-ring-layout.js';
 import { VringhArea } from './vringh-area.js';
 import { VringhChain } from './vringh-chain.js';
 import { VringhRingState } from './vringh-ring-state.js';
 import type { DeviceVirtqueue } from './vringh-device-virtqueue.js';
-import { vringNeedEvent } from './virtqueue-core.js';
 
-/** Ring indices are free-running u16 counters (§2.7.6). */
-const U16_MASK = 0xffff;
+/** Ring indices wrap modulo 2^16 (§2.7): a module-local copy of `U16_MASK`. */
+const IDX_MASK = U16_MASK;
+
 /** A generation no IOTLB or memory has: the batch state's views must be translated first. */
 const STATE_STALE = -1;
 /** Whether typed arrays read the ring's little-endian fields as they are (the batch state needs it). */
@@ -93,10 +95,10 @@ export interface VringhInitOptions {
  * suppression rules.
  *
  * Ring areas are IOVAs: each is translated once into a cached view (descriptor table and available ring
- * with `VHOST_MAP_RO`, used ring with `VHOST_MAP_WO`) and again only when the IOTLB's or guest memory's
+ * with `VHOST_ACCESS_RO`, used ring with `VHOST_ACCESS_WO`) and again only when the IOTLB's or guest memory's
  * generation moves, checked once per call. An area must land in one contiguous guest-memory range, else
- * `EFAULT` (see {@link VringhArea}). Buffers are translated per descriptor, readable ones with `VHOST_MAP_RO`,
- * writable ones with `VHOST_MAP_WO`, so no copy ever leaves what the IOTLB grants.
+ * `EFAULT` (see {@link VringhArea}). Buffers are translated per descriptor, readable ones with
+ * `VHOST_ACCESS_RO`, writable ones with `VHOST_ACCESS_WO`, so no copy ever leaves what the IOTLB grants.
  *
  * Bad guest input is a `VringError`, never another exception, an out-of-bounds access or a hang:
  * `EINVAL` (bad head, next, indirect table, ordering, index jump, unmapped IOVA), `ELOOP` (loops),
@@ -130,13 +132,13 @@ export class Vringh implements DeviceVirtqueue {
   /** Chains completed since the last {@link needNotify} (`vrh->completed`). */
   private completed = 0;
 
-  private readonly desc = new VringhArea('descriptor table', VHOST_MAP_RO);
-  private readonly avail = new VringhArea('available ring', VHOST_MAP_RO);
+  private readonly desc = new VringhArea('descriptor table', VHOST_ACCESS_RO);
+  private readonly avail = new VringhArea('available ring', VHOST_ACCESS_RO);
   // Kernel quirk, not reproduced: vringh's IOTLB accessors translate used-element writes with
-  // VHOST_MAP_WO but 16-bit index writes (used->idx, used->flags, avail_event, via putu16) with
-  // VHOST_MAP_RO, so on a write-only used ring the index writes fail and on a read-only one they
-  // succeed. Here every used-ring write needs VHOST_MAP_WO.
-  private readonly used = new VringhArea('used ring', VHOST_MAP_WO);
+  // VHOST_ACCESS_WO but 16-bit index writes (used->idx, used->flags, avail_event, via putu16) with
+  // VHOST_ACCESS_RO, so on a write-only used ring the index writes fail and on a read-only one they
+  // succeed. Here every used-ring write needs VHOST_ACCESS_WO.
+  private readonly used = new VringhArea('used ring', VHOST_ACCESS_WO);
   private readonly chain = new VringhChain();
   private readonly ringState = new VringhRingState();
   /**
@@ -271,11 +273,11 @@ export class Vringh implements DeviceVirtqueue {
     const last = this.lastAvail;
     const idx = avail.getUint16(AVAIL_IDX, true);
     if (idx === last) return -1;
-    if (((idx - last) & U16_MASK) > num) throw availJumpError(idx, last, num);
+    if (((idx - last) & IDX_MASK) > num) throw availJumpError(idx, last, num);
     // The ring entry is read only after the index that published it (the kernel's read barrier here).
     const slot = last & this.mask;
     const head = avail.getUint16(AVAIL_RING + slot * AVAIL_ELEM, true);
-    this.lastAvail = (last + 1) & U16_MASK;
+    this.lastAvail = (last + 1) & IDX_MASK;
     if (head >= num) throw badHeadError(head, slot, num);
     // Fast path, the usual chain of one direct, non-empty descriptor below 4 GiB: nothing of the walk's
     // rules can fail (a u32 address plus a u32 length stays below 2^53), only the translation. Any
@@ -288,7 +290,7 @@ export class Vringh implements DeviceVirtqueue {
       const len = table.getUint32(off + DESC_LEN, true);
       if (iov !== null && len !== 0 && table.getUint32(off + DESC_ADDR_HI, true) === 0) {
         const addr = table.getUint32(off + DESC_ADDR_LO, true);
-        this.iotlb.translate(addr, len, write ? VHOST_MAP_WO : VHOST_MAP_RO, this.mem, iov);
+        this.iotlb.translate(addr, len, write ? VHOST_ACCESS_WO : VHOST_ACCESS_RO, this.mem, iov);
         return head;
       }
     }
@@ -335,7 +337,7 @@ export class Vringh implements DeviceVirtqueue {
     used.setUint32(off + USED_LEN, len, true);
     this.completed++;
     // The element must be visible before the index that publishes it (the kernel's write barrier).
-    used.setUint16(USED_IDX, (next + 1) & U16_MASK, true);
+    used.setUint16(USED_IDX, (next + 1) & IDX_MASK, true);
   }
 
   /**
@@ -357,15 +359,15 @@ export class Vringh implements DeviceVirtqueue {
     let notify: boolean;
     if (!this.eventIdx) {
       notify = (avail.getUint16(AVAIL_FLAGS, true) & F_NO_INTERRUPT) === 0;
-    } else if (completed > U16_MASK) {
+    } else if (completed > IDX_MASK) {
       notify = true;
     } else {
       const usedEvent = avail.getUint16(vringUsedEventOffset(this.size), true);
-      notify = vringNeedEvent(usedEvent, (old + completed) & U16_MASK, old);
+      notify = vringNeedEvent(usedEvent, (old + completed) & IDX_MASK, old);
     }
     // The kernel returns early without EVENT_IDX and leaves last_used_idx behind; the slots complete()
     // writes are the same either way, and this keeps lastUsedIdx equal to used->idx after a batch.
-    this.lastUsed = (old + completed) & U16_MASK;
+    this.lastUsed = (old + completed) & IDX_MASK;
     this.completed = 0;
     return notify;
   }
@@ -453,7 +455,7 @@ export class Vringh implements DeviceVirtqueue {
     }
     st.num = this.size;
     st.lastAvail = this.lastAvail;
-    st.usedIdx = (this.lastUsed + this.completed) & U16_MASK;
+    st.usedIdx = (this.lastUsed + this.completed) & IDX_MASK;
     return st;
   }
 
@@ -478,11 +480,11 @@ export class Vringh implements DeviceVirtqueue {
         `cannot commit ${taken} chains taken and ${completed} completed on a queue of size ${num}`,
       );
     }
-    this.lastAvail = (this.lastAvail + taken) & U16_MASK;
+    this.lastAvail = (this.lastAvail + taken) & IDX_MASK;
     if (completed === 0) return;
     this.completed += completed;
     // The elements were written before the index that publishes them (the kernel's write barrier).
-    this.usedView().setUint16(USED_IDX, (this.lastUsed + this.completed) & U16_MASK, true);
+    this.usedView().setUint16(USED_IDX, (this.lastUsed + this.completed) & IDX_MASK, true);
   }
 
   private availView(): DataView {
@@ -524,7 +526,7 @@ function notInitialised(): VringError {
 }
 
 function checkU16(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 0 || value > U16_MASK) {
+  if (!Number.isInteger(value) || value < 0 || value > IDX_MASK) {
     throw new VringError('ERANGE', `${what} ${value} is not a u16`);
   }
   return value;

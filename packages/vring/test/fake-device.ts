@@ -2,7 +2,7 @@
 // vringh, so that the driver side is tested against a second reading of the spec.
 import type { GuestMemory } from '../src/guest-memory.js';
 import type { SplitRingLayout } from '../src/split-ring-layout.js';
-import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../src/constants.js';
+import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '@vdpa-kit/virtio-spec';
 
 const U16 = 0x10000;
 

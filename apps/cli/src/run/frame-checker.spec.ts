@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ETH_ZLEN, PKTGEN_CSUM_OFFSET } from '../constants.js';
+import { ETH_ZLEN } from '@vdpa-kit/virtio-spec';
+import { PKTGEN_CSUM_OFFSET } from '../constants.js';
 import { CliError } from '../errors.js';
 import { FNV1A_INIT, fnv1a } from './fnv1a.js';
 import { FrameChecker } from './frame-checker.js';

@@ -5,6 +5,8 @@ import {
   ETH_SOURCE_OFFSET,
   ETH_TYPE_OFFSET,
   ETH_ZLEN,
+} from '@vdpa-kit/virtio-spec';
+import {
   PKTGEN_CSUM_OFFSET,
   PKTGEN_MAX_FRAME,
   PKTGEN_PAYLOAD_OFFSET,

@@ -1,14 +1,13 @@
+import { VDPA_ATTR_DEV_NET_CFG_MACADDR, bit } from '@vdpa-kit/virtio-spec';
 import {
   type JsonObject,
   type TraceHeader,
-  VDPA_ATTR_DEV_NET_CFG_MACADDR,
   type VdpaBus,
   VdpaError,
   type VendorStat,
   type WorkQueueMode,
   recordToFile,
 } from '@vdpa-kit/core-bus';
-import { bit } from '@vdpa-kit/vring';
 import {
   type NetInterface,
   type NetQueueStats,

@@ -1,3 +1,4 @@
+import { U16_MAX } from '@vdpa-kit/virtio-spec';
 import { StateError } from '../errors.js';
 
 /** Version of the state-log line format (`v`). */
@@ -50,7 +51,6 @@ export type NewStateEvent =
 
 const MAC_HEX = /^[0-9a-f]{12}$/;
 const U64_HEX = /^0x[0-9a-f]{1,16}$/;
-const U16_MAX = 0xffff;
 const KNOWN_KEYS: Readonly<Record<StateOp, readonly string[]>> = {
   dev_add: ['v', 'seq', 'ts', 'op', 'name', 'mgmtdev', 'mac', 'mtu', 'maxVqp', 'deviceFeatures'],
   dev_del: ['v', 'seq', 'ts', 'op', 'name'],

@@ -1,29 +1,20 @@
-import { VIRTIO_ID_BLOCK, VIRTIO_ID_NET, VIRTIO_TRANSPORT_F_START } from '@vdpa-kit/vring';
-import { NET_FEATURE_NAMES, TRANSPORT_FEATURE_NAMES } from '@vdpa-kit/core-bus';
+import {
+  TRANSPORT_FEATURE_NAMES,
+  VIRTIO_ID_BLOCK,
+  VIRTIO_ID_NET,
+  VIRTIO_TRANSPORT_F_START,
+} from '@vdpa-kit/virtio-spec';
 import type { VdpaPrinter } from './printer.js';
 
 /** Number of feature bits iproute2 walks (`print_features`: 0..63). */
 const FEATURE_BITS = 64;
 
 /**
- * iproute2's own `VIRTIO_TRANSPORT_F_END` (its copy of `virtio_config.h`). The printed result is the
- * same with the newer kernels' 41: neither table names bits 39..42.
+ * iproute2's own `VIRTIO_TRANSPORT_F_END` (its copy of `virtio_config.h`): it looks bits 28..38 up in
+ * the transport table and every other bit in the device table. The printed result is the same with
+ * the kernel's range: neither table names bits 39..41. The tables are `@vdpa-kit/virtio-spec`'s.
  */
 export const IPROUTE2_TRANSPORT_F_END = 38;
-
-/**
- * iproute2's `net_feature_strs[]` and transport names: the same tables the trace projections use, kept
- * once in core-bus.
- */
-export { NET_FEATURE_NAMES, TRANSPORT_FEATURE_NAMES };
-
-/**
- * `dev_to_feature_str[]`: the device table for a virtio device id; only net has one (block bits
- * print as `bit_N`).
- */
-export function deviceFeatureTable(deviceId: number): ReadonlyMap<number, string> | undefined {
-  return deviceId === VIRTIO_ID_NET ? NET_FEATURE_NAMES : undefined;
-}
 
 /**
  * The name iproute2 prints for feature bit `i`, or undefined when it prints `bit_<i>` (text) / `<i>`
@@ -44,7 +35,7 @@ export function featureName(
  * @param printer where to print
  * @param name array name (`dev_features`, `negotiated_features`)
  * @param features the 64-bit mask
- * @param deviceTable {@link deviceFeatureTable} of the device class, if any
+ * @param deviceTable `deviceFeatureTable` (`@vdpa-kit/virtio-spec`) of the device class, if any
  */
 export function printFeatures(
   printer: VdpaPrinter,

@@ -1,11 +1,5 @@
-/** Unsigned 16-bit maximum (`get_u16`). */
-export const U16_MAX = 0xffff;
-/** Unsigned 32-bit maximum (`get_u32`). */
-export const U32_MAX = 0xffffffff;
-/** 2^64: `get_u64` values are below it. */
-const U64_LIMIT = 1n << 64n;
-/** Bytes of an Ethernet address (`ETH_ALEN`). */
-export const ETH_ALEN = 6;
+import { ETH_ALEN, U16_MAX, U32_MAX, U64_LIMIT } from '@vdpa-kit/virtio-spec';
+
 /** Largest value of one lladdr group. */
 const BYTE_MAX = 0xff;
 const DECIMAL = 10;

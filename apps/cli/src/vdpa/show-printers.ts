@@ -4,8 +4,9 @@ import {
   VIRTIO_NET_F_CTRL_VQ,
   VIRTIO_NET_S_ANNOUNCE,
   VIRTIO_NET_S_LINK_UP,
-} from '@vdpa-kit/vring';
-import { className, deviceFeatureTable, deviceTypeName, printFeatures } from './feature-names.js';
+  deviceFeatureTable,
+} from '@vdpa-kit/virtio-spec';
+import { className, deviceTypeName, printFeatures } from './feature-names.js';
 import type { VdpaPrinter } from './printer.js';
 
 /** Highest supported-class bit iproute2 examines (`parse_class` walks bits 1..63). */

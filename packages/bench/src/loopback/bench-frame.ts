@@ -1,12 +1,18 @@
-import { ETH_ALEN, ETH_HLEN } from '@vdpa-kit/transport-virtio';
-import { BENCH_MAX_FRAME, BENCH_SOURCE_MAC, ETH_P_802_EX1, ETH_ZLEN } from '../constants.js';
+import {
+  ETH_ALEN,
+  ETH_DEST_OFFSET,
+  ETH_HLEN,
+  ETH_P_802_EX1,
+  ETH_SOURCE_OFFSET,
+  ETH_TYPE_OFFSET,
+  ETH_ZLEN,
+} from '@vdpa-kit/virtio-spec';
+import { BENCH_MAX_FRAME, BENCH_SOURCE_MAC } from '../constants.js';
 import { BenchError } from '../errors.js';
 
 const BYTE_MASK = 0xff;
 /** Multiplier of the payload pattern (odd, so every byte value occurs). */
-const PATTERN_STRIDE = 7;
-/** Offset of the EtherType: after the destination and source addresses (IEEE 802.3). */
-const ETH_TYPE_OFFSET = 2 * ETH_ALEN;
+const PAYLOAD_STEP = 7;
 
 /**
  * Checks a frame size of the loopback benchmark: at least `ETH_ZLEN` (60) bytes, at most 9018.
@@ -34,9 +40,9 @@ export function benchFrame(size: number, dest: ArrayLike<number>): Uint8Array {
   if (dest.length !== ETH_ALEN)
     throw new BenchError(`destination mac of ${dest.length} bytes is not 6 bytes`);
   const frame = new Uint8Array(size);
-  frame.set(dest, 0);
-  frame.set(BENCH_SOURCE_MAC, ETH_ALEN);
+  frame.set(dest, ETH_DEST_OFFSET);
+  frame.set(BENCH_SOURCE_MAC, ETH_SOURCE_OFFSET);
   new DataView(frame.buffer).setUint16(ETH_TYPE_OFFSET, ETH_P_802_EX1);
-  for (let i = ETH_HLEN; i < size; i++) frame[i] = (i * PATTERN_STRIDE) & BYTE_MASK;
+  for (let i = ETH_HLEN; i < size; i++) frame[i] = (i * PAYLOAD_STEP) & BYTE_MASK;
   return frame;
 }

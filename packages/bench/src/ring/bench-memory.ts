@@ -3,7 +3,8 @@
  * addresses are offset from the physical ones, and an IOTLB mapping them back, so every ring and
  * buffer access of the device side is translated.
  */
-import { DmaAllocator, GuestMemory, Iotlb, VHOST_MAP_RW } from '@vdpa-kit/vring';
+import { DmaAllocator, GuestMemory, Iotlb } from '@vdpa-kit/vring';
+import { VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
 
 /** IOVA = physical address + this offset: translation cannot be skipped. */
 export const IOVA_OFFSET = 0x1000_0000;
@@ -21,6 +22,6 @@ export function benchMemory(): BenchMemory {
   const mem = GuestMemory.create({ size: MEM_BYTES });
   const dma = new DmaAllocator(mem, { dmaOffset: IOVA_OFFSET });
   const iotlb = new Iotlb();
-  iotlb.addRange(IOVA_OFFSET, IOVA_OFFSET + MEM_BYTES - 1, 0, VHOST_MAP_RW);
+  iotlb.addRange(IOVA_OFFSET, IOVA_OFFSET + MEM_BYTES - 1, 0, VHOST_ACCESS_RW);
   return { mem, dma, iotlb };
 }

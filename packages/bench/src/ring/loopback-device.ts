@@ -14,15 +14,8 @@ import {
   VdpasimNetStats,
   VdpasimVirtqueue,
 } from '@vdpa-kit/device-vdpasim';
-import { ETH_ALEN } from '@vdpa-kit/transport-virtio';
-import {
-  type GuestMemory,
-  type Iotlb,
-  type SplitRingLayout,
-  VIRTIO_NET_HDR_V1_SIZE,
-  VIRTIO_RING_F_EVENT_IDX,
-  bit,
-} from '@vdpa-kit/vring';
+import { ETH_ALEN, VIRTIO_NET_HDR_V1_SIZE, VIRTIO_RING_F_EVENT_IDX, bit } from '@vdpa-kit/virtio-spec';
+import type { GuestMemory, Iotlb, SplitRingLayout } from '@vdpa-kit/vring';
 import { BenchError } from '../errors.js';
 
 /** Bytes of a frame vdpasim_net loops back at least: its header and a destination address. */

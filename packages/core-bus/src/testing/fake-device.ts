@@ -1,13 +1,12 @@
 import {
-  type GuestMemory,
-  type Iotlb,
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_F_ACCESS_PLATFORM,
   VIRTIO_F_VERSION_1,
   VIRTIO_ID_NET,
   VIRTIO_NET_CONFIG_SIZE,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import type { GuestMemory, Iotlb } from '@vdpa-kit/vring';
 import type {
   OpName,
   VdpaCallback,

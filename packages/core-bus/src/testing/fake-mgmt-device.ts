@@ -3,18 +3,16 @@ import {
   VDPA_ATTR_DEV_NET_CFG_MACADDR,
   VDPA_ATTR_DEV_NET_CFG_MAX_VQP,
   VDPA_ATTR_DEV_NET_CFG_MTU,
-} from '../constants.js';
-import { VdpaError } from '../errors.js';
-import type { MgmtDevice, VdpaDevSetConfig } from '../mgmt-device.js';
-import type { VdpaBus } from '../vdpa-bus.js';
-import type { VdpaClassId, VdpaDevice } from '../vdpa-device.js';
-import {
   VIRTIO_ID_NET,
   VIRTIO_NET_CONFIG_MAC,
   VIRTIO_NET_CONFIG_MAX_VQ_PAIRS,
   VIRTIO_NET_CONFIG_MTU,
   bit,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import { VdpaError } from '../errors.js';
+import type { MgmtDevice, VdpaDevSetConfig } from '../mgmt-device.js';
+import type { VdpaBus } from '../vdpa-bus.js';
+import type { VdpaClassId, VdpaDevice } from '../vdpa-device.js';
 import { FakeDevice, type FakeDeviceOptions } from './fake-device.js';
 
 /** Options of {@link FakeMgmtDevice}. */

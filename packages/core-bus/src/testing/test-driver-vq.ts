@@ -1,11 +1,9 @@
 import {
-  type DmaAllocator,
-  type GuestMemory,
   VIRTIO_CONFIG_S_ACKNOWLEDGE,
   VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_FEATURES_OK,
-  Virtqueue,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
+import { type DmaAllocator, type GuestMemory, Virtqueue } from '@vdpa-kit/vring';
 import type { DeviceHandle } from '../device-handle.js';
 
 /**

@@ -2,7 +2,7 @@ import {
   VIRTIO_CONFIG_S_ACKNOWLEDGE,
   VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_FEATURES_OK,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from '../clock.js';
 import type { DeviceHandle } from '../device-handle.js';

@@ -3,7 +3,7 @@ import {
   VIRTIO_CONFIG_S_DRIVER,
   VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_CONFIG_S_FEATURES_OK,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from '../clock.js';
 import { FakeMgmtDevice } from '../testing/fake-mgmt-device.js';

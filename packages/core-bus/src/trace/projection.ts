@@ -1,7 +1,6 @@
-import { VIRTIO_CONFIG_S_FEATURES_OK } from '@vdpa-kit/vring';
+import { VIRTIO_CONFIG_S_FEATURES_OK, featureNames, statusNames } from '@vdpa-kit/virtio-spec';
 import { bigintToHex, fromHex, toHex } from '../event-codec.js';
 import type { BusLifecycleEvent, CbEvent, JsonValue, MgmtEvent, OpEvent } from '../events.js';
-import { featureNames, statusNames } from './feature-names.js';
 import type { DatapathRecord, TraceRecord } from './trace-format.js';
 
 /** Projected state of one virtqueue. */

@@ -4,7 +4,7 @@ import {
   VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_ID_NET,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from '../clock.js';
 import type { DeviceHandle } from '../device-handle.js';

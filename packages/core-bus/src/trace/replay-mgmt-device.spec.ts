@@ -1,4 +1,4 @@
-import { VIRTIO_ID_NET } from '@vdpa-kit/vring';
+import { VIRTIO_ID_NET } from '@vdpa-kit/virtio-spec';
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from '../clock.js';
 import { FakeDevice } from '../testing/fake-device.js';

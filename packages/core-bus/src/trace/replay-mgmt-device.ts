@@ -1,5 +1,4 @@
-import { VIRTIO_ID_NET, bit } from '@vdpa-kit/vring';
-import { VDPA_ATTR_DEV_FEATURES } from '../constants.js';
+import { VDPA_ATTR_DEV_FEATURES, VIRTIO_ID_NET, bit } from '@vdpa-kit/virtio-spec';
 import { VdpaError } from '../errors.js';
 import type { JsonValue } from '../events.js';
 import type { MgmtDevice, VdpaDevSetConfig } from '../mgmt-device.js';

@@ -4,7 +4,7 @@ import {
   VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
-} from '@vdpa-kit/vring';
+} from '@vdpa-kit/virtio-spec';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from '../clock.js';

@@ -1,25 +1,23 @@
 import {
-  type Iov,
+  ETH_ALEN,
   VIRTIO_NET_CONFIG_MAC,
+  VIRTIO_NET_CTRL_ACK_SIZE,
+  VIRTIO_NET_CTRL_HDR_CMD_OFF,
+  VIRTIO_NET_CTRL_HDR_SIZE,
   VIRTIO_NET_CTRL_MAC,
   VIRTIO_NET_CTRL_MAC_ADDR_SET,
   VIRTIO_NET_CTRL_MQ,
+  VIRTIO_NET_CTRL_MQ_PAIRS_SIZE,
   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN,
   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
   VIRTIO_NET_CTRL_RX,
   VIRTIO_NET_CTRL_RX_ALLMULTI,
+  VIRTIO_NET_CTRL_RX_ONOFF_SIZE,
   VIRTIO_NET_CTRL_RX_PROMISC,
   VIRTIO_NET_ERR,
   VIRTIO_NET_OK,
-} from '@vdpa-kit/vring';
-import {
-  ETH_ALEN,
-  VIRTIO_NET_CTRL_ACK_SIZE,
-  VIRTIO_NET_CTRL_HDR_CMD_OFF,
-  VIRTIO_NET_CTRL_HDR_SIZE,
-  VIRTIO_NET_CTRL_MQ_PAIRS_SIZE,
-  VIRTIO_NET_CTRL_RX_ONOFF_SIZE,
-} from '../constants.js';
+} from '@vdpa-kit/virtio-spec';
+import type { Iov } from '@vdpa-kit/vring';
 
 /** Largest control request the loopback device reads (header + data). */
 const CTRL_REQUEST_MAX = 64;

@@ -1,4 +1,4 @@
-import { VIRTIO_CONFIG_S_NEEDS_RESET } from '@vdpa-kit/vring';
+import { VIRTIO_CONFIG_S_NEEDS_RESET } from '@vdpa-kit/virtio-spec';
 import { describe, expect, it } from 'vitest';
 import { addLoopback, collectFrames, makeFrame, makeStack } from '../../test/harness.js';
 import type { VirtioError } from '../errors.js';

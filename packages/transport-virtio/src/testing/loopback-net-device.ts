@@ -11,9 +11,8 @@ import {
   createWorkQueue,
 } from '@vdpa-kit/core-bus';
 import {
-  type GuestMemory,
-  Iotlb,
-  Iov,
+  ETH_ALEN,
+  ETH_DATA_LEN,
   VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
@@ -35,13 +34,12 @@ import {
   VIRTIO_NET_F_STATUS,
   VIRTIO_NET_HDR_V1_SIZE,
   VIRTIO_NET_S_LINK_UP,
+  VIRTIO_NET_VQS_PER_PAIR,
   VIRTIO_RING_F_EVENT_IDX,
   VIRTIO_RING_F_INDIRECT_DESC,
-  VringError,
-  Vringh,
   bit,
-} from '@vdpa-kit/vring';
-import { ETH_ALEN, ETH_DATA_LEN, VIRTIO_NET_VQS_PER_PAIR } from '../constants.js';
+} from '@vdpa-kit/virtio-spec';
+import { type GuestMemory, Iotlb, Iov, VringError, Vringh } from '@vdpa-kit/vring';
 import { type LoopbackCommand, LoopbackControl } from './loopback-control.js';
 
 /** Ring size the device offers by default (`getVqNumMax`). */

@@ -1,3 +1,9 @@
+/**
+ * Names of feature bits and device status bits as iproute2's `vdpa` tool prints them (`vdpa/vdpa.c`:
+ * `net_feature_strs[]`, the transport names, `dev_to_feature_str[]`), over the bits of uapi
+ * `linux/virtio_config.h`, `linux/virtio_ring.h` and `linux/virtio_net.h` (virtio 1.2 §2.1, §5.1.3, §6).
+ * One table of each; the CLI and the trace tools look names up here.
+ */
 import {
   VIRTIO_CONFIG_S_ACKNOWLEDGE,
   VIRTIO_CONFIG_S_DRIVER,
@@ -14,7 +20,11 @@ import {
   VIRTIO_F_RING_PACKED,
   VIRTIO_F_SR_IOV,
   VIRTIO_F_VERSION_1,
-  VIRTIO_ID_NET,
+  VIRTIO_TRANSPORT_F_END,
+  VIRTIO_TRANSPORT_F_START,
+} from './virtio-config.js';
+import { VIRTIO_ID_NET } from './virtio-ids.js';
+import {
   VIRTIO_NET_F_CSUM,
   VIRTIO_NET_F_CTRL_GUEST_OFFLOADS,
   VIRTIO_NET_F_CTRL_MAC_ADDR,
@@ -42,22 +52,14 @@ import {
   VIRTIO_NET_F_SPEED_DUPLEX,
   VIRTIO_NET_F_STANDBY,
   VIRTIO_NET_F_STATUS,
-  VIRTIO_RING_F_EVENT_IDX,
-  VIRTIO_RING_F_INDIRECT_DESC,
-  VIRTIO_TRANSPORT_F_START,
-} from '@vdpa-kit/vring';
+} from './virtio-net.js';
+import { VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC } from './virtio-ring.js';
 
 /** Number of feature bits named (`print_features` walks bits 0..63). */
-const FEATURE_BITS = 64;
+const FEATURE_MASK_BITS = 64;
 
 /** Number of device status bits (the status is one byte, virtio 1.2 §2.1). */
 const STATUS_BITS = 8;
-
-/**
- * Last bit named from the transport table: iproute2's copy of `VIRTIO_TRANSPORT_F_END` (38). Bits
- * 39..42 have no name in either iproute2 table and print as `bit_N`, so traces name them the same way.
- */
-export const TRACE_TRANSPORT_F_END = 38;
 
 /** Device-table names of virtio-net feature bits, as iproute2 `vdpa` prints them (`net_feature_strs`). */
 export const NET_FEATURE_NAMES: ReadonlyMap<number, string> = new Map([
@@ -92,7 +94,10 @@ export const NET_FEATURE_NAMES: ReadonlyMap<number, string> = new Map([
   [VIRTIO_NET_F_SPEED_DUPLEX, 'SPEED_DUPLEX'],
 ]);
 
-/** Transport-table names of bits `VIRTIO_TRANSPORT_F_START..38`, as iproute2 prints them. */
+/**
+ * Transport-table names, as iproute2 prints them. Bits 39..41 (`NOTIF_CONFIG_DATA`, `RING_RESET`,
+ * `ADMIN_VQ`) have no name in iproute2's table and print as `bit_N`.
+ */
 export const TRANSPORT_FEATURE_NAMES: ReadonlyMap<number, string> = new Map([
   [VIRTIO_RING_F_INDIRECT_DESC, 'RING_INDIRECT_DESC'],
   [VIRTIO_RING_F_EVENT_IDX, 'RING_EVENT_IDX'],
@@ -116,19 +121,31 @@ export const STATUS_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 /**
- * The name of feature bit `bitIndex` of a device of virtio id `deviceId`, as iproute2 `vdpa` prints
- * it: the transport table for bits 28..38, the device table (virtio-net only) for the others, else
- * `bit_N`.
+ * `dev_to_feature_str[]`: the device-type feature table of a virtio device id; only net has one (block
+ * bits print as `bit_N`).
+ * @param deviceId virtio device id, or undefined when unknown
+ */
+export function deviceFeatureTable(deviceId: number | undefined): ReadonlyMap<number, string> | undefined {
+  return deviceId === VIRTIO_ID_NET ? NET_FEATURE_NAMES : undefined;
+}
+
+/** True for a transport feature bit, `VIRTIO_TRANSPORT_F_START <= bitIndex < VIRTIO_TRANSPORT_F_END`. */
+export function isTransportFeature(bitIndex: number): boolean {
+  return bitIndex >= VIRTIO_TRANSPORT_F_START && bitIndex < VIRTIO_TRANSPORT_F_END;
+}
+
+/**
+ * The name of feature bit `bitIndex` of a device of virtio id `deviceId`: the transport table for the
+ * transport bits, the device table for the others, else `bit_N`.
  * @param bitIndex 0..63
  * @param deviceId virtio device id; when unknown, device-type bits are `bit_N`
+ * @example
+ * featureName(5, VIRTIO_ID_NET); // 'MAC'
  */
 export function featureName(bitIndex: number, deviceId: number | undefined): string {
-  const name =
-    bitIndex >= VIRTIO_TRANSPORT_F_START && bitIndex <= TRACE_TRANSPORT_F_END
-      ? TRANSPORT_FEATURE_NAMES.get(bitIndex)
-      : deviceId === VIRTIO_ID_NET
-        ? NET_FEATURE_NAMES.get(bitIndex)
-        : undefined;
+  const name = isTransportFeature(bitIndex)
+    ? TRANSPORT_FEATURE_NAMES.get(bitIndex)
+    : deviceFeatureTable(deviceId)?.get(bitIndex);
   return name ?? `bit_${bitIndex}`;
 }
 
@@ -141,7 +158,7 @@ export function featureName(bitIndex: number, deviceId: number | undefined): str
  */
 export function featureNames(features: bigint, deviceId: number | undefined): string[] {
   const out: string[] = [];
-  for (let i = 0; i < FEATURE_BITS; i++)
+  for (let i = 0; i < FEATURE_MASK_BITS; i++)
     if (((features >> BigInt(i)) & 1n) !== 0n) out.push(featureName(i, deviceId));
   return out;
 }
