@@ -21,6 +21,7 @@
 // package's rule. No published (non-private) package depends on @vdpa-kit/bench or has benchmark code in
 // src/ (a `bench` directory or a file named `bench.*`, `*-bench.*`, `bench-*`). Plugin packages never
 // create an inversify Container outside tests; core-bus only in compose-stack.ts.
+// A relative import may not leave its package.
 // `import type` counts as a dependency everywhere except for an app's import of @vdpa-kit/bench
 // (erased at compile time, so the published CLI still loads without it).
 // Exit 1 with one line per violation. `--json` prints the violations as JSON.
@@ -243,6 +244,11 @@ export function check(rootDir = root) {
       const isTest = area === 'test' || isSpec;
       const text = readFileSync(path, 'utf8');
       for (const { spec, how } of importsOf(text)) {
+        // A relative path out of the package would bypass every rule below: packages meet by name only.
+        if (spec.startsWith('.') && relative(dir, join(path, '..', spec)).startsWith('..')) {
+          violations.push(`${rel}: relative import ${spec} leaves the package (import it by package name)`);
+          continue;
+        }
         const dep = packageOf(spec);
         if (dep === null || dep === json.name) continue;
         if (dep.startsWith(SCOPE)) {

@@ -46,6 +46,19 @@ test('the real repository follows every rule: no benchmark code in a published s
   assert.deepEqual(check(repoRoot), []);
 });
 
+test('a relative import that leaves its package fails; one inside it passes', () => {
+  const dir = tree({
+    'packages/core-bus/package.json': pkg(),
+    'packages/device-mvnet/package.json': pkg({ '@vdpa-kit/core-bus': '0.1.0' }),
+    'packages/device-mvnet/src/a.ts': imp('./b.js') + imp('../test/fixture.js'),
+    'packages/device-mvnet/test/a.spec.ts': imp('../../core-bus/src/vdpa-bus.js'),
+  });
+  one(
+    dir,
+    /^packages\/device-mvnet\/test\/a\.spec\.ts: relative import \.\.\/\.\.\/core-bus\/src\/vdpa-bus\.js leaves the package/,
+  );
+});
+
 test('importsOf finds every form and tells static, type and dynamic imports apart', () => {
   const text = [
     "import { a,\n  b } from '@vdpa-kit/a';",
