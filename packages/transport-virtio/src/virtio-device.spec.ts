@@ -1,21 +1,28 @@
+// VirtioDevice against core-bus's FakeDevice: the misbehaviour a real device does not produce on
+// demand (features refused, a moving config generation, DEVICE_NEEDS_RESET, failing vq setup ops),
+// made with interceptors and the fake's public fields.
+import { type Interceptor, VdpaError } from '@vdpa-kit/core-bus';
+import { FakeDevice } from '@vdpa-kit/core-bus/testing';
+import { describe, expect, it } from 'vitest';
+import { FAKE_MAC, addFakeNet, busEvent, driverOps, fakeReadyVqs, makeStack } from '../test/harness.js';
+import { CONFIG_GENERATION_RETRIES } from './constants.js';
+import { VirtioError } from './errors.js';
 import {
+  bit,
   VIRTIO_CONFIG_S_FAILED,
   VIRTIO_CONFIG_S_FEATURES_OK,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
   VIRTIO_F_ACCESS_PLATFORM,
   VIRTIO_F_VERSION_1,
+  VIRTIO_NET_CONFIG_STATUS,
   VIRTIO_NET_F_DEVICE_STATS,
   VIRTIO_NET_F_GUEST_CSUM,
   VIRTIO_NET_F_MTU,
   VIRTIO_RING_F_EVENT_IDX,
   VIRTIO_RING_F_INDIRECT_DESC,
-  bit,
 } from '@vdpa-kit/virtio-spec';
-import { VdpaError } from '@vdpa-kit/core-bus';
-import { FakeDevice } from '@vdpa-kit/core-bus/testing';
-import { describe, expect, it } from 'vitest';
-import { addLoopback, busEvent, driverOps, makeStack } from '../test/harness.js';
-import { CONFIG_GENERATION_RETRIES } from './constants.js';
-import { VirtioError } from './errors.js';
+
+const EVENT_IDX_AND_INDIRECT = bit(VIRTIO_RING_F_EVENT_IDX) | bit(VIRTIO_RING_F_INDIRECT_DESC);
 
 describe('VirtioDevice feature negotiation', () => {
   it.each([
@@ -23,7 +30,7 @@ describe('VirtioDevice feature negotiation', () => {
     ['ACCESS_PLATFORM', VIRTIO_F_ACCESS_PLATFORM],
   ])('refuses a device without %s: ENODEV, FAILED, no features written', (name, n) => {
     const s = makeStack();
-    const device = addLoopback(s, { withoutFeatures: bit(n) });
+    const device = addFakeNet(s, { withoutFeatures: bit(n) });
     const failed = busEvent(s.events, 'probe_failed');
     expect(failed).toMatchObject({ err: 'ENODEV' });
     expect(failed && 'message' in failed ? failed.message : '').toContain(name);
@@ -35,36 +42,37 @@ describe('VirtioDevice feature negotiation', () => {
   it('accepts only offered features, with EVENT_IDX and INDIRECT_DESC when offered', () => {
     const s = makeStack();
     const extra = bit(VIRTIO_NET_F_GUEST_CSUM) | bit(VIRTIO_NET_F_DEVICE_STATS);
-    const device = addLoopback(s, { withoutFeatures: bit(VIRTIO_NET_F_MTU), setup: () => undefined });
-    const offered = device.getDeviceFeatures();
+    const device = addFakeNet(s, { withoutFeatures: bit(VIRTIO_NET_F_MTU) });
+    const offered = device.deviceFeatures;
     const net = s.vbus.netDevice('vdpa0');
     expect(net?.features).toBe(device.driverFeatures);
     expect((device.driverFeatures & ~offered) === 0n).toBe(true);
     expect(device.driverFeatures & bit(VIRTIO_NET_F_MTU)).toBe(0n);
     expect(device.driverFeatures & bit(VIRTIO_RING_F_EVENT_IDX)).not.toBe(0n);
     expect(device.driverFeatures & bit(VIRTIO_RING_F_INDIRECT_DESC)).not.toBe(0n);
+    // The negotiated ring features reach the rings the driver set up (no real device offers them).
+    expect(s.vbus.device('vdpa0')?.virtqueues.map((vq) => vq.eventIdx)).toEqual([true, true, true]);
 
     const s2 = makeStack();
-    const loud = addLoopback(s2, { deviceFeatures: offered | extra });
+    const loud = addFakeNet(s2, { deviceFeatures: offered | extra });
     expect(loud.driverFeatures & extra).toBe(0n);
   });
 
   it('works without EVENT_IDX and INDIRECT_DESC', () => {
     const s = makeStack();
-    const device = addLoopback(s, { eventIdx: false, indirect: false });
-    expect(device.driverFeatures & (bit(VIRTIO_RING_F_EVENT_IDX) | bit(VIRTIO_RING_F_INDIRECT_DESC))).toBe(
-      0n,
-    );
+    const device = addFakeNet(s, { withoutFeatures: EVENT_IDX_AND_INDIRECT });
+    expect(device.driverFeatures & EVENT_IDX_AND_INDIRECT).toBe(0n);
     expect(s.vbus.netDevice('vdpa0')?.closed).toBe(false);
+    expect(s.vbus.device('vdpa0')?.virtqueues.map((vq) => vq.eventIdx)).toEqual([false, false, false]);
   });
 
   it('fails with ENODEV and sets FAILED when the device clears FEATURES_OK', () => {
     const s = makeStack();
-    const device = addLoopback(s, {
-      setup: (d) => {
-        d.rejectFeaturesOk = true;
-      },
-    });
+    // The device drops FEATURES_OK from the status the driver writes, as one refusing the features.
+    s.bus.addInterceptor((call, next) =>
+      call.op === 'setStatus' ? next([(call.args[0] as number) & ~VIRTIO_CONFIG_S_FEATURES_OK]) : next(),
+    );
+    const device = addFakeNet(s);
     const failed = busEvent(s.events, 'probe_failed');
     expect(failed).toMatchObject({ err: 'ENODEV', args: { driver: 'virtio_vdpa' } });
     expect(failed && 'message' in failed ? failed.message : '').toContain('cleared FEATURES_OK');
@@ -78,16 +86,31 @@ describe('VirtioDevice feature negotiation', () => {
       'getStatus',
       'setStatus',
     ]);
-    expect(device.readyVqs()).toEqual([]);
+    expect(fakeReadyVqs(device)).toEqual([]);
   });
 });
+
+/** An interceptor bumping the config generation of `fake()` during the next `reads` config reads. */
+function churnGeneration(fake: () => FakeDevice | undefined, reads: number): Interceptor {
+  let remaining = reads;
+  return (call, next) => {
+    const device = fake();
+    if (call.op === 'getConfig' && remaining > 0 && device !== undefined) {
+      remaining--;
+      device.generation++;
+    }
+    return next();
+  };
+}
 
 describe('VirtioDevice config generation loop', () => {
   it('retries a config read during which the generation moved', () => {
     const s = makeStack();
-    addLoopback(s, {
+    let fake: FakeDevice | undefined;
+    s.bus.addInterceptor(churnGeneration(() => fake, 1));
+    addFakeNet(s, {
       setup: (d) => {
-        d.generationChurn = 1;
+        fake = d;
       },
     });
     const names = driverOps(s.events).map((e) => e.op);
@@ -100,14 +123,16 @@ describe('VirtioDevice config generation loop', () => {
       'getConfig',
       'getGeneration',
     ]);
-    expect(s.vbus.netDevice('vdpa0')?.mac).toEqual(Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56));
+    expect(s.vbus.netDevice('vdpa0')?.mac).toEqual(FAKE_MAC);
   });
 
   it('gives up with EAGAIN after a bounded number of reads when the generation never settles', () => {
     const s = makeStack();
-    const device = addLoopback(s, {
+    let fake: FakeDevice | undefined;
+    s.bus.addInterceptor(churnGeneration(() => fake, Number.POSITIVE_INFINITY));
+    const device = addFakeNet(s, {
       setup: (d) => {
-        d.generationChurn = Number.POSITIVE_INFINITY;
+        fake = d;
       },
     });
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EAGAIN' });
@@ -117,12 +142,15 @@ describe('VirtioDevice config generation loop', () => {
 
   it('reports an unsettled generation after a config change on errors$ and keeps the device', () => {
     const s = makeStack();
-    const device = addLoopback(s);
+    const device = addFakeNet(s);
     const vdev = s.vbus.device('vdpa0');
     const errors: VirtioError[] = [];
     vdev?.errors$.subscribe((e) => errors.push(e));
-    device.generationChurn = Number.POSITIVE_INFINITY;
-    device.setLinkUp(false);
+    s.bus.addInterceptor(churnGeneration(() => device, Number.POSITIVE_INFINITY));
+    // Link down, then the config-change interrupt.
+    new DataView(device.config.buffer).setUint16(VIRTIO_NET_CONFIG_STATUS, 0, true);
+    device.generation++;
+    device.triggerConfigChange();
     expect(errors.map((e) => [e.code, e.reason])).toEqual([['EAGAIN', 'config-generation']]);
     expect(vdev?.broken).toBe(false);
   });
@@ -137,7 +165,7 @@ describe('VirtioDevice vq setup roll-back', () => {
       if (call.op === 'setVqAddress' && call.args[0] === failingVq) throw new VdpaError('EIO', 'injected');
       return next();
     });
-    const device = addLoopback(s);
+    const device = addFakeNet(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EINVAL' });
     const ops = driverOps(s.events).map((e) => [e.op, ...(e.args ?? [])].slice(0, 3));
     const at = ops.findIndex((o) => o[0] === 'setVqAddress' && o[1] === failingVq);
@@ -147,7 +175,7 @@ describe('VirtioDevice vq setup roll-back', () => {
       ['setVqReady', 0, false],
       ['setStatus', expect.any(Number)],
     ]);
-    expect(device.readyVqs()).toEqual([]);
+    expect(fakeReadyVqs(device)).toEqual([]);
     expect(s.driver.dma.available()).toBe(freeBefore);
   });
 
@@ -157,15 +185,15 @@ describe('VirtioDevice vq setup roll-back', () => {
       if (call.op === 'setVqState' && call.args[0] === 2) throw new VdpaError('EIO', 'injected');
       return next();
     });
-    const device = addLoopback(s);
+    const device = addFakeNet(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EIO' });
-    expect(device.readyVqs()).toEqual([]);
+    expect(fakeReadyVqs(device)).toEqual([]);
   });
 
   it('refuses a vq that is already ready with ENOENT, without deactivating it', () => {
     const s = makeStack();
     s.bus.addInterceptor((call, next) => (call.op === 'getVqReady' && call.args[0] === 0 ? true : next()));
-    addLoopback(s);
+    addFakeNet(s);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'ENOENT' });
     const names = driverOps(s.events).map((e) => e.op);
     expect(names.filter((n) => n === 'setVqReady')).toEqual([]);
@@ -176,7 +204,9 @@ describe('VirtioDevice vq setup roll-back', () => {
     s.bus.addInterceptor((call, next) =>
       call.op === 'getVqNumMax' && call.origin === undefined ? 0 : next(),
     );
-    addLoopback(s);
+    // Without getVqSize the driver sizes the rings from getVqNumMax.
+    addFakeNet(s, { without: ['getVqSize'] });
+    expect(driverOps(s.events).some((e) => e.op === 'getVqNumMax')).toBe(true);
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'ENOENT' });
   });
 
@@ -196,10 +226,10 @@ describe('VirtioDevice vq setup roll-back', () => {
 
   it('uses the requested queue size capped at the device maximum', () => {
     const s = makeStack({ queueSize: 64 });
-    addLoopback(s);
+    addFakeNet(s, { without: ['getVqSize'] });
     expect(s.vbus.device('vdpa0')?.virtqueues.map((vq) => vq.num)).toEqual([64, 64, 64]);
     const small = makeStack({ queueSize: 1024 });
-    addLoopback(small, { vqNumMax: 32 });
+    addFakeNet(small, { without: ['getVqSize'], vqNumMax: 32 });
     expect(small.vbus.device('vdpa0')?.virtqueues.map((vq) => vq.num)).toEqual([32, 32, 32]);
   });
 });
@@ -207,12 +237,14 @@ describe('VirtioDevice vq setup roll-back', () => {
 describe('VirtioDevice DEVICE_NEEDS_RESET', () => {
   it('marks the device broken and FAILED, reports needs-reset and stops the interface', () => {
     const s = makeStack();
-    const device = addLoopback(s);
+    const device = addFakeNet(s);
     const vdev = s.vbus.device('vdpa0');
     const net = s.vbus.netDevice('vdpa0');
     const errors: VirtioError[] = [];
     vdev?.errors$.subscribe((e) => errors.push(e));
-    device.raiseNeedsReset();
+    // The device raises NEEDS_RESET after an internal error and interrupts (virtio 1.2 §2.1.1).
+    device.status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+    device.triggerConfigChange();
     expect(errors.map((e) => [e.code, e.reason])).toEqual([['EIO', 'needs-reset']]);
     expect(vdev?.broken).toBe(true);
     expect(device.status & VIRTIO_CONFIG_S_FAILED).toBe(VIRTIO_CONFIG_S_FAILED);
@@ -221,6 +253,6 @@ describe('VirtioDevice DEVICE_NEEDS_RESET', () => {
     expect(net?.poll()).toBe(0);
     // Removing the broken device still leaves it quiet.
     s.bus.unbind('vdpa0');
-    expect(device.readyVqs()).toEqual([]);
+    expect(fakeReadyVqs(device)).toEqual([]);
   });
 });
