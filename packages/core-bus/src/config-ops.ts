@@ -55,7 +55,7 @@ export interface VdpaMapFile {
 }
 
 /**
- * The newest kernel `struct vdpa_config_ops` (reference §1.2) in camelCase: what a vDPA device
+ * The newest kernel `struct vdpa_config_ops` (include/linux/vdpa.h) in camelCase: what a vDPA device
  * implements. Mandatory ops are required members, optional ops are `?:` exactly as in the kernel.
  * Ops that return `int` in the kernel return `void` here and throw `VdpaError` on failure; addresses
  * and sizes are `number`, 64-bit feature masks `bigint`.

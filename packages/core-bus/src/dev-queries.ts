@@ -54,8 +54,8 @@ const has = (features: bigint, n: number): boolean => (features & bit(n)) !== 0n
 const LE = true;
 
 /**
- * `DEV_GET` (reference §2.6): id, vendor id, vq counts and sizes, read through `handle` (so each read
- * is an op event).
+ * `VDPA_CMD_DEV_GET` (vdpa.c: vdpa_dev_fill()): id, vendor id, vq counts and sizes, read through `handle` (so
+ * each read is an op event).
  */
 export function devShow(handle: DeviceHandle, mgmtdev: string): VdpaDevInfo {
   return {
@@ -130,10 +130,10 @@ function blkConfig(handle: DeviceHandle): VdpaBlkConfigInfo {
 }
 
 /**
- * `DEV_CONFIG_GET` (reference §2.6): device id; negotiated features only once the status has
- * FEATURES_OK; then the class config (net: device features, MAC/status/max_vqp/MTU per offered
- * feature; blk: capacity and the feature-gated fields). Reads through `rawHandle`, whose `getConfig`
- * must be the raw op (the kernel does not apply the features-valid wrapper here).
+ * `VDPA_CMD_DEV_CONFIG_GET` (vdpa.c: vdpa_dev_config_fill()): device id; negotiated features only once the
+ * status has FEATURES_OK; then the class config (net: device features, MAC/status/max_vqp/MTU per offered
+ * feature; blk: capacity and the feature-gated fields). Reads through `rawHandle`, whose `getConfig` must be
+ * the raw op (the kernel does not apply the features-valid wrapper here).
  *
  * @throws VdpaError `EOPNOTSUPP` for a device class other than net and blk
  */
@@ -152,9 +152,10 @@ export function devConfig(rawHandle: DeviceHandle): VdpaDevConfigInfo {
 }
 
 /**
- * `DEV_VSTATS_GET` (reference §2.6), in the kernel's order: net only (`EOPNOTSUPP`), queue index ≤
- * 0x8000 (`ERANGE`), the device has `getVendorVqStats` (`EOPNOTSUPP`), FEATURES_OK (`EAGAIN`); then
- * config (through the features-valid wrapper), negotiated features and the vendor stats of the queue.
+ * `VDPA_CMD_DEV_VSTATS_GET` (vdpa.c: vdpa_dev_vendor_stats_fill()), in the kernel's order: net only
+ * (`EOPNOTSUPP`), queue index ≤ 0x8000 (`ERANGE`), the device has `getVendorVqStats` (`EOPNOTSUPP`),
+ * FEATURES_OK (`EAGAIN`); then config (through the features-valid wrapper), negotiated features and the
+ * vendor stats of the queue.
  */
 export function devVstats(handle: DeviceHandle, queueIndex: number): VdpaDevVstats {
   if (!Number.isSafeInteger(queueIndex) || queueIndex < 0) {

@@ -164,7 +164,7 @@ describe('DeviceHandle events', () => {
   });
 });
 
-describe('DeviceHandle core wrappers (reference §2.4)', () => {
+describe('DeviceHandle core wrappers (include/linux/vdpa.h)', () => {
   for (const observed of [false, true]) {
     describe(observed ? 'with an observer' : 'without observers (fast path)', () => {
       it('sets features to 0 before the first config read, and not after features are set', () => {

@@ -2,7 +2,7 @@ import type { VendorStat } from './config-ops.js';
 import type { VdpaDevice } from './vdpa-device.js';
 
 /**
- * Attributes a `dev add` may carry (`struct vdpa_dev_set_config`, reference §1.1). `mask` has
+ * Attributes a `dev add` may carry (`struct vdpa_dev_set_config`, include/linux/vdpa.h). `mask` has
  * `bit(VDPA_ATTR_*)` set for each attribute actually supplied; the bus computes it.
  */
 export interface VdpaDevSetConfig {
@@ -25,7 +25,7 @@ export interface VdpaDevSetConfig {
 export type VdpaDevAddRequest = Omit<VdpaDevSetConfig, 'mask'>;
 
 /**
- * A management device (`struct vdpa_mgmt_dev` + its ops, reference §2.5): what creates and deletes
+ * A management device (`struct vdpa_mgmt_dev` + its ops, include/linux/vdpa.h): what creates and deletes
  * vDPA devices on user request (`vdpa dev add`). It receives the bus at construction (DI: inject
  * `VDPA_BUS`) and, in `devAdd`, allocates the device with `mgmtdev: this.name`, initialises it fully
  * and registers it.
@@ -36,7 +36,8 @@ export type VdpaDevAddRequest = Omit<VdpaDevSetConfig, 'mask'>;
  *   readonly idTable = [VIRTIO_ID_NET];
  *   // ...
  *   devAdd(name: string, config: VdpaDevSetConfig): VdpaDevice {
- *     const dev = this.bus.allocDevice({ ops: new SimNet(config), name, classIds: ['virtio', 'vhost'], mgmtdev: this.name });
+ * const dev = this.bus.allocDevice({ ops: new SimNet(config), name, classIds: ['virtio', 'vhost'], mgmtdev:
+ * this.name });
  *     this.bus.registerDevice(dev, 3);
  *     return dev;
  *   }

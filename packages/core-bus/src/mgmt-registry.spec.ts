@@ -48,7 +48,7 @@ function refusal(fn: () => unknown): { code: string; message: string } {
   throw new Error('expected a refusal, nothing thrown');
 }
 
-describe('devAdd validation (DEV_NEW, reference §2.6)', () => {
+describe('devAdd validation (vdpa.c: vdpa_nl_cmd_dev_add_set_doit())', () => {
   it('requires a device name', () => {
     const { bus } = setup();
     expect(refusal(() => bus.devAdd('fake_mgmt', ''))).toEqual({

@@ -62,9 +62,10 @@ function u16(value: unknown, what: string, min: number): number {
 }
 
 /**
- * The `DEV_NEW` checks that precede the mgmtdev lookup, in the kernel's order (reference §2.6):
- * attribute policy (MAC length, MTU ≥ 68, u16 and u64 ranges), a device name, `max_vqp` ≠ 0, and the
- * features required by the supplied net attributes. Builds the `VdpaDevSetConfig` with its mask.
+ * The `DEV_NEW` checks that precede the mgmtdev lookup, in the kernel's order (vdpa.c:
+ * vdpa_nl_cmd_dev_add_set_doit()): attribute policy (MAC length, MTU ≥ 68, u16 and u64 ranges), a device
+ * name, `max_vqp` ≠ 0, and the features required by the supplied net attributes. Builds the
+ * `VdpaDevSetConfig` with its mask.
  *
  * @throws VdpaError `EINVAL` with the kernel's message (lower-case, naming the value)
  */

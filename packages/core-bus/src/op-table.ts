@@ -27,7 +27,7 @@ export type ValueKind =
   | 'json'
   | 'void';
 
-/** Metadata of one config op (reference §1.2). */
+/** Metadata of one config op (include/linux/vdpa.h). */
 export interface OpMeta {
   /** camelCase op name. */
   readonly name: OpName;
@@ -52,7 +52,7 @@ function op(
 }
 
 /**
- * Every op of {@link VdpaConfigOps} with its metadata, in the order of reference §1.2. Used by the
+ * Every op of {@link VdpaConfigOps} with its metadata, in the order of `struct vdpa_config_ops`. Used by the
  * config-ops channel to encode events and by traces to decode and replay them.
  */
 export const OP_TABLE: { readonly [K in OpName]: OpMeta } = Object.freeze({
@@ -105,7 +105,7 @@ export const OP_TABLE: { readonly [K in OpName]: OpMeta } = Object.freeze({
   free: op('free', false, '5.7', [], 'void'),
 });
 
-/** Every op name, in the order of reference §1.2. */
+/** Every op name, in the order of `struct vdpa_config_ops`. */
 export const OP_NAMES: readonly OpName[] = Object.freeze(Object.keys(OP_TABLE) as OpName[]);
 
 /** Names of the mandatory ops. */

@@ -42,7 +42,7 @@ interface DeviceEntry {
 }
 
 /**
- * The vDPA bus (reference §2): devices, drivers (transports), management devices, class-id
+ * The vDPA bus (`drivers/vdpa/vdpa.c`): devices, drivers (transports), management devices, class-id
  * matching, and the config-ops channel whose every call is an event on {@link VdpaBus.events$}.
  *
  * Matching: a registered device binds to the first registered driver whose `idTable` intersects its
@@ -358,7 +358,8 @@ export class VdpaBus {
    * §2.6, same order and errnos).
    * @throws VdpaError see `MgmtRegistry.devAdd`
    * @example
-   * bus.devAdd('vdpasim_net', 'vdpa0', { net: { mac: new Uint8Array([0, 0x11, 0x22, 0x33, 0x44, 0x55]), mtu: 9000 } });
+   * bus.devAdd('vdpasim_net', 'vdpa0', { net: { mac: new Uint8Array([0, 0x11, 0x22, 0x33, 0x44, 0x55]), mtu:
+   * 9000 } });
    */
   devAdd(mgmtdevName: string, name: string, request: VdpaDevAddRequest = {}): VdpaDevice {
     return this.mgmt.devAdd(mgmtdevName, name, request);

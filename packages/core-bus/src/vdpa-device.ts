@@ -17,7 +17,7 @@ export function isVdpaClassId(value: unknown): value is VdpaClassId {
 }
 
 /**
- * A vDPA device on the bus (`struct vdpa_device`, reference §2.1): created by
+ * A vDPA device on the bus (`struct vdpa_device`, include/linux/vdpa.h): created by
  * `bus.allocDevice`, made visible by `bus.registerDevice`. The device plugin keeps this record; the
  * bus owns the bus-side state (binding, `features_valid`). Transports never see it: they get a
  * `DeviceHandle`.

@@ -1,6 +1,7 @@
-// A minimal virtio-net driver side for the device tests, built from vring's driver-side `Virtqueue`:
-// bring-up through a DeviceHandle (virtio_vdpa's sequence, reference §1.3), a TX buffer pool, posted RX
-// buffers that are reposted after each interrupt, and everything it saw collected into arrays.
+// A minimal virtio-net driver side for the device tests, built from vring's driver-side `Virtqueue`: bring-up
+// through a DeviceHandle (virtio_vdpa's sequence, virtio_vdpa.c: virtio_vdpa_probe() and virtio_dev_probe()),
+// a TX buffer pool, posted RX buffers that are reposted after each interrupt, and everything it saw collected
+// into arrays.
 import { ETH_FRAME_LEN, VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_NET_HDR_V1_SIZE } from '@vdpa-kit/virtio-spec';
 import { type BufferList, DmaAllocator, type GuestMemory, type Virtqueue } from '@vdpa-kit/vring';
 import type { DeviceHandle } from '@vdpa-kit/core-bus';

@@ -16,13 +16,13 @@ import {
   bit,
 } from '@vdpa-kit/virtio-spec';
 
-/** Ring alignment the simulator reports (`VDPASIM_QUEUE_ALIGN` = PAGE_SIZE, reference §3.1). */
+/** Ring alignment the simulator reports (`VDPASIM_QUEUE_ALIGN` = PAGE_SIZE, vdpa_sim.c). */
 export const VDPASIM_QUEUE_ALIGN = 4096;
 
-/** Largest (and default) queue size (`VDPASIM_QUEUE_MAX`, reference §3.1). */
+/** Largest (and default) queue size (`VDPASIM_QUEUE_MAX`, vdpa_sim.c). */
 export const VDPASIM_QUEUE_MAX = 256;
 
-/** Virtio vendor id of every simulated device (`VDPASIM_VENDOR_ID`, reference §3.1). */
+/** Virtio vendor id of every simulated device (`VDPASIM_VENDOR_ID`, vdpa_sim.c). */
 export const VDPASIM_VENDOR_ID = 0;
 
 /** Features of every simulated device: ANY_LAYOUT | VERSION_1 | ACCESS_PLATFORM (`VDPASIM_FEATURES`, §3.1). */
@@ -31,7 +31,7 @@ export const VDPASIM_FEATURES =
 
 /**
  * The kernel's `VDPASIM_NET_FEATURES` = VDPASIM_FEATURES | MAC | STATUS | MTU | CTRL_VQ | CTRL_MAC_ADDR
- * = `0x308830028` (reference §3.2).
+ * = `0x308830028` (vdpa_sim_net.c).
  */
 export const VDPASIM_NET_FEATURES =
   VDPASIM_FEATURES |
@@ -57,22 +57,22 @@ export const VDPASIM_NET_MAX_VQP = 8;
  */
 export const VDPASIM_NET_MAX_SUPPORTED_VQS = 2 * VDPASIM_NET_MAX_VQP + 1;
 
-/** MTU a `vdpasim_net` device reports when none is provisioned (reference §3.2). */
+/** MTU a `vdpasim_net` device reports when none is provisioned (vdpa_sim_net.c). */
 export const VDPASIM_NET_DEFAULT_MTU = 1500;
 
-/** Virtqueue groups of a `vdpasim_net` device: data queues and the control queue (reference §3.2). */
+/** Virtqueue groups of a `vdpasim_net` device: data queues and the control queue (vdpa_sim_net.c). */
 export const VDPASIM_NET_NGROUPS = 2;
 
-/** Address spaces of a `vdpasim_net` device (reference §3.2). */
+/** Address spaces of a `vdpasim_net` device (vdpa_sim_net.c). */
 export const VDPASIM_NET_NAS = 2;
 
-/** Group of the data virtqueues (`get_vq_group`, reference §3.1). */
+/** Group of the data virtqueues (`get_vq_group`, vdpa_sim.c). */
 export const VDPASIM_DATAVQ_GROUP = 0;
 
-/** Group of the control virtqueue (`get_vq_group`, reference §3.1). */
+/** Group of the control virtqueue (`get_vq_group`, vdpa_sim.c). */
 export const VDPASIM_CVQ_GROUP = 1;
 
-/** Name of the net management device (reference §3.2). */
+/** Name of the net management device (vdpa_sim_net.c). */
 export const VDPASIM_NET_MGMTDEV_NAME = 'vdpasim_net';
 
 /**
@@ -81,5 +81,5 @@ export const VDPASIM_NET_MGMTDEV_NAME = 'vdpasim_net';
  */
 export const VDPASIM_DEFAULT_WORK_BUDGET = 64;
 
-/** Default IOTLB entry limit per address space, 0 = unlimited (`max_iotlb_entries`, reference §3.1). */
+/** Default IOTLB entry limit per address space, 0 = unlimited (`max_iotlb_entries`, vdpa_sim.c). */
 export const VDPASIM_DEFAULT_MAX_IOTLB_ENTRIES = 2048;

@@ -3,7 +3,7 @@ import { VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
 import { IOVA_MAX, Iotlb } from '@vdpa-kit/vring';
 
 /**
- * The simulator's on-chip IOMMU (reference §3.1): one {@link Iotlb} per address space, each starting
+ * The simulator's on-chip IOMMU (vdpa_sim.c): one {@link Iotlb} per address space, each starting
  * as the identity passthrough entry `[0, IOVA_MAX] -> 0, RW` with its `pt` flag set. Implements the
  * bodies of `set_map`, `dma_map`, `dma_unmap` and `reset_map`.
  *

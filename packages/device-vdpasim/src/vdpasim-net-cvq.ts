@@ -51,7 +51,7 @@ export interface VdpasimNetControl {
 }
 
 /**
- * The control virtqueue of `vdpasim_net` (`vdpasim_handle_cvq`, reference §3.2): each request is a
+ * The control virtqueue of `vdpasim_net` (`vdpasim_handle_cvq`, vdpa_sim_net.c): each request is a
  * `{u8 class, u8 cmd}` header and its data (device-readable) followed by a `u8 ack` (device-writable).
  *
  * Handled: `MAC / MAC_ADDR_SET` (6 bytes, with CTRL_MAC_ADDR); beyond the kernel `MQ / VQ_PAIRS_SET`

@@ -6,7 +6,7 @@ const BROADCAST_OCTET = 0xff;
 const MULTICAST_BIT = ETH_ADDR_MULTICAST;
 
 /**
- * The receive filter of `vdpasim_net` (`receive_filter`, reference §3.2) with the RX-mode state the
+ * The receive filter of `vdpasim_net` (`receive_filter`, vdpa_sim_net.c) with the RX-mode state the
  * control queue sets (beyond the kernel, virtio 1.2 §5.1.6.5.1): a frame is accepted when it holds at
  * least a virtio-net header and a destination address, and the destination is broadcast, multicast
  * (while `allmulti` is on), the device's own MAC, or anything while `promisc` is on.

@@ -34,7 +34,7 @@ export interface VdpasimNetDatapath {
 const DEST_LEN = ETH_ALEN;
 
 /**
- * The loopback datapath of one queue pair (the body of `vdpasim_net_work`, reference §3.2, with one
+ * The loopback datapath of one queue pair (the body of `vdpasim_net_work`, vdpa_sim_net.c, with one
  * work per pair): every frame the driver transmits on the pair's TX queue is received on the same
  * pair's RX queue if the receive filter accepts it.
  *

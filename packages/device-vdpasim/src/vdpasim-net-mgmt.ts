@@ -33,7 +33,7 @@ import type { ResolvedVdpasimOptions } from './vdpasim-options.js';
 import { VDPASIM_OPTIONS } from './tokens.js';
 
 /**
- * The `vdpasim_net` management device (reference §3.2, `vdpasim_net_mgmtdev`): creates and deletes
+ * The `vdpasim_net` management device (vdpa_sim_net.c, `vdpasim_net_mgmtdev`): creates and deletes
  * {@link VdpasimNet} devices on `vdpa dev add … mgmtdev vdpasim_net`. Class ids `virtio` and `vhost`.
  *
  * - `configAttrMask`: MACADDR | MTU | FEATURES and, beyond the kernel, MAX_VQP.
@@ -41,12 +41,12 @@ import { VDPASIM_OPTIONS } from './tokens.js';
  * - `maxSupportedVqs`: 17 = 2 · 8 pairs + the control queue (the kernel has one pair and reports 3).
  * - `devSetAttr`: the MAC only.
  *
- * The bus validates `dev add` attributes first (reference §2.6); `devAdd` adds the device's own
- * checks (features ⊆ supported, `max_vqp` ≤ 8).
+ * The bus validates `dev add` attributes first (vdpa.c: vdpa_nl_cmd_dev_add_set_doit()); `devAdd` adds the
+ * device's own checks (features ⊆ supported, `max_vqp` ≤ 8).
  *
  * @example
- * const { bus } = composeStack([vdpasimModule()]);
- * bus.devAdd('vdpasim_net', 'vdpa0', { net: { mac: new Uint8Array([0, 0x11, 0x22, 0x33, 0x44, 0x55]), maxVqPairs: 2 } });
+ * const { bus } = composeStack([vdpasimModule()]); bus.devAdd('vdpasim_net', 'vdpa0', { net: { mac: new
+ * Uint8Array([0, 0x11, 0x22, 0x33, 0x44, 0x55]), maxVqPairs: 2 } });
  */
 @injectable()
 export class VdpasimNetMgmt implements MgmtDevice {

@@ -1,6 +1,6 @@
 import type { VendorStat } from '@vdpa-kit/core-bus';
 
-/** Vendor statistic names of a receive queue, in reporting order (reference §3.2). */
+/** Vendor statistic names of a receive queue, in reporting order (vdpa_sim_net.c). */
 export const VDPASIM_NET_RX_STAT_NAMES = [
   'rx packets',
   'rx bytes',
@@ -8,9 +8,9 @@ export const VDPASIM_NET_RX_STAT_NAMES = [
   'rx overruns',
   'rx drops',
 ] as const;
-/** Vendor statistic names of a transmit queue, in reporting order (reference §3.2). */
+/** Vendor statistic names of a transmit queue, in reporting order (vdpa_sim_net.c). */
 export const VDPASIM_NET_TX_STAT_NAMES = ['tx packets', 'tx bytes', 'tx errors', 'tx drops'] as const;
-/** Vendor statistic names of the control queue, in reporting order (reference §3.2). */
+/** Vendor statistic names of the control queue, in reporting order (vdpa_sim_net.c). */
 export const VDPASIM_NET_CVQ_STAT_NAMES = ['cvq requests', 'cvq successes', 'cvq errors'] as const;
 
 /**

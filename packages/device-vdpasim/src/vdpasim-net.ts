@@ -56,7 +56,7 @@ export interface VdpasimNetOptions extends VdpasimOptions {
 }
 
 /**
- * A `vdpasim_net` device (`vdpa_sim_net.c`, reference §3.2): a virtio-net loopback with the receive
+ * A `vdpasim_net` device (`vdpa_sim_net.c`): a virtio-net loopback with the receive
  * filter, the control queue, vendor statistics, 2 virtqueue groups and 2 address spaces, on the
  * generic {@link Vdpasim} core.
  *
@@ -76,7 +76,8 @@ export interface VdpasimNetOptions extends VdpasimOptions {
  *
  * @example
  * const net = new VdpasimNet({ name: 'vdpa0', maxVqPairs: 2 }, { mem, workQueue, logger });
- * bus.registerDevice(bus.allocDevice({ ops: net, name: 'vdpa0', ngroups: 2, nas: 2, classIds: ['virtio', 'vhost'] }), net.attr.nvqs);
+ * bus.registerDevice(bus.allocDevice({ ops: net, name: 'vdpa0', ngroups: 2, nas: 2, classIds: ['virtio',
+ * 'vhost'] }), net.attr.nvqs);
  */
 export class VdpasimNet extends Vdpasim implements VdpasimNetDatapath, VdpasimNetControl {
   /** Queue pairs the device has (`max_vqp`). */

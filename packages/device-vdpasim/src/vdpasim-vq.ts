@@ -3,7 +3,7 @@ import { VIRTIO_RING_F_EVENT_IDX, bit } from '@vdpa-kit/virtio-spec';
 import { type GuestMemory, type Iotlb, Iov, Vringh } from '@vdpa-kit/vring';
 
 /**
- * One simulated virtqueue (`struct vdpasim_virtqueue`, reference §3.1): the device side of the ring
+ * One simulated virtqueue (`struct vdpasim_virtqueue`, vdpa_sim.c): the device side of the ring
  * (a {@link Vringh} over the vq's address space), the two reusable iovec lists its datapath fills,
  * and the state the config ops program (size, ring areas, callback, ready, address space).
  *

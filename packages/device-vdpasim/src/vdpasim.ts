@@ -25,7 +25,7 @@ import { VDPASIM_QUEUE_ALIGN, VDPASIM_QUEUE_MAX, VDPASIM_VENDOR_ID } from './con
 import { VdpasimIommu } from './vdpasim-iommu.js';
 import { VdpasimVirtqueue } from './vdpasim-vq.js';
 
-/** The shape of a simulated device (`struct vdpasim_dev_attr`, reference §3.1). */
+/** The shape of a simulated device (`struct vdpasim_dev_attr`, vdpa_sim.c). */
 export interface VdpasimDevAttr {
   /** vDPA device name, used in messages and logs. */
   readonly name: string;
@@ -56,7 +56,7 @@ export interface VdpasimDeps {
 }
 
 /**
- * The generic vDPA device simulator (`vdpa_sim.c`, reference §3.1): every config op of the bus on top
+ * The generic vDPA device simulator (`vdpa_sim.c`): every config op of the bus on top
  * of simulated virtqueues, an on-chip IOMMU with identity-mapped address spaces, status and feature
  * handling, suspend/resume and reset. A device type (net, blk) extends it with its config space, its
  * queue-to-work mapping, its groups and its statistics.

@@ -1,4 +1,4 @@
-// The fake driver side for vdpasim_net tests: virtio_vdpa's bring-up sequence (reference §1.3) through a
+// The fake driver side for vdpasim_net tests: virtio_vdpa's bring-up sequence (virtio_dev_probe()) through a
 // DeviceHandle, vring's driver-side `Virtqueue` per queue, a TX buffer pool, RX buffers reposted after
 // each interrupt, a synchronous control-queue helper, and everything seen collected into arrays.
 import {

@@ -20,12 +20,12 @@ import { VirtioDevice } from './virtio-device.js';
 export const VIRTIO_VDPA_DRIVER_NAME = 'virtio_vdpa';
 
 /**
- * `virtio_vdpa` (reference §5.1): the vDPA bus driver that turns a vDPA device into a virtio device.
- * `probe` reads the device id (0 → `EINVAL`) and vendor id, creates a {@link VirtioDevice} over the
- * handle and adds it to the {@link VirtioBus}, which probes the virtio driver for that id; `remove`
- * runs the virtio driver's remove, resets the device, deactivates every vq and frees the rings.
- * Rings and buffers come from the stack's `DMA_ALLOCATOR` (shared with any other transport), or from
- * an allocator of its own over the `dmaBase`/`dmaSize` range when the options give one.
+ * `virtio_vdpa` (drivers/virtio/virtio_vdpa.c): the vDPA bus driver that turns a vDPA device into a virtio
+ * device. `probe` reads the device id (0 → `EINVAL`) and vendor id, creates a {@link VirtioDevice} over the
+ * handle and adds it to the {@link VirtioBus}, which probes the virtio driver for that id; `remove` runs the
+ * virtio driver's remove, resets the device, deactivates every vq and frees the rings. Rings and buffers come
+ * from the stack's `DMA_ALLOCATOR` (shared with any other transport), or from an allocator of its own over
+ * the `dmaBase`/`dmaSize` range when the options give one.
  *
  * @example
  * const { container, bus } = composeStack([transportVirtioModule()]);

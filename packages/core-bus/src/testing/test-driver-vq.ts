@@ -7,7 +7,7 @@ import { type DmaAllocator, type GuestMemory, Virtqueue } from '@vdpa-kit/vring'
 import type { DeviceHandle } from '../device-handle.js';
 
 /**
- * The start of virtio_vdpa's bring-up (reference §1.3), for test driver sides: reset, ACKNOWLEDGE,
+ * The start of virtio_vdpa's bring-up (virtio_dev_probe()), for test driver sides: reset, ACKNOWLEDGE,
  * DRIVER, `setDriverFeatures(features ?? offered)`, FEATURES_OK. DRIVER_OK is left to the caller.
  * @returns the features the device reports as negotiated (`getDriverFeatures`)
  * @example
