@@ -1,13 +1,12 @@
 import {
   type JsonObject,
-  type TraceHeader,
   VDPA_ATTR_DEV_NET_CFG_MACADDR,
   type VdpaBus,
   VdpaError,
   type VendorStat,
   type WorkQueueMode,
-  recordToFile,
 } from '@vdpa-kit/core-bus';
+import { type TraceHeader, recordToFile } from '@vdpa-kit/trace';
 import { bit } from '@vdpa-kit/vring';
 import {
   type NetInterface,

@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  TRACE_FORMAT_NAME,
+  TRACE_FRAMEWORK_NAME,
+  createTraceHeader,
+  frameworkVersion,
+  isDatapathRecord,
+  traceHeaderSchema,
+  traceRecordSchema,
+} from './trace-format.js';
+import { TraceError } from './trace-error.js';
+import { projectTrace } from './projection.js';
+import { formatTimeline } from './timeline.js';
+import { parseTrace } from './trace-reader.js';
+
+describe('trace header', () => {
+  it('names the format, the framework (core-bus, which defines the event records) and its version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../core-bus/package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const h = createTraceHeader({
+      plugins: [{ name: 'p', version: '1.2.3' }],
+      stack: { mgmtdev: 'vdpasim_net' },
+      datapath: 'full',
+      createdAt: new Date(Date.UTC(2024, 0, 2)),
+    });
+    expect(frameworkVersion()).toBe(pkg.version);
+    expect(h).toEqual({
+      v: 1,
+      kind: 'header',
+      format: TRACE_FORMAT_NAME,
+      framework: { name: TRACE_FRAMEWORK_NAME, version: pkg.version },
+      plugins: [{ name: 'p', version: '1.2.3' }],
+      stack: { mgmtdev: 'vdpasim_net' },
+      createdAt: '2024-01-02T00:00:00.000Z',
+      datapath: 'full',
+    });
+    expect(traceHeaderSchema.safeParse(h).success).toBe(true);
+    expect(createTraceHeader().datapath).toBe('coalesced');
+  });
+});
+
+describe('record schema', () => {
+  it('tells records apart by kind and rejects a record of no kind', () => {
+    const dp = { v: 1, kind: 'dp', seq: 3, ts: 3, dev: 'vdpa0', kicks: { '0': 1 }, cbs: {} } as const;
+    expect(traceRecordSchema.safeParse(dp).success).toBe(true);
+    expect(isDatapathRecord(dp)).toBe(true);
+    expect(traceRecordSchema.safeParse({ ...dp, kind: 'x' }).success).toBe(false);
+    expect(traceRecordSchema.safeParse({ ...dp, kicks: { '0': 0 } }).success).toBe(false);
+  });
+});
+
+describe('TraceError', () => {
+  it('is an EINVAL VdpaError with the line in its message and field', () => {
+    const err = TraceError.at('trace.jsonl', 7, 'unknown op "kickVqq"');
+    expect(err.code).toBe('EINVAL');
+    expect(err.line).toBe(7);
+    expect(err.message).toBe('trace.jsonl line 7: unknown op "kickVqq"');
+    expect(new TraceError('whole trace is bad').line).toBeUndefined();
+  });
+});
+
+describe('docs/trace-format.md', () => {
+  const doc = readFileSync(new URL('../../../docs/trace-format.md', import.meta.url), 'utf8');
+  const block = (lang: string): string[] => {
+    const out: string[] = [];
+    const re = new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g');
+    for (let m = re.exec(doc); m !== null; m = re.exec(doc)) out.push(m[1]);
+    return out;
+  };
+
+  it('has a complete example trace that parses, whose timeline and projection are as documented', () => {
+    const [example] = block('jsonl');
+    const trace = parseTrace(example, 'docs/trace-format.md');
+    expect(trace.records.some((r) => r.kind === 'dp')).toBe(true);
+    expect(doc).toContain(formatTimeline(trace.records).join('\n'));
+    const d = projectTrace(trace.records, { atSeq: 35 }).devices.vdpa0;
+    expect(d).toMatchObject({
+      status: 15,
+      statusNames: ['ACKNOWLEDGE', 'DRIVER', 'DRIVER_OK', 'FEATURES_OK'],
+      deviceFeatures: '0x300000000',
+      driverFeatures: '0x300000000',
+      driverFeatureNames: ['VERSION_1', 'ACCESS_PLATFORM'],
+      config: '00000000000000000000dc05',
+      resets: 1,
+      errors: 1,
+    });
+    expect(d.vqs['0']).toMatchObject({
+      num: 256,
+      descArea: 4096,
+      driverArea: 8192,
+      deviceArea: 12288,
+      ready: true,
+      cb: true,
+    });
+  });
+
+  it('shows records of every kind that validate one by one', () => {
+    const lines = block('json')
+      .flatMap((b) => b.split('\n'))
+      .filter((l) => l.startsWith('{'));
+    const header = lines.find((l) => l.includes('"kind":"header"')) as string;
+    const records = lines.filter((l) => l !== header);
+    expect(new Set(records.map((l) => (JSON.parse(l) as { kind: string }).kind))).toEqual(
+      new Set(['op', 'cb', 'bus', 'mgmt', 'dp']),
+    );
+    for (const r of records) expect(() => parseTrace(`${header}\n${r}\n`)).not.toThrow();
+  });
+});
