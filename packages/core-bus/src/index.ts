@@ -31,19 +31,7 @@ export {
   type OpOrigin,
   type OpPhase,
 } from './events.js';
-export {
-  encodeValue,
-  encodeArgs,
-  encodeResult,
-  decodeValue,
-  decodeArgs,
-  decodeResult,
-  parseEvent,
-  toHex,
-  fromHex,
-  bigintToHex,
-  REPLAY_CALLBACK,
-} from './event-codec.js';
+export { encodeValue, encodeArgs, encodeResult, toHex, fromHex, bigintToHex } from './event-codec.js';
 export { type Clock, SystemClock, LogicalClock } from './clock.js';
 export {
   type Interceptor,
@@ -146,6 +134,9 @@ export {
   VDPA_ATTR_DEV_BLK_FLUSH,
   EVENT_FORMAT_VERSION,
   DEFAULT_GUEST_MEMORY_SIZE,
+  U16_MAX,
+  U32_MAX,
+  PACKED_VQ_IDX_MAX,
 } from './constants.js';
 export {
   featureName,

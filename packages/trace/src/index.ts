@@ -24,6 +24,7 @@ export {
   type TraceRecord,
 } from './trace-format.js';
 export { TraceError, type TraceErrorOptions } from './trace-error.js';
+export { decodeValue, decodeArgs, decodeResult, parseEvent, REPLAY_CALLBACK } from './event-decoding.js';
 export { parseTrace, parseTraceRecord, readTrace } from './trace-reader.js';
 export { TraceWriter, serializeRecord, type TraceWriterOptions } from './trace-writer.js';
 export {

@@ -9,7 +9,6 @@ import {
   type VdpaVqState,
   type VendorStat,
   VdpaError,
-  decodeResult,
   encodeArgs,
   type JsonValue,
   OP_NAMES,
@@ -18,6 +17,7 @@ import {
   type VdpaClassId,
   isVdpaClassId,
 } from '@vdpa-kit/core-bus';
+import { decodeResult } from './event-decoding.js';
 import { type ScriptCall, type ScriptIncarnation, deviceScript, sameJson } from './device-script.js';
 import { formatCall } from './timeline.js';
 import { TraceError } from './trace-error.js';

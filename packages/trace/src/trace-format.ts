@@ -5,7 +5,6 @@ import {
   EVENT_FORMAT_VERSION,
   VDPA_ERRNOS,
   isVdpaErrno,
-  decodeValue,
   BUS_OPS,
   CB_NAMES,
   MGMT_OPS,
@@ -17,6 +16,7 @@ import {
   type OpMeta,
   type ValueKind,
 } from '@vdpa-kit/core-bus';
+import { decodeValue } from './event-decoding.js';
 
 /** Trace format version written in the header and in every record (`v`); equals the event version. */
 export const TRACE_FORMAT_VERSION = EVENT_FORMAT_VERSION;

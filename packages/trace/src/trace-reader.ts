@@ -1,15 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
-import {
-  decodeArgs,
-  decodeResult,
-  VdpaError,
-  BUS_OPS,
-  CB_NAMES,
-  MGMT_OPS,
-  type JsonValue,
-  isOpName,
-} from '@vdpa-kit/core-bus';
+import { VdpaError, BUS_OPS, CB_NAMES, MGMT_OPS, type JsonValue, isOpName } from '@vdpa-kit/core-bus';
+import { decodeArgs, decodeResult } from './event-decoding.js';
 import { TraceError } from './trace-error.js';
 import {
   TRACE_FORMAT_VERSION,

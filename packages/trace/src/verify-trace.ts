@@ -5,10 +5,7 @@ import {
   type VdpaConfigOps,
   type DeviceHandle,
   VdpaError,
-  REPLAY_CALLBACK,
   bigintToHex,
-  decodeArgs,
-  decodeValue,
   encodeResult,
   fromHex,
   type JsonObject,
@@ -21,6 +18,7 @@ import {
   type VdpaBus,
   type VdpaDriver,
 } from '@vdpa-kit/core-bus';
+import { REPLAY_CALLBACK, decodeArgs, decodeValue } from './event-decoding.js';
 import { DatapathDependence, isDatapathDependent } from './datapath-dependent.js';
 import {
   type RecordedOutcome,
