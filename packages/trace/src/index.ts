@@ -15,6 +15,7 @@ export {
   busRecordSchema,
   mgmtRecordSchema,
   datapathRecordSchema,
+  busEventSchema,
   type DatapathMode,
   type DatapathRecord,
   type Trace,
@@ -25,7 +26,8 @@ export {
 } from './trace-format.js';
 export { TraceError, type TraceErrorOptions } from './trace-error.js';
 export { decodeValue, decodeArgs, decodeResult, parseEvent, REPLAY_CALLBACK } from './event-decoding.js';
-export { parseTrace, parseTraceRecord, readTrace } from './trace-reader.js';
+export { parseTrace, parseTraceRecord, readTrace, isTraceRecord } from './trace-reader.js';
+export { VALUE_KIND_SCHEMAS, OP_ARGS_SCHEMAS, OP_RESULT_SCHEMAS } from './value-schemas.js';
 export { TraceWriter, serializeRecord, type TraceWriterOptions } from './trace-writer.js';
 export {
   startRecording,

@@ -4,8 +4,10 @@ import {
   TRACE_FORMAT_NAME,
   TRACE_FRAMEWORK_NAME,
   createTraceHeader,
+  datapathRecordSchema,
   frameworkVersion,
   isDatapathRecord,
+  opRecordSchema,
   traceHeaderSchema,
   traceRecordSchema,
 } from './trace-format.js';
@@ -48,6 +50,51 @@ describe('record schema', () => {
     expect(isDatapathRecord(dp)).toBe(true);
     expect(traceRecordSchema.safeParse({ ...dp, kind: 'x' }).success).toBe(false);
     expect(traceRecordSchema.safeParse({ ...dp, kicks: { '0': 0 } }).success).toBe(false);
+  });
+});
+
+describe('op record schema: the rules of a phase and an op are part of the schema', () => {
+  const call = { v: 1, seq: 1, ts: 1, dev: 'vdpa0', kind: 'op', op: 'setDriverFeatures', phase: 'call' };
+  const messages = (record: unknown): string[] => {
+    const result = opRecordSchema.safeParse(record);
+    return result.success ? [] : result.error.issues.map((issue) => issue.message);
+  };
+
+  it('accepts a call with arguments encoded per OP_TABLE, a return and an error', () => {
+    expect(messages({ ...call, args: ['0x1'] })).toEqual([]);
+    expect(messages({ ...call, phase: 'return' })).toEqual([]);
+    expect(messages({ ...call, phase: 'error', err: 'EINVAL', message: 'no' })).toEqual([]);
+  });
+
+  it('refuses what a phase may not have, and values of the wrong encoding, naming op and field', () => {
+    expect(messages(call)).toEqual(['missing field "args" of a setDriverFeatures call']);
+    expect(messages({ ...call, args: ['0x1'], ret: 1 })).toEqual([
+      'setDriverFeatures call has a result field',
+    ]);
+    expect(messages({ ...call, args: [1] })).toEqual([
+      'bad field "args" of setDriverFeatures: trace value 1 is not a bigint hex string',
+    ]);
+    expect(messages({ ...call, args: ['0x1', '0x2'] })).toEqual([
+      'bad field "args" of setDriverFeatures: trace call of setDriverFeatures has 2 arguments',
+    ]);
+    expect(messages({ ...call, phase: 'error' })).toEqual([
+      'missing field "err" of a setDriverFeatures error',
+    ]);
+    expect(messages({ ...call, phase: 'return', args: [] })).toEqual([
+      'setDriverFeatures return has an "args" field',
+    ]);
+    expect(messages({ ...call, op: 'getStatus', phase: 'return', ret: 'x' })).toEqual([
+      'bad field "ret" of getStatus: trace value "x" is not a number',
+    ]);
+  });
+
+  it('refuses a __proto__ vq index in a dp record (which a zod record would skip)', () => {
+    const dp = JSON.parse(
+      '{"v":1,"kind":"dp","seq":3,"ts":3,"dev":"vdpa0","kicks":{"__proto__":1},"cbs":{}}',
+    );
+    const result = datapathRecordSchema.safeParse(dp);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]).toMatchObject({ code: 'invalid_key', path: ['kicks', '__proto__'] });
   });
 });
 

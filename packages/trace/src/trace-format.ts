@@ -2,21 +2,18 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import {
-  EVENT_FORMAT_VERSION,
-  VDPA_ERRNOS,
-  isVdpaErrno,
   BUS_OPS,
   CB_NAMES,
+  EVENT_FORMAT_VERSION,
   MGMT_OPS,
+  OP_NAMES,
+  VDPA_ERRNOS,
   type BusEvent,
   type JsonObject,
   type JsonValue,
-  OP_NAMES,
-  OP_TABLE,
-  type OpMeta,
-  type ValueKind,
+  type OpName,
 } from '@vdpa-kit/core-bus';
-import { decodeValue } from './event-decoding.js';
+import { argsProblem, resultProblem } from './value-schemas.js';
 
 /** Trace format version written in the header and in every record (`v`); equals the event version. */
 export const TRACE_FORMAT_VERSION = EVENT_FORMAT_VERSION;
@@ -146,22 +143,52 @@ export function createTraceHeader(options: TraceHeaderOptions = {}): TraceHeader
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Schemas (zod). They check structure and field types; the reader adds what a schema cannot say
-// compactly (per-phase fields, argument decoding by op kind, seq order) and turns issues into
-// line-numbered `TraceError`s.
+// Schemas (zod): the one definition of the format. Each record schema gives the fields and their types,
+// then, as checks, the rules that tie fields together (an op record's phase and op, the vq indices of
+// a dp record). A check's issue carries the whole message a reader shows.
 
-const version = z.literal(TRACE_FORMAT_VERSION);
+/** Schema of the `v` of the header and of every record. */
+export const traceVersionSchema = z.literal(TRACE_FORMAT_VERSION);
+const version = traceVersionSchema;
 const seq = z.int().nonnegative();
 const ts = z.number();
-const errno = z.enum(VDPA_ERRNOS);
+const errno = z.enum(VDPA_ERRNOS, { error: 'not a vdpa errno' });
+/** `error` of a field that has a type: a missing field keeps zod's message. */
+const present = (what: string) => ({
+  error: (issue: { readonly input?: unknown }) => (issue.input === undefined ? undefined : what),
+});
+const devName = z.string(present('not a device name'));
+const busDevName = z.string(present('not a device name or null')).nullable();
 const json: z.ZodType<JsonValue> = z.json() as z.ZodType<JsonValue>;
 const jsonObject: z.ZodType<JsonObject> = z.record(z.string(), json) as z.ZodType<JsonObject>;
 // Record payloads (arguments, results) are values from `JSON.parse`, JSON by construction: the
-// schema checks their container shape only, and the op codec checks each value's encoding by op.
-// (A recursive `z.json()` per record cost as much as `JSON.parse` itself.)
+// schema checks their container shape, and the op rules check each value's encoding by op.
+// (A recursive `z.json()` would walk every payload a second time.)
 const payload = z.unknown();
-const payloadObject = z.record(z.string(), payload);
-const vqCounts = z.record(z.string().regex(/^(?:0|[1-9][0-9]*)$/), z.int().positive());
+const argumentRecord = z.record(z.string(), payload, present('not an argument record'));
+
+/** A vq index as a `dp` record's key: a decimal without leading zeros. */
+const VQ_KEY = /^(?:0|[1-9][0-9]*)$/;
+
+/**
+ * A `kicks` / `cbs` map: decimal vq index keys, positive counts. zod's record skips a `__proto__`
+ * key (a JSON line can have one as an own key), so the check before it refuses that key.
+ */
+const vqCounts = z
+  .unknown()
+  .check((ctx) => {
+    const counts = ctx.value;
+    if (typeof counts === 'object' && counts !== null && Object.hasOwn(counts, '__proto__'))
+      ctx.issues.push({
+        code: 'invalid_key',
+        origin: 'record',
+        issues: [],
+        input: '__proto__',
+        path: ['__proto__'],
+        message: 'not a vq index',
+      });
+  })
+  .pipe(z.record(z.string().regex(VQ_KEY), z.int().positive()));
 
 /** Schema of a {@link TraceHeader}. */
 export const traceHeaderSchema = z.strictObject({
@@ -175,28 +202,75 @@ export const traceHeaderSchema = z.strictObject({
   datapath: z.enum(DATAPATH_MODES),
 });
 
-/** Schema of an op event record (`kind: 'op'`). */
-export const opRecordSchema = z.strictObject({
-  v: version,
-  seq,
-  ts,
-  dev: z.string(),
-  kind: z.literal('op'),
-  op: z.enum(OP_NAMES as readonly [string, ...string[]]),
-  phase: z.enum(['call', 'return', 'error']),
-  origin: z.enum(['core', 'bus', 'mgmt']).optional(),
-  args: z.array(payload).optional(),
-  ret: payload.optional(),
-  err: errno.optional(),
-  message: z.string().optional(),
-});
+/** The fields of an op record, before the rules of its phase and op. */
+interface OpRecordFields {
+  readonly op: string;
+  readonly phase: 'call' | 'return' | 'error';
+  readonly args?: readonly unknown[] | undefined;
+  readonly ret?: unknown;
+  readonly err?: string | undefined;
+}
+
+/** A rule an op record breaks: the field it is about and the whole message. */
+interface OpRuleProblem {
+  readonly field: 'args' | 'ret' | 'err';
+  readonly message: string;
+}
+
+/**
+ * What is wrong with an op record whose fields are each valid: a call has `args` (encoded per
+ * `OP_TABLE[op].args`) and no result; an error has `err` and no `args`; a return has neither `args`
+ * nor `err`, and its `ret`, unless absent or `null` (a device returning nothing from a non-void op),
+ * is encoded per `OP_TABLE[op].ret`.
+ */
+function opRuleProblem(r: OpRecordFields): OpRuleProblem | undefined {
+  const op = r.op as OpName;
+  if (r.phase === 'call') {
+    if (r.args === undefined) return { field: 'args', message: `missing field "args" of a ${op} call` };
+    if (r.ret !== undefined || r.err !== undefined)
+      return { field: r.ret !== undefined ? 'ret' : 'err', message: `${op} call has a result field` };
+    const bad = argsProblem(op, r.args);
+    return bad === undefined ? undefined : { field: 'args', message: `bad field "args" of ${op}: ${bad}` };
+  }
+  if (r.args !== undefined) return { field: 'args', message: `${op} ${r.phase} has an "args" field` };
+  if (r.phase === 'error')
+    return r.err === undefined
+      ? { field: 'err', message: `missing field "err" of a ${op} error` }
+      : undefined;
+  if (r.err !== undefined) return { field: 'err', message: `${op} return has an "err" field` };
+  if (r.ret === undefined || r.ret === null) return undefined;
+  const bad = resultProblem(op, r.ret);
+  return bad === undefined ? undefined : { field: 'ret', message: `bad field "ret" of ${op}: ${bad}` };
+}
+
+/** Schema of an op event record (`kind: 'op'`): its fields, then the rules of its phase and op. */
+export const opRecordSchema = z
+  .strictObject({
+    v: version,
+    seq,
+    ts,
+    dev: devName,
+    kind: z.literal('op'),
+    op: z.enum(OP_NAMES as readonly [OpName, ...OpName[]]),
+    phase: z.enum(['call', 'return', 'error']),
+    origin: z.enum(['core', 'bus', 'mgmt']).optional(),
+    args: z.array(payload).optional(),
+    ret: payload.optional(),
+    err: errno.optional(),
+    message: z.string().optional(),
+  })
+  .check((ctx) => {
+    const problem = opRuleProblem(ctx.value);
+    if (problem !== undefined)
+      ctx.issues.push({ code: 'custom', input: ctx.value, path: [problem.field], message: problem.message });
+  });
 
 /** Schema of a callback event record (`kind: 'cb'`). */
 export const cbRecordSchema = z.strictObject({
   v: version,
   seq,
   ts,
-  dev: z.string(),
+  dev: devName,
   kind: z.literal('cb'),
   op: z.enum(CB_NAMES),
   args: z.array(payload),
@@ -209,10 +283,10 @@ export const busRecordSchema = z.strictObject({
   v: version,
   seq,
   ts,
-  dev: z.string().nullable(),
+  dev: busDevName,
   kind: z.literal('bus'),
   op: z.enum(BUS_OPS),
-  args: payloadObject.optional(),
+  args: argumentRecord.optional(),
   err: errno.optional(),
   message: z.string().optional(),
 });
@@ -222,11 +296,11 @@ export const mgmtRecordSchema = z.strictObject({
   v: version,
   seq,
   ts,
-  dev: z.string().nullable(),
+  dev: busDevName,
   kind: z.literal('mgmt'),
   op: z.enum(MGMT_OPS),
   phase: z.enum(['return', 'error']),
-  args: payloadObject,
+  args: argumentRecord,
   ret: payload.optional(),
   err: errno.optional(),
   message: z.string().optional(),
@@ -238,10 +312,18 @@ export const datapathRecordSchema = z.strictObject({
   kind: z.literal('dp'),
   seq,
   ts,
-  dev: z.string(),
+  dev: devName,
   kicks: vqCounts,
   cbs: vqCounts,
 });
+
+/** Schema of a bus event as a trace records it (any {@link TraceRecord} but a `dp` record). */
+export const busEventSchema = z.discriminatedUnion('kind', [
+  opRecordSchema,
+  cbRecordSchema,
+  busRecordSchema,
+  mgmtRecordSchema,
+]);
 
 /** Schema of any {@link TraceRecord}, discriminated by `kind`. */
 export const traceRecordSchema = z.discriminatedUnion('kind', [
@@ -254,312 +336,3 @@ export const traceRecordSchema = z.discriminatedUnion('kind', [
 
 /** Record kinds that may follow the header. */
 export const TRACE_RECORD_KINDS = ['op', 'cb', 'bus', 'mgmt', 'dp'] as const;
-
-// ---------------------------------------------------------------------------------------------------
-// The fast check: a hand-written twin of `traceRecordSchema` plus the reader's per-phase and op-codec
-// checks, for the common case of a valid record. One pass over the record's keys (loads by key inside
-// `for…in` stay fast whatever the record's shape), no allocation. It only ever accepts what the schema
-// path accepts; when it says no, the reader runs the schema path, which gives the verdict and the
-// message. Keep it in step with the schemas above: the reader's property test compares the two on
-// random mutations of valid records.
-
-/** Largest recorded `outBytes` length the fast check accepts itself (larger ones are decoded). */
-const FAST_OUT_BYTES_MAX = 0x10000;
-const HEX_BIGINT = /^0x[0-9a-f]+$/i;
-const HEX_BYTES = /^(?:[0-9a-f]{2})*$/i;
-const VQ_KEY = /^(?:0|[1-9][0-9]*)$/;
-const OP_META: ReadonlyMap<unknown, OpMeta> = new Map(OP_NAMES.map((n) => [n, OP_TABLE[n]]));
-const OP_ORIGINS: ReadonlySet<unknown> = new Set(['core', 'bus', 'mgmt']);
-const CB_SET: ReadonlySet<unknown> = new Set(CB_NAMES);
-const BUS_SET: ReadonlySet<unknown> = new Set(BUS_OPS);
-const MGMT_SET: ReadonlySet<unknown> = new Set(MGMT_OPS);
-
-// Required keys per record kind besides `kind` and the stamp fields (`v`, `seq`, `ts`, `dev`, checked
-// first by `stampsOk`).
-/** `op`, `phase`. */
-const OP_REQUIRED = 2;
-/** `op`, `args`. */
-const CB_REQUIRED = 2;
-/** `op`. */
-const BUS_REQUIRED = 1;
-/** `op`, `phase`, `args`. */
-const MGMT_REQUIRED = 3;
-/** `kicks`, `cbs`. */
-const DP_REQUIRED = 2;
-
-type Fields = Readonly<Record<string, unknown>>;
-
-function isFields(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function seqOk(value: unknown): boolean {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-function tsOk(value: unknown): boolean {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-/**
- * The fields every record kind has, present and valid: `v`, `seq`, `ts` and `dev` (a string, or
- * `null` where `nullDev`). The per-kind checks then skip these keys.
- */
-function stampsOk(r: Fields, nullDev: boolean): boolean {
-  const dev = r.dev;
-  return (
-    r.v === TRACE_FORMAT_VERSION &&
-    seqOk(r.seq) &&
-    tsOk(r.ts) &&
-    (typeof dev === 'string' || (nullDev && dev === null))
-  );
-}
-
-/** True when `decodeValue` accepts `json` as `kind` (the exact check, for the rare kinds). */
-function decodes(kind: ValueKind, json: unknown): boolean {
-  try {
-    decodeValue(kind, json);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True when `json` is a valid encoding of `kind` (what `decodeValue` accepts). */
-function encodingOk(kind: ValueKind, json: unknown): boolean {
-  switch (kind) {
-    case 'void':
-    case 'handle':
-    case 'json':
-      return true;
-    case 'number':
-      return typeof json === 'number' && Number.isFinite(json);
-    case 'boolean':
-      return typeof json === 'boolean';
-    case 'string':
-      return typeof json === 'string';
-    case 'bigint':
-      return typeof json === 'string' && HEX_BIGINT.test(json);
-    case 'bytes':
-      return typeof json === 'string' && HEX_BYTES.test(json);
-    case 'outBytes':
-      if (typeof json === 'string') return HEX_BYTES.test(json);
-      if (typeof json === 'number' && Number.isInteger(json) && json >= 0 && json <= FAST_OUT_BYTES_MAX)
-        return true;
-      return decodes(kind, json);
-    case 'callback':
-      return json === null || json === true;
-    default:
-      return decodes(kind, json);
-  }
-}
-
-/** The argument list of a call, as `decodeArgs` checks it. */
-function argsOk(meta: OpMeta, args: readonly unknown[]): boolean {
-  const kinds = meta.args;
-  if (args.length > kinds.length) return false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const kind = kinds[i];
-    if (!(kind === 'json' && a === null) && !encodingOk(kind, a)) return false;
-  }
-  return true;
-}
-
-function opRecordOk(r: Fields): boolean {
-  if (!stampsOk(r, false)) return false;
-  let required = 0;
-  let meta: OpMeta | undefined;
-  let phase: unknown;
-  let args: readonly unknown[] | undefined;
-  let ret: unknown;
-  let hasErr = false;
-  for (const key in r) {
-    const value = r[key];
-    switch (key) {
-      case 'v':
-      case 'seq':
-      case 'ts':
-      case 'dev':
-        continue;
-      case 'kind':
-        break;
-      case 'op':
-        meta = OP_META.get(value);
-        if (meta === undefined) return false;
-        required++;
-        break;
-      case 'phase':
-        phase = value;
-        required++;
-        break;
-      case 'origin':
-        if (!OP_ORIGINS.has(value)) return false;
-        break;
-      case 'args':
-        if (!Array.isArray(value)) return false;
-        args = value;
-        break;
-      case 'ret':
-        ret = value;
-        break;
-      case 'err':
-        if (!isVdpaErrno(value)) return false;
-        hasErr = true;
-        break;
-      case 'message':
-        if (typeof value !== 'string') return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  if (required !== OP_REQUIRED || meta === undefined) return false;
-  switch (phase) {
-    case 'call':
-      return args !== undefined && ret === undefined && !hasErr && argsOk(meta, args);
-    case 'error':
-      return args === undefined && hasErr;
-    case 'return':
-      return (
-        args === undefined && !hasErr && (ret === undefined || ret === null || encodingOk(meta.ret, ret))
-      );
-    default:
-      return false;
-  }
-}
-
-function cbRecordOk(r: Fields): boolean {
-  if (!stampsOk(r, false)) return false;
-  let required = 0;
-  for (const key in r) {
-    const value = r[key];
-    switch (key) {
-      case 'v':
-      case 'seq':
-      case 'ts':
-      case 'dev':
-        continue;
-      case 'kind':
-        continue;
-      case 'op':
-        if (!CB_SET.has(value)) return false;
-        break;
-      case 'args':
-        if (!Array.isArray(value)) return false;
-        break;
-      case 'err':
-        if (!isVdpaErrno(value)) return false;
-        continue;
-      case 'message':
-        if (typeof value !== 'string') return false;
-        continue;
-      default:
-        return false;
-    }
-    required++;
-  }
-  return required === CB_REQUIRED;
-}
-
-/** Bus and management records (`mgmt` when `mgmt`): the same fields but `phase`, `ret`, `args`. */
-function busOrMgmtRecordOk(r: Fields, mgmt: boolean): boolean {
-  if (!stampsOk(r, true)) return false;
-  let required = 0;
-  for (const key in r) {
-    const value = r[key];
-    switch (key) {
-      case 'v':
-      case 'seq':
-      case 'ts':
-      case 'dev':
-        continue;
-      case 'kind':
-        continue;
-      case 'op':
-        if (!(mgmt ? MGMT_SET : BUS_SET).has(value)) return false;
-        break;
-      case 'phase':
-        if (!mgmt || (value !== 'return' && value !== 'error')) return false;
-        break;
-      case 'args':
-        if (!isFields(value)) return false;
-        if (!mgmt) continue;
-        break;
-      case 'ret':
-        if (!mgmt) return false;
-        continue;
-      case 'err':
-        if (!isVdpaErrno(value)) return false;
-        continue;
-      case 'message':
-        if (typeof value !== 'string') return false;
-        continue;
-      default:
-        return false;
-    }
-    required++;
-  }
-  return required === (mgmt ? MGMT_REQUIRED : BUS_REQUIRED);
-}
-
-/** A `kicks` / `cbs` map: decimal vq index keys, positive safe-integer counts. */
-function vqCountsOk(counts: unknown): boolean {
-  if (!isFields(counts)) return false;
-  for (const key in counts) {
-    const n = counts[key];
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0 || !VQ_KEY.test(key)) return false;
-  }
-  return true;
-}
-
-function dpRecordOk(r: Fields): boolean {
-  if (!stampsOk(r, false)) return false;
-  let required = 0;
-  for (const key in r) {
-    const value = r[key];
-    switch (key) {
-      case 'v':
-      case 'seq':
-      case 'ts':
-      case 'dev':
-        continue;
-      case 'kind':
-        continue;
-      case 'kicks':
-      case 'cbs':
-        if (!vqCountsOk(value)) return false;
-        break;
-      default:
-        return false;
-    }
-    required++;
-  }
-  return required === DP_REQUIRED;
-}
-
-/**
- * The reader's fast path: true when `value` (a `JSON.parse` result) is certainly a valid trace record
- * — everything {@link traceRecordSchema} checks, the per-phase fields of op records and the op codec's
- * argument and result encodings — checked by hand in one pass, without allocating. False means "not
- * shown valid": validate with the schemas for the verdict and the message. Never true for a value the
- * schema path rejects.
- * @param value a parsed trace line (after the header)
- */
-export function isValidTraceRecord(value: unknown): boolean {
-  if (!isFields(value)) return false;
-  switch (value.kind) {
-    case 'op':
-      return opRecordOk(value);
-    case 'dp':
-      return dpRecordOk(value);
-    case 'cb':
-      return cbRecordOk(value);
-    case 'bus':
-      return busOrMgmtRecordOk(value, false);
-    case 'mgmt':
-      return busOrMgmtRecordOk(value, true);
-    default:
-      return false;
-  }
-}
