@@ -31,9 +31,10 @@ function isPlainObject(value: unknown): boolean {
 
 /** True when `record` has an own enumerable symbol key (zod's record checks those keys too). */
 function hasSymbolKeys(record: object): boolean {
-  return Object.getOwnPropertySymbols(record).some((key) =>
-    Object.prototype.propertyIsEnumerable.call(record, key),
-  );
+  const symbols = Object.getOwnPropertySymbols(record);
+  for (let i = 0; i < symbols.length; i++)
+    if (Object.prototype.propertyIsEnumerable.call(record, symbols[i])) return true;
+  return false;
 }
 
 /** An element that may be absent: `.optional()` of a schema without a default. */
@@ -72,6 +73,9 @@ function checkPredicate(check: Check): SchemaValidator {
   };
 }
 
+/** Above this many values, a literal or enum is tested with its set rather than `===` comparisons. */
+const MAX_INLINE_VALUES = 8;
+
 /** A number as source text, when it has one that reads back as the same number. */
 function numberSource(n: unknown): string | undefined {
   return typeof n === 'number' && Number.isFinite(n) && !Object.is(n, -0) ? String(n) : undefined;
@@ -102,6 +106,13 @@ class ValidatorSource {
     this.lines.push(code);
   }
 
+  /** The statements `emit` appends, taken out of the body (to be appended, wrapped, or dropped). */
+  capture(emit: () => void): string[] {
+    const start = this.lines.length;
+    emit();
+    return this.lines.splice(start);
+  }
+
   /** The function body. */
   body(): string {
     return `${this.lines.join('\n')}\nreturn true;`;
@@ -117,6 +128,7 @@ class ValidatorSource {
    * strings, booleans, null and numbers that have a source text, else the set itself.
    */
   oneOf(values: ReadonlySet<unknown>, at: string): string {
+    if (values.size > MAX_INLINE_VALUES) return `${this.constant(values)}.has(${at})`;
     const literals: string[] = [];
     for (const v of values) {
       const text =
@@ -247,9 +259,12 @@ class ValidatorSource {
     this.require(`Array.isArray(${at})`);
     const i = this.local();
     const item = this.local();
+    const body = this.capture(() => this.schema(def.element, item));
+    // An array of `unknown` needs no walk.
+    if (body.length === 0) return;
     this.line(`for (let ${i} = 0; ${i} < ${at}.length; ${i}++) {`);
     this.line(`const ${item} = ${at}[${i}];`);
-    this.schema(def.element, item);
+    for (const code of body) this.line(code);
     this.line('}');
   }
 
@@ -279,30 +294,60 @@ class ValidatorSource {
     if (catchall !== undefined && catchall !== 'never' && catchall !== 'unknown' && catchall !== 'any')
       unsupported(`a ${catchall} catchall`);
     this.require(`typeof ${at} === "object" && ${at} !== null && !Array.isArray(${at})`);
+    if (catchall === 'never') this.strictFields(shape, keys, at);
+    else this.namedFields(shape, keys, at);
+  }
+
+  /** Each field of the shape read by name: absent or undefined is fine when optional. */
+  private namedFields(shape: z.core.$ZodShape, keys: readonly string[], at: string): void {
     for (const key of keys) {
       const field = shape[key];
       const name = JSON.stringify(key);
       const v = this.local();
       this.line(`const ${v} = ${at}[${name}];`);
-      // Absent or undefined: fine when optional, a missing field when absent and required.
       if (isOptional(field)) this.line(`if (${v} !== undefined) {`);
       else this.line(`if (${v} !== undefined || ${name} in ${at}) {`);
       this.schema(field, v);
       this.line(isOptional(field) ? '}' : '} else return false;');
     }
-    // zod's strict objects refuse every enumerable key of `for…in` outside the shape, `__proto__` too.
-    if (catchall === 'never') {
-      const k = this.local();
-      const known = keys.map((key) => `${k} !== ${JSON.stringify(key)}`).join(' && ') || 'true';
-      this.line(`for (const ${k} in ${at}) if (${known}) return false;`);
+  }
+
+  /**
+   * A strict object's fields in one `for…in` pass, as zod's strict check walks them: any key outside
+   * the shape (`__proto__` too) fails, and every required key must have been seen. Reading each value
+   * by the key `for…in` gives stays fast whatever the shape of the object.
+   */
+  private strictFields(shape: z.core.$ZodShape, keys: readonly string[], at: string): void {
+    const k = this.local();
+    const v = this.local();
+    const seen = this.local();
+    const required = keys.filter((key) => !isOptional(shape[key])).length;
+    this.line(`let ${seen} = 0;`);
+    this.line(`for (const ${k} in ${at}) {`);
+    this.line(`const ${v} = ${at}[${k}];`);
+    this.line(`switch (${k}) {`);
+    for (const key of keys) {
+      const optional = isOptional(shape[key]);
+      this.line(`case ${JSON.stringify(key)}: {`);
+      if (optional) this.line(`if (${v} !== undefined) {`);
+      this.schema(shape[key], v);
+      this.line(optional ? '}' : `${seen}++;`);
+      this.line('break; }');
     }
+    this.line('default: return false;');
+    this.line('}');
+    this.line('}');
+    this.require(`${seen} === ${required}`);
   }
 
   private record(def: z.core.$ZodRecordDef, at: string): void {
     if (def.keyType._zod.def.type !== 'string' || def.keyType._zod.values !== undefined)
       unsupported('a record whose keys are not strings');
     if (def.mode === 'loose') unsupported('a loose record');
-    this.require(`${this.constant(isPlainObject)}(${at})`);
+    // A JSON object's constructor is `Object`, which `isPlainObject` accepts.
+    this.require(
+      `${at} !== null && typeof ${at} === "object" && ${at}.constructor === Object || ${this.constant(isPlainObject)}(${at})`,
+    );
     // As zod: own enumerable keys but `__proto__`; `for…in` lists the string ones without allocating.
     const k = this.local();
     const v = this.local();
