@@ -7,7 +7,6 @@ import { VringError } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from './clock.js';
 import { VdpaError } from './errors.js';
-import { parseEvent } from './event-codec.js';
 import { FakeDevice, type FakeDeviceOptions } from './testing/fake-device.js';
 import { FakeTransport } from './testing/fake-transport.js';
 import { collectEvents } from './testing/collect-events.js';
@@ -104,7 +103,7 @@ describe('DeviceHandle events', () => {
     expect(log.events).toStrictEqual(expected);
   });
 
-  it('emits immutable, JSON-round-trippable records that parseEvent accepts', () => {
+  it('emits immutable, JSON-round-trippable records', () => {
     const { bus, t } = stack();
     const log = collectEvents(bus);
     const h = t.handle('vdpa0');
@@ -118,7 +117,6 @@ describe('DeviceHandle events', () => {
       expect(Object.isFrozen(e)).toBe(true);
       const copy: unknown = JSON.parse(JSON.stringify(e));
       expect(copy).toEqual(e);
-      expect(parseEvent(copy)).toEqual(e);
     }
     expect(
       log.events.map((e) =>

@@ -35,14 +35,10 @@ export {
   encodeValue,
   encodeArgs,
   encodeResult,
-  decodeValue,
-  decodeArgs,
-  decodeResult,
-  parseEvent,
   toHex,
   fromHex,
   bigintToHex,
-  REPLAY_CALLBACK,
+  HEX_BYTES,
 } from './event-codec.js';
 export { type Clock, SystemClock, LogicalClock } from './clock.js';
 export type { Interceptor, OpCall, OpNext } from './interceptor.js';
@@ -99,107 +95,9 @@ export {
 } from './tokens.js';
 export { coreBusModule, type CoreBusOptions, type ResolvedCoreBusOptions } from './module.js';
 export { composeStack, type ComposedStack } from './compose-stack.js';
-export { VDPA_VQ_NUM_MIN_DEFAULT, EVENT_FORMAT_VERSION, DEFAULT_GUEST_MEMORY_SIZE } from './constants.js';
 export {
-  TRACE_FORMAT_VERSION,
-  TRACE_FORMAT_NAME,
-  TRACE_FRAMEWORK_NAME,
-  TRACE_BATCH_BYTES_DEFAULT,
-  TRACE_RECORD_KINDS,
-  DATAPATH_MODES,
-  isDatapathRecord,
-  createTraceHeader,
-  frameworkVersion,
-  traceHeaderSchema,
-  traceRecordSchema,
-  opRecordSchema,
-  cbRecordSchema,
-  busRecordSchema,
-  mgmtRecordSchema,
-  datapathRecordSchema,
-  type DatapathMode,
-  type DatapathRecord,
-  type Trace,
-  type TraceHeader,
-  type TraceHeaderOptions,
-  type TracePlugin,
-  type TraceRecord,
-} from './trace/trace-format.js';
-export { TraceError, type TraceErrorOptions } from './trace/trace-error.js';
-export { parseTrace, parseTraceRecord, readTrace } from './trace/trace-reader.js';
-export { TraceWriter, serializeRecord, type TraceWriterOptions } from './trace/trace-writer.js';
-export {
-  startRecording,
-  recordToFile,
-  type EventSource,
-  type Recording,
-  type RecordingOptions,
-  type RecordToFileOptions,
-  type TraceSink,
-} from './trace/trace-recorder.js';
-export {
-  failNth,
-  corruptResult,
-  flipLowBit,
-  parseInjectSpec,
-  type FailNthOptions,
-  type CorruptResultOptions,
-} from './trace/fault-injection.js';
-export {
-  projectTrace,
-  type BusProjection,
-  type DeviceProjection,
-  type VqProjection,
-  type ProjectionOptions,
-} from './trace/projection.js';
-export { formatTimeline, formatCall, formatJsonValue } from './trace/timeline.js';
-export {
-  diffTraces,
-  formatDiff,
-  type DiffOp,
-  type TraceDiff,
-  type TraceDiffEntry,
-} from './trace/trace-diff.js';
-export {
-  DATAPATH_DEPENDENT_OPS,
-  DATAPATH_DEPENDENT_AFTER_KICK_OPS,
-  DatapathDependence,
-  isDatapathDependent,
-} from './trace/datapath-dependent.js';
-export {
-  deviceScript,
-  defaultTraceDevice,
-  formatOutcome,
-  sameJson,
-  type RecordedOutcome,
-  type ScriptCall,
-  type ScriptCallback,
-  type ScriptDatapath,
-  type ScriptIncarnation,
-  type ScriptItem,
-} from './trace/device-script.js';
-export {
-  ReplayDevice,
-  type ReplayDeviceOptions,
-  type ReplayDivergence,
-  type ReplayExpectation,
-  type ReplayRegistration,
-} from './trace/replay-device.js';
-export {
-  verifyTrace,
-  formatDivergence,
-  devAddRequestOf,
-  type VerifyBusTarget,
-  type VerifyDivergence,
-  type VerifyFactoryTarget,
-  type VerifyOptions,
-  type VerifyOutcome,
-  type VerifyReport,
-  type VerifyTarget,
-} from './trace/verify-trace.js';
-export {
-  ReplayMgmtDevice,
-  replayMgmtDevice,
-  REPLAY_MGMTDEV_NAME,
-  type ReplayMgmtDeviceOptions,
-} from './trace/replay-mgmt-device.js';
+  VDPA_VQ_NUM_MIN_DEFAULT,
+  EVENT_FORMAT_VERSION,
+  DEFAULT_GUEST_MEMORY_SIZE,
+  PACKED_VQ_IDX_MAX,
+} from './constants.js';

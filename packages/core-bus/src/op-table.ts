@@ -1,7 +1,8 @@
 import type { OpName } from './config-ops.js';
 
 /**
- * How a value crosses into an event record and back (see `encodeValue` / `decodeValue`):
+ * How a value crosses into an event record and back (see `encodeValue`, and `decodeValue` of
+ * `@vdpa-kit/trace`):
  * - `number`, `boolean`, `string`: as is;
  * - `bigint`: `"0x…"` hex string;
  * - `bytes`: an input `Uint8Array`, as a hex string;
@@ -53,7 +54,7 @@ function op(
 
 /**
  * Every op of {@link VdpaConfigOps} with its metadata, in the order of `struct vdpa_config_ops`. Used by the
- * config-ops channel to encode events and by traces to decode and replay them.
+ * config-ops channel to encode events and by `@vdpa-kit/trace` to decode and replay them.
  */
 export const OP_TABLE: { readonly [K in OpName]: OpMeta } = Object.freeze({
   setVqAddress: op('setVqAddress', true, '5.7', ['number', 'number', 'number', 'number'], 'void'),

@@ -1,13 +1,12 @@
 import { VDPA_ATTR_DEV_NET_CFG_MACADDR, bit } from '@vdpa-kit/virtio-spec';
 import {
   type JsonObject,
-  type TraceHeader,
   type VdpaBus,
   VdpaError,
   type VendorStat,
   type WorkQueueMode,
-  recordToFile,
 } from '@vdpa-kit/core-bus';
+import { type TraceHeader, recordToFile } from '@vdpa-kit/trace';
 import {
   type NetInterface,
   type NetQueueStats,

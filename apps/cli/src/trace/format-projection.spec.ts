@@ -1,4 +1,4 @@
-import type { BusProjection } from '@vdpa-kit/core-bus';
+import type { BusProjection } from '@vdpa-kit/trace';
 import { describe, expect, it } from 'vitest';
 import { formatProjection } from './format-projection.js';
 

@@ -1,4 +1,4 @@
-import type { BusProjection, DeviceProjection } from '@vdpa-kit/core-bus';
+import type { BusProjection, DeviceProjection } from '@vdpa-kit/trace';
 
 const HEX_RADIX = 16;
 

@@ -1,4 +1,5 @@
-import { type Interceptor, type VdpaBus, VdpaError, parseInjectSpec } from '@vdpa-kit/core-bus';
+import { type Interceptor, type VdpaBus, VdpaError } from '@vdpa-kit/core-bus';
+import { parseInjectSpec } from '@vdpa-kit/trace';
 import { CliError } from '../errors.js';
 
 /**

@@ -1,4 +1,4 @@
-import { traceHeaderSchema } from '@vdpa-kit/core-bus';
+import { traceHeaderSchema } from '@vdpa-kit/trace';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_PLUGIN_PACKAGES, runTraceHeader, traceCreatedAt } from './run-trace-header.js';
 

@@ -1,4 +1,5 @@
-import { type JsonObject, type TraceHeader, createTraceHeader } from '@vdpa-kit/core-bus';
+import { type JsonObject } from '@vdpa-kit/core-bus';
+import { type TraceHeader, createTraceHeader } from '@vdpa-kit/trace';
 import { MS_PER_SEC, SOURCE_DATE_EPOCH } from './constants.js';
 import { type PackageVersion, dependencyVersion, pluginVersion } from './package-version.js';
 

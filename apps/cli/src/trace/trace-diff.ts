@@ -1,4 +1,4 @@
-import { type Trace, type TraceDiff, diffTraces, formatDiff } from '@vdpa-kit/core-bus';
+import { type Trace, type TraceDiff, diffTraces, formatDiff } from '@vdpa-kit/trace';
 
 /** The JSON of `trace diff --json`. */
 export interface TraceDiffResult extends TraceDiff {

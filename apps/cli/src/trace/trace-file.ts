@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { type Trace, TraceError, VdpaError, readTrace } from '@vdpa-kit/core-bus';
+import { VdpaError } from '@vdpa-kit/core-bus';
+import { type Trace, TraceError, readTrace } from '@vdpa-kit/trace';
 import { CliError } from '../errors.js';
 
 /**

@@ -5,7 +5,7 @@ import {
   type TraceRecord,
   formatTimeline,
   projectTrace,
-} from '@vdpa-kit/core-bus';
+} from '@vdpa-kit/trace';
 import { formatProjection } from './format-projection.js';
 
 /** Options of {@link showTrace}. */

@@ -1,4 +1,4 @@
-import { type Trace, createTraceHeader } from '@vdpa-kit/core-bus';
+import { type Trace, createTraceHeader } from '@vdpa-kit/trace';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../errors.js';
 import { recordedMgmtdev } from './trace-verify.js';

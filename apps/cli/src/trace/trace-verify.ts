@@ -1,11 +1,5 @@
-import {
-  type Trace,
-  type VerifyReport,
-  VdpaError,
-  type VdpaBus,
-  formatDivergence,
-  verifyTrace,
-} from '@vdpa-kit/core-bus';
+import { VdpaError, type VdpaBus } from '@vdpa-kit/core-bus';
+import { type Trace, type VerifyReport, formatDivergence, verifyTrace } from '@vdpa-kit/trace';
 import type { ContainerModule } from 'inversify';
 import { composeCliStack } from '../compose.js';
 import { CliError } from '../errors.js';

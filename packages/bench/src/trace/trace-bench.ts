@@ -1,17 +1,8 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type DeviceHandle,
-  type TraceRecord,
-  type VdpaBus,
-  VdpaError,
-  type VdpaDriver,
-  createTraceHeader,
-  readTrace,
-  recordToFile,
-  verifyTrace,
-} from '@vdpa-kit/core-bus';
+import { type DeviceHandle, type VdpaBus, VdpaError, type VdpaDriver } from '@vdpa-kit/core-bus';
+import { type TraceRecord, createTraceHeader, readTrace, recordToFile, verifyTrace } from '@vdpa-kit/trace';
 import { Subject } from 'rxjs';
 import { composeBenchStack } from '../bench-stack.js';
 import {

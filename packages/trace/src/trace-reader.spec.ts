@@ -1,0 +1,834 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { VdpaError, type JsonObject, type JsonValue } from '@vdpa-kit/core-bus';
+import { TraceError } from './trace-error.js';
+import { createTraceHeader, type TraceHeader, type TraceRecord } from './trace-format.js';
+import { isTraceRecord, parseTrace, parseTraceRecord, readTrace } from './trace-reader.js';
+import { serializeRecord } from './trace-writer.js';
+
+const HEADER = createTraceHeader({
+  plugins: [{ name: '@vdpa-kit/device-vdpasim', version: '0.1.0' }],
+  stack: { mgmtdev: 'vdpasim_net', transport: 'virtio_vdpa', dev: { name: 'vdpa0', mtu: 1500 } },
+  createdAt: '2024-05-01T12:00:00.000Z',
+});
+
+/** One valid record of every kind (and op phase). */
+const RECORDS: TraceRecord[] = [
+  {
+    v: 1,
+    seq: 0,
+    ts: 0,
+    dev: null,
+    kind: 'mgmt',
+    op: 'mgmtdev_registered',
+    phase: 'return',
+    args: { mgmtdev: 'vdpasim_net' },
+  },
+  {
+    v: 1,
+    seq: 1,
+    ts: 1,
+    dev: null,
+    kind: 'bus',
+    op: 'driver_registered',
+    args: { driver: 'virtio_vdpa', idTable: ['virtio'] },
+  },
+  {
+    v: 1,
+    seq: 2,
+    ts: 2,
+    dev: 'vdpa0',
+    kind: 'bus',
+    op: 'device_registered',
+    args: { index: 0, nvqs: 3, mgmtdev: 'vdpasim_net' },
+  },
+  { v: 1, seq: 3, ts: 3, dev: 'vdpa0', kind: 'op', op: 'getDeviceFeatures', phase: 'call', args: [] },
+  {
+    v: 1,
+    seq: 4,
+    ts: 4,
+    dev: 'vdpa0',
+    kind: 'op',
+    op: 'getDeviceFeatures',
+    phase: 'return',
+    ret: '0x300000020',
+  },
+  {
+    v: 1,
+    seq: 5,
+    ts: 5,
+    dev: 'vdpa0',
+    kind: 'op',
+    op: 'getConfig',
+    phase: 'call',
+    origin: 'mgmt',
+    args: [0, 6],
+  },
+  {
+    v: 1,
+    seq: 6,
+    ts: 6,
+    dev: 'vdpa0',
+    kind: 'op',
+    op: 'getConfig',
+    phase: 'return',
+    origin: 'mgmt',
+    ret: '001122334455',
+  },
+  { v: 1, seq: 7, ts: 7, dev: 'vdpa0', kind: 'op', op: 'setDriverFeatures', phase: 'call', args: ['0x1'] },
+  {
+    v: 1,
+    seq: 8,
+    ts: 8,
+    dev: 'vdpa0',
+    kind: 'op',
+    op: 'setDriverFeatures',
+    phase: 'error',
+    err: 'EINVAL',
+    message: 'features 0x1 lack ACCESS_PLATFORM',
+  },
+  { v: 1, seq: 9, ts: 9, dev: 'vdpa0', kind: 'op', op: 'setVqCb', phase: 'call', args: [0, true] },
+  { v: 1, seq: 10, ts: 10, dev: 'vdpa0', kind: 'op', op: 'setVqCb', phase: 'return' },
+  { v: 1, seq: 12, ts: 12, dev: 'vdpa0', kind: 'dp', kicks: { '1': 40, '0': 2 }, cbs: { '0': 2 } },
+  { v: 1, seq: 13, ts: 13, dev: 'vdpa0', kind: 'cb', op: 'configCb', args: [] },
+  {
+    v: 1,
+    seq: 14,
+    ts: 14,
+    dev: 'vdpa0',
+    kind: 'cb',
+    op: 'vqCb',
+    args: [1],
+    err: 'ENODEV',
+    message: 'dropped',
+  },
+  {
+    v: 1,
+    seq: 15,
+    ts: 15,
+    dev: 'vdpa1',
+    kind: 'mgmt',
+    op: 'dev_add',
+    phase: 'error',
+    args: { mgmtdev: 'x', name: 'vdpa1' },
+    err: 'ENODEV',
+    message: 'no x',
+  },
+];
+
+function text(header: unknown, records: readonly unknown[]): string {
+  return [header, ...records].map((r) => JSON.stringify(r) + '\n').join('');
+}
+
+function lines(records: readonly unknown[]): string[] {
+  return text(HEADER, records).split('\n').slice(0, -1);
+}
+
+function traceErrorOf(fn: () => unknown): TraceError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof TraceError) return err;
+    throw err;
+  }
+  throw new Error('expected a TraceError');
+}
+
+describe('parseTrace: valid traces', () => {
+  it('reads a header and one record of every kind, frozen and deep-equal to what was written', () => {
+    const trace = parseTrace(text(HEADER, RECORDS), 'session.jsonl');
+    expect(trace.header).toEqual(HEADER);
+    expect(trace.records).toEqual(RECORDS);
+    expect(Object.isFrozen(trace.records[3])).toBe(true);
+    expect(Object.isFrozen((trace.records[11] as { kicks: object }).kicks)).toBe(true);
+  });
+
+  it('accepts CRLF line ends and a missing final newline', () => {
+    const crlf = text(HEADER, RECORDS).replaceAll('\n', '\r\n');
+    expect(parseTrace(crlf).records).toHaveLength(RECORDS.length);
+    expect(parseTrace(text(HEADER, RECORDS).trimEnd()).records).toEqual(RECORDS);
+  });
+
+  it('accepts a device returning nothing from a non-void op (recorded as null)', () => {
+    const rec = {
+      v: 1,
+      seq: 0,
+      ts: 0,
+      dev: 'vdpa0',
+      kind: 'op',
+      op: 'getStatus',
+      phase: 'return',
+      ret: null,
+    };
+    expect(parseTrace(text(HEADER, [rec])).records[0]).toEqual(rec);
+  });
+
+  it('validates every repetition of a record shape, not only the first', () => {
+    const call = RECORDS[3];
+    const good = [call, { ...call, seq: 4, ts: 4 }, { ...call, seq: 5, ts: 5 }];
+    expect(parseTrace(text(HEADER, good)).records).toHaveLength(3);
+    const infiniteTs = text(HEADER, good).replace('"seq":5,"ts":5,', '"seq":5,"ts":1e999,');
+    expect(() => parseTrace(infiniteTs, 't.jsonl')).toThrow(/^t\.jsonl line 4: bad field "ts"/);
+    const fractionalSeq = text(HEADER, good).replace('"seq":5,', '"seq":5.5,');
+    expect(() => parseTrace(fractionalSeq, 't.jsonl')).toThrow(/^t\.jsonl line 4: bad field "seq" 5\.5/);
+    const extraField = text(HEADER, [call, { ...call, seq: 4, ts: 4 }]).replace(
+      '"seq":4,"ts":4,',
+      '"seq":4,"ts":4,"x":1,',
+    );
+    expect(() => parseTrace(extraField, 't.jsonl')).toThrow(/^t\.jsonl line 3: unknown field "x"/);
+  });
+
+  it('parseTraceRecord validates one record on its own', () => {
+    expect(parseTraceRecord(JSON.parse(JSON.stringify(RECORDS[4])))).toEqual(RECORDS[4]);
+    expect(() => parseTraceRecord({ ...RECORDS[4], op: 'nope' }, 'x.jsonl', 9)).toThrow(
+      'x.jsonl line 9: unknown op "nope"',
+    );
+  });
+});
+
+describe('parseTrace: bad input is one TraceError naming the line', () => {
+  const cases: [string, () => string, number, RegExp][] = [
+    ['an empty file', () => '', 1, /missing header: the trace is empty/],
+    [
+      'a first record that is not a header',
+      () => text(RECORDS[0], [RECORDS[1]]),
+      1,
+      /missing header: the first record has kind "mgmt"/,
+    ],
+    [
+      'a header that is not first',
+      () => text(HEADER, [RECORDS[0], HEADER]),
+      3,
+      /header is not the first record/,
+    ],
+    [
+      'an unknown header version',
+      () => text({ ...HEADER, v: 2 }, RECORDS),
+      1,
+      /unsupported trace version 2 \(this reader reads version 1\)/,
+    ],
+    [
+      'an unknown record version',
+      () => text(HEADER, [RECORDS[0], { ...RECORDS[1], v: 3 }]),
+      3,
+      /unsupported trace version 3/,
+    ],
+    ['an unknown op', () => text(HEADER, [{ ...RECORDS[3], op: 'kickVqq' }]), 2, /unknown op "kickVqq"/],
+    ['an unknown bus op', () => text(HEADER, [{ ...RECORDS[1], op: 'rebind' }]), 2, /unknown op "rebind"/],
+    [
+      'an unknown record kind',
+      () => text(HEADER, [{ ...RECORDS[1], kind: 'net' }]),
+      2,
+      /unknown record kind "net"/,
+    ],
+    ['a bad field type', () => text(HEADER, [{ ...RECORDS[3], seq: -1 }]), 2, /bad field "seq" -1/],
+    ['an unknown field', () => text(HEADER, [{ ...RECORDS[3], extra: 1 }]), 2, /unknown field "extra"/],
+    [
+      'a missing field',
+      () => text(HEADER, [{ v: 1, seq: 0, ts: 0, dev: 'vdpa0', kind: 'op', op: 'reset', args: [] }]),
+      2,
+      /missing field "phase"/,
+    ],
+    [
+      'a bad errno',
+      () => text(HEADER, [{ ...RECORDS[8], seq: 0, err: 'EWHAT' }]),
+      2,
+      /bad field "err" "EWHAT"/,
+    ],
+    [
+      'a bad argument encoding',
+      () => text(HEADER, [{ ...RECORDS[7], args: [1] }]),
+      2,
+      /bad field "args" of setDriverFeatures: trace value 1 is not a bigint hex string/,
+    ],
+    [
+      'a bad result encoding',
+      () => text(HEADER, [{ ...RECORDS[4], ret: 'zz' }]),
+      2,
+      /bad field "ret" of getDeviceFeatures/,
+    ],
+    [
+      'a call without args',
+      () => text(HEADER, [{ v: 1, seq: 0, ts: 0, dev: 'vdpa0', kind: 'op', op: 'reset', phase: 'call' }]),
+      2,
+      /missing field "args" of a reset call/,
+    ],
+    [
+      'an error without err',
+      () => text(HEADER, [{ v: 1, seq: 0, ts: 0, dev: 'vdpa0', kind: 'op', op: 'reset', phase: 'error' }]),
+      2,
+      /missing field "err" of a reset error/,
+    ],
+    [
+      'a bad dp vq key',
+      () => text(HEADER, [{ ...RECORDS[11], kicks: { x: 1 } }]),
+      2,
+      /bad key "x" in field "kicks"/,
+    ],
+    [
+      'a dp record in a full trace',
+      () => text({ ...HEADER, datapath: 'full' }, [RECORDS[11]]),
+      2,
+      /dp record in a trace recorded with datapath "full"/,
+    ],
+    [
+      'a bad header field',
+      () => text({ ...HEADER, createdAt: 'yesterday' }, []),
+      1,
+      /header bad field "createdAt" "yesterday"/,
+    ],
+    ['a bad header format', () => text({ ...HEADER, format: 'other' }, []), 1, /header bad field "format"/],
+    [
+      'a non-increasing seq',
+      () => text(HEADER, [RECORDS[0], RECORDS[2], RECORDS[1]]),
+      4,
+      /seq 1 is not greater than the previous seq 2/,
+    ],
+    [
+      'a repeated seq',
+      () => text(HEADER, [RECORDS[0], RECORDS[0]]),
+      3,
+      /seq 0 is not greater than the previous seq 0/,
+    ],
+    [
+      'a corrupted line',
+      () => {
+        const l = lines(RECORDS.slice(0, 5));
+        l[3] = l[3].replace('"kind"', '"kind');
+        return l.join('\n') + '\n';
+      },
+      4,
+      /corrupted line: invalid JSON/,
+    ],
+    ['an empty line', () => lines(RECORDS.slice(0, 3)).join('\n\n') + '\n', 2, /empty line/],
+    [
+      'a truncated last line',
+      () => {
+        const t = text(HEADER, RECORDS.slice(0, 4));
+        return t.slice(0, t.length - 12);
+      },
+      5,
+      /truncated last line: invalid JSON/,
+    ],
+  ];
+
+  it.each(cases)('%s', (_name, make, line, message) => {
+    const err = traceErrorOf(() => parseTrace(make(), 'trace.jsonl'));
+    expect(err).toBeInstanceOf(VdpaError);
+    expect(err.code).toBe('EINVAL');
+    expect(err.line).toBe(line);
+    expect(err.message).toMatch(new RegExp(`^trace\\.jsonl line ${line}: `));
+    expect(err.message).toMatch(message);
+  });
+});
+
+describe('readTrace', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('reads a file in bulk and names it in errors', () => {
+    dir = mkdtempSync(join(tmpdir(), 'vdpa-trace-'));
+    const good = join(dir, 'good.jsonl');
+    writeFileSync(good, text(HEADER, RECORDS));
+    expect(readTrace(good).records).toEqual(RECORDS);
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, text(HEADER, [{ ...RECORDS[3], op: 'kickVqq' }]));
+    expect(() => readTrace(bad)).toThrow(`${bad} line 2: unknown op "kickVqq"`);
+  });
+
+  it('fails with the errno of a missing file', () => {
+    const missing = join(tmpdir(), 'no-such-dir-vdpa', 'missing.jsonl');
+    let code: string | undefined;
+    try {
+      readTrace(missing);
+    } catch (err) {
+      code = VdpaError.from(err).code;
+      expect(VdpaError.from(err).message).toContain(`trace file ${missing} cannot be read`);
+    }
+    expect(code).toBe('ENOENT');
+  });
+});
+
+// ---- property: serialise -> parse round-trips -------------------------------------------------
+
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const hexBig = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((b) => `0x${b.toString(16)}`);
+const hexBytes = fc.uint8Array({ maxLength: 16 }).map((b) => Buffer.from(b).toString('hex'));
+const name = fc.constantFrom('vdpa0', 'vdpa1', 'vdpa9');
+const errno = fc.constantFrom('EINVAL', 'EIO', 'ENODEV', 'EOPNOTSUPP' as const);
+const jsonLeaf: fc.Arbitrary<JsonValue> = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.string({ maxLength: 8 }),
+);
+const jsonObject: fc.Arbitrary<JsonObject> = fc.dictionary(
+  fc.string({ minLength: 1, maxLength: 6 }),
+  fc.oneof(jsonLeaf, fc.array(jsonLeaf, { maxLength: 3 })),
+  { maxKeys: 4 },
+);
+
+type Unstamped = Record<string, unknown>;
+
+/** An op call with arguments valid for its op, or its return / error. */
+const opRecord: fc.Arbitrary<Unstamped> = fc
+  .oneof(
+    fc.record({ op: fc.constant('setVqNum'), phase: fc.constant('call'), args: fc.tuple(u32, u32) }),
+    fc.record({
+      op: fc.constant('setVqAddress'),
+      phase: fc.constant('call'),
+      args: fc.tuple(u32, u32, u32, u32),
+    }),
+    fc.record({
+      op: fc.constant('setVqCb'),
+      phase: fc.constant('call'),
+      args: fc.tuple(u32, fc.constantFrom(true, null)),
+    }),
+    fc.record({
+      op: fc.constant('setVqReady'),
+      phase: fc.constant('call'),
+      args: fc.tuple(u32, fc.boolean()),
+    }),
+    fc.record({ op: fc.constant('setDriverFeatures'), phase: fc.constant('call'), args: fc.tuple(hexBig) }),
+    fc.record({ op: fc.constant('setConfig'), phase: fc.constant('call'), args: fc.tuple(u32, hexBytes) }),
+    fc.record({ op: fc.constant('getConfig'), phase: fc.constant('call'), args: fc.tuple(u32, u32) }),
+    fc.record({ op: fc.constant('getConfig'), phase: fc.constant('return'), ret: hexBytes }),
+    fc.record({ op: fc.constant('getDeviceFeatures'), phase: fc.constant('return'), ret: hexBig }),
+    fc.record({ op: fc.constant('getStatus'), phase: fc.constant('return'), ret: u32 }),
+    fc.record({ op: fc.constant('getVqReady'), phase: fc.constant('return'), ret: fc.boolean() }),
+    fc.record({
+      op: fc.constant('getVqState'),
+      phase: fc.constant('return'),
+      ret: fc.record({ kind: fc.constant('split'), availIndex: fc.integer({ min: 0, max: 0xffff }) }),
+    }),
+    fc.record({ op: fc.constant('kickVq'), phase: fc.constant('return') }),
+    fc.record({
+      op: fc.constantFrom('reset', 'setStatus', 'kickVq'),
+      phase: fc.constant('error'),
+      err: errno,
+      message: fc.string(),
+    }),
+  )
+  .chain((r) =>
+    fc
+      .record({ dev: name, origin: fc.constantFrom(undefined, 'core', 'bus', 'mgmt') })
+      .map(({ dev, origin }) => ({
+        kind: 'op',
+        dev,
+        ...r,
+        ...(origin === undefined ? {} : { origin }),
+      })),
+  );
+
+const counts = fc.dictionary(fc.integer({ min: 0, max: 8 }).map(String), fc.integer({ min: 1, max: 1000 }), {
+  maxKeys: 3,
+});
+
+const otherRecord: fc.Arbitrary<Unstamped> = fc.oneof(
+  fc.record({ kind: fc.constant('cb'), dev: name, op: fc.constant('vqCb'), args: fc.tuple(u32) }),
+  fc.record({ kind: fc.constant('cb'), dev: name, op: fc.constant('configCb'), args: fc.constant([]) }),
+  fc.record({
+    kind: fc.constant('bus'),
+    dev: fc.option(name, { nil: null }),
+    op: fc.constantFrom('probe', 'bind', 'unbind', 'driver_registered', 'device_registered'),
+    args: jsonObject,
+  }),
+  fc.record({
+    kind: fc.constant('mgmt'),
+    dev: fc.option(name, { nil: null }),
+    op: fc.constantFrom('dev_add', 'dev_del', 'mgmtdev_registered'),
+    phase: fc.constant('return'),
+    args: jsonObject,
+    ret: jsonLeaf,
+  }),
+  fc.record({ kind: fc.constant('dp'), dev: name, kicks: counts, cbs: counts }),
+);
+
+const traceArb = fc
+  .array(
+    fc.tuple(
+      fc.oneof(opRecord, otherRecord),
+      fc.integer({ min: 1, max: 5 }),
+      fc.double({ min: 0, max: 1e12, noNaN: true }),
+    ),
+    {
+      maxLength: 40,
+    },
+  )
+  .map((items) => {
+    let seq = -1;
+    return items.map(([r, step, ts]) => {
+      seq += step;
+      return { v: 1, seq, ts, ...r } as unknown as TraceRecord;
+    });
+  });
+
+describe('round trip (property)', () => {
+  it('random record sequences survive serialise -> parse deep-equal', () => {
+    fc.assert(
+      fc.property(traceArb, fc.constantFrom<TraceHeader['datapath']>('coalesced'), (records, datapath) => {
+        const header = { ...HEADER, datapath };
+        const body = [header, ...records].map((r) => serializeRecord(r) + '\n').join('');
+        const trace = parseTrace(body);
+        expect(trace.header).toEqual(header);
+        expect(trace.records).toEqual(records);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+// ---- property: the compiled validator and the schema's parser agree ------------------------------
+
+/** What the schema's parser (`parseTraceRecord`) says of a parsed record: `ok` or its message. */
+function schemaVerdict(value: unknown): string {
+  try {
+    parseTraceRecord(value, 'r.jsonl', 2);
+    return 'ok';
+  } catch (err) {
+    if (err instanceof TraceError) return err.message;
+    throw err;
+  }
+}
+
+/** Fields a record may have, and a few it may not. */
+const FIELD_NAMES = [
+  'v',
+  'seq',
+  'ts',
+  'dev',
+  'kind',
+  'op',
+  'phase',
+  'origin',
+  'args',
+  'ret',
+  'err',
+  'message',
+  'kicks',
+  'cbs',
+  'extra',
+  '__proto__',
+  'constructor',
+] as const;
+
+/**
+ * Values a parsed line can hold (`1e999` parses to Infinity, `-0` to -0): of every JSON type, and
+ * near the edges of each field's rules.
+ */
+const EDGE_VALUES: readonly unknown[] = [
+  null,
+  true,
+  0,
+  -0,
+  -1,
+  0.5,
+  2 ** 53 - 1,
+  2 ** 53,
+  Infinity,
+  -Infinity,
+  '',
+  '01',
+  '0x',
+  '0x1F',
+  '00ff',
+  '0a0',
+  [],
+  [0],
+  {},
+  { '0': 1 },
+];
+
+/** Names valid somewhere (kinds, phases, origins, errnos, ops of each kind) and a few that are not. */
+const NAME_VALUES: readonly unknown[] = [
+  'op',
+  'cb',
+  'bus',
+  'mgmt',
+  'dp',
+  'header',
+  'call',
+  'return',
+  'error',
+  'core',
+  'EINVAL',
+  'EWHAT',
+  'getConfig',
+  'setVqNum',
+  'kickVqq',
+  'vqCb',
+  'probe',
+  'dev_add',
+];
+
+const mutantValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...EDGE_VALUES) },
+  { weight: 2, arbitrary: fc.constantFrom(...NAME_VALUES) },
+  { weight: 1, arbitrary: fc.integer({ min: -2, max: 300 }) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 4 }) },
+  {
+    weight: 1,
+    arbitrary: fc.array(
+      fc.oneof(fc.integer({ min: -1, max: 300 }), fc.boolean(), fc.constant(null), hexBig, hexBytes),
+      { maxLength: 5 },
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.dictionary(
+      fc.constantFrom('0', '1', '9', '01', '-1', 'x', '__proto__'),
+      fc.integer({ min: -1, max: 3 }),
+      { maxKeys: 2 },
+    ),
+  },
+);
+
+/** Sets an own data property (as `JSON.parse` does, so `__proto__` is a plain key too). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Fields with a value valid for some record kind: moved to another kind, they test its field set. */
+const plausibleField: fc.Arbitrary<[string, unknown]> = fc.constantFrom<[string, unknown]>(
+  ['phase', 'call'],
+  ['phase', 'return'],
+  ['phase', 'error'],
+  ['origin', 'core'],
+  ['ret', 1],
+  ['ret', null],
+  ['err', 'EIO'],
+  ['message', 'm'],
+  ['args', []],
+  ['args', {}],
+  ['kicks', { '0': 1 }],
+  ['cbs', {}],
+  ['dev', null],
+  ['op', 'getStatus'],
+  ['op', 'vqCb'],
+  ['op', 'probe'],
+  ['op', 'dev_add'],
+);
+
+type Mutation =
+  | { readonly kind: 'set'; readonly field: string; readonly value: unknown }
+  | { readonly kind: 'setExisting'; readonly index: number; readonly value: unknown }
+  | { readonly kind: 'delete'; readonly field: string }
+  | { readonly kind: 'setItem'; readonly field: string; readonly index: number; readonly value: unknown }
+  | { readonly kind: 'setKey'; readonly field: string; readonly key: string; readonly value: unknown };
+
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({
+    kind: fc.constant('set' as const),
+    field: fc.constantFrom(...FIELD_NAMES),
+    value: mutantValue,
+  }),
+  plausibleField.map(([field, value]) => ({ kind: 'set' as const, field, value })),
+  fc.record({ kind: fc.constant('setExisting' as const), index: fc.nat(), value: mutantValue }),
+  fc.record({ kind: fc.constant('delete' as const), field: fc.constantFrom(...FIELD_NAMES) }),
+  fc.record({
+    kind: fc.constant('setItem' as const),
+    field: fc.constantFrom('args', 'ret'),
+    index: fc.integer({ min: 0, max: 6 }),
+    value: mutantValue,
+  }),
+  fc.record({
+    kind: fc.constant('setKey' as const),
+    field: fc.constantFrom('kicks', 'cbs', 'args', 'ret'),
+    key: fc.constantFrom('0', '3', '07', 'x', 'kind', '__proto__'),
+    value: fc.oneof(mutantValue, fc.constantFrom<unknown>(0, 1, 0.5, 2 ** 53 - 1, 2 ** 53)),
+  }),
+);
+
+/** A parsed copy of `record` (what the reader sees) with `mutations` applied. */
+function mutate(record: unknown, mutations: readonly Mutation[]): Record<string, unknown> {
+  const out = JSON.parse(JSON.stringify(record)) as Record<string, unknown>;
+  for (const m of mutations) {
+    if (m.kind === 'set') setOwn(out, m.field, m.value);
+    else if (m.kind === 'setExisting') {
+      const keys = Object.keys(out);
+      if (keys.length > 0) setOwn(out, keys[m.index % keys.length], m.value);
+    } else if (m.kind === 'delete') delete out[m.field];
+    else {
+      const inner = out[m.field];
+      if (typeof inner !== 'object' || inner === null) continue;
+      const copy = Array.isArray(inner)
+        ? [...(inner as unknown[])]
+        : { ...(inner as Record<string, unknown>) };
+      if (m.kind === 'setItem') (copy as unknown[])[Math.min(m.index, (copy as unknown[]).length)] = m.value;
+      else setOwn(copy as Record<string, unknown>, m.key, m.value);
+      setOwn(out, m.field, copy);
+    }
+  }
+  return out;
+}
+
+const stampedRecord: fc.Arbitrary<Unstamped> = fc
+  .tuple(
+    fc.oneof(opRecord, otherRecord),
+    fc.nat({ max: 1000 }),
+    fc.double({ min: 0, max: 1e12, noNaN: true }),
+  )
+  .map(([r, seq, ts]) => ({ v: 1, seq, ts, ...r }));
+
+/** A stamped `dp` record (the mutations of its count maps need many of them). */
+const datapathRecord: fc.Arbitrary<Unstamped> = fc
+  .record({ dev: name, kicks: counts, cbs: counts })
+  .map((r) => ({ v: 1, seq: 3, ts: 3, kind: 'dp', ...r }));
+
+/** Every kind of result and argument encoding, including the ones with nested values and checks. */
+const CODEC_RECORDS: readonly Unstamped[] = [
+  { kind: 'op', dev: 'vdpa0', op: 'getVqState', phase: 'return', ret: { kind: 'split', availIndex: 3 } },
+  {
+    kind: 'op',
+    dev: 'vdpa0',
+    op: 'setVqState',
+    phase: 'call',
+    args: [0, { kind: 'packed', lastAvailCounter: 1, lastAvailIdx: 2, lastUsedCounter: 0, lastUsedIdx: 5 }],
+  },
+  {
+    kind: 'op',
+    dev: 'vdpa0',
+    op: 'getVendorVqStats',
+    phase: 'return',
+    ret: [{ name: 'rx', value: '0x2a' }],
+  },
+  {
+    kind: 'op',
+    dev: 'vdpa0',
+    op: 'setMap',
+    phase: 'call',
+    args: [0, [{ start: 0, last: 4095, addr: 0, perm: 3 }]],
+  },
+  { kind: 'op', dev: 'vdpa0', op: 'dmaMap', phase: 'call', args: [0, 0, 4095, 0, 3, null] },
+  { kind: 'op', dev: 'vdpa0', op: 'getIovaRange', phase: 'return', ret: { first: 0, last: '0xffff' } },
+  { kind: 'op', dev: 'vdpa0', op: 'bindMm', phase: 'call', args: [true] },
+  { kind: 'op', dev: 'vdpa0', op: 'getVqDmaDev', phase: 'return', ret: 'dma0' },
+  { kind: 'op', dev: 'vdpa0', op: 'getConfig', phase: 'call', args: [0, 70000] },
+  { kind: 'op', dev: 'vdpa0', op: 'setConfig', phase: 'call', args: [0, '0a0b'] },
+  { kind: 'op', dev: 'vdpa0', op: 'getConfig', phase: 'return', ret: 6 },
+  { kind: 'op', dev: 'vdpa0', op: 'reset', phase: 'return', ret: { any: 'thing' } },
+  { kind: 'op', dev: 'vdpa0', op: 'getStatus', phase: 'error', err: 'EIO', ret: 1 },
+  { kind: 'mgmt', dev: null, op: 'dev_del', phase: 'error', args: {}, err: 'ENODEV', message: 'no' },
+  { kind: 'bus', dev: 'vdpa0', op: 'unbind' },
+  { kind: 'dp', dev: 'vdpa0', kicks: {}, cbs: { '12': 1 } },
+].map((r) => ({ v: 1, seq: 7, ts: 7, ...r }));
+const codecRecord: fc.Arbitrary<Unstamped> = fc.constantFrom(...CODEC_RECORDS);
+
+describe('compiled validator (property): accepts exactly what the schema parser accepts', () => {
+  it('accepts every valid record', () => {
+    fc.assert(
+      fc.property(fc.oneof(stampedRecord, codecRecord), (record) => {
+        const parsed: unknown = JSON.parse(JSON.stringify(record));
+        expect(isTraceRecord(parsed)).toBe(true);
+        expect(schemaVerdict(parsed)).toBe('ok');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the schema verdict on every single-value change of example records', () => {
+    const values = [...EDGE_VALUES, ...NAME_VALUES];
+    const cases: Mutation[] = [];
+    for (const field of FIELD_NAMES) {
+      cases.push({ kind: 'delete', field });
+      for (const value of values) cases.push({ kind: 'set', field, value });
+    }
+    for (const field of ['args', 'ret', 'kicks', 'cbs']) {
+      for (const value of values) {
+        for (let index = 0; index < 3; index++) cases.push({ kind: 'setItem', field, index, value });
+        for (const key of ['0', '3', '07', 'x', '__proto__'])
+          cases.push({ kind: 'setKey', field, key, value });
+      }
+    }
+    let accepted = 0;
+    for (const record of [...RECORDS, ...CODEC_RECORDS]) {
+      for (const m of cases) {
+        if (m.kind === 'setItem' || m.kind === 'setKey') {
+          const inner = (record as Record<string, unknown>)[m.field];
+          if (typeof inner !== 'object' || inner === null || Array.isArray(inner) !== (m.kind === 'setItem'))
+            continue;
+        }
+        const value = mutate(record, [m]);
+        const fast = isTraceRecord(value);
+        const verdict = schemaVerdict(value);
+        if (fast !== (verdict === 'ok'))
+          expect.fail(
+            `${JSON.stringify(record)} with ${JSON.stringify(m)}: compiled ${fast}, schema ${verdict}`,
+          );
+        if (fast) accepted++;
+      }
+    }
+    // Both verdicts occur: many changes keep a record valid.
+    expect(accepted).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('gives the schema verdict on random mutations of valid records', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(stampedRecord, codecRecord, datapathRecord),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        (record, mutations) => {
+          const value = mutate(record, mutations);
+          const fast = isTraceRecord(value);
+          // The schema parser freezes what it accepts: ask the compiled validator first.
+          expect(fast).toBe(schemaVerdict(value) === 'ok');
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('parseTrace reports what the schema parser reports for a mutated line', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(stampedRecord, codecRecord, datapathRecord),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        (record, mutations) => {
+          const line = JSON.stringify(mutate(record, mutations));
+          const expected = schemaVerdict(JSON.parse(line));
+          let actual = 'ok';
+          try {
+            parseTrace(`${JSON.stringify(HEADER)}\n${line}\n`, 'r.jsonl');
+          } catch (err) {
+            if (!(err instanceof TraceError)) throw err;
+            expect(err.line).toBe(2);
+            actual = err.message;
+          }
+          expect(actual).toBe(expected);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('rejects huge output buffer lengths and __proto__ vq keys on both paths', () => {
+    const huge = {
+      v: 1,
+      seq: 1,
+      ts: 1,
+      dev: 'vdpa0',
+      kind: 'op',
+      op: 'getConfig',
+      phase: 'call',
+      args: [0, 2 ** 53 - 1],
+    };
+    expect(isTraceRecord(huge)).toBe(false);
+    expect(schemaVerdict(huge)).toMatch(/^r\.jsonl line 2: bad field "args" of getConfig/);
+    const proto = JSON.parse(
+      '{"v":1,"seq":1,"ts":1,"kind":"dp","dev":"vdpa0","kicks":{"__proto__":1},"cbs":{}}',
+    );
+    expect(isTraceRecord(proto)).toBe(false);
+    expect(schemaVerdict(proto)).toBe('r.jsonl line 2: bad key "__proto__" in field "kicks"');
+  });
+
+  it('rejects values that are not records', () => {
+    for (const v of [null, 1, 'op', [], [{ kind: 'op' }], { kind: 'header' }, { kind: 'net' }])
+      expect(isTraceRecord(v)).toBe(false);
+  });
+});

@@ -1,0 +1,197 @@
+import {
+  HEX_BYTES,
+  OP_NAMES,
+  OP_TABLE,
+  PACKED_VQ_IDX_MAX,
+  type OpName,
+  type ValueKind,
+} from '@vdpa-kit/core-bus';
+import { Iotlb } from '@vdpa-kit/vring';
+import { z } from 'zod';
+import { compileValidator, type SchemaValidator } from './schema-validator.js';
+import { U16_MAX, U32_MAX } from '@vdpa-kit/virtio-spec';
+
+const HEX_BIGINT = /^0x[0-9a-f]+$/i;
+
+function describe(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+/**
+ * Error parameter of a schema whose every failure reads `trace value <json> is not a <what>`, or
+ * `missing <what>` for an absent field of a value.
+ */
+function notA(what: string): { readonly error: (issue: { readonly input?: unknown }) => string } {
+  return {
+    error: (issue) =>
+      issue.input === undefined ? `missing ${what}` : `trace value ${describe(issue.input)} is not a ${what}`,
+  };
+}
+
+/** An integer in `[0, max]`. */
+function index(max: number, what: string) {
+  return z.int(notA(what)).min(0, notA(what)).max(max, notA(what));
+}
+
+const finiteNumber = (what = 'number') => z.number(notA(what));
+const bigintHex = z.string(notA('bigint hex string')).regex(HEX_BIGINT, notA('bigint hex string'));
+const hexBytes = z
+  .string(notA('hex string'))
+  .regex(HEX_BYTES, { error: (issue) => `hex string ${describe(issue.input)} is not whole bytes` });
+const anything = z.unknown();
+
+/** One entry of an `Iotlb` as `encodeValue` writes it (`IotlbMap`; `opaque` is free-form). */
+const iotlbEntry = z.object(
+  {
+    start: finiteNumber(),
+    last: finiteNumber(),
+    addr: finiteNumber(),
+    perm: finiteNumber(),
+    opaque: anything.optional(),
+  },
+  notA('iotlb entry'),
+);
+
+/**
+ * Builds the `Iotlb` of validated entries; `Iotlb.addRange` (vhost_iotlb_add_range_ctx()) decides
+ * which ranges are acceptable.
+ * @throws VdpaError naming the entry it refuses
+ */
+export function iotlbOf(entries: readonly z.infer<typeof iotlbEntry>[]): Iotlb {
+  const tlb = new Iotlb();
+  for (const m of entries) {
+    try {
+      tlb.addRange(m.start, m.last, m.addr, m.perm, m.opaque);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new Error(`trace iotlb entry ${describe(m)} is invalid: ${why}`, { cause: err });
+    }
+  }
+  return tlb;
+}
+
+const iotlb = z.array(iotlbEntry, notA('iotlb entry list')).check((ctx) => {
+  try {
+    iotlbOf(ctx.value);
+  } catch (err) {
+    ctx.issues.push({ code: 'custom', input: ctx.value, message: (err as Error).message });
+  }
+});
+
+/** `vdpa_vq_state_split` / `vdpa_vq_state_packed` (include/linux/vdpa.h), tagged by `kind`. */
+const vqState = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({ kind: z.literal('split'), availIndex: index(U16_MAX, 'u16 availIndex') }),
+    z.object({
+      kind: z.literal('packed'),
+      lastAvailCounter: index(1, 'wrap counter'),
+      lastAvailIdx: index(PACKED_VQ_IDX_MAX, '15-bit index'),
+      lastUsedCounter: index(1, 'wrap counter'),
+      lastUsedIdx: index(PACKED_VQ_IDX_MAX, '15-bit index'),
+    }),
+  ],
+  notA('vq state'),
+);
+
+const stats = z.array(
+  z.object({ name: z.string(notA('stat name')), value: bigintHex }, notA('vendor stat')),
+  notA('vendor stats list'),
+);
+
+/**
+ * What a recorded value of each {@link ValueKind} may be: exactly the encodings `encodeValue` /
+ * `encodeArgs` / `encodeResult` write, and what `decodeValue` accepts. `outBytes` is the length of
+ * the output buffer in a call (a `u32`, as `vhost_vdpa_config.len`) or its contents (hex) in a
+ * return; `handle`, `json` and `void` values are not interpreted. A failure's message names the
+ * value: `trace value 1 is not a bigint hex string`.
+ */
+export const VALUE_KIND_SCHEMAS: { readonly [K in ValueKind]: z.ZodType } = Object.freeze({
+  number: finiteNumber(),
+  boolean: z.boolean(notA('boolean')),
+  string: z.string(notA('string')),
+  bigint: bigintHex,
+  bytes: hexBytes,
+  outBytes: z.union([hexBytes, index(U32_MAX, 'buffer length')], notA('buffer length')),
+  callback: z.union([z.null(), z.literal(true)], notA('callback marker')),
+  handle: anything,
+  iotlb,
+  vqState,
+  stats,
+  json: anything,
+  void: anything,
+});
+
+/**
+ * The argument list of a call of `op`: one value per `OP_TABLE[op].args` kind, trailing arguments
+ * optional (`dmaMap`'s opaque), no more than the op takes.
+ */
+function argsSchema(op: OpName) {
+  const items: z.ZodType[] = OP_TABLE[op].args.map((kind) => VALUE_KIND_SCHEMAS[kind].optional());
+  return z.tuple(
+    // An op without arguments has the empty tuple; the overloads only type a non-empty one.
+    items as [z.ZodType, ...z.ZodType[]],
+    {
+      error: (issue) =>
+        issue.code === 'too_big' && Array.isArray(issue.input)
+          ? `trace call of ${op} has ${issue.input.length} arguments`
+          : undefined,
+    },
+  );
+}
+
+/** A schema per op, made by `schemaOf`. */
+function perOp(schemaOf: (op: OpName) => z.ZodType): Record<OpName, z.ZodType> {
+  const out = {} as Record<OpName, z.ZodType>;
+  for (const op of OP_NAMES) out[op] = schemaOf(op);
+  return out;
+}
+
+/** Per op: the schema of the `args` of its call records (see {@link VALUE_KIND_SCHEMAS}). */
+export const OP_ARGS_SCHEMAS: { readonly [K in OpName]: z.ZodType } = Object.freeze(perOp(argsSchema));
+
+/**
+ * Per op: the schema of the `ret` of its return records (`OP_TABLE[op].ret`). A return without
+ * `ret`, or with `null` (a device returning nothing from a non-void op), is accepted before it.
+ */
+export const OP_RESULT_SCHEMAS: { readonly [K in OpName]: z.ZodType } = Object.freeze(
+  perOp((op) => VALUE_KIND_SCHEMAS[OP_TABLE[op].ret]),
+);
+
+/** The message of the first issue `schema` finds in `value` (which it rejects). */
+function firstProblem(schema: z.ZodType, value: unknown): string | undefined {
+  const result = schema.safeParse(value);
+  return result.success ? undefined : result.error.issues[0].message;
+}
+
+/** Compiled validators of the schemas above (`compileValidator`), each made on first use. */
+const validators = new Map<z.ZodType, SchemaValidator>();
+
+/** What is wrong with `value` for `schema` (one of the schemas above), if anything. */
+function problem(schema: z.ZodType, value: unknown): string | undefined {
+  let valid = validators.get(schema);
+  if (valid === undefined) {
+    valid = compileValidator(schema);
+    validators.set(schema, valid);
+  }
+  return valid(value) ? undefined : firstProblem(schema, value);
+}
+
+/**
+ * What is wrong with `json` as a value of `kind` (the message of {@link VALUE_KIND_SCHEMAS}'s first
+ * issue), or undefined when it is valid. A valid value is told by the schema's compiled validator,
+ * without allocating.
+ */
+export function valueProblem(kind: ValueKind, json: unknown): string | undefined {
+  return problem(VALUE_KIND_SCHEMAS[kind], json);
+}
+
+/** What is wrong with `args` as the arguments of a call of `op` ({@link OP_ARGS_SCHEMAS}), if anything. */
+export function argsProblem(op: OpName, args: unknown): string | undefined {
+  return problem(OP_ARGS_SCHEMAS[op], args);
+}
+
+/** What is wrong with `ret` as the result of `op` ({@link OP_RESULT_SCHEMAS}), if anything. */
+export function resultProblem(op: OpName, ret: unknown): string | undefined {
+  return problem(OP_RESULT_SCHEMAS[op], ret);
+}
