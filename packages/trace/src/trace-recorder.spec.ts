@@ -33,7 +33,7 @@ function stack(): Stack {
   return { bus, t, mgmt };
 }
 
-/** The virtio bring-up of reference §1.3 on two vqs. */
+/** The virtio bring-up of `virtio.c: virtio_dev_probe()` on two vqs. */
 function bringUp(h: DeviceHandle, onVq: (idx: number) => void = () => undefined): void {
   h.reset();
   h.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE);
