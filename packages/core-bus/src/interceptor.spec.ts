@@ -195,6 +195,26 @@ describe('interceptors (middleware around every op)', () => {
     expect(err?.message).toContain('interceptor out of memory');
   });
 
+  it('turn a thrown value that String() cannot convert into an EIO error event, not a TypeError', () => {
+    const { bus, t } = stack();
+    const log = collectEvents(bus);
+    bus.addInterceptor(() => {
+      throw Object.create(null);
+    });
+    let caught: unknown;
+    try {
+      t.handle('vdpa0').getStatus();
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(VdpaError);
+    expect((caught as VdpaError).code).toBe('EIO');
+    expect(log.events.map((e) => (e.kind === 'op' ? [e.op, e.phase, e.err] : [e.kind]))).toEqual([
+      ['getStatus', 'call', undefined],
+      ['getStatus', 'error', 'EIO'],
+    ]);
+  });
+
   it('leave device callbacks alone: the cb event comes first, then the driver runs', () => {
     const { bus, fake, t } = stack();
     const order: string[] = [];
