@@ -234,5 +234,14 @@ describe('interceptors (middleware around every op)', () => {
     const { bus } = stack();
     const notAFunction = { before: () => undefined } as unknown as Interceptor;
     expect(thrown(() => bus.addInterceptor(notAFunction))?.code).toBe('EINVAL');
+    // An object without a prototype has no string form: still the EINVAL, not a TypeError.
+    let caught: unknown;
+    try {
+      bus.addInterceptor(Object.create(null) as Interceptor);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(VdpaError);
+    expect((caught as VdpaError).code).toBe('EINVAL');
   });
 });
