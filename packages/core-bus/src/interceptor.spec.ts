@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from './clock.js';
 import { VdpaError } from './errors.js';
-import type { Interceptor, OpCall } from './interceptor.js';
+import type { Interceptor, OpCall, OpNext } from './interceptor.js';
 import { FakeDevice } from './testing/fake-device.js';
 import { FakeTransport } from './testing/fake-transport.js';
 import { collectEvents } from './testing/collect-events.js';
@@ -172,6 +172,26 @@ describe('interceptors (middleware around every op)', () => {
     expect(log.events.filter((e) => e.kind === 'op' && e.phase === 'call').map((e) => e.args)).toEqual([
       [0x01],
     ]);
+  });
+
+  it('refuse a next() called after its interceptor returned: the device is not reached outside the op', () => {
+    const { bus, fake, t } = stack();
+    const log = collectEvents(bus);
+    let saved: OpNext | undefined;
+    bus.addInterceptor((c, next) => {
+      if (c.op !== 'setStatus') return next();
+      saved = next;
+      return undefined;
+    });
+    t.handle('vdpa0').setStatus(1);
+    expect(fake.callNames()).toEqual([]);
+    const seen = log.events.length;
+    const err = thrown(() => saved?.());
+    expect(err?.code).toBe('EINVAL');
+    expect(err?.message).toBe('next() of setStatus on vdpa0 called after its interceptor returned');
+    // Nothing reached the device, and no op happened that a recorder did not see.
+    expect(fake.callNames()).toEqual([]);
+    expect(log.events.length).toBe(seen);
   });
 
   it('stop acting once removed; the remover is idempotent', () => {
