@@ -110,9 +110,9 @@ function walk(dir, out = []) {
 }
 
 /**
- * Every module specifier in `text`, with how it is imported: `static` (import/export … from, or a
- * side-effect import), `type` (import type / export type, erased) or `dynamic` (import('…'), also in
- * JSDoc type expressions).
+ * Every module specifier in `text`, with how it is imported: `static` (import/export … from, a
+ * side-effect import, or `require('…')`), `type` (import type / export type, erased) or `dynamic`
+ * (import('…') or import(`…`), also in JSDoc type expressions).
  * @param {string} text
  * @returns {{spec: string, how: 'static' | 'type' | 'dynamic'}[]}
  */
@@ -129,8 +129,14 @@ export function importsOf(text) {
   for (const m of text.matchAll(/^[ \t]*import\s*(['"])([^'"]+)\1/gm)) {
     found.push({ index: m.index, spec: m[2], how: 'static' });
   }
-  for (const m of text.matchAll(/\bimport\s*\(\s*(['"])([^'"]+)\1/g)) {
-    found.push({ index: m.index, spec: m[2], how: 'dynamic' });
+  // A template literal without substitutions names a module as a string does.
+  for (const m of text.matchAll(/\bimport\s*\(\s*(?:(['"])([^'"]+)\1|`([^`$]+)`)/g)) {
+    found.push({ index: m.index, spec: m[2] ?? m[3], how: 'dynamic' });
+  }
+  // require() (from createRequire) loads the module when the line runs: a dependency like a static
+  // import. Not a method named require (`this.require(…)`).
+  for (const m of text.matchAll(/(?<![.\w$])require\s*\(\s*(?:(['"])([^'"]+)\1|`([^`$]+)`)/g)) {
+    found.push({ index: m.index, spec: m[2] ?? m[3], how: 'static' });
   }
   return found.sort((a, b) => a.index - b.index).map(({ spec, how }) => ({ spec, how }));
 }
