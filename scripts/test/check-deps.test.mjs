@@ -382,6 +382,29 @@ test('device tests may use core-bus testing helpers but not import a transport',
   );
 });
 
+test('a package.json "imports" alias is judged by the package it maps to', () => {
+  const v = check(
+    tree({
+      'packages/device-mvnet/package.json': pkg(
+        {},
+        {
+          imports: {
+            '#transport': '@vdpa-kit/transport-virtio',
+            '#net/*': { node: '@vdpa-kit/transport-virtio/*', default: './src/none.js' },
+            '#own': './src/own.js',
+          },
+        },
+      ),
+      'packages/device-mvnet/src/a.ts': imp('#transport') + imp('#net/x.js') + imp('#own'),
+      'packages/device-mvnet/src/own.ts': 'export const x = 1;\n',
+    }),
+  );
+  assert.deepEqual(v, [
+    'packages/device-mvnet/src/a.ts: device package imports @vdpa-kit/transport-virtio (through #transport)',
+    'packages/device-mvnet/src/a.ts: device package imports @vdpa-kit/transport-virtio (through #net/x.js)',
+  ]);
+});
+
 // --- transports
 
 test('a transport may import core-bus, vring, virtio-spec and native-* packages', () => {
