@@ -239,9 +239,11 @@ export function check(rootDir = root) {
 
     // package.json: @vdpa-kit/bench first (its own rule), then the kind's rule on everything else.
     const benchRuled = new Set();
-    for (const field of ['dependencies', 'peerDependencies']) {
+    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
       if (!json[field] || !(BENCH in json[field])) continue;
       if (kind === 'app') {
+        // An app loads the bench with import() and may list it as optional.
+        if (field === 'optionalDependencies') continue;
         violations.push(
           `${where}: app has ${BENCH} in ${field} (only devDependencies or optionalDependencies: its bench command loads it with import())`,
         );
@@ -252,7 +254,8 @@ export function check(rootDir = root) {
       }
     }
     const bad3p = FORBIDDEN_THIRD_PARTY[kind] ?? [];
-    const deps = { ...json.dependencies, ...json.peerDependencies };
+    // npm installs optional dependencies too: they are dependencies for the rules.
+    const deps = { ...json.dependencies, ...json.peerDependencies, ...json.optionalDependencies };
     for (const dep of Object.keys(deps)) {
       if (benchRuled.has(dep) || dep === json.name) continue;
       const ours = dep.startsWith(SCOPE);

@@ -405,6 +405,23 @@ test('a package.json "imports" alias is judged by the package it maps to', () =>
   ]);
 });
 
+test("optionalDependencies follow the kind's rule (npm installs them), and a published one may not list the bench", () => {
+  const v = check(
+    tree({
+      'packages/device-mvnet/package.json': pkg(
+        {},
+        { optionalDependencies: { '@vdpa-kit/transport-virtio': '0.1.0', '@vdpa-kit/bench': '0.1.0' } },
+      ),
+      'packages/vring/package.json': pkg({}, { optionalDependencies: { rxjs: '^7' } }),
+    }),
+  );
+  assert.deepEqual(v, [
+    'packages/device-mvnet/package.json: published package has the unpublished @vdpa-kit/bench in optionalDependencies',
+    'packages/device-mvnet/package.json: device package depends on @vdpa-kit/transport-virtio',
+    'packages/vring/package.json: vring package depends on rxjs',
+  ]);
+});
+
 // --- transports
 
 test('a transport may import core-bus, vring, virtio-spec and native-* packages', () => {
