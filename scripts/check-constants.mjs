@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // One definition per constant (docs/architecture.md "virtio-spec"), checked on the source text:
-//   1. a spec-named constant (`const` or `export const` whose name starts with one of SPEC_PREFIXES) is
+//   1. a spec-named constant (whose name starts with one of SPEC_PREFIXES, bound by `const`, `let` or
+//      `var`, a destructuring pattern, a later declarator of a list, or an enum member) is
 //      defined only in packages/virtio-spec: every .ts/.js/.mjs file under packages/*/src, apps/*/src and
 //      examples/ is checked, the tests beside the code included, at any nesting level;
 //   2. the same constant name (UPPER_SNAKE_CASE, `const NAME =` at the top level of a module) is not
@@ -60,10 +61,41 @@ const ALLOWED_REPEATS = new Map([
   ['DEFAULT_VQ_NUM_MAX', "the queue size of each test fake's device"],
 ]);
 
+const SPEC_NAME = String.raw`(?:${SPEC_PREFIXES.join('|')})[A-Za-z0-9_]*`;
 const SPEC_CONST = new RegExp(
-  String.raw`^[ \t]*(?:export\s+)?const\s+((?:${SPEC_PREFIXES.join('|')})[A-Za-z0-9_]*)\s*[:=]`,
+  String.raw`^[ \t]*(?:export\s+)?(?:const|let|var)\s+(${SPEC_NAME})\s*[:=]`,
   'gm',
 );
+/** A destructuring declaration: its pattern. */
+const DESTRUCTURING = /^[ \t]*(?:export\s+)?(?:const|let|var)\s*([{[][^=;]*[}\]])\s*=/gm;
+/** A name bound by a pattern: not a key renamed (`{ KEY: local }`). */
+const PATTERN_BINDING = new RegExp(String.raw`\b(${SPEC_NAME})\b(?!\s*:)`, 'g');
+/** A further declarator of a declaration list (`const A = 1, NAME = 2`). */
+const LATER_DECLARATOR = new RegExp(String.raw`,\s*(${SPEC_NAME})\s*=(?![=>])`, 'g');
+const ENUM_BODY = /\benum\s+[A-Za-z_$][\w$]*\s*\{([^}]*)\}/g;
+const SPEC_NAME_ONLY = new RegExp(String.raw`^${SPEC_NAME}$`);
+
+/**
+ * The spec-named constants `text` defines: a `const`/`let`/`var` of that name, a name bound by a
+ * destructuring declaration, a later declarator of a list, an enum member.
+ * @param {string} text
+ * @returns {string[]}
+ */
+export function specDefinitions(text) {
+  const names = [];
+  for (const m of text.matchAll(SPEC_CONST)) names.push(m[1]);
+  for (const m of text.matchAll(DESTRUCTURING)) {
+    for (const b of m[1].matchAll(PATTERN_BINDING)) names.push(b[1]);
+  }
+  for (const m of text.matchAll(LATER_DECLARATOR)) names.push(m[1]);
+  for (const m of text.matchAll(ENUM_BODY)) {
+    for (const member of m[1].split(',')) {
+      const name = /^\s*([A-Za-z_$][\w$]*)/.exec(member)?.[1];
+      if (name !== undefined && SPEC_NAME_ONLY.test(name)) names.push(name);
+    }
+  }
+  return names;
+}
 const TOP_LEVEL_CONST = /^(?:export\s+)?const\s+([A-Z][A-Z0-9_]*)\s*[:=]/gm;
 
 function walk(dir, out = []) {
@@ -105,10 +137,10 @@ export function check(rootDir = root) {
       const rel = relative(rootDir, file);
       const text = readFileSync(file, 'utf8');
       if (pkg !== SPEC_PACKAGE) {
-        for (const m of text.matchAll(SPEC_CONST)) {
-          if (ALLOWED_SPEC_NAMES.has(m[1])) continue;
+        for (const name of specDefinitions(text)) {
+          if (ALLOWED_SPEC_NAMES.has(name)) continue;
           violations.push(
-            `${rel}: spec constant ${m[1]} is defined outside ${SPEC_PACKAGE} (import it from there)`,
+            `${rel}: spec constant ${name} is defined outside ${SPEC_PACKAGE} (import it from there)`,
           );
         }
       }

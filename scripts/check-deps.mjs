@@ -110,9 +110,9 @@ function walk(dir, out = []) {
 }
 
 /**
- * Every module specifier in `text`, with how it is imported: `static` (import/export … from, or a
- * side-effect import), `type` (import type / export type, erased) or `dynamic` (import('…'), also in
- * JSDoc type expressions).
+ * Every module specifier in `text`, with how it is imported: `static` (import/export … from, a
+ * side-effect import, or `require('…')`), `type` (import type / export type, erased) or `dynamic`
+ * (import('…') or import(`…`), also in JSDoc type expressions).
  * @param {string} text
  * @returns {{spec: string, how: 'static' | 'type' | 'dynamic'}[]}
  */
@@ -129,8 +129,14 @@ export function importsOf(text) {
   for (const m of text.matchAll(/^[ \t]*import\s*(['"])([^'"]+)\1/gm)) {
     found.push({ index: m.index, spec: m[2], how: 'static' });
   }
-  for (const m of text.matchAll(/\bimport\s*\(\s*(['"])([^'"]+)\1/g)) {
-    found.push({ index: m.index, spec: m[2], how: 'dynamic' });
+  // A template literal without substitutions names a module as a string does.
+  for (const m of text.matchAll(/\bimport\s*\(\s*(?:(['"])([^'"]+)\1|`([^`$]+)`)/g)) {
+    found.push({ index: m.index, spec: m[2] ?? m[3], how: 'dynamic' });
+  }
+  // require() (from createRequire) loads the module when the line runs: a dependency like a static
+  // import. Not a method named require (`this.require(…)`).
+  for (const m of text.matchAll(/(?<![.\w$])require\s*\(\s*(?:(['"])([^'"]+)\1|`([^`$]+)`)/g)) {
+    found.push({ index: m.index, spec: m[2] ?? m[3], how: 'static' });
   }
   return found.sort((a, b) => a.index - b.index).map(({ spec, how }) => ({ spec, how }));
 }
@@ -139,6 +145,46 @@ export function importsOf(text) {
 function packageOf(spec) {
   if (/^[./#]/.test(spec) || spec.includes(':') || BUILTINS.has(spec.split('/')[0])) return null;
   return spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+}
+
+/** Every string a package.json `imports` target holds (a string, conditions, fallback arrays). */
+function targetStrings(target, out = []) {
+  if (typeof target === 'string') out.push(target);
+  else if (Array.isArray(target)) for (const t of target) targetStrings(t, out);
+  else if (typeof target === 'object' && target !== null)
+    for (const t of Object.values(target)) targetStrings(t, out);
+  return out;
+}
+
+/**
+ * An import as the modules it may load: a `#` specifier is replaced by what the package.json
+ * `imports` field maps it to (an exact key, else the longest `*` pattern, as Node resolves it), under
+ * every condition, each marked `via` the alias; any other import is itself.
+ * @param {unknown} imports the package.json `imports` field
+ * @param {{spec: string, how: string}} imp
+ * @returns {{spec: string, how: string, via?: string}[]}
+ */
+function throughImports(imports, imp) {
+  if (!imp.spec.startsWith('#') || typeof imports !== 'object' || imports === null) return [imp];
+  let targets;
+  if (Object.hasOwn(imports, imp.spec)) targets = targetStrings(imports[imp.spec]);
+  else {
+    let best;
+    for (const key of Object.keys(imports)) {
+      const star = key.indexOf('*');
+      if (star < 0) continue;
+      const head = key.slice(0, star);
+      const tail = key.slice(star + 1);
+      if (!imp.spec.startsWith(head) || !imp.spec.endsWith(tail) || imp.spec.length < key.length - 1)
+        continue;
+      if (best === undefined || head.length > best.head.length) best = { key, head, tail };
+    }
+    if (best === undefined) return [imp];
+    const match = imp.spec.slice(best.head.length, imp.spec.length - best.tail.length);
+    targets = targetStrings(imports[best.key]).map((t) => t.split('*').join(match));
+  }
+  // Targets inside the package (`./…`) are its own files.
+  return targets.filter((t) => !t.startsWith('.')).map((spec) => ({ spec, how: imp.how, via: imp.spec }));
 }
 
 /** Reads every package under TOPS: directory, kind, package.json. */
@@ -193,9 +239,11 @@ export function check(rootDir = root) {
 
     // package.json: @vdpa-kit/bench first (its own rule), then the kind's rule on everything else.
     const benchRuled = new Set();
-    for (const field of ['dependencies', 'peerDependencies']) {
+    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
       if (!json[field] || !(BENCH in json[field])) continue;
       if (kind === 'app') {
+        // An app loads the bench with import() and may list it as optional.
+        if (field === 'optionalDependencies') continue;
         violations.push(
           `${where}: app has ${BENCH} in ${field} (only devDependencies or optionalDependencies: its bench command loads it with import())`,
         );
@@ -206,7 +254,8 @@ export function check(rootDir = root) {
       }
     }
     const bad3p = FORBIDDEN_THIRD_PARTY[kind] ?? [];
-    const deps = { ...json.dependencies, ...json.peerDependencies };
+    // npm installs optional dependencies too: they are dependencies for the rules.
+    const deps = { ...json.dependencies, ...json.peerDependencies, ...json.optionalDependencies };
     for (const dep of Object.keys(deps)) {
       if (benchRuled.has(dep) || dep === json.name) continue;
       const ours = dep.startsWith(SCOPE);
@@ -243,7 +292,8 @@ export function check(rootDir = root) {
       const isSpec = SPEC.test(fileName);
       const isTest = area === 'test' || isSpec;
       const text = readFileSync(path, 'utf8');
-      for (const { spec, how } of importsOf(text)) {
+      for (const { spec, how, via } of importsOf(text).flatMap((i) => throughImports(json.imports, i))) {
+        const through = via === undefined ? '' : ` (through ${via})`;
         // A relative path out of the package would bypass every rule below: packages meet by name only.
         if (spec.startsWith('.') && relative(dir, join(path, '..', spec)).startsWith('..')) {
           violations.push(`${rel}: relative import ${spec} leaves the package (import it by package name)`);
@@ -256,20 +306,22 @@ export function check(rootDir = root) {
           if (kind === 'app') {
             if (dep === BENCH && how === 'static' && area === 'src' && !isSpec) {
               violations.push(
-                `${rel}: app imports ${BENCH} statically (load it with import() so the published CLI runs without it)`,
+                `${rel}: app imports ${BENCH} statically${through} (load it with import() so the published CLI runs without it)`,
               );
             }
           } else if (isTest && FREE_TESTS.has(kind)) {
             // Tests of the core, trace and apps may compose with any package's public API.
           } else if (kind === 'transport' && area === 'test' && target === 'device') {
             if (!(dep in devDeps)) {
-              violations.push(`${rel}: transport test imports ${dep}, which is missing from devDependencies`);
+              violations.push(
+                `${rel}: transport test imports ${dep}${through}, which is missing from devDependencies`,
+              );
             }
           } else if (!mayImport(pkg, target)) {
-            violations.push(`${rel}: ${label} package imports ${dep}`);
+            violations.push(`${rel}: ${label} package imports ${dep}${through}`);
           }
         } else if (bad3p.includes(dep) || (kind === 'spec' && !(isTest && SPEC_TEST_IMPORTS.includes(dep)))) {
-          violations.push(`${rel}: ${label} package imports ${dep}`);
+          violations.push(`${rel}: ${label} package imports ${dep}${through}`);
         }
       }
       if (!isTest && /new\s+Container\s*\(/.test(text)) {

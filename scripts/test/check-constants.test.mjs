@@ -99,3 +99,30 @@ test('a local alias under a spec name fails like a definition', () => {
     'packages/device-vdpasim/src/filter.ts: spec constant ETH_DEST_LEN is defined outside packages/virtio-spec (import it from there)',
   ]);
 });
+
+test('a spec constant defined by let or var, destructuring, several declarators or an enum member fails', () => {
+  const dir = tree({
+    ...SPEC,
+    'packages/core-bus/src/a.ts': 'export let VIRTIO_F_A = 1;\nvar VIRTIO_F_B = 2;\n',
+    'packages/core-bus/src/b.ts':
+      'export const { VIRTIO_F_C, x: VIRTIO_F_D } = table;\nconst [VIRTQ_E] = [1];\n',
+    'packages/core-bus/src/c.ts': 'export const ONE = 1,\n  VIRTIO_F_F = 2;\n',
+    'packages/core-bus/src/d.ts':
+      'export enum Feature {\n  VIRTIO_F_G = 3,\n  Other,\n  ETH_H\n}\nconst enum E { VRING_I = 1 }\n',
+    // Reading a spec constant out of an object, under a name of one's own, is no definition.
+    'packages/core-bus/src/e.ts':
+      'const { VIRTIO_NET_F_MQ: mq } = spec;\nconst x = VIRTIO_NET_F_MQ, y = 2;\n',
+  });
+  const names = check(dir).map((v) => /^(\S+): spec constant (\w+) /.exec(v)?.slice(1).join(' '));
+  assert.deepEqual(names.sort(), [
+    'packages/core-bus/src/a.ts VIRTIO_F_A',
+    'packages/core-bus/src/a.ts VIRTIO_F_B',
+    'packages/core-bus/src/b.ts VIRTIO_F_C',
+    'packages/core-bus/src/b.ts VIRTIO_F_D',
+    'packages/core-bus/src/b.ts VIRTQ_E',
+    'packages/core-bus/src/c.ts VIRTIO_F_F',
+    'packages/core-bus/src/d.ts ETH_H',
+    'packages/core-bus/src/d.ts VIRTIO_F_G',
+    'packages/core-bus/src/d.ts VRING_I',
+  ]);
+});

@@ -86,6 +86,38 @@ test('importsOf finds every form and tells static, type and dynamic imports apar
   ]);
 });
 
+test('importsOf finds a dynamic import of a template literal and a require() of a string', () => {
+  const text = [
+    'const a = await import(`@vdpa-kit/tpl`);',
+    'const require = createRequire(import.meta.url);',
+    "const b = require('@vdpa-kit/req');",
+    'const c = require(`@vdpa-kit/req-tpl`);',
+    // Not module loads: a method named require, a template with a substitution.
+    "this.require('x > 0');",
+    'const d = await import(`${base}/x.js`);',
+  ].join('\n');
+  assert.deepEqual(importsOf(text), [
+    { spec: '@vdpa-kit/tpl', how: 'dynamic' },
+    { spec: '@vdpa-kit/req', how: 'static' },
+    { spec: '@vdpa-kit/req-tpl', how: 'static' },
+  ]);
+});
+
+test('a device loading a transport with import() of a template literal or require() fails', () => {
+  const v = check(
+    tree({
+      'packages/device-mvnet/package.json': pkg(),
+      'packages/device-mvnet/src/a.ts': 'export const t = await import(`@vdpa-kit/transport-virtio`);\n',
+      'packages/device-mvnet/src/b.ts':
+        "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nexport const t = require('@vdpa-kit/transport-virtio');\n",
+    }),
+  );
+  assert.deepEqual(v, [
+    'packages/device-mvnet/src/a.ts: device package imports @vdpa-kit/transport-virtio',
+    'packages/device-mvnet/src/b.ts: device package imports @vdpa-kit/transport-virtio',
+  ]);
+});
+
 test('the command prints one line per violation, --json, and exits 1; "ok" and 0 on a clean tree', () => {
   const bad = tree({
     'packages/vring/package.json': pkg({ rxjs: '^7' }),
@@ -348,6 +380,46 @@ test('device tests may use core-bus testing helpers but not import a transport',
     }),
     /device-mvnet\/test\/stack\.int\.spec\.ts: device package imports @vdpa-kit\/transport-virtio/,
   );
+});
+
+test('a package.json "imports" alias is judged by the package it maps to', () => {
+  const v = check(
+    tree({
+      'packages/device-mvnet/package.json': pkg(
+        {},
+        {
+          imports: {
+            '#transport': '@vdpa-kit/transport-virtio',
+            '#net/*': { node: '@vdpa-kit/transport-virtio/*', default: './src/none.js' },
+            '#own': './src/own.js',
+          },
+        },
+      ),
+      'packages/device-mvnet/src/a.ts': imp('#transport') + imp('#net/x.js') + imp('#own'),
+      'packages/device-mvnet/src/own.ts': 'export const x = 1;\n',
+    }),
+  );
+  assert.deepEqual(v, [
+    'packages/device-mvnet/src/a.ts: device package imports @vdpa-kit/transport-virtio (through #transport)',
+    'packages/device-mvnet/src/a.ts: device package imports @vdpa-kit/transport-virtio (through #net/x.js)',
+  ]);
+});
+
+test("optionalDependencies follow the kind's rule (npm installs them), and a published one may not list the bench", () => {
+  const v = check(
+    tree({
+      'packages/device-mvnet/package.json': pkg(
+        {},
+        { optionalDependencies: { '@vdpa-kit/transport-virtio': '0.1.0', '@vdpa-kit/bench': '0.1.0' } },
+      ),
+      'packages/vring/package.json': pkg({}, { optionalDependencies: { rxjs: '^7' } }),
+    }),
+  );
+  assert.deepEqual(v, [
+    'packages/device-mvnet/package.json: published package has the unpublished @vdpa-kit/bench in optionalDependencies',
+    'packages/device-mvnet/package.json: device package depends on @vdpa-kit/transport-virtio',
+    'packages/vring/package.json: vring package depends on rxjs',
+  ]);
 });
 
 // --- transports

@@ -2,6 +2,7 @@
  * Constants of the benchmarks: their defaults, warm-ups and goals (spec and Ethernet values come from
  * `@vdpa-kit/virtio-spec`).
  */
+import { ETH_FRAME_LEN } from '@vdpa-kit/virtio-spec';
 
 /** Name of the device the loopback and trace benchmarks create in their own, throw-away stack. */
 export const BENCH_DEVICE_NAME = 'vdpa0';
@@ -35,8 +36,11 @@ export const BENCH_TRACE_BATCH_BYTES = 65_536;
 /** Goals of the trace benchmark: recorder / writing ceiling and replay / reading ceiling. */
 export const BENCH_TRACE_GOALS = { record: 0.25, replay: 0.5 } as const;
 
-/** Largest frame the loopback benchmark sends (the CLI's `run` limit). */
-export const BENCH_MAX_FRAME = 9018;
+/**
+ * Largest frame the loopback benchmark sends: what vdpasim_net's default MTU carries (1500 bytes of
+ * payload, `ETH_FRAME_LEN`), which also fits the reference loop's 2048-byte buffers.
+ */
+export const BENCH_MAX_FRAME = ETH_FRAME_LEN;
 /** Source MAC of the benchmark's frames: locally administered, unicast (02:00:00:00:00:01). */
 export const BENCH_SOURCE_MAC: readonly number[] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 

@@ -146,12 +146,26 @@ export class ConfigChannel {
     };
   }
 
-  /** Layer `k` of `layers` around the device; `call` is the op as this layer receives it. */
+  /**
+   * Layer `k` of `layers` around the device; `call` is the op as this layer receives it. Its `next`
+   * works only while the layer runs: called later, it would reach the device outside the op's events.
+   */
   private layer(layers: readonly Interceptor[], k: number, call: OpCall): unknown {
     if (k === layers.length) return this.device0(call.op, call.args);
-    return layers[k](call, (args) =>
-      this.layer(layers, k + 1, args === undefined ? call : { ...call, args: [...args] }),
-    );
+    let open = true;
+    try {
+      return layers[k](call, (args) => {
+        if (!open) {
+          throw new VdpaError(
+            'EINVAL',
+            `next() of ${call.op} on ${call.dev} called after its interceptor returned`,
+          );
+        }
+        return this.layer(layers, k + 1, args === undefined ? call : { ...call, args: [...args] });
+      });
+    } finally {
+      open = false;
+    }
   }
 
   /** The device's op itself. */

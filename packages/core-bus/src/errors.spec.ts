@@ -34,6 +34,20 @@ describe('VdpaError', () => {
     expect(VdpaError.from('text').message).toBe('unexpected non-error value thrown: text');
   });
 
+  it('from() never throws, even for a thrown value that String() cannot convert', () => {
+    const bare: unknown = Object.create(null);
+    const hostile = {
+      toString(): string {
+        throw new Error('no string for you');
+      },
+    };
+    for (const value of [bare, hostile]) {
+      const err = VdpaError.from(value);
+      expect([err.code, err.cause]).toEqual(['EIO', value]);
+      expect(err.message).toMatch(/^unexpected non-error value thrown: /);
+    }
+  });
+
   it('has every vring code, so a VringError crossing the bus keeps its code', () => {
     // A Record over VringErrno: a vring code missing here fails to compile.
     const vring: Record<VringErrno, true> = {

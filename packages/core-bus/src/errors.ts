@@ -35,6 +35,18 @@ export function isVdpaErrno(value: unknown): value is VdpaErrno {
 }
 
 /**
+ * `String(value)` for an error message (internal), or what kind of value it is when `String` throws:
+ * an object without a prototype or with a throwing `toString` has no string form.
+ */
+export function describeValue(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return `${typeof value} without a string form`;
+  }
+}
+
+/**
  * The one error class of `@vdpa-kit/core-bus`. Config ops that return `int` in the kernel return
  * `void` here and throw a `VdpaError` whose `code` is the errno the kernel would have returned.
  *
@@ -74,6 +86,6 @@ export class VdpaError extends Error {
       const code: unknown = (err as Error & { code?: unknown }).code;
       return new VdpaError(isVdpaErrno(code) ? code : 'EIO', err.message, { cause: err });
     }
-    return new VdpaError('EIO', `unexpected non-error value thrown: ${String(err)}`, { cause: err });
+    return new VdpaError('EIO', `unexpected non-error value thrown: ${describeValue(err)}`, { cause: err });
   }
 }

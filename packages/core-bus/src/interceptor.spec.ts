@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LogicalClock } from './clock.js';
 import { VdpaError } from './errors.js';
-import type { Interceptor, OpCall } from './interceptor.js';
+import type { Interceptor, OpCall, OpNext } from './interceptor.js';
 import { FakeDevice } from './testing/fake-device.js';
 import { FakeTransport } from './testing/fake-transport.js';
 import { collectEvents } from './testing/collect-events.js';
@@ -174,6 +174,26 @@ describe('interceptors (middleware around every op)', () => {
     ]);
   });
 
+  it('refuse a next() called after its interceptor returned: the device is not reached outside the op', () => {
+    const { bus, fake, t } = stack();
+    const log = collectEvents(bus);
+    let saved: OpNext | undefined;
+    bus.addInterceptor((c, next) => {
+      if (c.op !== 'setStatus') return next();
+      saved = next;
+      return undefined;
+    });
+    t.handle('vdpa0').setStatus(1);
+    expect(fake.callNames()).toEqual([]);
+    const seen = log.events.length;
+    const err = thrown(() => saved?.());
+    expect(err?.code).toBe('EINVAL');
+    expect(err?.message).toBe('next() of setStatus on vdpa0 called after its interceptor returned');
+    // Nothing reached the device, and no op happened that a recorder did not see.
+    expect(fake.callNames()).toEqual([]);
+    expect(log.events.length).toBe(seen);
+  });
+
   it('stop acting once removed; the remover is idempotent', () => {
     const { bus, t } = stack();
     const remove = bus.addInterceptor(() => {
@@ -195,6 +215,26 @@ describe('interceptors (middleware around every op)', () => {
     expect(err?.message).toContain('interceptor out of memory');
   });
 
+  it('turn a thrown value that String() cannot convert into an EIO error event, not a TypeError', () => {
+    const { bus, t } = stack();
+    const log = collectEvents(bus);
+    bus.addInterceptor(() => {
+      throw Object.create(null);
+    });
+    let caught: unknown;
+    try {
+      t.handle('vdpa0').getStatus();
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(VdpaError);
+    expect((caught as VdpaError).code).toBe('EIO');
+    expect(log.events.map((e) => (e.kind === 'op' ? [e.op, e.phase, e.err] : [e.kind]))).toEqual([
+      ['getStatus', 'call', undefined],
+      ['getStatus', 'error', 'EIO'],
+    ]);
+  });
+
   it('leave device callbacks alone: the cb event comes first, then the driver runs', () => {
     const { bus, fake, t } = stack();
     const order: string[] = [];
@@ -214,5 +254,14 @@ describe('interceptors (middleware around every op)', () => {
     const { bus } = stack();
     const notAFunction = { before: () => undefined } as unknown as Interceptor;
     expect(thrown(() => bus.addInterceptor(notAFunction))?.code).toBe('EINVAL');
+    // An object without a prototype has no string form: still the EINVAL, not a TypeError.
+    let caught: unknown;
+    try {
+      bus.addInterceptor(Object.create(null) as Interceptor);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(VdpaError);
+    expect((caught as VdpaError).code).toBe('EINVAL');
   });
 });

@@ -16,7 +16,8 @@ export interface OpCall {
 
 /**
  * The rest of the chain: the interceptors inside this one, then the device. Returns the op's result
- * or throws its error. `args`, when given, replace the call's arguments for the layers inside.
+ * or throws its error. `args`, when given, replace the call's arguments for the layers inside. Valid
+ * only while the interceptor it was given to runs: called after that, it throws `EINVAL`.
  */
 export type OpNext = (args?: readonly unknown[]) => unknown;
 

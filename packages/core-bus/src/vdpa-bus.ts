@@ -4,7 +4,7 @@ import { type Clock, SystemClock } from './clock.js';
 import { ChannelHandle, ConfigChannel } from './config-channel.js';
 import { U32_MAX } from '@vdpa-kit/virtio-spec';
 import { VDPA_VQ_NUM_MIN_DEFAULT } from './constants.js';
-import { VdpaError } from './errors.js';
+import { VdpaError, describeValue } from './errors.js';
 import { encodeValue } from './event-codec.js';
 import { EventStream } from './event-stream.js';
 import type { BusEvent, BusOp, JsonObject } from './events.js';
@@ -317,7 +317,7 @@ export class VdpaBus {
    */
   addInterceptor(interceptor: Interceptor): () => void {
     if (typeof interceptor !== 'function') {
-      throw new VdpaError('EINVAL', `interceptor ${String(interceptor)} is not a function`);
+      throw new VdpaError('EINVAL', `interceptor ${describeValue(interceptor)} is not a function`);
     }
     return this.chain.add(interceptor);
   }

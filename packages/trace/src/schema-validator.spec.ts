@@ -152,6 +152,30 @@ describe('compileValidator', () => {
     expect(() => compileValidator(traceHeaderSchema)).toThrow(UnsupportedSchemaError);
   });
 
+  it('gives the verdict of the schema, or refuses to compile, for shape keys that objects inherit', () => {
+    // zod reads `input[key]`, which finds Object.prototype's member when the key is absent.
+    for (const key of ['toString', 'constructor', 'valueOf', 'hasOwnProperty', 'isPrototypeOf']) {
+      const values: unknown[] = [{}, JSON.parse(`{"${key}":"x"}`), { other: 1 }];
+      for (const make of [z.object, z.strictObject]) {
+        for (const field of [z.string(), z.string().optional(), z.unknown(), z.unknown().optional()]) {
+          const schema = make({ [key]: field });
+          let valid: ((value: unknown) => boolean) | undefined;
+          try {
+            valid = compileValidator(schema);
+          } catch (err) {
+            expect(err).toBeInstanceOf(UnsupportedSchemaError);
+            continue;
+          }
+          for (const value of values) {
+            const expected = schema.safeParse(value).success;
+            if (valid(value) !== expected)
+              expect.fail(`${key} ${JSON.stringify(value)}: compiled ${!expected}, schema ${expected}`);
+          }
+        }
+      }
+    }
+  });
+
   it('refuses, when compiling, what it does not model', () => {
     const refused: z.ZodType[] = [
       z.string().transform((s) => s.length),

@@ -290,6 +290,10 @@ class ValidatorSource {
     if (Object.getOwnPropertySymbols(shape).length > 0) unsupported('symbol keys in an object shape');
     const keys = Object.keys(shape);
     if (keys.includes('__proto__')) unsupported('an object shape key "__proto__"');
+    // zod reads `input[key]`: an absent key that every object inherits (`toString`) is not undefined.
+    const inherited = keys.find((key) => key in Object.prototype);
+    if (inherited !== undefined)
+      unsupported(`an object shape key ${JSON.stringify(inherited)} that objects inherit`);
     const catchall = def.catchall?._zod.def.type;
     if (catchall !== undefined && catchall !== 'never' && catchall !== 'unknown' && catchall !== 'any')
       unsupported(`a ${catchall} catchall`);

@@ -15,7 +15,8 @@ const BYTE_MASK = 0xff;
 const PAYLOAD_STEP = 7;
 
 /**
- * Checks a frame size of the loopback benchmark: at least `ETH_ZLEN` (60) bytes, at most 9018.
+ * Checks a frame size of the loopback benchmark: at least `ETH_ZLEN` (60) bytes, at most
+ * `BENCH_MAX_FRAME` (1514).
  * @returns `size`
  * @throws BenchError naming the size
  */

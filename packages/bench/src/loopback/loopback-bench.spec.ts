@@ -26,4 +26,20 @@ describe('benchLoopback', () => {
     expect(() => benchLoopback({ size: 64, packets: 10, runs: 0 }, fixed)).toThrow('--runs 0');
     expect(() => benchLoopback({ size: 10, packets: 10, runs: 1 }, fixed)).toThrow('frame size 10');
   });
+
+  it('runs every size the stack carries and refuses a larger one with a BenchError naming it', () => {
+    expect(loopbackOnce(1514, 100)).toBeGreaterThan(0);
+    // vdpasim_net's default MTU carries 1514-byte frames, and the reference loop's buffers are 2048
+    // bytes: above that it wrote past them.
+    for (const size of [1515, 2048, 2049, 9018]) {
+      let caught: unknown;
+      try {
+        benchLoopback({ size, packets: 10, runs: 1 });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(BenchError);
+      expect((caught as BenchError).message).toBe(`frame size ${size} is not an integer in 60..1514`);
+    }
+  });
 });
