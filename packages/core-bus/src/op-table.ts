@@ -38,6 +38,8 @@ export interface OpMeta {
   readonly since: string;
   /** Kinds of the positional arguments. */
   readonly args: readonly ValueKind[];
+  /** How many of {@link args} a call must pass: all but `dmaMap`'s optional `opaque` (`vdpa_map_file`). */
+  readonly minArgs: number;
   /** Kind of the result (`outBytes`: the filled output buffer). */
   readonly ret: ValueKind;
 }
@@ -48,8 +50,9 @@ function op(
   since: string,
   args: readonly ValueKind[],
   ret: ValueKind,
+  minArgs = args.length,
 ): OpMeta {
-  return Object.freeze({ name, mandatory, since, args: Object.freeze([...args]), ret });
+  return Object.freeze({ name, mandatory, since, args: Object.freeze([...args]), minArgs, ret });
 }
 
 /**
@@ -96,7 +99,7 @@ export const OP_TABLE: { readonly [K in OpName]: OpMeta } = Object.freeze({
   setVqAffinity: op('setVqAffinity', false, '~6.5', ['number', 'bigint'], 'void'),
   getVqAffinity: op('getVqAffinity', false, '~6.5', ['number'], 'bigint'),
   setMap: op('setMap', false, '5.19', ['number', 'iotlb'], 'void'),
-  dmaMap: op('dmaMap', false, '5.19', ['number', 'number', 'number', 'number', 'number', 'json'], 'void'),
+  dmaMap: op('dmaMap', false, '5.19', ['number', 'number', 'number', 'number', 'number', 'json'], 'void', 5),
   dmaUnmap: op('dmaUnmap', false, '5.19', ['number', 'number', 'number'], 'void'),
   resetMap: op('resetMap', false, '6.7', ['number'], 'void'),
   setGroupAsid: op('setGroupAsid', false, '5.19', ['number', 'number'], 'void'),

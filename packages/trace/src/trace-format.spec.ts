@@ -7,6 +7,7 @@ import {
   datapathRecordSchema,
   frameworkVersion,
   isDatapathRecord,
+  mgmtRecordSchema,
   opRecordSchema,
   traceHeaderSchema,
   traceRecordSchema,
@@ -77,8 +78,19 @@ describe('op record schema: the rules of a phase and an op are part of the schem
     expect(messages({ ...call, args: ['0x1', '0x2'] })).toEqual([
       'bad field "args" of setDriverFeatures: trace call of setDriverFeatures has 2 arguments',
     ]);
+    // A call carries every argument the op takes; only dmaMap's opaque (vdpa_map_file) may be absent.
+    expect(messages({ ...call, args: [] })).toEqual([
+      'bad field "args" of setDriverFeatures: trace call of setDriverFeatures has 0 arguments',
+    ]);
+    expect(messages({ ...call, op: 'dmaMap', args: [0, 0x1000, 0x1000, 0x8000] })).toEqual([
+      'bad field "args" of dmaMap: trace call of dmaMap has 4 arguments',
+    ]);
+    expect(messages({ ...call, op: 'dmaMap', args: [0, 0x1000, 0x1000, 0x8000, 3] })).toEqual([]);
     expect(messages({ ...call, phase: 'error' })).toEqual([
       'missing field "err" of a setDriverFeatures error',
+    ]);
+    expect(messages({ ...call, phase: 'error', err: 'EIO', ret: 1 })).toEqual([
+      'setDriverFeatures error has a "ret" field',
     ]);
     expect(messages({ ...call, phase: 'return', args: [] })).toEqual([
       'setDriverFeatures return has an "args" field',
@@ -95,6 +107,27 @@ describe('op record schema: the rules of a phase and an op are part of the schem
     const result = datapathRecordSchema.safeParse(dp);
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]).toMatchObject({ code: 'invalid_key', path: ['kicks', '__proto__'] });
+  });
+});
+
+describe('mgmt record schema: a return has no err, an error has err and no ret', () => {
+  const ret = { v: 1, seq: 1, ts: 1, dev: 'vdpa0', kind: 'mgmt', op: 'dev_add', phase: 'return', args: {} };
+  const messages = (value: unknown): string[] => {
+    const result = mgmtRecordSchema.safeParse(value);
+    return result.success ? [] : result.error.issues.map((issue) => issue.message);
+  };
+
+  it('accepts a return with ret and an error with err', () => {
+    expect(messages({ ...ret, ret: { index: 0 } })).toEqual([]);
+    expect(messages({ ...ret, phase: 'error', err: 'EEXIST', message: 'exists' })).toEqual([]);
+  });
+
+  it('refuses an error without err, an error with ret, and a return with err', () => {
+    expect(messages({ ...ret, phase: 'error' })).toEqual(['missing field "err" of a dev_add error']);
+    expect(messages({ ...ret, phase: 'error', err: 'EIO', ret: 1 })).toEqual([
+      'dev_add error has a "ret" field',
+    ]);
+    expect(messages({ ...ret, err: 'EIO' })).toEqual(['dev_add return has an "err" field']);
   });
 });
 

@@ -233,10 +233,10 @@ function opRuleProblem(r: OpRecordFields): OpRuleProblem | undefined {
     return bad === undefined ? undefined : { field: 'args', message: `bad field "args" of ${op}: ${bad}` };
   }
   if (r.args !== undefined) return { field: 'args', message: `${op} ${r.phase} has an "args" field` };
-  if (r.phase === 'error')
-    return r.err === undefined
-      ? { field: 'err', message: `missing field "err" of a ${op} error` }
-      : undefined;
+  if (r.phase === 'error') {
+    if (r.err === undefined) return { field: 'err', message: `missing field "err" of a ${op} error` };
+    return r.ret === undefined ? undefined : { field: 'ret', message: `${op} error has a "ret" field` };
+  }
   if (r.err !== undefined) return { field: 'err', message: `${op} return has an "err" field` };
   if (r.ret === undefined || r.ret === null) return undefined;
   const bad = resultProblem(op, r.ret);
@@ -291,20 +291,39 @@ export const busRecordSchema = z.strictObject({
   message: z.string().optional(),
 });
 
-/** Schema of a management event record (`kind: 'mgmt'`). */
-export const mgmtRecordSchema = z.strictObject({
-  v: version,
-  seq,
-  ts,
-  dev: busDevName,
-  kind: z.literal('mgmt'),
-  op: z.enum(MGMT_OPS),
-  phase: z.enum(['return', 'error']),
-  args: argumentRecord,
-  ret: payload.optional(),
-  err: errno.optional(),
-  message: z.string().optional(),
-});
+/**
+ * Schema of a management event record (`kind: 'mgmt'`): a `return` has no `err`; an `error` has `err`
+ * and no `ret`.
+ */
+export const mgmtRecordSchema = z
+  .strictObject({
+    v: version,
+    seq,
+    ts,
+    dev: busDevName,
+    kind: z.literal('mgmt'),
+    op: z.enum(MGMT_OPS),
+    phase: z.enum(['return', 'error']),
+    args: argumentRecord,
+    ret: payload.optional(),
+    err: errno.optional(),
+    message: z.string().optional(),
+  })
+  .check((ctx) => {
+    const { op, phase, ret, err } = ctx.value;
+    const problem =
+      phase === 'return'
+        ? err === undefined
+          ? undefined
+          : { field: 'err', message: `${op} return has an "err" field` }
+        : err === undefined
+          ? { field: 'err', message: `missing field "err" of a ${op} error` }
+          : ret === undefined
+            ? undefined
+            : { field: 'ret', message: `${op} error has a "ret" field` };
+    if (problem !== undefined)
+      ctx.issues.push({ code: 'custom', input: ctx.value, path: [problem.field], message: problem.message });
+  });
 
 /** Schema of a {@link DatapathRecord} (`kind: 'dp'`). */
 export const datapathRecordSchema = z.strictObject({

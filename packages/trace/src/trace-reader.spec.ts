@@ -713,7 +713,7 @@ const CODEC_RECORDS: readonly Unstamped[] = [
   { kind: 'op', dev: 'vdpa0', op: 'setConfig', phase: 'call', args: [0, '0a0b'] },
   { kind: 'op', dev: 'vdpa0', op: 'getConfig', phase: 'return', ret: 6 },
   { kind: 'op', dev: 'vdpa0', op: 'reset', phase: 'return', ret: { any: 'thing' } },
-  { kind: 'op', dev: 'vdpa0', op: 'getStatus', phase: 'error', err: 'EIO', ret: 1 },
+  { kind: 'op', dev: 'vdpa0', op: 'getStatus', phase: 'error', err: 'EIO', message: 'no' },
   { kind: 'mgmt', dev: null, op: 'dev_del', phase: 'error', args: {}, err: 'ENODEV', message: 'no' },
   { kind: 'bus', dev: 'vdpa0', op: 'unbind' },
   { kind: 'dp', dev: 'vdpa0', kicks: {}, cbs: { '12': 1 } },

@@ -123,17 +123,20 @@ export const VALUE_KIND_SCHEMAS: { readonly [K in ValueKind]: z.ZodType } = Obje
 });
 
 /**
- * The argument list of a call of `op`: one value per `OP_TABLE[op].args` kind, trailing arguments
- * optional (`dmaMap`'s opaque), no more than the op takes.
+ * The argument list of a call of `op`: one value per `OP_TABLE[op].args` kind, at least
+ * `OP_TABLE[op].minArgs` of them (only `dmaMap`'s opaque may be left out), no more than the op takes.
  */
 function argsSchema(op: OpName) {
-  const items: z.ZodType[] = OP_TABLE[op].args.map((kind) => VALUE_KIND_SCHEMAS[kind].optional());
+  const meta = OP_TABLE[op];
+  const items: z.ZodType[] = meta.args.map((kind, i) =>
+    i < meta.minArgs ? VALUE_KIND_SCHEMAS[kind] : VALUE_KIND_SCHEMAS[kind].optional(),
+  );
   return z.tuple(
     // An op without arguments has the empty tuple; the overloads only type a non-empty one.
     items as [z.ZodType, ...z.ZodType[]],
     {
       error: (issue) =>
-        issue.code === 'too_big' && Array.isArray(issue.input)
+        (issue.code === 'too_big' || issue.code === 'too_small') && Array.isArray(issue.input)
           ? `trace call of ${op} has ${issue.input.length} arguments`
           : undefined,
     },
