@@ -17,7 +17,7 @@
 //                                    in devDependencies/optionalDependencies
 //   examples/*            example    the device rules, peerDependencies included
 // Tests (test/ and *.spec.*) of core, trace and app packages may import any package of ours; a transport's
-// test/ may import a device-* package listed in its devDependencies; every other test follows its
+// test/ may import a device-* package or @vdpa-kit/trace listed in its devDependencies; every other test follows its
 // package's rule. No published (non-private) package depends on @vdpa-kit/bench or has benchmark code in
 // src/ (a `bench` directory or a file named `bench.*`, `*-bench.*`, `bench-*`). Plugin packages never
 // create an inversify Container outside tests; core-bus only in compose-stack.ts.
@@ -311,7 +311,7 @@ export function check(rootDir = root) {
             }
           } else if (isTest && FREE_TESTS.has(kind)) {
             // Tests of the core, trace and apps may compose with any package's public API.
-          } else if (kind === 'transport' && area === 'test' && target === 'device') {
+          } else if (kind === 'transport' && area === 'test' && (target === 'device' || target === 'trace')) {
             if (!(dep in devDeps)) {
               violations.push(
                 `${rel}: transport test imports ${dep}${through}, which is missing from devDependencies`,

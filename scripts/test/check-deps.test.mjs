@@ -458,6 +458,27 @@ test("a transport's test/ may import a real device listed in its devDependencies
   assert.deepEqual(check(dir), []);
 });
 
+test("a transport's test/ may import @vdpa-kit/trace listed in its devDependencies, its src/ may not", () => {
+  const dir = tree({
+    'packages/transport-virtio/package.json': pkg({}, { devDependencies: { '@vdpa-kit/trace': '0.1.0' } }),
+    'packages/transport-virtio/test/trace.int.spec.ts': imp('@vdpa-kit/trace'),
+    'packages/transport-virtio/src/a.ts': imp('@vdpa-kit/trace'),
+  });
+  const violations = check(dir);
+  assert.equal(violations.length, 1);
+  assert.match(violations[0], /transport-virtio\/src\/a\.ts: transport package imports @vdpa-kit\/trace/);
+});
+
+test("a transport's test/ importing @vdpa-kit/trace missing from its devDependencies fails", () => {
+  one(
+    tree({
+      'packages/transport-virtio/package.json': pkg(),
+      'packages/transport-virtio/test/trace.int.spec.ts': imp('@vdpa-kit/trace'),
+    }),
+    /transport-virtio\/test\/trace\.int\.spec\.ts: transport test imports @vdpa-kit\/trace, which is missing from devDependencies/,
+  );
+});
+
 test("a transport's test/ importing a device missing from its devDependencies fails, naming it", () => {
   one(
     tree({
