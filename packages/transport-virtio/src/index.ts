@@ -8,6 +8,7 @@ export {
 export { VirtioError, type VirtioErrorReason } from './errors.js';
 export {
   negotiateFeatures,
+  checkTransportFeatures,
   hasFeature,
   VIRTIO_TRANSPORT_REQUIRED_FEATURES,
   VIRTIO_TRANSPORT_OPTIONAL_FEATURES,
@@ -28,7 +29,15 @@ export { VirtioVdpaDriver, VIRTIO_VDPA_DRIVER_NAME } from './virtio-vdpa-driver.
 export type { NetInterface, RxBatch, NetConfigSnapshot, NetQueueStats } from './net-interface.js';
 export { VirtioNet, type VirtioNetOptions } from './virtio-net.js';
 export { VirtioNetDriver, VIRTIO_NET_DRIVER_NAME, VIRTIO_NET_DRIVER_FEATURES } from './virtio-net-driver.js';
-export { readNetConfig, generateMac, netConfigSnapshot, type NetConfig } from './virtio-net-config.js';
+export {
+  readNetProbeConfig,
+  readNetStatus,
+  generateMac,
+  netConfigSnapshot,
+  type NetConfig,
+  type NetProbeConfig,
+  type NetLinkStatus,
+} from './virtio-net-config.js';
 export { NetQueueCounters } from './net-queue-counters.js';
 export { NetRxQueue, type RxSink } from './virtio-net-rx.js';
 export { NetTxQueue } from './virtio-net-tx.js';

@@ -9,6 +9,7 @@ import { CONFIG_GENERATION_RETRIES } from './constants.js';
 import { VirtioError } from './errors.js';
 import {
   bit,
+  ETH_ALEN,
   VIRTIO_CONFIG_S_FAILED,
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
@@ -17,6 +18,7 @@ import {
   VIRTIO_NET_CONFIG_STATUS,
   VIRTIO_NET_F_DEVICE_STATS,
   VIRTIO_NET_F_GUEST_CSUM,
+  VIRTIO_NET_F_CTRL_VQ,
   VIRTIO_NET_F_MTU,
   VIRTIO_RING_F_EVENT_IDX,
   VIRTIO_RING_F_INDIRECT_DESC,
@@ -28,15 +30,74 @@ describe('VirtioDevice feature negotiation', () => {
   it.each([
     ['VERSION_1', VIRTIO_F_VERSION_1],
     ['ACCESS_PLATFORM', VIRTIO_F_ACCESS_PLATFORM],
-  ])('refuses a device without %s: ENODEV, FAILED, no features written', (name, n) => {
+  ])(
+    'writes the features of a device without %s, then refuses it (virtio_features_ok): ENODEV, FAILED, no FEATURES_OK',
+    (name, n) => {
+      const s = makeStack();
+      const device = addFakeNet(s, { withoutFeatures: bit(n) });
+      // virtio_vdpa stays bound; the virtio device keeps no driver and the probe's error.
+      expect(busEvent(s.events, 'probe_failed')).toBeUndefined();
+      const vdev = s.vbus.device('vdpa0');
+      expect(vdev?.probeError).toMatchObject({ code: 'ENODEV', reason: 'features' });
+      expect(vdev?.probeError?.message).toContain(name);
+      const names = driverOps(s.events).map((e) => e.op);
+      // virtnet_validate's MTU read, then FAILED: FEATURES_OK is never written.
+      expect(names.slice(names.indexOf('setDriverFeatures'))).toEqual([
+        'setDriverFeatures',
+        'getConfig',
+        'getStatus',
+        'setStatus',
+      ]);
+      expect(device.driverFeatures & bit(n)).toBe(0n);
+      expect(device.status & VIRTIO_CONFIG_S_FEATURES_OK).toBe(0);
+      expect(device.status & VIRTIO_CONFIG_S_FAILED).toBe(VIRTIO_CONFIG_S_FAILED);
+      expect(s.vbus.netDevice('vdpa0')).toBeUndefined();
+    },
+  );
+
+  it('lets the device refuse the features it is written (set_driver_features EINVAL): FAILED', () => {
     const s = makeStack();
-    const device = addFakeNet(s, { withoutFeatures: bit(n) });
-    const failed = busEvent(s.events, 'probe_failed');
-    expect(failed).toMatchObject({ err: 'ENODEV' });
-    expect(failed && 'message' in failed ? failed.message : '').toContain(name);
-    expect(driverOps(s.events).some((e) => e.op === 'setDriverFeatures')).toBe(false);
+    const device = addFakeNet(s, {
+      withoutFeatures: bit(VIRTIO_F_ACCESS_PLATFORM),
+      requireAccessPlatform: true,
+    });
+    expect(s.vbus.device('vdpa0')?.probeError).toMatchObject({ code: 'EINVAL', reason: 'features' });
     expect(device.status & VIRTIO_CONFIG_S_FAILED).toBe(VIRTIO_CONFIG_S_FAILED);
-    expect(s.vbus.devices()).toEqual([]);
+    expect(s.bus.driverOf('vdpa0')).toBe('virtio_vdpa');
+  });
+
+  it('refuses a control-queue feature without CTRL_VQ with EINVAL (virtnet_validate_features)', () => {
+    const s = makeStack();
+    const device = addFakeNet(s, { withoutFeatures: bit(VIRTIO_NET_F_CTRL_VQ) });
+    expect(s.vbus.device('vdpa0')?.probeError).toMatchObject({ code: 'EINVAL', reason: 'features' });
+    expect(s.vbus.device('vdpa0')?.probeError?.message).toContain('CTRL_RX');
+    const names = driverOps(s.events).map((e) => e.op);
+    // Refused after the features were written, before FEATURES_OK.
+    expect(names.slice(names.indexOf('setDriverFeatures'))).toEqual([
+      'setDriverFeatures',
+      'getStatus',
+      'setStatus',
+    ]);
+    expect(device.status & VIRTIO_CONFIG_S_FAILED).toBe(VIRTIO_CONFIG_S_FAILED);
+  });
+
+  it('drops VIRTIO_NET_F_MTU below 68 and writes the features again (virtnet_validate)', () => {
+    const s = makeStack();
+    addFakeNet(s, { mtu: 67 });
+    const ops = driverOps(s.events);
+    const writes = ops.filter((e) => e.op === 'setDriverFeatures').map((e) => BigInt(String(e.args?.[0])));
+    expect(writes).toHaveLength(2);
+    expect(writes[0] & bit(VIRTIO_NET_F_MTU)).not.toBe(0n);
+    expect(writes[1]).toBe(writes[0] & ~bit(VIRTIO_NET_F_MTU));
+    const names = ops.map((e) => [e.op, ...(e.args ?? [])].join(','));
+    const first = names.findIndex((n) => n.startsWith('setDriverFeatures'));
+    expect(names.slice(first, first + 4)).toEqual([
+      expect.stringMatching(/^setDriverFeatures,/),
+      'getConfig,10,2',
+      expect.stringMatching(/^setDriverFeatures,/),
+      'getStatus',
+    ]);
+    expect(s.vbus.netDevice('vdpa0')?.mtu).toBe(1500);
   });
 
   it('accepts only offered features, with EVENT_IDX and INDIRECT_DESC when offered', () => {
@@ -73,16 +134,21 @@ describe('VirtioDevice feature negotiation', () => {
       call.op === 'setStatus' ? next([(call.args[0] as number) & ~VIRTIO_CONFIG_S_FEATURES_OK]) : next(),
     );
     const device = addFakeNet(s);
-    const failed = busEvent(s.events, 'probe_failed');
-    expect(failed).toMatchObject({ err: 'ENODEV', args: { driver: 'virtio_vdpa' } });
-    expect(failed && 'message' in failed ? failed.message : '').toContain('cleared FEATURES_OK');
+    const error = s.vbus.device('vdpa0')?.probeError;
+    expect(error).toMatchObject({ code: 'ENODEV', reason: 'features-ok' });
+    expect(error?.message).toContain('cleared FEATURES_OK');
+    expect(busEvent(s.events, 'bind')).toMatchObject({ args: { driver: 'virtio_vdpa' } });
     expect(device.status & VIRTIO_CONFIG_S_FEATURES_OK).toBe(0);
     expect(device.status & VIRTIO_CONFIG_S_FAILED).toBe(VIRTIO_CONFIG_S_FAILED);
     const names = driverOps(s.events).map((e) => e.op);
-    // FEATURES_OK written, status re-read, then FAILED: no vq was touched.
+    // virtnet_validate's MTU read, FEATURES_OK written after a status read, status re-read, then
+    // FAILED after a status read: no vq was touched.
     expect(names.slice(names.indexOf('setDriverFeatures'))).toEqual([
       'setDriverFeatures',
+      'getConfig',
+      'getStatus',
       'setStatus',
+      'getStatus',
       'getStatus',
       'setStatus',
     ]);
@@ -90,12 +156,22 @@ describe('VirtioDevice feature negotiation', () => {
   });
 });
 
-/** An interceptor bumping the config generation of `fake()` during the next `reads` config reads. */
+/**
+ * An interceptor bumping the config generation of `fake()` during the next `reads` one-byte config
+ * reads (the MAC, which `virtio_cread_bytes()` reads byte by byte inside the generation loop).
+ */
 function churnGeneration(fake: () => FakeDevice | undefined, reads: number): Interceptor {
   let remaining = reads;
   return (call, next) => {
     const device = fake();
-    if (call.op === 'getConfig' && remaining > 0 && device !== undefined) {
+    const buf = call.args[1];
+    if (
+      call.op === 'getConfig' &&
+      buf instanceof Uint8Array &&
+      buf.length === 1 &&
+      remaining > 0 &&
+      device !== undefined
+    ) {
       remaining--;
       device.generation++;
     }
@@ -103,8 +179,8 @@ function churnGeneration(fake: () => FakeDevice | undefined, reads: number): Int
   };
 }
 
-describe('VirtioDevice config generation loop', () => {
-  it('retries a config read during which the generation moved', () => {
+describe('VirtioDevice config generation loop (__virtio_cread_many)', () => {
+  it('reads the MAC byte by byte between two generation reads, and again when the generation moved', () => {
     const s = makeStack();
     let fake: FakeDevice | undefined;
     s.bus.addInterceptor(churnGeneration(() => fake, 1));
@@ -113,15 +189,15 @@ describe('VirtioDevice config generation loop', () => {
         fake = d;
       },
     });
-    const names = driverOps(s.events).map((e) => e.op);
-    const start = names.indexOf('getStatus') + 1;
-    expect(names.slice(start, start + 6)).toEqual([
-      'getGeneration',
-      'getConfig',
-      'getGeneration',
-      'getGeneration',
-      'getConfig',
-      'getGeneration',
+    const ops = driverOps(s.events).map((e) => [e.op, ...(e.args ?? [])]);
+    const start = ops.findIndex((o) => o[0] === 'getGeneration');
+    const bytes = [0, 1, 2, 3, 4, 5].map((i) => ['getConfig', i, 1]);
+    expect(ops.slice(start, start + 15)).toEqual([
+      ['getGeneration'],
+      ...bytes,
+      ['getGeneration'],
+      ...bytes,
+      ['getGeneration'],
     ]);
     expect(s.vbus.netDevice('vdpa0')?.mac).toEqual(FAKE_MAC);
   });
@@ -135,12 +211,13 @@ describe('VirtioDevice config generation loop', () => {
         fake = d;
       },
     });
-    expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EAGAIN' });
-    expect(driverOps(s.events).filter((e) => e.op === 'getConfig')).toHaveLength(CONFIG_GENERATION_RETRIES);
+    expect(s.vbus.device('vdpa0')?.probeError).toMatchObject({ code: 'EAGAIN', reason: 'config-generation' });
+    const byteReads = driverOps(s.events).filter((e) => e.op === 'getConfig' && e.args?.[1] === 1);
+    expect(byteReads).toHaveLength(CONFIG_GENERATION_RETRIES * ETH_ALEN);
     expect(device.status & VIRTIO_CONFIG_S_FAILED).toBe(VIRTIO_CONFIG_S_FAILED);
   });
 
-  it('reports an unsettled generation after a config change on errors$ and keeps the device', () => {
+  it('reads the link status after a config change with one read outside the loop (virtio_cread16)', () => {
     const s = makeStack();
     const device = addFakeNet(s);
     const vdev = s.vbus.device('vdpa0');
@@ -150,8 +227,13 @@ describe('VirtioDevice config generation loop', () => {
     // Link down, then the config-change interrupt.
     new DataView(device.config.buffer).setUint16(VIRTIO_NET_CONFIG_STATUS, 0, true);
     device.generation++;
+    const mark = s.events.length;
     device.triggerConfigChange();
-    expect(errors.map((e) => [e.code, e.reason])).toEqual([['EAGAIN', 'config-generation']]);
+    const ops = driverOps(s.events.slice(mark)).map((e) => [e.op, ...(e.args ?? [])]);
+    // The NEEDS_RESET check of this transport, then virtnet_config_changed_work()'s status read.
+    expect(ops).toEqual([['getStatus'], ['getConfig', VIRTIO_NET_CONFIG_STATUS, 2]]);
+    expect(errors).toEqual([]);
+    expect(s.vbus.netDevice('vdpa0')?.linkUp).toBe(false);
     expect(vdev?.broken).toBe(false);
   });
 });
@@ -166,13 +248,14 @@ describe('VirtioDevice vq setup roll-back', () => {
       return next();
     });
     const device = addFakeNet(s);
-    expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EINVAL' });
+    expect(s.vbus.device('vdpa0')?.probeError).toMatchObject({ code: 'EINVAL' });
     const ops = driverOps(s.events).map((e) => [e.op, ...(e.args ?? [])].slice(0, 3));
     const at = ops.findIndex((o) => o[0] === 'setVqAddress' && o[1] === failingVq);
     expect(ops.slice(at + 1)).toEqual([
       ['setVqReady', failingVq, false],
       ['getVqReady', failingVq],
       ['setVqReady', 0, false],
+      ['getStatus'],
       ['setStatus', expect.any(Number)],
     ]);
     expect(fakeReadyVqs(device)).toEqual([]);
@@ -186,7 +269,7 @@ describe('VirtioDevice vq setup roll-back', () => {
       return next();
     });
     const device = addFakeNet(s);
-    expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EIO' });
+    expect(s.vbus.device('vdpa0')?.probeError).toMatchObject({ code: 'EIO' });
     expect(fakeReadyVqs(device)).toEqual([]);
   });
 
@@ -194,7 +277,7 @@ describe('VirtioDevice vq setup roll-back', () => {
     const s = makeStack();
     s.bus.addInterceptor((call, next) => (call.op === 'getVqReady' && call.args[0] === 0 ? true : next()));
     addFakeNet(s);
-    expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'ENOENT' });
+    expect(s.vbus.device('vdpa0')?.probeError).toMatchObject({ code: 'ENOENT' });
     const names = driverOps(s.events).map((e) => e.op);
     expect(names.filter((n) => n === 'setVqReady')).toEqual([]);
   });
@@ -207,7 +290,7 @@ describe('VirtioDevice vq setup roll-back', () => {
     // Without getVqSize the driver sizes the rings from getVqNumMax.
     addFakeNet(s, { without: ['getVqSize'] });
     expect(driverOps(s.events).some((e) => e.op === 'getVqNumMax')).toBe(true);
-    expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'ENOENT' });
+    expect(s.vbus.device('vdpa0')?.probeError).toMatchObject({ code: 'ENOENT' });
   });
 
   it('sizes each vq from getVqSize when the device has it', () => {

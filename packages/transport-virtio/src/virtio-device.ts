@@ -6,12 +6,13 @@ import {
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VIRTIO_RING_F_EVENT_IDX,
   VIRTIO_RING_F_INDIRECT_DESC,
+  bit,
 } from '@vdpa-kit/virtio-spec';
 import type { DmaAllocator, GuestMemory, VirtqueueCore } from '@vdpa-kit/vring';
 import { type Observable, Subject } from 'rxjs';
 import { CONFIG_GENERATION_RETRIES, DEFAULT_QUEUE_SIZE } from './constants.js';
 import { VirtioError } from './errors.js';
-import { hasFeature } from './features.js';
+import { checkTransportFeatures, hasFeature } from './features.js';
 import type { VirtioDriver } from './virtio-driver.js';
 import {
   type PooledVirtqueueInfo,
@@ -20,6 +21,10 @@ import {
   type VqSetupContext,
   setupVq,
 } from './virtio-vq-setup.js';
+
+/** Bytes `virtio_cread16()` and `virtio_cread32()` read. */
+const CREAD16_SIZE = 2;
+const CREAD32_SIZE = 4;
 
 /** Options of {@link VirtioDevice}. */
 export interface VirtioDeviceOptions {
@@ -44,9 +49,11 @@ export interface FindVqsOptions {
 
 /**
  * A virtio device on top of a vDPA `DeviceHandle` (the kernel's `virtio_vdpa_device` plus the parts of
- * the virtio core a driver relies on): the status handshake, feature negotiation, config access with the
- * generation retry loop, the config-change callback and `findVqs` / `delVqs` (`virtio_vdpa.c`:
- * `virtio_vdpa_find_vqs()`, `virtio_vdpa_del_vqs()`; virtio 1.2 §3.1.1 driver initialization).
+ * the virtio core a driver relies on): the status handshake (`virtio_add_status()`: `get_status` before
+ * every `set_status`), feature negotiation, the config accessors of `virtio_config.h` (single reads,
+ * and per-field reads inside the generation loop), config-change delivery and `findVqs` / `delVqs`
+ * (`virtio_vdpa.c`: `virtio_vdpa_find_vqs()`, `virtio_vdpa_del_vqs()`; virtio 1.2 §3.1.1 driver
+ * initialization).
  *
  * Misbehaviour seen here (FEATURES_OK cleared, a ring protocol violation reported by a driver,
  * DEVICE_NEEDS_RESET) never throws into the device: the error is a {@link VirtioError} on
@@ -56,8 +63,11 @@ export interface FindVqsOptions {
  * @example
  * const vdev = new VirtioDevice(handle, { deviceId: 1, vendorId: 0, mem, dma });
  * vdev.reset();
- * vdev.addStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
- * vdev.finalizeFeatures(negotiateFeatures(vdev.name, vdev.readDeviceFeatures(), wanted));
+ * vdev.addStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE);
+ * vdev.addStatus(VIRTIO_CONFIG_S_DRIVER);
+ * vdev.finalizeFeatures(negotiateFeatures(vdev.readDeviceFeatures(), wanted));
+ * vdev.featuresOk();
+ * const mtu = vdev.cread16(VIRTIO_NET_CONFIG_MTU);
  * const [rx, tx] = vdev.findVqs([{ name: 'rx0', callback: onRx }, { name: 'tx0' }]);
  * vdev.ready();
  */
@@ -79,13 +89,18 @@ export class VirtioDevice {
   private readonly logger: Logger;
   private readonly queueSize: number;
   private readonly errors = new Subject<VirtioError>();
+  /** Buffer of the single-field config reads (`cread8/16/32`), and a little-endian view of it. */
+  private readonly scratch = new Uint8Array(CREAD32_SIZE);
+  private readonly scratchView = new DataView(this.scratch.buffer);
   private status_ = 0;
   private features_ = 0n;
   private broken_ = false;
+  private probeError_: VirtioError | undefined;
   private vqs: VirtqueueCore[] = [];
-  private configEnabled = false;
+  private configCoreEnabled = false;
+  private configDriverDisabled = false;
   private configPending = false;
-  private readonly configCb = (): void => this.configChanged();
+  private readonly configCb = (): void => this.deviceConfigInterrupt();
   private readonly notifyVq = (vq: VirtqueueCore): void => this.handle.kickVq(vq.index);
 
   /**
@@ -104,9 +119,19 @@ export class VirtioDevice {
     this.errors$ = this.errors.asObservable();
   }
 
-  /** The status this driver last wrote (the device's own bits, like NEEDS_RESET, are not in it). */
+  /** The status this driver last wrote (read from the device and ORed with the new bits). */
   get status(): number {
     return this.status_;
+  }
+
+  /** Why the virtio driver's probe failed (the device is then FAILED and has no driver). */
+  get probeError(): VirtioError | undefined {
+    return this.probeError_;
+  }
+
+  /** Records the virtio driver's probe failure (the bus calls this; see {@link probeError}). */
+  set probeError(error: VirtioError | undefined) {
+    this.probeError_ = error;
   }
 
   /** Negotiated features (0 before {@link finalizeFeatures}). */
@@ -139,22 +164,25 @@ export class VirtioDevice {
     return this.handle.getStatus();
   }
 
-  /** ORs `bits` into the status and writes it (`virtio_add_status`, without the read). */
+  /**
+   * `virtio.c: virtio_add_status()`: reads the device status and writes it back with `bits` ORed in
+   * (`get_status` before every `set_status`, as the kernel does).
+   * @throws VdpaError from either op
+   */
   addStatus(bits: number): void {
-    this.status_ |= bits;
-    this.handle.setStatus(this.status_);
+    const status = this.handle.getStatus() | bits;
+    this.status_ = status;
+    this.handle.setStatus(status);
   }
 
   /**
-   * `vdpa_reset`: resets the device; the status and negotiated features return to 0 and config-change
-   * delivery stops until the next {@link ready}. Virtqueues are not freed: call {@link delVqs}.
+   * `vdpa_reset`: resets the device; the status and negotiated features return to 0. Virtqueues are
+   * not freed: call {@link delVqs}.
    */
   reset(): void {
     this.handle.reset();
     this.status_ = 0;
     this.features_ = 0n;
-    this.configEnabled = false;
-    this.configPending = false;
   }
 
   /** Features the device offers (`get_device_features`). */
@@ -163,14 +191,15 @@ export class VirtioDevice {
   }
 
   /**
-   * `finalize_features` + `virtio_features_ok`: writes the accepted features, sets FEATURES_OK and
-   * re-reads the status.
+   * `virtio_vdpa.c: virtio_vdpa_finalize_features()`: writes the features (`set_driver_features`
+   * through `vdpa_set_features()`); the device may refuse them. They are the device's features from
+   * now on (see {@link features}).
    *
    * @param features the accepted set (see `negotiateFeatures`)
-   * @throws VirtioError reason `features` with the device's errno when it refuses the features;
-   * `ENODEV` reason `features-ok` when FEATURES_OK does not stick
+   * @throws VirtioError reason `features` with the device's errno when it refuses the features
    */
   finalizeFeatures(features: bigint): void {
+    this.features_ = features;
     try {
       this.handle.setDriverFeatures(features);
     } catch (err) {
@@ -181,7 +210,25 @@ export class VirtioDevice {
         `device ${this.name} refused features 0x${features.toString(16)}`,
       );
     }
-    this.features_ = features;
+  }
+
+  /**
+   * `__virtio_clear_bit()`: drops feature `n` from the negotiated set (a driver's `validate` does
+   * this); the bus writes the features again when `validate` changed them.
+   */
+  clearFeature(n: number): void {
+    this.features_ &= ~bit(n);
+  }
+
+  /**
+   * `virtio.c: virtio_features_ok()`: checks the transport features (as a platform that restricts memory
+   * access does), sets FEATURES_OK and re-reads the status.
+   * @throws VirtioError `ENODEV` reason `features` without VERSION_1 or ACCESS_PLATFORM; `ENODEV` reason
+   * `features-ok` when FEATURES_OK does not stick
+   */
+  featuresOk(): void {
+    const features = this.features_;
+    checkTransportFeatures(this.name, features);
     this.addStatus(VIRTIO_CONFIG_S_FEATURES_OK);
     const status = this.handle.getStatus();
     if ((status & VIRTIO_CONFIG_S_FEATURES_OK) === 0) {
@@ -195,30 +242,69 @@ export class VirtioDevice {
   }
 
   /**
-   * Reads device config into the whole of `buf` with the generation loop (virtio 1.2 §2.5.1): read the
-   * generation, the bytes, the generation again; retry while it moved, at most 16 times.
+   * `virtio_cread8()`: one config read of a byte, outside the generation loop.
+   * @throws VirtioError reason `device-op` with the op's errno
+   */
+  cread8(offset: number): number {
+    const buf = this.scratch.subarray(0, 1);
+    this.configGet(offset, buf);
+    return buf[0];
+  }
+
+  /**
+   * `virtio_cread16()`: one config read of a little-endian u16 (VERSION_1), outside the generation loop.
+   * @throws VirtioError reason `device-op` with the op's errno
+   */
+  cread16(offset: number): number {
+    this.configGet(offset, this.scratch.subarray(0, CREAD16_SIZE));
+    return this.scratchView.getUint16(0, true);
+  }
+
+  /**
+   * `virtio_cread32()`: one config read of a little-endian u32 (VERSION_1), outside the generation loop.
+   * @throws VirtioError reason `device-op` with the op's errno
+   */
+  cread32(offset: number): number {
+    this.configGet(offset, this.scratch.subarray(0, CREAD32_SIZE));
+    return this.scratchView.getUint32(0, true);
+  }
+
+  /**
+   * `virtio_cread_bytes()`: `buf.length` config reads of one byte each, inside the generation loop.
+   * @throws VirtioError as {@link readConfigMany}
+   */
+  creadBytes(offset: number, buf: Uint8Array): void {
+    this.readConfigMany(offset, buf, buf.length, 1);
+  }
+
+  /**
+   * Reads the whole of `buf` as one field inside the generation loop (`__virtio_cread_many()` with a
+   * count of 1, as `virtio_cread64()` reads).
+   * @throws VirtioError as {@link readConfigMany}
+   */
+  readConfig(offset: number, buf: Uint8Array): void {
+    this.readConfigMany(offset, buf, 1, buf.length);
+  }
+
+  /**
+   * `virtio_config.h: __virtio_cread_many()`: reads `count` fields of `bytes` bytes each into `buf` —
+   * one config read per field — between two reads of the config generation (the first before the loop),
+   * and reads them all again while the generation moved (virtio 1.2 §2.5.1). The kernel loops for ever;
+   * this gives up after 16 rounds.
    *
    * @throws VirtioError `EAGAIN` (reason `config-generation`) when the generation never settles; reason
    * `device-op` with the op's errno when a read fails
    */
-  readConfig(offset: number, buf: Uint8Array): void {
-    try {
-      if (!this.handle.has('getGeneration')) {
-        this.handle.getConfig(offset, buf);
-        return;
+  readConfigMany(offset: number, buf: Uint8Array, count: number, bytes: number): void {
+    const hasGeneration = this.handle.has('getGeneration');
+    let gen = hasGeneration ? this.generation() : 0;
+    for (let round = 0; round < CONFIG_GENERATION_RETRIES; round++) {
+      const old = gen;
+      for (let i = 0; i < count; i++) {
+        this.configGet(offset + bytes * i, buf.subarray(bytes * i, bytes * (i + 1)));
       }
-      for (let attempt = 0; attempt < CONFIG_GENERATION_RETRIES; attempt++) {
-        const before = this.handle.getGeneration();
-        this.handle.getConfig(offset, buf);
-        if (this.handle.getGeneration() === before) return;
-      }
-    } catch (err) {
-      throw VirtioError.wrap(
-        err,
-        'device-op',
-        this.name,
-        `config read of ${buf.length} bytes at ${offset} failed`,
-      );
+      gen = hasGeneration ? this.generation() : 0;
+      if (gen === old) return;
     }
     throw new VirtioError(
       'EAGAIN',
@@ -321,16 +407,47 @@ export class VirtioDevice {
   }
 
   /**
-   * `virtio_device_ready`: sets DRIVER_OK and starts delivering config changes (one that arrived
-   * earlier is delivered now).
+   * `virtio_config.h: virtio_device_ready()`: reads the status and writes it with DRIVER_OK.
+   * @throws VdpaError from either op
    */
   ready(): void {
     this.addStatus(VIRTIO_CONFIG_S_DRIVER_OK);
-    this.configEnabled = true;
-    if (this.configPending) {
-      this.configPending = false;
-      this.deliverConfigChange();
+  }
+
+  /**
+   * `virtio.c: virtio_config_changed()`: hands a config change to the driver's `configChanged`, or keeps
+   * it pending while config changes are disabled (before the probe completed, or while the driver
+   * disabled them). Never throws: a failing hook is reported on {@link errors$}.
+   */
+  configChanged(): void {
+    if (!this.configCoreEnabled || this.configDriverDisabled) {
+      this.configPending = true;
+      return;
     }
+    this.configPending = false;
+    this.deliverConfigChange();
+  }
+
+  /** `virtio_config_driver_disable()`: the driver defers config changes (until {@link configDriverEnable}). */
+  configDriverDisable(): void {
+    this.configDriverDisabled = true;
+  }
+
+  /** `virtio_config_driver_enable()`: config changes reach the driver again; a pending one now. */
+  configDriverEnable(): void {
+    this.configDriverDisabled = false;
+    if (this.configPending) this.configChanged();
+  }
+
+  /** `virtio_config_core_enable()`: the bus enables config changes after the driver's probe. */
+  configCoreEnable(): void {
+    this.configCoreEnabled = true;
+    if (this.configPending) this.configChanged();
+  }
+
+  /** `virtio_config_core_disable()`: the bus disables config changes before the driver's remove. */
+  configCoreDisable(): void {
+    this.configCoreEnabled = false;
   }
 
   /**
@@ -405,8 +522,8 @@ export class VirtioDevice {
     }
   }
 
-  /** `virtio_config_changed`: NEEDS_RESET check, then the driver's hook (deferred until DRIVER_OK). */
-  private configChanged(): void {
+  /** The device's config-change callback: NEEDS_RESET check, then {@link configChanged}. */
+  private deviceConfigInterrupt(): void {
     if (!this.handle.alive || this.broken_) return;
     let status: number;
     try {
@@ -426,11 +543,30 @@ export class VirtioDevice {
       );
       return;
     }
-    if (!this.configEnabled) {
-      this.configPending = true;
-      return;
+    this.configChanged();
+  }
+
+  /** One config read (`virtio_vdpa.c: virtio_vdpa_get()`), errors wrapped. */
+  private configGet(offset: number, buf: Uint8Array): void {
+    try {
+      this.handle.getConfig(offset, buf);
+    } catch (err) {
+      throw VirtioError.wrap(
+        err,
+        'device-op',
+        this.name,
+        `config read of ${buf.length} bytes at ${offset} failed`,
+      );
     }
-    this.deliverConfigChange();
+  }
+
+  /** `virtio_vdpa.c: virtio_vdpa_generation()`, errors wrapped. */
+  private generation(): number {
+    try {
+      return this.handle.getGeneration();
+    } catch (err) {
+      throw VirtioError.wrap(err, 'device-op', this.name, 'config generation read failed');
+    }
   }
 
   private deliverConfigChange(): void {

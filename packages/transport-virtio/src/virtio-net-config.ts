@@ -19,7 +19,7 @@ import {
   VIRTIO_NET_S_ANNOUNCE,
   VIRTIO_NET_S_LINK_UP,
 } from '@vdpa-kit/virtio-spec';
-import { NET_CONFIG_READ_SIZE } from './constants.js';
+import { VirtioError } from './errors.js';
 import type { NetConfigSnapshot } from './net-interface.js';
 import type { VirtioDevice } from './virtio-device.js';
 
@@ -42,41 +42,64 @@ export interface NetConfig {
   readonly maxQueuePairs: number;
 }
 
+/** What `virtnet_probe()` reads of `virtio_net_config` (§5.1.4). */
+export type NetProbeConfig = Pick<NetConfig, 'mac' | 'mtu' | 'maxQueuePairs'>;
+
+/** The `status` field of `virtio_net_config`, as the config-change work reads it. */
+export type NetLinkStatus = Pick<NetConfig, 'linkUp' | 'announce'>;
+
 /**
- * Reads and interprets `virtio_net_config` (§5.1.4) the way `virtnet_probe` does: MAC only with
- * `VIRTIO_NET_F_MAC`; link up unless `VIRTIO_NET_F_STATUS` says otherwise; `max_virtqueue_pairs` only
- * with MQ and a control queue, and 1 when outside 1..0x8000; MTU only with `VIRTIO_NET_F_MTU` and at
- * least 68, else 1500.
+ * The config reads of `virtio_net.c: virtnet_probe()`, in its order, for the features this driver
+ * supports: `max_virtqueue_pairs` (`virtio_cread16`) with MQ — 1 when outside 1..0x8000 or without
+ * CTRL_VQ; the MAC byte by byte inside the generation loop (`virtio_cread_bytes`) with
+ * `VIRTIO_NET_F_MAC`; `mtu` (`virtio_cread16`) with `VIRTIO_NET_F_MTU`, else 1500.
  *
  * @param vdev the device (features final)
- * @throws VirtioError from the generation loop or the config op
+ * @throws VirtioError `EINVAL` (reason `device-op`) when the MTU is now below 68 (`virtnet_validate()`
+ * dropped `VIRTIO_NET_F_MTU` for such a value); from the generation loop or the config op
  */
-export function readNetConfig(vdev: VirtioDevice): NetConfig {
-  const buf = new Uint8Array(NET_CONFIG_READ_SIZE);
-  vdev.readConfig(0, buf);
-  const view = new DataView(buf.buffer);
-  const status = vdev.hasFeature(VIRTIO_NET_F_STATUS)
-    ? view.getUint16(VIRTIO_NET_CONFIG_STATUS, true)
-    : VIRTIO_NET_S_LINK_UP;
+export function readNetProbeConfig(vdev: VirtioDevice): NetProbeConfig {
   let maxQueuePairs = VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN;
-  if (vdev.hasFeature(VIRTIO_NET_F_MQ) && vdev.hasFeature(VIRTIO_NET_F_CTRL_VQ)) {
-    const pairs = view.getUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, true);
-    if (pairs >= VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN && pairs <= VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX)
-      maxQueuePairs = pairs;
+  if (vdev.hasFeature(VIRTIO_NET_F_MQ)) maxQueuePairs = vdev.cread16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS);
+  if (
+    maxQueuePairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN ||
+    maxQueuePairs > VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX ||
+    !vdev.hasFeature(VIRTIO_NET_F_CTRL_VQ)
+  )
+    maxQueuePairs = VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN;
+  let mac: Uint8Array | undefined;
+  if (vdev.hasFeature(VIRTIO_NET_F_MAC)) {
+    mac = new Uint8Array(ETH_ALEN);
+    vdev.creadBytes(VIRTIO_NET_CONFIG_MAC, mac);
   }
   let mtu = ETH_DATA_LEN;
   if (vdev.hasFeature(VIRTIO_NET_F_MTU)) {
-    const value = view.getUint16(VIRTIO_NET_CONFIG_MTU, true);
-    if (value >= VIRTIO_NET_MIN_MTU) mtu = value;
+    mtu = vdev.cread16(VIRTIO_NET_CONFIG_MTU);
+    if (mtu < VIRTIO_NET_MIN_MTU) {
+      throw new VirtioError(
+        'EINVAL',
+        'device-op',
+        vdev.name,
+        `device ${vdev.name} mtu changed to ${mtu}, below ${VIRTIO_NET_MIN_MTU}`,
+      );
+    }
   }
+  return { mac, mtu, maxQueuePairs };
+}
+
+/**
+ * The link status as `virtio_net.c: virtnet_config_changed_work()` reads it: `status` (one
+ * `virtio_cread16`) with `VIRTIO_NET_F_STATUS`; without it nothing is read and the link is up.
+ *
+ * @param vdev the device (features final)
+ * @throws VirtioError reason `device-op` when the config op fails
+ */
+export function readNetStatus(vdev: VirtioDevice): NetLinkStatus {
+  if (!vdev.hasFeature(VIRTIO_NET_F_STATUS)) return { linkUp: true, announce: false };
+  const status = vdev.cread16(VIRTIO_NET_CONFIG_STATUS);
   return {
-    mac: vdev.hasFeature(VIRTIO_NET_F_MAC)
-      ? buf.slice(VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MAC + ETH_ALEN)
-      : undefined,
     linkUp: (status & VIRTIO_NET_S_LINK_UP) !== 0,
     announce: (status & VIRTIO_NET_S_ANNOUNCE) !== 0,
-    mtu,
-    maxQueuePairs,
   };
 }
 

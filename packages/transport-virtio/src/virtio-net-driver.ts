@@ -1,6 +1,7 @@
 import { LOGGER, type Logger } from '@vdpa-kit/core-bus';
 import {
   VIRTIO_ID_NET,
+  VIRTIO_NET_CONFIG_MTU,
   VIRTIO_NET_F_CTRL_MAC_ADDR,
   VIRTIO_NET_F_CTRL_RX,
   VIRTIO_NET_F_CTRL_VQ,
@@ -8,11 +9,11 @@ import {
   VIRTIO_NET_F_MQ,
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_F_STATUS,
+  VIRTIO_NET_MIN_MTU,
   bit,
 } from '@vdpa-kit/virtio-spec';
 import { inject, injectable } from 'inversify';
-import type { VirtioError } from './errors.js';
-import { hasFeature } from './features.js';
+import { VirtioError } from './errors.js';
 import type { ResolvedTransportVirtioOptions } from './options.js';
 import { TRANSPORT_VIRTIO_OPTIONS } from './tokens.js';
 import type { VirtioDevice } from './virtio-device.js';
@@ -32,8 +33,15 @@ export const VIRTIO_NET_DRIVER_FEATURES =
   bit(VIRTIO_NET_F_MQ) |
   bit(VIRTIO_NET_F_CTRL_MAC_ADDR);
 
-/** Features that need the control queue (§5.1.3.1). */
-const NEEDS_CTRL_VQ = bit(VIRTIO_NET_F_CTRL_RX) | bit(VIRTIO_NET_F_MQ) | bit(VIRTIO_NET_F_CTRL_MAC_ADDR);
+/**
+ * Features of the driver's table that need the control queue: `virtnet_validate_features()` refuses a
+ * device that negotiated one of them without CTRL_VQ.
+ */
+const NEEDS_CTRL_VQ: readonly (readonly [number, string])[] = [
+  [VIRTIO_NET_F_CTRL_RX, 'CTRL_RX'],
+  [VIRTIO_NET_F_MQ, 'MQ'],
+  [VIRTIO_NET_F_CTRL_MAC_ADDR, 'CTRL_MAC_ADDR'],
+];
 
 /**
  * The virtio-net driver (`virtio_net`, device id 1): creates a {@link VirtioNet} per device and
@@ -57,9 +65,27 @@ export class VirtioNetDriver implements VirtioDriver {
     @inject(TRANSPORT_VIRTIO_OPTIONS) private readonly options: ResolvedTransportVirtioOptions,
   ) {}
 
-  /** `virtnet_validate_features`: CTRL_RX, MQ and CTRL_MAC_ADDR are dropped without CTRL_VQ. */
-  validateFeatures(_vdev: VirtioDevice, features: bigint): bigint {
-    return hasFeature(features, VIRTIO_NET_F_CTRL_VQ) ? features : features & ~NEEDS_CTRL_VQ;
+  /**
+   * `virtio_net.c: virtnet_validate()`: refuses (`EINVAL`) a feature that needs the control queue
+   * without CTRL_VQ (`virtnet_validate_features()`), and with `VIRTIO_NET_F_MTU` reads the MTU
+   * (`virtio_cread16`) and drops the feature when it is below 68.
+   * @throws VirtioError `EINVAL` (reason `features`); from the config read
+   */
+  validate(vdev: VirtioDevice): void {
+    if (!vdev.hasFeature(VIRTIO_NET_F_CTRL_VQ)) {
+      for (const [n, name] of NEEDS_CTRL_VQ) {
+        if (vdev.hasFeature(n)) {
+          throw new VirtioError(
+            'EINVAL',
+            'features',
+            vdev.name,
+            `device ${vdev.name} advertises feature ${name} but not CTRL_VQ`,
+          );
+        }
+      }
+    }
+    if (vdev.hasFeature(VIRTIO_NET_F_MTU) && vdev.cread16(VIRTIO_NET_CONFIG_MTU) < VIRTIO_NET_MIN_MTU)
+      vdev.clearFeature(VIRTIO_NET_F_MTU);
   }
 
   /**
@@ -74,6 +100,11 @@ export class VirtioNetDriver implements VirtioDriver {
     });
     vdev.driverData = net;
     net.start();
+  }
+
+  /** `virtnet_open`: the interface brought up (receive buffers posted and kicked, link status read). */
+  open(vdev: VirtioDevice): void {
+    if (vdev.driverData instanceof VirtioNet) vdev.driverData.open();
   }
 
   /** `virtnet_remove`: closes the interface (reset, vqs deleted, buffers freed). */

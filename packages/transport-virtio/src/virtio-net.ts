@@ -17,8 +17,10 @@ import {
   VIRTIO_NET_F_CTRL_MAC_ADDR,
   VIRTIO_NET_F_CTRL_RX,
   VIRTIO_NET_F_CTRL_VQ,
+  VIRTIO_NET_F_MAC,
   VIRTIO_NET_F_MQ,
   VIRTIO_NET_F_MRG_RXBUF,
+  VIRTIO_NET_F_STATUS,
   VIRTIO_NET_HDR_LEGACY_SIZE,
   VIRTIO_NET_HDR_V1_SIZE,
   VIRTIO_NET_VQS_PER_PAIR,
@@ -29,7 +31,13 @@ import { NET_BUF_ALIGN } from './constants.js';
 import { VirtioError, type VirtioErrorReason } from './errors.js';
 import type { NetConfigSnapshot, NetInterface, NetQueueStats, RxBatch } from './net-interface.js';
 import type { VirtioDevice } from './virtio-device.js';
-import { type NetConfig, generateMac, netConfigSnapshot, readNetConfig } from './virtio-net-config.js';
+import {
+  type NetConfig,
+  generateMac,
+  netConfigSnapshot,
+  readNetProbeConfig,
+  readNetStatus,
+} from './virtio-net-config.js';
 import { NetControlQueue } from './virtio-net-cvq.js';
 import { NetRxQueue } from './virtio-net-rx.js';
 import { NetTxQueue } from './virtio-net-tx.js';
@@ -94,8 +102,11 @@ export class VirtioNet implements NetInterface {
     this.name = vdev.name;
     this.options = options;
     this.logger = options.logger ?? nullLogger;
-    this.config = readNetConfig(vdev);
-    // Like Linux, an absent or invalid (zero, multicast) config MAC gives way to a generated one.
+    const probed = readNetProbeConfig(vdev);
+    // With VIRTIO_NET_F_STATUS the link is down until the first status read (virtnet_probe() turns the
+    // carrier off and reads the status when the interface is opened).
+    this.config = { ...probed, linkUp: !vdev.hasFeature(VIRTIO_NET_F_STATUS), announce: false };
+    // Like Linux, an absent config MAC gives way to a generated one; so does an invalid one here.
     const configMac = this.config.mac;
     this.mac_ = configMac !== undefined && isValidEtherAddr(configMac) ? configMac : generateMac(vdev.name);
     this.configSubject = new BehaviorSubject(netConfigSnapshot(this.mac_, this.config));
@@ -143,10 +154,13 @@ export class VirtioNet implements NetInterface {
   }
 
   /**
-   * `virtnet_probe()` after the config read: finds the vqs (receiveq/transmitq per pair as pooled
-   * queues with their buffers, then the control queue), sets DRIVER_OK, posts every receive buffer,
-   * and with MQ enables all pairs with `VQ_PAIRS_SET`. On failure everything is undone (reset, vqs
-   * and their buffers freed).
+   * `virtio_net.c: virtnet_probe()` after the config reads: finds the vqs (receiveq/transmitq per pair
+   * as pooled queues with their buffers, then the control queue), defers config changes until
+   * {@link open}, sets DRIVER_OK (`virtio_device_ready()`), enables every pair with `VQ_PAIRS_SET` when
+   * MQ was negotiated (`virtnet_set_queues()`), tells the device a generated MAC with `MAC_ADDR_SET`
+   * when it has no `VIRTIO_NET_F_MAC` but `CTRL_MAC_ADDR`, and with `VIRTIO_NET_F_STATUS` leaves a
+   * status read pending (`virtio_config_changed()`). On failure everything is undone (reset, vqs and
+   * their buffers freed).
    *
    * @throws VirtioError from `findVqs`; VringError `ENOMEM` when the pools do not fit
    */
@@ -162,18 +176,18 @@ export class VirtioNet implements NetInterface {
     const infos: (VirtqueueInfo | PooledVirtqueueInfo)[] = [];
     for (let p = 0; p < pairs; p++) {
       infos.push({
-        name: `rx${p}`,
+        name: `input.${p}`,
         pool: { bufSize, writable: true, bufAlign: NET_BUF_ALIGN },
         callback: () => this.rxInterrupt(p),
       });
       infos.push({
-        name: `tx${p}`,
+        name: `output.${p}`,
         pool: { bufSize, writable: false, bufAlign: NET_BUF_ALIGN },
         callback: () => this.txInterrupt(p),
       });
     }
     const hasCvq = vdev.hasFeature(VIRTIO_NET_F_CTRL_VQ);
-    if (hasCvq) infos.push({ name: 'cvq', callback: () => this.cvqInterrupt() });
+    if (hasCvq) infos.push({ name: 'control', callback: () => this.cvqInterrupt() });
     const vqs = vdev.findVqs(infos, { queueSize: this.options.queueSize });
     try {
       const { mem, dma } = vdev;
@@ -201,19 +215,44 @@ export class VirtioNet implements NetInterface {
           onError: (err) => this.failDevice(err, 'ring', 'control queue failed'),
         });
       }
+      vdev.configDriverDisable();
       vdev.ready();
       this.state = 'open';
-      for (const rx of this.rx) rx.refill();
     } catch (err) {
       this.state = 'closed';
       this.release();
       throw err;
     }
-    if (vdev.hasFeature(VIRTIO_NET_F_MQ) && pairs > 1) {
+    if (vdev.hasFeature(VIRTIO_NET_F_MQ)) {
       this.setQueuePairs(pairs).catch((err: unknown) =>
         this.logger.warn('enabling all queue pairs failed', { dev: this.name, pairs, message: String(err) }),
       );
     }
+    if (!vdev.hasFeature(VIRTIO_NET_F_MAC) && vdev.hasFeature(VIRTIO_NET_F_CTRL_MAC_ADDR)) {
+      this.setMac(this.mac_).catch((err: unknown) =>
+        this.logger.warn('telling the device its mac failed', { dev: this.name, message: String(err) }),
+      );
+    }
+    if (vdev.hasFeature(VIRTIO_NET_F_STATUS)) vdev.configChanged();
+  }
+
+  /**
+   * `virtio_net.c: virtnet_open()`: posts every receive buffer of each pair and kicks it
+   * (`try_fill_recv()`), then lets config changes through (`virtio_config_driver_enable()`), which
+   * reads the link status left pending by {@link start}. The virtio bus calls it once the probe
+   * completed. Does nothing unless the interface is open.
+   * @throws VirtioError when the device broke a receive ring (the device is marked FAILED first)
+   */
+  open(): void {
+    if (this.state !== 'open') return;
+    for (let p = 0; p < this.rx.length; p++) {
+      try {
+        this.rx[p].refill();
+      } catch (err) {
+        throw this.failDevice(err, 'ring', `receive refill on queue ${p} failed`);
+      }
+    }
+    this.vdev.configDriverEnable();
   }
 
   /**
@@ -391,15 +430,14 @@ export class VirtioNet implements NetInterface {
   }
 
   /**
-   * The driver's `config_changed` hook: re-reads the config and emits on `config$`. Only the link
-   * status changes at run time (as in `virtnet_config_changed_work`); MAC, MTU and queue pairs keep
-   * their probe-time values, which the buffers and queues were sized for.
+   * The driver's `config_changed` hook (`virtio_net.c: virtnet_config_changed_work()`): with
+   * `VIRTIO_NET_F_STATUS` reads the status and emits on `config$`; without it reads nothing. MAC, MTU
+   * and queue pairs keep their probe-time values, which the buffers and queues were sized for.
    * @throws VirtioError from the config read
    */
   configChanged(): void {
-    if (this.state !== 'open') return;
-    const fresh = readNetConfig(this.vdev);
-    this.config = { ...this.config, linkUp: fresh.linkUp, announce: fresh.announce };
+    if (this.state !== 'open' || !this.vdev.hasFeature(VIRTIO_NET_F_STATUS)) return;
+    this.config = { ...this.config, ...readNetStatus(this.vdev) };
     this.emitConfig();
   }
 

@@ -37,24 +37,32 @@ describe('VirtioVdpaDriver bring-up', () => {
     const driverOk = ACK_DRIVER_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
     const end = ops.findIndex((e) => e.op === 'setStatus' && e.args?.[0] === driverOk);
     expect(end).toBeGreaterThan(0);
+    // Every status write follows a status read (virtio_add_status, virtio_device_ready).
     expect(names.slice(0, end + 1)).toEqual([
       'getDeviceId',
       'getVendorId',
       'reset',
+      'getStatus',
       'setStatus',
+      'getStatus',
       'setStatus',
       'getDeviceFeatures',
       'setDriverFeatures',
+      // virtnet_validate reads the MTU before FEATURES_OK.
+      'getConfig',
+      'getStatus',
       'setStatus',
       'getStatus',
-      // virtnet_probe reads the config (generation loop) between FEATURES_OK and find_vqs.
+      // virtnet_probe reads the MAC byte by byte inside the generation loop, then the MTU.
+      'getGeneration',
+      ...Array<string>(6).fill('getConfig'),
       'getGeneration',
       'getConfig',
-      'getGeneration',
-      ...SETUP_VQ, // rx0
-      ...SETUP_VQ, // tx0
-      ...SETUP_VQ, // cvq
+      ...SETUP_VQ, // input.0
+      ...SETUP_VQ, // output.0
+      ...SETUP_VQ, // control
       'setConfigCb',
+      'getStatus',
       'setStatus',
     ]);
     const statuses = ops.filter((e) => e.op === 'setStatus').map((e) => e.args?.[0]);
@@ -112,7 +120,7 @@ describe('VirtioVdpaDriver bring-up', () => {
     expect(late).toEqual(['vdpa0']);
   });
 
-  it('refuses device id 0 with EINVAL before touching the device', () => {
+  it('refuses device id 0 with EINVAL before touching the device (virtio_vdpa_probe)', () => {
     const s = makeStack();
     const device = addFakeNet(s, { deviceId: 0 });
     expect(busEvent(s.events, 'probe_failed')).toMatchObject({ err: 'EINVAL' });

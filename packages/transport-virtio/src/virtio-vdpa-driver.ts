@@ -22,8 +22,10 @@ export const VIRTIO_VDPA_DRIVER_NAME = 'virtio_vdpa';
 /**
  * `virtio_vdpa` (drivers/virtio/virtio_vdpa.c): the vDPA bus driver that turns a vDPA device into a virtio
  * device. `probe` reads the device id (0 → `EINVAL`) and vendor id, creates a {@link VirtioDevice} over the
- * handle and adds it to the {@link VirtioBus}, which probes the virtio driver for that id; `remove` runs the
- * virtio driver's remove, resets the device, deactivates every vq and frees the rings. Rings and buffers come
+ * handle and adds it to the {@link VirtioBus}, which probes the virtio driver for that id; the vDPA device
+ * stays bound when the virtio driver's probe fails (`register_virtio_device()` succeeds regardless).
+ * `remove` runs `virtio_dev_remove()` when a virtio driver is bound: the driver's remove (reset, every vq
+ * deactivated, rings freed), then ACKNOWLEDGE put back. Rings and buffers come
  * from the stack's `DMA_ALLOCATOR` (shared with any other transport), or from an allocator of its own over
  * the `dmaBase`/`dmaSize` range when the options give one.
  *
@@ -71,8 +73,11 @@ export class VirtioVdpaDriver implements VdpaDriver {
   }
 
   /**
-   * `virtio_vdpa_probe`.
-   * @throws VirtioError `EINVAL` (reason `device-id`) for device id 0; the virtio driver's probe error
+   * `virtio_vdpa.c: virtio_vdpa_probe()`: the device id (0 → `EINVAL`) and vendor id, then
+   * `register_virtio_device()`. A virtio driver whose probe fails leaves the device FAILED on the virtio
+   * bus (`probeError`), and this driver bound.
+   * @throws VirtioError `EINVAL` (reason `device-id`) for device id 0; VdpaError from the reset or the
+   * ACKNOWLEDGE write
    */
   probe(handle: DeviceHandle): void {
     const deviceId = handle.getDeviceId();
@@ -96,15 +101,16 @@ export class VirtioVdpaDriver implements VdpaDriver {
     try {
       this.virtioBus.add(vdev);
     } catch (err) {
-      // A driver that failed after creating vqs must not leave rings the device may still use.
-      if (vdev.virtqueues.length > 0) vdev.teardown();
       vdev.dispose();
       throw err;
     }
     this.bound.set(handle.name, vdev);
   }
 
-  /** `virtio_vdpa_remove`: the virtio driver's remove, reset, `setVqReady(false)` per vq, rings freed. */
+  /**
+   * `virtio_vdpa.c: virtio_vdpa_remove()` → `unregister_virtio_device()`: with a virtio driver bound, its
+   * remove (reset, `setVqReady(false)` per vq, rings freed), the status read and ACKNOWLEDGE written back.
+   */
   remove(handle: DeviceHandle): void {
     const vdev = this.bound.get(handle.name);
     if (vdev === undefined) return;

@@ -216,12 +216,13 @@ export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** An interceptor answering every `getConfig` with the start of `config`, without the device. */
+/** An interceptor answering every `getConfig` from `config` at the read's offset, without the device. */
 export function answerConfig(config: Uint8Array): Interceptor {
   return (call, next) => {
     if (call.op !== 'getConfig') return next();
+    const offset = call.args[0] as number;
     const buf = call.args[1] as Uint8Array;
-    buf.set(config.subarray(0, buf.length));
+    buf.set(config.subarray(offset, offset + buf.length));
     return undefined;
   };
 }

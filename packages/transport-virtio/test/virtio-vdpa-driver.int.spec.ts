@@ -5,10 +5,14 @@ import { VirtioError } from '../src/index.js';
 import { addLoopbackDevice, addMvnet, addVdpasim, deviceStack, readyVqs, vstat } from './devices.js';
 import { collectFrames, driverOps, makeFrame } from './harness.js';
 import { corruptLastAvailOnKick, vqRing } from './ring-corruption.js';
-import { VIRTIO_CONFIG_S_FAILED, VIRTIO_CONFIG_S_NEEDS_RESET } from '@vdpa-kit/virtio-spec';
+import {
+  VIRTIO_CONFIG_S_ACKNOWLEDGE,
+  VIRTIO_CONFIG_S_FAILED,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+} from '@vdpa-kit/virtio-spec';
 
 describe('VirtioVdpaDriver remove', () => {
-  it('resets, deactivates every vq and frees every ring and buffer on unbind (vdpasim_net, 2 pairs)', () => {
+  it('resets, deactivates every vq, frees every ring and buffer and acknowledges the device again on unbind (vdpasim_net, 2 pairs)', () => {
     const s = deviceStack();
     const freeBefore = s.driver.dma.available();
     const sim = addVdpasim(s, { net: { maxVqPairs: 2 } });
@@ -18,6 +22,7 @@ describe('VirtioVdpaDriver remove', () => {
     const mark = s.events.length;
     s.bus.unbind('vdpa0');
     const names = driverOps(s.events.slice(mark)).map((e) => [e.op, ...(e.args ?? [])]);
+    // virtnet_remove (reset, del_vqs), then virtio_dev_remove: status read, ACKNOWLEDGE put back.
     expect(names).toEqual([
       ['reset'],
       ['setVqReady', 0, false],
@@ -25,9 +30,12 @@ describe('VirtioVdpaDriver remove', () => {
       ['setVqReady', 2, false],
       ['setVqReady', 3, false],
       ['setVqReady', 4, false],
+      ['getStatus'],
+      ['getStatus'],
+      ['setStatus', VIRTIO_CONFIG_S_ACKNOWLEDGE],
     ]);
     expect(readyVqs(sim, 5)).toEqual([]);
-    expect(sim.status).toBe(0);
+    expect(sim.status).toBe(VIRTIO_CONFIG_S_ACKNOWLEDGE);
     expect(sim.activePairs).toBe(1);
     expect(s.driver.dma.available()).toBe(freeBefore);
     expect(s.vbus.devices()).toEqual([]);
@@ -53,7 +61,7 @@ describe('VirtioVdpaDriver remove', () => {
 });
 
 describe.each(['mvnet', 'vdpasim_net'] as const)('VirtioVdpaDriver and a corrupt ring (%s)', (mgmtdev) => {
-  it('survives a device that finds the available ring corrupt: NEEDS_RESET, needs-reset, reset on removal', () => {
+  it('survives a device that finds the available ring corrupt: NEEDS_RESET, needs-reset, reset and ACKNOWLEDGE on removal', () => {
     const s = deviceStack();
     s.bus.addInterceptor(corruptLastAvailOnKick(s.mem, () => vqRing(s.events, 1), 1));
     const ops = addLoopbackDevice(s, mgmtdev);
@@ -75,6 +83,7 @@ describe.each(['mvnet', 'vdpasim_net'] as const)('VirtioVdpaDriver and a corrupt
     ops.kickVq(1);
     expect(vstat(s, 1, 'tx packets')).toBe(0n);
     s.bus.unbind('vdpa0');
-    expect(ops.getStatus()).toBe(0);
+    // Reset by the driver's remove, then acknowledged again by virtio_dev_remove.
+    expect(ops.getStatus()).toBe(VIRTIO_CONFIG_S_ACKNOWLEDGE);
   });
 });
