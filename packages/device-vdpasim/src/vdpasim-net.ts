@@ -209,10 +209,12 @@ export class VdpasimNet extends Vdpasim implements VdpasimNetDatapath, VdpasimNe
     return this.ctrlVq ? this.vqs[this.cvqIndex()] : undefined;
   }
 
-  /** `MAC_ADDR_SET` from the control queue: the driver's own change, so no config callback. */
+  /**
+   * `MAC_ADDR_SET` from the control queue (`vdpasim_handle_ctrl_mac()`): the driver's own change, so no
+   * config callback, and the generation does not move (the kernel's moves only on reset).
+   */
   setMac(mac: Uint8Array): void {
     this.config.set(mac.subarray(0, ETH_ALEN), VIRTIO_NET_CONFIG_MAC);
-    this.bumpGeneration();
   }
 
   /** `RX_PROMISC` / `RX_ALLMULTI`. */
