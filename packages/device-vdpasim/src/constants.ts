@@ -57,6 +57,13 @@ export const VDPASIM_NET_MAX_VQP = 8;
  */
 export const VDPASIM_NET_MAX_SUPPORTED_VQS = 2 * VDPASIM_NET_MAX_VQP + 1;
 
+/**
+ * Most bytes of a frame, virtio-net header included, that `vdpasim_net_work()` moves: its bounce
+ * buffer is one page (`kvmalloc(PAGE_SIZE)` in `vdpasim_net_dev_add()`, 4096 bytes on x86-64). A longer
+ * frame is cut there, and the counters count what was moved.
+ */
+export const VDPASIM_NET_BUFFER_SIZE = 4096;
+
 /** MTU a `vdpasim_net` device reports when none is provisioned (vdpa_sim_net.c). */
 export const VDPASIM_NET_DEFAULT_MTU = 1500;
 

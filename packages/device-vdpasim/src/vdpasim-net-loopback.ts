@@ -6,6 +6,7 @@ import {
   VringhLoopback,
   type VringhLoopbackFilter,
 } from '@vdpa-kit/vring';
+import { VDPASIM_NET_BUFFER_SIZE } from './constants.js';
 import type { VdpasimNetFilter } from './vdpasim-net-filter.js';
 import type { VdpasimNetStats } from './vdpasim-net-stats.js';
 import type { VdpasimVirtqueue } from './vdpasim-vq.js';
@@ -32,30 +33,38 @@ export interface VdpasimNetDatapath {
 
 /** Module-local copy of `ETH_ALEN`: an imported binding is re-read and checked on every use. */
 const DEST_LEN = ETH_ALEN;
+/** Module-local copy of {@link VDPASIM_NET_BUFFER_SIZE}: the most bytes of a frame a pass moves. */
+const FRAME_MAX = VDPASIM_NET_BUFFER_SIZE;
 
 /**
  * The loopback datapath of one queue pair (the body of `vdpasim_net_work`, vdpa_sim_net.c, with one
  * work per pair): every frame the driver transmits on the pair's TX queue is received on the same
  * pair's RX queue if the receive filter accepts it.
  *
- * Frames in simple chains (one descriptor each, the usual case) take vring's one-pass fast path
- * (`VringhLoopback`), which copies TX into RX and completes both with no list in between. It stops
- * before any chain it does not handle, and the per-chain path takes that one TX chain with the rules
- * of the kernel's work function: filter on its destination address (read in place when the first
- * segment holds the header and the address, else copied with the header into a fixed scratch buffer;
- * refused → `rx drops`, TX completed with 0); take an RX chain (none → `rx overruns`, TX completed
- * with 0, the pass stops until the next kick); an RX chain too small for the frame → `rx errors`,
- * both completed with 0; otherwise copy header and frame TX → RX with `Iov.copyTo` (no bounce
- * buffer), complete TX with 0 and RX with the bytes written. The used rings and counters end up as
- * with one chain at a time, in ring order (except for guest buffers that overlap the rings' index
- * fields, which the fast path reads and publishes once per pass: see `VringhLoopback`). Nothing is
- * allocated per frame.
+ * The kernel's rules, per TX chain: count it in `tx packets`; move at most
+ * {@link VDPASIM_NET_BUFFER_SIZE} bytes of it, header included (its PAGE_SIZE bounce buffer), and count
+ * those in `tx bytes`; filter on the destination address (refused → `rx drops`, TX completed with 0);
+ * take an RX chain (none, or a bad one → `rx overruns`, TX completed with 0, the pass stops until the
+ * next kick); write what fits of the moved bytes into it (`vringh_iov_push_iotlb()`), count the frame
+ * in `rx packets` and the bytes in `rx bytes`, complete TX with 0 and RX with the bytes written. An RX
+ * chain that takes no byte → `rx errors` and the pass stops; the kernel then completes neither chain,
+ * here both are completed with 0 (docs/kernel-differences.md).
+ *
+ * Frames in simple chains (one descriptor of at most {@link VDPASIM_NET_BUFFER_SIZE} bytes, an RX buffer
+ * that holds it: the usual case) take vring's one-pass fast path (`VringhLoopback`), which copies TX
+ * into RX and completes both with no list in between. It stops before any chain it does not handle,
+ * and the per-chain path takes that one TX chain with `getdesc`: the destination address is read in
+ * place when the first segment holds the header and the address, else copied with the header into a
+ * fixed scratch buffer; the frame is copied TX → RX with `Iov.copyTo` (no bounce buffer). The used
+ * rings and counters end up as with one chain at a time, in ring order (except for guest buffers that
+ * overlap the rings' index fields, which the fast path reads and publishes once per pass: see
+ * `VringhLoopback`). Nothing is allocated per frame.
  *
  * A pass handles at most `workBudget` frames and returns true (requeue) when it stopped on the budget.
  * Notifications are decided once per pass and queue with `needNotify`, then the callbacks run, last.
- * Bad guest input (a `VringError`) counts in the failing queue's errors and stops that queue until
- * reset; a TX chain taken before the RX side failed is completed rather than leaked; the pass never
- * throws.
+ * Bad guest input (a `VringError`) counts in the failing queue's counters (`tx errors`, `rx overruns`
+ * for the RX chain, `rx errors` for the copy) and stops that queue until reset; a TX chain taken before
+ * the RX side failed is completed rather than leaked; the pass never throws.
  */
 export class VdpasimNetLoopback implements Work {
   private readonly scratch = new Uint8Array(VIRTIO_NET_HDR_V1_SIZE + ETH_ALEN);
@@ -107,6 +116,8 @@ export class VdpasimNetLoopback implements Work {
     let rxOverruns = 0;
     let failed = false;
     let failure: unknown;
+    // Set while the RX chain is taken: a failure there counts as an overrun (vdpasim_net_work()).
+    let takingRx = false;
     try {
       for (;;) {
         if (budget === 0) {
@@ -115,7 +126,7 @@ export class VdpasimNetLoopback implements Work {
         }
         // The one-pass fast path first; it stops before any chain it does not handle.
         at = tx;
-        const fast = loopback.run(txv, rxv, budget, this.accept);
+        const fast = loopback.run(txv, rxv, budget, this.accept, FRAME_MAX);
         txPackets += loopback.txChains;
         txBytes += loopback.txBytes;
         rxPackets += loopback.rxChains;
@@ -130,9 +141,11 @@ export class VdpasimNetLoopback implements Work {
         txHead = txv.getdesc(riov, null);
         if (txHead < 0) break;
         budget--;
+        // vdpasim_net_work() pulls at most PAGE_SIZE into its bounce buffer: the rest is not moved.
         const total = riov.totalLength;
+        const len = total < FRAME_MAX ? total : FRAME_MAX;
         txPackets++;
-        txBytes += total;
+        txBytes += len;
         // The destination address is read where it lies when one segment holds it with the header;
         // otherwise header and address are copied out (two pieces of at most 16 bytes, which vring's
         // Iov copies without allocating) and written back in front of the rest of the frame.
@@ -154,7 +167,9 @@ export class VdpasimNetLoopback implements Work {
           continue;
         }
         at = rx;
+        takingRx = true;
         const rxHead = rxv.getdesc(null, wiov);
+        takingRx = false;
         if (rxHead < 0) {
           rxOverruns++;
           at = tx;
@@ -163,21 +178,22 @@ export class VdpasimNetLoopback implements Work {
           txDone++;
           break;
         }
-        let written = 0;
-        if (wiov.totalLength < total) {
-          rxErrors++;
-        } else {
-          if (n > 0) written = wiov.push(scratch, 0, hdrLen) + wiov.push(scratch, hdrLen, DEST_LEN);
-          written += riov.copyTo(wiov);
-          rxPackets++;
-          rxBytes += written;
-        }
+        // vringh_iov_push_iotlb() writes what fits: a small RX buffer gets the start of the frame.
+        let written = n > 0 ? wiov.push(scratch, 0, n) : 0;
+        written += riov.copyTo(wiov, len - n);
         rxv.complete(rxHead, written);
         rxDone++;
         at = tx;
         txv.complete(txHead, 0);
         txHead = -1;
         txDone++;
+        if (written === 0) {
+          // vdpasim_net_work(): nothing written is an RX error and ends the pass.
+          rxErrors++;
+          break;
+        }
+        rxPackets++;
+        rxBytes += written;
       }
     } catch (err) {
       failed = true;
@@ -193,7 +209,7 @@ export class VdpasimNetLoopback implements Work {
     stats.rxOverruns[pair] += rxOverruns;
     if (failed) {
       more = false;
-      this.fail(at, failure);
+      this.fail(at, failure, takingRx);
       // A TX chain taken before the RX side failed is given back rather than leaked.
       if (txHead >= 0 && at !== tx) {
         try {
@@ -220,10 +236,16 @@ export class VdpasimNetLoopback implements Work {
     }
   }
 
-  private fail(vq: VdpasimVirtqueue, err: unknown): void {
+  /**
+   * Counts bad guest input on `vq` and reports it; `overrun`: it came from taking the RX chain, which
+   * `vdpasim_net_work()` counts in `rx overruns` as it counts an empty RX ring.
+   */
+  private fail(vq: VdpasimVirtqueue, err: unknown, overrun = false): void {
     if (vq.broken) return;
-    if (vq === this.tx) this.dp.stats.txErrors[this.pair]++;
-    else this.dp.stats.rxErrors[this.pair]++;
+    const stats = this.dp.stats;
+    if (vq === this.tx) stats.txErrors[this.pair]++;
+    else if (overrun) stats.rxOverruns[this.pair]++;
+    else stats.rxErrors[this.pair]++;
     this.dp.guestError(vq, err);
   }
 }

@@ -71,8 +71,10 @@ export interface VdpasimNetOptions extends VdpasimOptions {
  * without the one it depends on).
  *
  * Config space (`virtio_net_config`, 24 bytes): MAC, status (`LINK_UP` while {@link linkUp},
- * rewritten on every read), `max_virtqueue_pairs` (N when MQ is offered) and MTU. Only a legacy driver
- * (VERSION_1 not negotiated) may write the MAC through `setConfig`; other writes are ignored.
+ * rewritten on every read, as `vdpasim_net_get_config()` does), `max_virtqueue_pairs` (N when MQ is
+ * offered) and MTU. `setConfig` stores whatever the driver writes (`vdpasim_set_config()`; vdpa_sim_net
+ * has no `dev_attr.set_config`), so a written MAC is the filter's MAC and `dev config show` reports
+ * it; a reset leaves the config space alone.
  *
  * @example
  * const net = new VdpasimNet({ name: 'vdpa0', maxVqPairs: 2 }, { mem, workQueue, logger });
@@ -133,6 +135,7 @@ export class VdpasimNet extends Vdpasim implements VdpasimNetDatapath, VdpasimNe
     this.stats = new VdpasimNetStats(resolved.pairs);
     if (options.mac !== undefined) this.config.set(options.mac, VIRTIO_NET_CONFIG_MAC);
     this.configView.setUint16(VIRTIO_NET_CONFIG_MTU, resolved.mtu, true);
+    if (this.mqOffered) this.configView.setUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, resolved.pairs, true);
     this.filter = new VdpasimNetFilter(
       this.config.subarray(VIRTIO_NET_CONFIG_MAC, VIRTIO_NET_CONFIG_MAC + ETH_ALEN),
     );
@@ -206,10 +209,12 @@ export class VdpasimNet extends Vdpasim implements VdpasimNetDatapath, VdpasimNe
     return this.ctrlVq ? this.vqs[this.cvqIndex()] : undefined;
   }
 
-  /** `MAC_ADDR_SET` from the control queue: the driver's own change, so no config callback. */
+  /**
+   * `MAC_ADDR_SET` from the control queue (`vdpasim_handle_ctrl_mac()`): the driver's own change, so no
+   * config callback, and the generation does not move (the kernel's moves only on reset).
+   */
   setMac(mac: Uint8Array): void {
     this.config.set(mac.subarray(0, ETH_ALEN), VIRTIO_NET_CONFIG_MAC);
-    this.bumpGeneration();
   }
 
   /** `RX_PROMISC` / `RX_ALLMULTI`. */
@@ -250,18 +255,9 @@ export class VdpasimNet extends Vdpasim implements VdpasimNetDatapath, VdpasimNe
     throw new VdpaError('EINVAL', `vq index ${idx} of device ${this.attr.name} has no statistics`);
   }
 
+  // vdpasim_net_get_config(): only the status is rewritten before a read.
   protected override refreshConfig(): void {
     this.configView.setUint16(VIRTIO_NET_CONFIG_STATUS, this.linkUp_ ? VIRTIO_NET_S_LINK_UP : 0, true);
-    this.configView.setUint16(VIRTIO_NET_CONFIG_MAX_VQ_PAIRS, this.mqOffered ? this.maxVqPairs : 0, true);
-  }
-
-  protected override writeConfig(offset: number, buf: Uint8Array): void {
-    // virtio 1.2 §5.1.4: the MAC is writable by legacy drivers only; the rest is read-only.
-    if ((this.features & bit(VIRTIO_F_VERSION_1)) !== 0n) return;
-    for (let i = 0; i < buf.length; i++) {
-      const at = offset + i;
-      if (at >= VIRTIO_NET_CONFIG_MAC && at < VIRTIO_NET_CONFIG_MAC + ETH_ALEN) this.config[at] = buf[i];
-    }
   }
 
   protected override onReset(): void {

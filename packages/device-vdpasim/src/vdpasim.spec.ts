@@ -77,7 +77,10 @@ describe('vdpasim core ops', () => {
     const { handle } = add('vdpa0');
     expect(codeOf(() => handle.kickVq(3))).toBe('EINVAL');
     expect(codeOf(() => handle.getVqReady(-1))).toBe('EINVAL');
-    expect(codeOf(() => handle.setVqNum(0, 512))).toBe('EINVAL');
+    // set_vq_num takes a u32 (vdpa_config_ops); anything else cannot be one.
+    expect(codeOf(() => handle.setVqNum(0, -1))).toBe('EINVAL');
+    expect(codeOf(() => handle.setVqNum(0, 2 ** 32))).toBe('EINVAL');
+    expect(codeOf(() => handle.setVqNum(0, 1.5))).toBe('EINVAL');
     expect(codeOf(() => handle.setVqState(0, { kind: 'split', availIndex: 0x10000 }))).toBe('EINVAL');
     expect(
       codeOf(() =>
@@ -95,12 +98,58 @@ describe('vdpasim core ops', () => {
     expect(codeOf(() => handle.setGroupAsid(0, 2))).toBe('EINVAL');
   });
 
-  it('refuses to make a vq ready with a size that is not a power of two', () => {
-    const { add } = simStack();
+  // vdpa_sim.c: vdpasim_set_vq_num() stores any size; get_vq_num_max stays VDPASIM_QUEUE_MAX (256)
+  it('vdpasim_set_vq_num() stores any size, and a 1024-entry ring carries frames', () => {
+    const { add, mem } = simStack();
+    const { handle } = add('vdpa0', { net: { mac: new Uint8Array(MAC) } });
+    for (const num of [0, 300, 512, 0x10000, 2 ** 32 - 1])
+      expect(codeOf(() => handle.setVqNum(0, num))).toBeUndefined();
+    const drv = new SimNetDriver(handle, mem, { num: 1024 });
+    expect(handle.getVqNumMax()).toBe(256);
+    expect(handle.getVqSize(0)).toBe(1024);
+    const frames = [1, 2, 3].map((seed) => ethFrame(MAC, 46, seed));
+    for (const f of frames) drv.send(f);
+    expect(drv.received[0]).toEqual(frames);
+    expect(handle.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET).toBe(0);
+  });
+
+  // vdpa_sim.c: vdpasim_queue_ready() ignores what vringh_init_iotlb() returns; vringh.c:
+  // vringh_init_kern() refuses 0, more than 0xffff and a size that is not a power of two before it
+  // touches the vring, so the vring keeps its size, areas and indices, and last_used_idx is set to
+  // last_avail_idx all the same.
+  it('vdpasim_queue_ready() ignores a size vringh_init_kern() refuses: the vq is ready on the ring it had', () => {
+    const { add, mem } = simStack();
+    const { handle } = add('vdpa0', { net: { mac: new Uint8Array(MAC) } });
+    const drv = new SimNetDriver(handle, mem, { num: 16 });
+    drv.send(ethFrame(MAC, 46, 1));
+    for (const bad of [0, 100, 0x10000]) {
+      handle.setVqReady(1, false);
+      handle.setVqNum(1, bad);
+      expect(codeOf(() => handle.setVqReady(1, true))).toBeUndefined();
+      expect(handle.getVqReady(1)).toBe(true);
+    }
+    // get_vq_size answers the stored size as a u16 (vdpasim_get_vq_size()).
+    expect(handle.getVqSize(1)).toBe(0);
+    drv.send(ethFrame(MAC, 46, 2));
+    expect(drv.received[0]).toEqual([ethFrame(MAC, 46, 1), ethFrame(MAC, 46, 2)]);
+    expect(handle.getVqState(1)).toEqual({ kind: 'split', availIndex: 2 });
+    expect(drv.reclaimTx()).toBe(2);
+    expect(handle.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET).toBe(0);
+  });
+
+  // vdpa_sim.c: vdpasim_vq_reset() leaves vq->num alone, so a reset keeps the programmed size
+  it('vdpasim_vq_reset() keeps the size set_vq_num gave', () => {
+    const { add, mem } = simStack();
     const { handle } = add('vdpa0');
-    handle.setVqNum(0, 100);
-    expect(codeOf(() => handle.setVqReady(0, true))).toBe('EINVAL');
-    expect(handle.getVqReady(0)).toBe(false);
+    new SimNetDriver(handle, mem, { num: 32 });
+    handle.reset();
+    handle.setStatus(
+      VIRTIO_CONFIG_S_ACKNOWLEDGE |
+        VIRTIO_CONFIG_S_DRIVER |
+        VIRTIO_CONFIG_S_FEATURES_OK |
+        VIRTIO_CONFIG_S_DRIVER_OK,
+    );
+    expect(handle.getVqSize(0)).toBe(32);
   });
 
   it('gets and sets the split vq state', () => {
@@ -143,14 +192,37 @@ describe('vdpasim core ops', () => {
     expect(again.received[0]).toHaveLength(1);
   });
 
-  it('treats status 0 as a reset', () => {
+  // vdpa_sim.c: vdpasim_set_status() stores the status and sets running to its DRIVER_OK bit; the
+  // reset is the reset op (vdpasim_reset() → vdpasim_compat_reset() → vdpasim_do_reset()), which
+  // vdpa_reset() calls
+  it('vdpasim_set_status(0) stores 0 and stops the datapath; only the reset op resets', () => {
     const { add, mem } = simStack();
-    const { handle } = add('vdpa0');
-    new SimNetDriver(handle, mem);
+    const { handle } = add('vdpa0', { net: { mac: new Uint8Array(MAC) } });
+    const drv = new SimNetDriver(handle, mem);
+    const features = handle.getDriverFeatures();
+    const generation = handle.getGeneration();
     handle.setStatus(0);
+    expect(handle.getStatus()).toBe(0);
+    for (let idx = 0; idx < 3; idx++) expect(handle.getVqReady(idx)).toBe(true);
+    expect(handle.getDriverFeatures()).toBe(features);
+    expect(handle.getGeneration()).toBe(generation);
+    drv.send(ethFrame(MAC, 46, 1));
+    expect(drv.received[0]).toHaveLength(0);
+    expect(handle.getVqState(1)).toEqual({ kind: 'split', availIndex: 0 });
+    // DRIVER_OK again: running again; the frame waits for the next kick (vdpasim_kick_vq()).
+    handle.setStatus(
+      VIRTIO_CONFIG_S_ACKNOWLEDGE |
+        VIRTIO_CONFIG_S_DRIVER |
+        VIRTIO_CONFIG_S_FEATURES_OK |
+        VIRTIO_CONFIG_S_DRIVER_OK,
+    );
+    handle.kickVq(1);
+    expect(drv.received[0]).toEqual([ethFrame(MAC, 46, 1)]);
+    handle.reset();
     expect(handle.getStatus()).toBe(0);
     expect(handle.getVqReady(0)).toBe(false);
     expect(handle.getDriverFeatures()).toBe(0n);
+    expect(handle.getGeneration()).toBe(generation + 1);
   });
 
   it('keeps mappings across reset unless CLEAN_MAP is given', () => {
@@ -183,19 +255,34 @@ describe('vdpasim core ops', () => {
     expect([...mac]).toEqual(MAC);
   });
 
-  it('lets only a legacy driver write the mac through the config space', () => {
-    const { add } = simStack();
+  // vdpa_sim.c: vdpasim_set_config() copies the write into the config space (vdpa_sim_net has no
+  // dev_attr.set_config); vdpasim_net_get_config() rewrites only the status on a read
+  it('vdpasim_set_config() stores what any driver writes, and dev config show reports it', () => {
+    const { add, bus } = simStack();
     const { handle, sim } = add('vdpa0', { net: { mac: new Uint8Array(MAC) } });
     handle.setDriverFeatures(BASE);
+    const generation = handle.getGeneration();
     handle.setConfig(0, new Uint8Array([2, 2, 2, 2, 2, 2]));
-    expect([...sim.mac]).toEqual(MAC);
-    handle.reset();
-    handle.setDriverFeatures(bit(VIRTIO_F_ACCESS_PLATFORM));
-    handle.setConfig(2, new Uint8Array([9, 9, 9, 9, 9, 9]));
-    expect([...sim.mac]).toEqual([0x00, 0x11, 9, 9, 9, 9]);
+    handle.setConfig(10, new Uint8Array([0x28, 0x23])); // MTU 9000
+    handle.setConfig(6, new Uint8Array([0, 0])); // status: rewritten on the next read
+    expect([...sim.mac]).toEqual([2, 2, 2, 2, 2, 2]);
     const mtu = new Uint8Array(2);
     handle.getConfig(10, mtu);
-    expect(new DataView(mtu.buffer).getUint16(0, true)).toBe(1500);
+    expect(new DataView(mtu.buffer).getUint16(0, true)).toBe(9000);
+    const status = new Uint8Array(2);
+    handle.getConfig(6, status);
+    expect([...status]).toEqual([1, 0]);
+    expect(handle.getGeneration()).toBe(generation);
+    const shown = bus.devConfig('vdpa0');
+    expect([...(shown.net?.mac ?? [])]).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(shown.net?.mtu).toBe(9000);
+    // A legacy driver writes the same way, and the config space survives reset (vdpasim_do_reset()).
+    handle.reset();
+    handle.setDriverFeatures(bit(VIRTIO_F_ACCESS_PLATFORM));
+    handle.setConfig(2, new Uint8Array([9, 9, 9, 9]));
+    expect([...sim.mac]).toEqual([2, 2, 9, 9, 9, 9]);
+    handle.getConfig(10, mtu);
+    expect(new DataView(mtu.buffer).getUint16(0, true)).toBe(9000);
   });
 
   it('rewrites the link status on every read and signals link changes', () => {

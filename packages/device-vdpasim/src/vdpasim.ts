@@ -1,5 +1,7 @@
 import {
+  U16_MASK,
   U16_MAX,
+  U32_MAX,
   VDPA_RESET_F_CLEAN_MAP,
   VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK,
   VIRTIO_CONFIG_S_DRIVER_OK,
@@ -63,17 +65,18 @@ export interface VdpasimDeps {
  *
  * Datapath model: `kickVq` queues the device type's work for that vq on the `WorkQueue` (while
  * suspended after DRIVER_OK it only records a pending kick, which `resume` replays); works process
- * rings only while the device is running with DRIVER_OK. Guest errors met by a work go to
- * {@link guestError}: the queue stops until reset, the status gains `DEVICE_NEEDS_RESET` and the
- * config-change callback runs.
+ * rings only while the device is running with DRIVER_OK. `setStatus` only stores the status and the
+ * running flag: a ring filled before DRIVER_OK waits for the next kick, and `setStatus(0)` stops the
+ * datapath without resetting anything (the reset is the `reset` op, which `vdpa_reset()` calls).
+ * Guest errors met by a work go to {@link guestError}: the queue stops until reset, the status gains
+ * `DEVICE_NEEDS_RESET` and the config-change callback runs.
  *
- * Beyond the kernel: the config-change callback is stored and used (link changes, NEEDS_RESET, MAC
- * changes by the management device); `setStatus(0)` resets, as the virtio spec says; the
- * `DRIVER_OK` edge processes rings the driver filled before it; `DEVICE_NEEDS_RESET` stays set until
- * reset whatever the driver writes.
+ * Beyond the kernel (docs/kernel-differences.md): the config-change callback is stored and used (link
+ * changes, NEEDS_RESET, MAC changes by the management device); `DEVICE_NEEDS_RESET` stays set until
+ * reset whatever the driver writes; a group or address space out of range is refused.
  *
- * Op errors are `VdpaError`: `EINVAL` for a vq index, group, address space, size, status or state out
- * of range, and as documented per op.
+ * Op errors are `VdpaError`: `EINVAL` for a vq index, group, address space, status or state out of
+ * range or a value of the wrong type, and as documented per op.
  */
 export abstract class Vdpasim implements VdpaConfigOps {
   /** The simulated virtqueues, by index. */
@@ -110,7 +113,7 @@ export abstract class Vdpasim implements VdpaConfigOps {
     this.logger = deps.logger;
     this.iommu = new VdpasimIommu(attr.nas, attr.maxIotlbEntries);
     const as0 = this.iommu.iotlb(0);
-    this.vqs = Array.from({ length: attr.nvqs }, (_, idx) => new VdpasimVirtqueue(idx, as0));
+    this.vqs = Array.from({ length: attr.nvqs }, (_, idx) => new VdpasimVirtqueue(idx, as0, deps.mem));
     this.config = new Uint8Array(attr.configSize);
     this.configView = new DataView(this.config.buffer);
     this.groupAsid = new Array<number>(attr.ngroups).fill(0);
@@ -134,12 +137,11 @@ export abstract class Vdpasim implements VdpaConfigOps {
   protected abstract refreshConfig(): void;
 
   /**
-   * Applies a driver write of `buf` at `offset` to the config space (`dev_attr.set_config`); the range
-   * is already checked. Default: ignored (read-only config).
+   * Runs after a driver write was copied into the config space (`dev_attr.set_config`, which
+   * `vdpasim_set_config()` calls when the device type has one). Default: nothing, as `vdpa_sim_net`.
    */
-  protected writeConfig(offset: number, buf: Uint8Array): void {
-    void offset;
-    void buf;
+  protected configWritten(): void {
+    // a device type without dev_attr.set_config has nothing to do
   }
 
   /** Resets device-type state on a device reset (after the core state). Default: nothing. */
@@ -249,11 +251,15 @@ export abstract class Vdpasim implements VdpaConfigOps {
     vq.deviceAddr = deviceArea;
   }
 
-  /** @inheritdoc @throws VdpaError `EINVAL` for a bad index or a size above 256 */
+  /**
+   * `set_vq_num`: stores the size, whatever it is (`vdpasim_set_vq_num()`); the ring takes it when the
+   * vq becomes ready, if `vringh_init` accepts it (see {@link setVqReady}).
+   * @throws VdpaError `EINVAL` for a bad index or a value that is not a u32
+   */
   setVqNum(idx: number, num: number): void {
     const vq = this.vq(idx);
-    if (!Number.isInteger(num) || num < 0 || num > VDPASIM_QUEUE_MAX) {
-      throw new VdpaError('EINVAL', `vq ${idx} size ${String(num)} is not in 0..${VDPASIM_QUEUE_MAX}`);
+    if (!Number.isInteger(num) || num < 0 || num > U32_MAX) {
+      throw new VdpaError('EINVAL', `vq ${idx} size ${String(num)} is not a u32`);
     }
     vq.num = num;
   }
@@ -278,20 +284,28 @@ export abstract class Vdpasim implements VdpaConfigOps {
   }
 
   /**
-   * `set_vq_ready`: on the 0→1 edge initialises the ring (`queue_ready`) on the address space of the
-   * vq's group.
-   * @throws VdpaError `EINVAL` for a bad index or a ring size that is not a power of two (the vq then
-   * stays not ready)
+   * `set_vq_ready`: on the 0→1 edge initialises the ring (`vdpasim_queue_ready()`) on the address space
+   * of the vq's group. A size `vringh_init` refuses (0, above 0xffff, not a power of two) is ignored as
+   * the kernel ignores it: the vq is ready on the ring it had (see {@link VdpasimVirtqueue.queueReady});
+   * a warning is logged, as `vringh_bad()` logs one.
+   * @throws VdpaError `EINVAL` for a bad index
    */
   setVqReady(idx: number, ready: boolean): void {
     const vq = this.vq(idx);
-    if (ready && !vq.ready) {
+    const wasReady = vq.ready;
+    vq.ready = ready === true;
+    if (vq.ready && !wasReady) {
       const asid = this.groupAsid[this.vqGroup(idx)] ?? 0;
       const iotlb = this.iommu.iotlb(asid);
       vq.asid = asid;
-      vq.queueReady(this.features_, this.mem, iotlb);
+      if (!vq.queueReady(this.features_, this.mem, iotlb)) {
+        this.logger.warn('vringh refused the ring: vq kept its previous ring', {
+          dev: this.attr.name,
+          vq: idx,
+          num: vq.num,
+        });
+      }
     }
-    vq.ready = ready === true;
   }
 
   /** @inheritdoc @throws VdpaError `EINVAL` for a bad index */
@@ -326,10 +340,14 @@ export abstract class Vdpasim implements VdpaConfigOps {
     return this.vqStats(idx);
   }
 
-  /** `get_vq_size`: the programmed size after DRIVER_OK, else 256. @throws VdpaError `EINVAL` for a bad index */
+  /**
+   * `get_vq_size`: the programmed size after DRIVER_OK, else 256; `vdpasim_get_vq_size()` returns a u16,
+   * so a stored size above 0xffff reads back truncated.
+   * @throws VdpaError `EINVAL` for a bad index
+   */
   getVqSize(idx: number): number {
     const vq = this.vq(idx);
-    return (this.status_ & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 ? vq.num : VDPASIM_QUEUE_MAX;
+    return (this.status_ & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 ? vq.num & U16_MASK : VDPASIM_QUEUE_MAX;
   }
 
   /** `get_vq_align`: PAGE_SIZE. */
@@ -399,34 +417,31 @@ export abstract class Vdpasim implements VdpaConfigOps {
   }
 
   /**
-   * `set_status`: stores the status (keeping `DEVICE_NEEDS_RESET`) and runs while DRIVER_OK is set;
-   * 0 resets the device. On the DRIVER_OK edge every ready vq's work is queued.
+   * `set_status` (`vdpasim_set_status()`): stores the status (keeping `DEVICE_NEEDS_RESET`) and runs
+   * while DRIVER_OK is set. Nothing else: 0 stops the datapath but resets nothing (the `reset` op
+   * does), and the DRIVER_OK edge queues no work (rings filled before it wait for the next kick).
    * @throws VdpaError `EINVAL` unless a byte
    */
   setStatus(status: number): void {
     if (!Number.isInteger(status) || status < 0 || status > VIRTIO_STATUS_MAX) {
       throw new VdpaError('EINVAL', `status ${String(status)} is not a byte`);
     }
-    if (status === 0) {
-      this.compatReset(0);
-      return;
-    }
-    const wasOk = (this.status_ & VIRTIO_CONFIG_S_DRIVER_OK) !== 0;
     this.status_ = status | (this.status_ & VIRTIO_CONFIG_S_NEEDS_RESET);
     this.running = (status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0;
-    if (this.running && !wasOk) this.kickReady();
   }
 
-  /** `reset` = `compatReset(0)`. */
+  /** `reset` (`vdpasim_reset()`) = `compatReset(0)`; `vdpa_reset()` calls it. */
   reset(): void {
     this.compatReset(0);
   }
 
   /**
-   * `compat_reset`: status 0, every vq reset (not ready, no areas, no callback, indices 0, address
-   * space 0, not broken), groups back on address space 0, not running, no pending kick, features 0,
-   * config callback cleared, generation bumped, pending work cancelled; with `VDPA_RESET_F_CLEAN_MAP`
-   * every address space is identity-mapped again, otherwise mappings survive.
+   * `compat_reset` (`vdpasim_do_reset()`): status 0, every vq reset (not ready, no areas, no callback,
+   * the vring back to 256 entries at 0 with indices 0, address space 0, not broken; the size
+   * `set_vq_num` gave is kept), groups back on address space 0, not running, no pending kick, features
+   * 0, config callback cleared, generation bumped, pending work cancelled; the config space is left as
+   * it is; with `VDPA_RESET_F_CLEAN_MAP` every address space is identity-mapped again, otherwise
+   * mappings survive.
    * @param flags `VDPA_RESET_F_*`
    */
   compatReset(flags: number): void {
@@ -473,10 +488,15 @@ export abstract class Vdpasim implements VdpaConfigOps {
     for (let i = 0; i < buf.length; i++) buf[i] = this.config[offset + i];
   }
 
-  /** `set_config`: hands an in-range write to the device type; a range outside is ignored. */
+  /**
+   * `set_config` (`vdpasim_set_config()`): copies an in-range write into the config space, whatever
+   * the negotiated features, then runs the device type's hook; a range outside is ignored. The
+   * generation does not move.
+   */
   setConfig(offset: number, buf: Uint8Array): void {
     if (!this.inConfig(offset, buf)) return;
-    this.writeConfig(offset, buf);
+    this.config.set(buf, offset);
+    this.configWritten();
   }
 
   /** Config generation, bumped on reset and on device-initiated config changes. */
@@ -513,7 +533,9 @@ export abstract class Vdpasim implements VdpaConfigOps {
 
   /**
    * `set_group_asid`: binds group `group` to address space `asid`: every vq now in the group moves
-   * there, and vqs of the group made ready later start there.
+   * there, and vqs of the group made ready later start there. Both ranges are checked here; the
+   * kernel's `vdpasim_set_group_asid()` let `group == ngroups` through (`group > ngroups`) until both
+   * checks moved to `vhost_vdpa` (docs/kernel-differences.md).
    * @throws VdpaError `EINVAL` for a group not below `ngroups` or an address space not below `nas`
    */
   setGroupAsid(group: number, asid: number): void {
@@ -544,10 +566,6 @@ export abstract class Vdpasim implements VdpaConfigOps {
     if (vq === undefined)
       throw new VdpaError('EINVAL', `vq index ${String(idx)} is out of range (nvqs ${this.vqs.length})`);
     return vq;
-  }
-
-  private kickReady(): void {
-    for (const vq of this.vqs) if (vq.ready) this.schedule(vq.index);
   }
 
   private inConfig(offset: number, buf: Uint8Array): boolean {

@@ -148,10 +148,14 @@ export class SimNetDriver {
     if (this.tx[pair].numFree === 0) this.reclaimTx(pair);
     const free = this.txFree[pair];
     const size = this.hdrLen + frame.length;
+    const slot = this.hdrLen + ETH_FRAME_LEN;
+    // Pooled buffers hold a standard frame; a longer one (a jumbo frame) gets its own buffer.
     const addr =
-      free.length > 0 && size <= this.hdrLen + ETH_FRAME_LEN
-        ? (free.pop() as number)
-        : this.dma.alloc(this.hdrLen + ETH_FRAME_LEN, 16);
+      size <= slot
+        ? free.length > 0
+          ? (free.pop() as number)
+          : this.dma.alloc(slot, 16)
+        : this.dma.alloc(size, 16);
     this.mem.fill(addr, this.hdrLen, 0);
     this.mem.write(addr + this.hdrLen, frame);
     this.tx[pair].addOutbuf(addr, size, addr);

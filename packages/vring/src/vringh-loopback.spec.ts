@@ -718,3 +718,23 @@ describe('VringhLoopback', () => {
     expect(s.tx.lastAvailIdx).toBe(0);
   });
 });
+
+describe('VringhLoopback frame bound (maxLen)', () => {
+  it('stops (slow) before a TX chain longer than maxLen, consuming nothing of it', () => {
+    const s = simple();
+    const lb = new VringhLoopback();
+    expect(lb.run(s.tx, s.rx, 64, undefined, 59)).toBe(VRINGH_LOOPBACK_SLOW);
+    expect([lb.txChains, lb.rxChains]).toEqual([0, 0]);
+    expect(s.tx.lastAvailIdx).toBe(0);
+    expect(lb.run(s.tx, s.rx, 64, undefined, 60)).toBe(VRINGH_LOOPBACK_EMPTY);
+    expect([lb.txChains, lb.rxChains, lb.txBytes]).toEqual([3, 3, 180]);
+  });
+
+  it('refuses a bad maxLen', () => {
+    const s = simple();
+    const lb = new VringhLoopback();
+    for (const maxLen of [-1, 0.5, Number.NaN]) {
+      expect(() => lb.run(s.tx, s.rx, 4, undefined, maxLen)).toThrow(VringError);
+    }
+  });
+});

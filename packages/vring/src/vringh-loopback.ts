@@ -1,5 +1,6 @@
 import {
   U16_MASK,
+  U32_MAX,
   VHOST_ACCESS_RO,
   VHOST_ACCESS_WO,
   VIRTQ_AVAIL_IDX_OFF,
@@ -61,6 +62,8 @@ const F_NOT_SIMPLE = VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT;
 const F_WRITE = VIRTQ_DESC_F_WRITE;
 const MAP_RO = VHOST_ACCESS_RO;
 const MAP_WO = VHOST_ACCESS_WO;
+/** Default frame bound of {@link VringhLoopback.run}: none (a descriptor length is a u32). */
+const ANY_LEN = U32_MAX;
 /**
  * Passes of a new {@link VringhLoopback} that start with empty windows, before it keeps them from pass
  * to pass, so that the window-miss path has run before `run` is optimised (docs/performance.md).
@@ -74,8 +77,8 @@ export const VRINGH_LOOPBACK_COLD_PASSES = 16;
  * refuses completes TX with 0 and takes no RX chain. Both rings publish their used index once.
  *
  * It handles only the usual case, where it cannot fail: a chain of one direct, non-empty descriptor
- * below 4 GiB inside an IOTLB window with the permission it needs, and an RX buffer that holds the
- * frame. At anything else — a head out of range, any other chain, an RX ring with nothing available
+ * below 4 GiB, no longer than `maxLen`, inside an IOTLB window with the permission it needs, and an RX
+ * buffer that holds the frame. At anything else — a head out of range, any other chain, an RX ring with nothing available
  * (an overrun), an RX buffer too small, an avail index that jumped, a ring area that does not
  * translate — it stops before that TX chain, consuming nothing of it, and says so
  * ({@link VRINGH_LOOPBACK_SLOW}); the caller then takes one chain with `getdesc`, which applies
@@ -120,14 +123,26 @@ export class VringhLoopback {
    * @param rx the ring frames are put in (its buffers written through its IOTLB); not `tx`
    * @param max most TX chains to take, an integer ≥ 0
    * @param filter frames it refuses are dropped (default: every frame is looped back)
+   * @param maxLen longest TX chain it takes, in bytes: it stops before a longer one, for a device that
+   * moves only part of such a frame (`vdpasim_net_work()` pulls at most PAGE_SIZE) to take it with
+   * `getdesc` (default: no bound)
    * @returns why it stopped
-   * @throws VringError `EINVAL` for a bad `max` or the same ring twice; whatever `filter` throws (the
-   * frames before that one stay moved).
+   * @throws VringError `EINVAL` for a bad `max` or `maxLen` or the same ring twice; whatever `filter`
+   * throws (the frames before that one stay moved).
    */
-  run(tx: Vringh, rx: Vringh, max: number, filter?: VringhLoopbackFilter): VringhLoopbackStop {
+  run(
+    tx: Vringh,
+    rx: Vringh,
+    max: number,
+    filter?: VringhLoopbackFilter,
+    maxLen: number = ANY_LEN,
+  ): VringhLoopbackStop {
     this.txChains = this.txBytes = this.rxChains = this.rxBytes = this.dropped = 0;
     if (!(Number.isSafeInteger(max) && max >= 0)) {
       throw new VringError('EINVAL', `loopback budget ${max} is not a non-negative integer`);
+    }
+    if (!(Number.isSafeInteger(maxLen) && maxLen >= 0)) {
+      throw new VringError('EINVAL', `loopback frame bound ${maxLen} is not a non-negative integer`);
     }
     if (tx === rx) throw new VringError('EINVAL', 'loopback from a ring into itself');
     const t = tx.ringStateForBatch();
@@ -201,6 +216,7 @@ export class VringhLoopback {
         if (
           (tDesc[to + DESC_FLAGS_W] & (F_NOT_SIMPLE | F_WRITE)) !== 0 ||
           tLen === 0 ||
+          tLen > maxLen ||
           tDesc[to + DESC_ADDR_HI_W] !== 0
         )
           break;
