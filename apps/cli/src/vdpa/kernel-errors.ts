@@ -168,6 +168,18 @@ function extack(request: VdpaRequest, err: VdpaError): string | undefined | null
   return fallback;
 }
 
+/** `NETLINK_MAX_FMTMSG_LEN`: the buffer `NL_SET_ERR_MSG_FMT()` formats into, its NUL included. */
+const NETLINK_MAX_FMTMSG_LEN = 80;
+
+/**
+ * A message set with `NL_SET_ERR_MSG_FMT_MOD()`: the module prefix and the text, cut as `snprintf()` into
+ * `NETLINK_MAX_FMTMSG_LEN` bytes cuts it (the kernel only logs "truncated extack").
+ */
+export function fmtExtack(text: string): string {
+  const bytes = Buffer.from(`${MOD}${text}`, 'utf8');
+  return bytes.subarray(0, NETLINK_MAX_FMTMSG_LEN - 1).toString('utf8');
+}
+
 /** iproute2's `print_ext_ack_msg()`: `Error: ` or `Warning: `, the message, a `.` unless it ends in one. */
 export function extackLine(kind: 'Error' | 'Warning', message: string): string {
   return `${kind}: ${message}${message.endsWith('.') ? '' : '.'}`;

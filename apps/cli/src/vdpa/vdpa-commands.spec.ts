@@ -99,6 +99,19 @@ describe('dev set on a management device without the net class (vdpa_nl_cmd_dev_
       });
     }
   });
+
+  // NL_SET_ERR_MSG_FMT_MOD() formats into NETLINK_MAX_FMTMSG_LEN (80) bytes: a long name is cut.
+  it('cuts the warning as the kernel cuts a formatted extack at 79 bytes', async () => {
+    const name = `b${'x'.repeat(59)}`;
+    const setup = (bus: VdpaBus): void => {
+      bus.registerMgmtDevice(new FakeMgmtDevice(bus, { name: 'blk', idTable: [VIRTIO_ID_BLOCK] }));
+      bus.devAdd('blk', name);
+    };
+    const run = await vdpa(setup, 'dev', 'set', 'name', name, 'mac', '02:00:00:00:00:01');
+    const message = `vdpa: ${name} device not supported`.slice(0, 79);
+    expect(message).toBe(`vdpa: ${name} device not s`);
+    expect(run).toMatchObject({ stderr: [`Warning: ${message}.`], exitCode: 0 });
+  });
 });
 
 describe('refusals of the management device callbacks carry no extack', () => {

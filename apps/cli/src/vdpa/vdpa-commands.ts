@@ -3,7 +3,13 @@ import { VIRTIO_ID_NET, bit } from '@vdpa-kit/virtio-spec';
 import { CliError } from '../errors.js';
 import type { ManagementOutcome, ManagementView } from '../state/management-session.js';
 import type { NewStateEvent } from '../state/state-event.js';
-import { type KernelErrorContext, type VdpaRequest, extackLine, kernelErrorLines } from './kernel-errors.js';
+import {
+  type KernelErrorContext,
+  type VdpaRequest,
+  extackLine,
+  fmtExtack,
+  kernelErrorLines,
+} from './kernel-errors.js';
 import { devAddMtuOffset } from './netlink-layout.js';
 import { matches, parseVdpaArgs } from './parse-args.js';
 import { VdpaPrinter } from './printer.js';
@@ -211,7 +217,7 @@ class VdpaCommand {
       bus.devSetAttr(name, opts.mac === undefined ? {} : { mac: opts.mac });
       if (!hasNetClass(bus, name)) {
         // vdpa_nl_cmd_dev_attr_set_doit() only warns here and answers 0: nothing was set.
-        this.warnings.push(extackLine('Warning', `vdpa: ${name} device not supported`));
+        this.warnings.push(extackLine('Warning', fmtExtack(`${name} device not supported`)));
         return undefined;
       }
       return opts.mac === undefined ? undefined : { op: 'dev_set_attr', name, mac: toHex(opts.mac) };
