@@ -328,7 +328,7 @@ describe('dev add, show, config show, vstats show, set, del', () => {
         'mgmtdev',
         'vdpasim_net',
         'mac',
-        '00:11:22:33:44:55:66',
+        '00:11:22:33:44:zz',
       ]),
       vdpaKitInProcess(state, ['dev', 'set', 'name', 'vdpa0']),
     ]);
@@ -358,8 +358,66 @@ describe('dev add, show, config show, vstats show, set, del', () => {
         'kernel answers: Operation not supported',
       ),
     );
-    fails(runs[13], lines('"00:11:22:33:44:55:66" is invalid lladdr.'));
+    // ll_addr_a2n() quotes the group that failed, not the whole argument.
+    fails(runs[13], lines('"zz" is invalid lladdr.'));
     fails(runs[14], lines('kernel answers: Operation not supported'));
+  });
+
+  // vdpa.c: vdpa_nl_policy has NLA_POLICY_MIN(NLA_U16, 68) for VDPA_ATTR_DEV_NET_CFG_MTU; the policy
+  // refuses before vdpa_nl_cmd_dev_add_set_doit() runs, with lib/nlattr.c's "integer out of range"
+  // (no module prefix) and -ERANGE, which iproute2's nl_dump_ext_ack() prints as an Error line.
+  it('prints the netlink policy refusal of an MTU below 68', async () => {
+    const [low, zero, nope] = await Promise.all([
+      vdpaKit(state, ['dev', 'add', 'name', 'foo', 'mgmtdev', 'vdpasim_net', 'mtu', '67']),
+      vdpaKitInProcess(state, ['dev', 'add', 'name', 'foo', 'mgmtdev', 'vdpasim_net', 'mtu', '0']),
+      // the policy runs before the mgmtdev lookup and the name check
+      vdpaKitInProcess(state, ['dev', 'add', 'name', 'vdpa0', 'mgmtdev', 'nope', 'mtu', '10']),
+    ]);
+    const policy = lines('Error: integer out of range.', 'kernel answers: Numerical result out of range');
+    fails(low, policy);
+    fails(zero, policy);
+    fails(nope, policy);
+  });
+
+  // lib/libnetlink.c: nl_dump_ext_ack() prints "Invalid offset for NLMSGERR_ATTR_OFFS" when the bad
+  // attribute's offset in the request (after the names, vdpa_opts_put()) exceeds the 108-byte ack.
+  it('prints iproute2 complaint about the attribute offset when long names precede the MTU', async () => {
+    const [short, long] = await Promise.all([
+      vdpaKitInProcess(state, ['dev', 'add', 'name', 'v'.repeat(67), 'mgmtdev', 'vdpasim_net', 'mtu', '1']),
+      vdpaKitInProcess(state, ['dev', 'add', 'name', 'v'.repeat(68), 'mgmtdev', 'vdpasim_net', 'mtu', '1']),
+    ]);
+    const policy = ['Error: integer out of range.', 'kernel answers: Numerical result out of range'];
+    fails(short, lines(...policy));
+    fails(long, lines('Invalid offset for NLMSGERR_ATTR_OFFS', ...policy));
+  });
+
+  // vdpa_sim.c: vdpasim_create() refuses features outside the supported set with -EINVAL, and the
+  // mgmtdev's dev_add() has no extack: iproute2 prints no Error line.
+  it('prints only kernel answers when the management device refuses device_features', async () => {
+    fails(
+      await vdpaKitInProcess(state, [
+        'dev',
+        'add',
+        'name',
+        'foo',
+        'mgmtdev',
+        'vdpasim_net',
+        'device_features',
+        '0x1',
+      ]),
+      lines('kernel answers: Invalid argument'),
+    );
+  });
+
+  // vdpa.c: vdpa_dev_net_device_attr_set(): !is_valid_ether_addr() is -EOPNOTSUPP, "Invalid MAC address".
+  it('refuses a multicast or zero MAC on dev set with the kernel text', async () => {
+    const [multicast, zero] = await Promise.all([
+      vdpaKit(state, ['dev', 'set', 'name', 'vdpa0', 'mac', '01:00:5e:00:00:01']),
+      vdpaKitInProcess(state, ['dev', 'set', 'name', 'vdpa0', 'mac', '0']),
+    ]);
+    const refused = lines('Error: vdpa: Invalid MAC address.', 'kernel answers: Operation not supported');
+    fails(multicast, refused);
+    fails(zero, refused);
   });
 
   it('changes the MAC with dev set and deletes with dev del, both kept in the state log', async () => {
@@ -380,6 +438,43 @@ describe('dev add, show, config show, vstats show, set, del', () => {
       ),
     );
     ok(config, lines('vdpa0: mac 00:11:22:33:44:55 link up link_announce false mtu 9000 '));
+  });
+});
+
+// iproute2 lib/ll_addr.c: ll_addr_a2n() reads an argument with a '.' as an IPv4 address into the first
+// 4 bytes, and ignores what follows a sixth ':' group; vdpa_nl_cmd_dev_add_set_doit() copies the MAC.
+describe('MAC arguments as ll_addr_a2n() reads them', () => {
+  const state = tempState();
+
+  it('adds a device with a dotted-quad MAC and with seven groups', async () => {
+    ok(
+      await vdpaKitInProcess(state, ['dev', 'add', 'name', 'q', 'mgmtdev', 'vdpasim_net', 'mac', '1.2.3.4']),
+      '',
+    );
+    ok(
+      await vdpaKitInProcess(state, [
+        'dev',
+        'add',
+        'name',
+        's',
+        'mgmtdev',
+        'vdpasim_net',
+        'mac',
+        '02:11:22:33:44:55:66:77',
+      ]),
+      '',
+    );
+    ok(
+      await vdpaKitInProcess(state, ['dev', 'config', 'show']),
+      lines(
+        'q: mac 01:02:03:04:00:00 link up link_announce false mtu 1500 ',
+        's: mac 02:11:22:33:44:55 link up link_announce false mtu 1500 ',
+      ),
+    );
+    fails(
+      await vdpaKitInProcess(state, ['dev', 'set', 'name', 'q', 'mac', '1.2.3.256']),
+      lines('"1.2.3.256" is invalid lladdr.'),
+    );
   });
 });
 
@@ -408,6 +503,19 @@ describe('global options and help', () => {
     const run = await vdpaKitInProcess(state, ['--frob']);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(lines("error: unknown option '--frob'"));
+  });
+
+  // vdpa.c: help() lists -n[o-nice-names] (which its getopt string does not accept).
+  it('prints the object help of iproute2 (program name adapted)', async () => {
+    expect(await vdpaKitInProcess(state, ['help'])).toEqual({
+      stdout: '',
+      stderr: lines(
+        'Usage: vdpa-kit [ OPTIONS ] OBJECT { COMMAND | help }',
+        'where  OBJECT := { mgmtdev | dev }',
+        '       OPTIONS := { -V[ersion] | -n[o-nice-names] | -j[son] | -p[retty] }',
+      ),
+      code: 0,
+    });
   });
 
   it('prints the dev help of iproute2 (program name adapted)', async () => {

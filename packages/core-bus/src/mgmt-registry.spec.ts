@@ -121,7 +121,7 @@ describe('devAdd validation (vdpa.c: vdpa_nl_cmd_dev_add_set_doit())', () => {
 
   it('applies attribute policy first: mtu >= 68, 6-byte mac, u16 and u64 ranges', () => {
     const { bus } = setup();
-    expect(refusal(() => bus.devAdd('fake_mgmt', 'a', { net: { mtu: 67 } })).code).toBe('EINVAL');
+    expect(refusal(() => bus.devAdd('fake_mgmt', 'a', { net: { mtu: 67 } })).code).toBe('ERANGE');
     expect(refusal(() => bus.devAdd('fake_mgmt', 'a', { net: { mtu: 0x10000 } })).code).toBe('EINVAL');
     expect(refusal(() => bus.devAdd('fake_mgmt', 'a', { net: { mac: MAC.subarray(1) } })).message).toBe(
       'mac address of 5 bytes is not 6 bytes',
@@ -133,6 +133,22 @@ describe('devAdd validation (vdpa.c: vdpa_nl_cmd_dev_add_set_doit())', () => {
     expect(refusal(() => bus.devAdd('nope', '')).message).toBe('device name is required');
     expect(refusal(() => bus.devAdd('nope', 'a', { net: { maxVqPairs: 0 } })).code).toBe('EINVAL');
     expect(bus.devAdd('fake_mgmt', 'ok', { net: { mtu: 68 } }).name).toBe('ok');
+  });
+
+  // vdpa.c: vdpa_nl_policy has NLA_POLICY_MIN(NLA_U16, 68) for VDPA_ATTR_DEV_NET_CFG_MTU, and
+  // lib/nlattr.c: nla_validate_range_unsigned() answers -ERANGE ("integer out of range").
+  it('refuses an mtu below 68 with ERANGE, as the netlink policy does', () => {
+    const { bus } = setup();
+    for (const mtu of [0, 10, 67]) {
+      expect(refusal(() => bus.devAdd('fake_mgmt', 'a', { net: { mtu } }))).toEqual({
+        code: 'ERANGE',
+        message: `mtu ${mtu} is below ${68}: integer out of range`,
+      });
+    }
+    // Policy runs before the handler: ERANGE wins over max_vqp 0 and an unknown mgmtdev.
+    expect(refusal(() => bus.devAdd('nope', 'a', { net: { mtu: 67, maxVqPairs: 0 } })).code).toBe('ERANGE');
+    // A value that is not a u16 cannot be sent at all: EINVAL.
+    expect(refusal(() => bus.devAdd('fake_mgmt', 'a', { net: { mtu: 0x10000 } })).code).toBe('EINVAL');
   });
 
   it('passes the config with its mask to devAdd and records one mgmt event', () => {
@@ -209,27 +225,52 @@ describe('devDel and devSetAttr', () => {
     bus.devAdd('fake_mgmt', 'vdpa0');
     expect(refusal(() => bus.devSetAttr('nope', { mac: MAC })).code).toBe('ENODEV');
     expect(refusal(() => bus.devSetAttr('vdpa0', { mac: new Uint8Array([1, 0, 0, 0, 0, 1]) }))).toEqual({
-      code: 'EINVAL',
+      code: 'EOPNOTSUPP',
       message: 'mac address 01:00:00:00:00:01 is not a valid unicast address',
     });
-    expect(refusal(() => bus.devSetAttr('vdpa0', { mac: new Uint8Array(6) })).code).toBe('EINVAL');
+    expect(refusal(() => bus.devSetAttr('vdpa0', { mac: new Uint8Array(6) })).code).toBe('EOPNOTSUPP');
     expect(refusal(() => bus.devSetAttr('vdpa0', { mac: MAC.subarray(2) })).code).toBe('EINVAL');
-    expect(refusal(() => bus.devSetAttr('vdpa0', {})).code).toBe('EINVAL');
+    expect(refusal(() => bus.devSetAttr('vdpa0', {})).code).toBe('EOPNOTSUPP');
     bus.devSetAttr('vdpa0', { mac: MAC });
     expect(mgmt.setAttrs).toEqual([{ net: { mac: MAC }, mask: bit(VDPA_ATTR_DEV_NET_CFG_MACADDR) }]);
     expect(mgmt.devices.get('vdpa0')?.config.subarray(0, 6)).toEqual(MAC);
   });
 
-  it('refuses devSetAttr on a non-net mgmtdev or one without the op (EOPNOTSUPP)', () => {
-    const blk = setup({ name: 'blk', idTable: [VIRTIO_ID_BLOCK] });
-    blk.bus.devAdd('blk', 'b0');
-    expect(refusal(() => blk.bus.devSetAttr('b0', { mac: MAC })).code).toBe('EOPNOTSUPP');
+  it('refuses devSetAttr on a mgmtdev without the op (EOPNOTSUPP)', () => {
     const noop = setup({ withSetAttr: false });
     noop.bus.devAdd('fake_mgmt', 'n0');
     expect(refusal(() => noop.bus.devSetAttr('n0', { mac: MAC }))).toEqual({
       code: 'EOPNOTSUPP',
       message: 'operation not supported by management device fake_mgmt',
     });
+  });
+});
+
+describe('devSetAttr in the order of vdpa_nl_cmd_dev_attr_set_doit()', () => {
+  // vdpa.c: vdpa_dev_net_device_attr_set() starts from err = -EOPNOTSUPP: without a MAC attribute, or
+  // with one that is not is_valid_ether_addr() ("Invalid MAC address"), the answer is EOPNOTSUPP.
+  it('refuses a missing or invalid MAC with EOPNOTSUPP', () => {
+    const { bus, mgmt } = setup();
+    bus.devAdd('fake_mgmt', 'vdpa0');
+    expect(refusal(() => bus.devSetAttr('vdpa0', {})).code).toBe('EOPNOTSUPP');
+    for (const bad of [new Uint8Array([1, 0, 0, 0, 0, 1]), new Uint8Array(6)]) {
+      expect(refusal(() => bus.devSetAttr('vdpa0', { mac: bad })).code).toBe('EOPNOTSUPP');
+    }
+    expect(mgmt.setAttrs).toEqual([]);
+  });
+
+  // vdpa_nl_cmd_dev_attr_set_doit(): a device whose mgmtdev lacks the net class only gets a warning
+  // extack ("%s device not supported"); err stays 0, so the command succeeds and nothing is set.
+  it('answers success without calling devSetAttr for a mgmtdev without the net class', () => {
+    const blk = setup({ name: 'blk', idTable: [VIRTIO_ID_BLOCK] });
+    blk.bus.devAdd('blk', 'b0');
+    const log = collectEvents(blk.bus);
+    expect(() => blk.bus.devSetAttr('b0', { mac: MAC })).not.toThrow();
+    expect(() => blk.bus.devSetAttr('b0', {})).not.toThrow();
+    expect(blk.mgmt.setAttrs).toEqual([]);
+    expect(log.events.filter((e) => e.kind === 'mgmt').map((e) => e.phase)).toEqual(['return', 'return']);
+    // The lookup and the unmanaged check come first.
+    expect(refusal(() => blk.bus.devSetAttr('nope', { mac: MAC })).code).toBe('ENODEV');
   });
 });
 

@@ -114,7 +114,8 @@ export class MgmtRegistry {
    * `DEV_NEW` with the kernel's validation order (see `buildDevSetConfig`, `checkMgmtdevAccepts`),
    * then the mgmtdev's `devAdd`.
    * @returns the created device
-   * @throws VdpaError `EINVAL`, `ENODEV`, `EOPNOTSUPP` from validation, or whatever `devAdd` throws
+   * @throws VdpaError `ERANGE` (MTU below 68), `EINVAL`, `ENODEV`, `EOPNOTSUPP` from validation, or
+   * whatever `devAdd` throws
    */
   devAdd(mgmtdevName: string, name: string, request: VdpaDevAddRequest = {}): VdpaDevice {
     const args: JsonObject = {
@@ -158,24 +159,23 @@ export class MgmtRegistry {
   }
 
   /**
-   * `DEV_ATTR_SET`: net class only, MAC only, a valid unicast MAC, through the mgmtdev's `devSetAttr`.
-   * @throws VdpaError `EINVAL` (bad or missing MAC, unmanaged device), `ENODEV` (unknown device),
-   * `EOPNOTSUPP` (non-net mgmtdev or no `devSetAttr`)
+   * `DEV_ATTR_SET` in the order of vdpa.c: vdpa_nl_cmd_dev_attr_set_doit(): the device, managed; a
+   * mgmtdev without the net class only gets the kernel's warning and the command succeeds (its `err`
+   * stays 0), nothing set; then vdpa_dev_net_device_attr_set(): a MAC, a valid unicast one, the mgmtdev's
+   * `devSetAttr`.
+   * @throws VdpaError `ENODEV` (unknown device), `EINVAL` (MAC not 6 bytes, unmanaged device),
+   * `EOPNOTSUPP` (no MAC, an invalid MAC, no `devSetAttr`), or whatever `devSetAttr` throws
    */
   devSetAttr(name: string, request: VdpaDevSetAttrRequest): void {
     this.command('dev_set_attr', name, { name, ...(encodeValue({ mac: request.mac }) as JsonObject) }, () => {
       const mac = request.mac === undefined ? undefined : checkMacLength(request.mac);
       const dev = this.managed(name);
       const mdev = this.find(dev.mgmtdev as string);
-      if ((mgmtdevClasses(mdev).classes & bit(VIRTIO_ID_NET)) === 0n) {
-        throw new VdpaError(
-          'EOPNOTSUPP',
-          `device ${name}: management device ${mdev.name} is not of the net class`,
-        );
+      if ((mgmtdevClasses(mdev).classes & bit(VIRTIO_ID_NET)) === 0n) return null;
+      if (mac === undefined) throw new VdpaError('EOPNOTSUPP', `no attribute to set on device ${name}`);
+      if (!isValidEtherAddr(mac)) {
+        throw new VdpaError('EOPNOTSUPP', `mac address ${formatMac(mac)} is not a valid unicast address`);
       }
-      if (mac === undefined) throw new VdpaError('EINVAL', `no attribute to set on device ${name}`);
-      if (!isValidEtherAddr(mac))
-        throw new VdpaError('EINVAL', `mac address ${formatMac(mac)} is not a valid unicast address`);
       if (typeof mdev.devSetAttr !== 'function') {
         throw new VdpaError('EOPNOTSUPP', `operation not supported by management device ${mdev.name}`);
       }

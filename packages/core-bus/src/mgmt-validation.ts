@@ -54,11 +54,24 @@ export function formatMac(mac: Uint8Array): string {
   return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-function u16(value: unknown, what: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > U16_MAX) {
-    throw new VdpaError('EINVAL', `${what} ${String(value)} is not in [${min}, ${U16_MAX}]`);
+/** A value a netlink `NLA_U16` can carry; anything else cannot be sent at all (`EINVAL`). */
+function u16(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > U16_MAX) {
+    throw new VdpaError('EINVAL', `${what} ${String(value)} is not in [0, ${U16_MAX}]`);
   }
   return value;
+}
+
+/**
+ * `NLA_POLICY_MIN(NLA_U16, 68)` of `VDPA_ATTR_DEV_NET_CFG_MTU` (vdpa.c: vdpa_nl_policy): below the minimum,
+ * lib/nlattr.c: nla_validate_range_unsigned() answers `-ERANGE` ("integer out of range").
+ */
+function mtuPolicy(value: unknown): number {
+  const mtu = u16(value, 'mtu');
+  if (mtu < VIRTIO_NET_MIN_MTU) {
+    throw new VdpaError('ERANGE', `mtu ${mtu} is below ${VIRTIO_NET_MIN_MTU}: integer out of range`);
+  }
+  return mtu;
 }
 
 /**
@@ -67,14 +80,15 @@ function u16(value: unknown, what: string, min: number): number {
  * name, `max_vqp` ≠ 0, and the features required by the supplied net attributes. Builds the
  * `VdpaDevSetConfig` with its mask.
  *
- * @throws VdpaError `EINVAL` with the kernel's message (lower-case, naming the value)
+ * @throws VdpaError `ERANGE` for an MTU below 68 (the policy's "integer out of range"), otherwise
+ * `EINVAL` with the kernel's message (lower-case, naming the value)
  */
 export function buildDevSetConfig(name: unknown, request: VdpaDevAddRequest): VdpaDevSetConfig {
   const net = request.net ?? {};
   // Netlink policy validation runs before the command handler.
   const mac = net.mac === undefined ? undefined : checkMacLength(net.mac);
-  const mtu = net.mtu === undefined ? undefined : u16(net.mtu, 'mtu', VIRTIO_NET_MIN_MTU);
-  const maxVqPairs = net.maxVqPairs === undefined ? undefined : u16(net.maxVqPairs, 'max_vqp', 0);
+  const mtu = net.mtu === undefined ? undefined : mtuPolicy(net.mtu);
+  const maxVqPairs = net.maxVqPairs === undefined ? undefined : u16(net.maxVqPairs, 'max_vqp');
   const features = request.deviceFeatures;
   if (features !== undefined && (typeof features !== 'bigint' || features < 0n || features >= U64_LIMIT)) {
     throw new VdpaError('EINVAL', `device features ${String(features)} are not a u64`);

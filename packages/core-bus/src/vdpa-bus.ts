@@ -374,7 +374,8 @@ export class VdpaBus {
   }
 
   /**
-   * `vdpa dev set name NAME mac MAC`.
+   * `vdpa dev set name NAME mac MAC`. On a device whose mgmtdev lacks the net class it succeeds and sets
+   * nothing, as the kernel does (vdpa_nl_cmd_dev_attr_set_doit() only warns).
    * @throws VdpaError `EINVAL`, `ENODEV`, `EOPNOTSUPP` (see `MgmtRegistry.devSetAttr`)
    */
   devSetAttr(name: string, request: VdpaDevSetAttrRequest): void {

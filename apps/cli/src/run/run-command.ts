@@ -149,12 +149,8 @@ function vendorStats(bus: VdpaBus, name: string): Record<string, Record<string, 
  */
 export async function runStack(options: RunOptions): Promise<RunReport> {
   checkFrameSize(options.size);
-  const explicitMac =
-    options.mac === undefined ? undefined : (parseLladdr(options.mac) ?? badMac('--mac', options.mac));
-  const cvqMac =
-    options.setMac === undefined
-      ? undefined
-      : (parseLladdr(options.setMac) ?? badMac('--set-mac', options.setMac));
+  const explicitMac = options.mac === undefined ? undefined : macOption('--mac', options.mac);
+  const cvqMac = options.setMac === undefined ? undefined : macOption('--set-mac', options.setMac);
   const faults = parseInjectOptions(options.inject ?? []);
   let stack;
   try {
@@ -173,7 +169,7 @@ export async function runStack(options: RunOptions): Promise<RunReport> {
   try {
     const mdev = bus.mgmtdevs().find((m) => m.name === options.mgmtdev) ?? notLoaded(options.mgmtdev, bus);
     const acceptsMac = (mdev.configAttrMask & bit(VDPA_ATTR_DEV_NET_CFG_MACADDR)) !== 0n;
-    const mac = explicitMac ?? (acceptsMac ? parseLladdr(RUN_DEFAULT_MAC) : undefined);
+    const mac = explicitMac ?? (acceptsMac ? macOption('--mac', RUN_DEFAULT_MAC) : undefined);
     if (options.record !== undefined) recorder = startRecording(bus, options, mac);
     removeFaults = installFaults(bus, faults);
     const net = addDevice(bus, container.get<VirtioBus>(VIRTIO_BUS), options, mac);
@@ -301,7 +297,10 @@ function deleteDevice(bus: VdpaBus, name: string): void {
   }
 }
 
-function badMac(option: string, text: string): never {
+/** A MAC option read as `vdpa dev add … mac` reads it (`ll_addr_a2n`). */
+function macOption(option: string, text: string): Uint8Array {
+  const parsed = parseLladdr(text);
+  if ('mac' in parsed) return parsed.mac;
   throw new CliError(`${option} ${text} is not a MAC address`);
 }
 

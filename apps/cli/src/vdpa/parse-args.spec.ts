@@ -93,9 +93,21 @@ describe('parseVdpaArgs (vdpa_argv_parse, cli-formats.md §1.4)', () => {
       ).toEqual([]);
     }
     expect(stderrOf(() => parseVdpaArgs(['vdpa0', 'qidx', '0x1'], ['devHandle'], ['qidx']))).toEqual([]);
+    // ll_addr_a2n() cuts the argument at each ':' before it prints the group that failed.
     expect(stderrOf(() => parseVdpaArgs(['name', 'a', 'mac', 'zz:11'], ['name'], ['mac']))).toEqual([
-      '"zz:11" is invalid lladdr.',
+      '"zz" is invalid lladdr.',
     ]);
+    expect(stderrOf(() => parseVdpaArgs(['name', 'a', 'mac', '00:11:zz:33'], ['name'], ['mac']))).toEqual([
+      '"zz" is invalid lladdr.',
+    ]);
+  });
+
+  // vdpa.c: vdpa_argv_mac() parses into opts->mac, so a second `mac` writes over the first one's bytes.
+  it('writes a repeated mac over the earlier bytes, as ll_addr_a2n() fills opts->mac', () => {
+    const mac = (...words: string[]): number[] =>
+      Array.from(parseVdpaArgs(['name', 'a', ...words], ['name'], ['mac']).mac ?? []);
+    expect(mac('mac', '11:22:33:44:55:66', 'mac', '1.2.3.4')).toEqual([1, 2, 3, 4, 0x55, 0x66]);
+    expect(mac('mac', '11:22:33:44:55:66', 'mac', '2')).toEqual([2, 0x22, 0x33, 0x44, 0x55, 0x66]);
   });
 
   it('rejects a mgmtdev handle with two slashes', () => {

@@ -48,13 +48,13 @@ export function parseMgmtdevHandle(word: string): string {
  * while at least two words remain (a lone trailing word is ignored, as iproute2 does), then the
  * required-argument checks. Keywords: `name` and `mgmtdev` (and `max_vqp`, tested after `mac` and
  * `mtu`) match by prefix, `mac`, `mtu`, `qidx` and `device_features` exactly; a repeated keyword's
- * last value wins.
+ * last value wins (a repeated `mac` writes over the earlier bytes, as `ll_addr_a2n` does).
  *
  * @param words the words after the command (`dev add name vdpa0 …` → `['name', 'vdpa0', …]`)
  * @param required options that must be present
  * @param optional options that may be present
  * @throws CliError with iproute2's exact stderr lines: `String parameter expected`,
- * `Unknown option "<word>"`, `"<arg>" is invalid lladdr.`, `management device handle not set.`,
+ * `Unknown option "<word>"`, `"<group>" is invalid lladdr.`, `management device handle not set.`,
  * `device name is not set.`, the mgmtdev-handle format lines, or none for a bad number
  * @example
  * parseVdpaArgs(['name', 'vdpa0', 'mgmtdev', 'vdpasim_net'], ['name', 'mgmtdev'], ['mac', 'mtu', 'maxVqp']);
@@ -84,9 +84,9 @@ export function parseVdpaArgs(
     } else if (matches(key, 'mgmtdev') && all.has('mgmtdev')) {
       opts.mgmtdev = parseMgmtdevHandle(value);
     } else if (key === 'mac' && all.has('mac')) {
-      const mac = parseLladdr(value);
-      if (mac === undefined) fail(`"${value}" is invalid lladdr.`);
-      opts.mac = mac;
+      const parsed = parseLladdr(value, opts.mac);
+      if ('invalid' in parsed) fail(`"${parsed.invalid}" is invalid lladdr.`);
+      opts.mac = parsed.mac;
     } else if (key === 'mtu' && all.has('mtu')) {
       opts.mtu = parseU16(value) ?? fail();
     } else if (matches(key, 'max_vqp') && all.has('maxVqp')) {

@@ -1,11 +1,14 @@
 /** The program name printed in usage lines (iproute2 prints `vdpa`). */
 export const PROGRAM = 'vdpa-kit';
 
-/** `vdpa help` (stderr, exit 0), for an object word that is a prefix of `help`. */
+/**
+ * `vdpa help` (stderr, exit 0), for an object word that is a prefix of `help`. iproute2's `help()` lists
+ * `-n[o-nice-names]`, which its option parser does not accept; the text is kept as printed.
+ */
 export const OBJECT_USAGE = [
   `Usage: ${PROGRAM} [ OPTIONS ] OBJECT { COMMAND | help }`,
   'where  OBJECT := { mgmtdev | dev }',
-  '       OPTIONS := { -V[ersion] | -j[son] | -p[retty] }',
+  '       OPTIONS := { -V[ersion] | -n[o-nice-names] | -j[son] | -p[retty] }',
 ];
 
 /** `vdpa mgmtdev help` (stderr, exit 0). */

@@ -1,8 +1,16 @@
 import { type VdpaBus, VdpaError, bigintToHex, toHex } from '@vdpa-kit/core-bus';
+import { VIRTIO_ID_NET, bit } from '@vdpa-kit/virtio-spec';
 import { CliError } from '../errors.js';
 import type { ManagementOutcome, ManagementView } from '../state/management-session.js';
 import type { NewStateEvent } from '../state/state-event.js';
-import { type VdpaRequest, kernelErrorLines } from './kernel-errors.js';
+import {
+  type KernelErrorContext,
+  type VdpaRequest,
+  extackLine,
+  fmtExtack,
+  kernelErrorLines,
+} from './kernel-errors.js';
+import { devAddMtuOffset } from './netlink-layout.js';
 import { matches, parseVdpaArgs } from './parse-args.js';
 import { VdpaPrinter } from './printer.js';
 import { printDev, printDevConfig, printDevVstats, printMgmtdev } from './show-printers.js';
@@ -67,11 +75,13 @@ export async function runVdpaCommand(
     stderr = err.stderrLines();
     exitCode = err.exitCode;
   }
-  return { stdout: cmd.printer.finish(), stderr, exitCode };
+  return { stdout: cmd.printer.finish(), stderr: [...cmd.warnings, ...stderr], exitCode };
 }
 
 class VdpaCommand {
   readonly printer: VdpaPrinter;
+  /** Lines of a request the kernel accepts with a warning extack (`Warning: …`). */
+  readonly warnings: string[] = [];
 
   constructor(private readonly options: VdpaCommandOptions) {
     this.printer = new VdpaPrinter({ json: options.json, pretty: options.pretty });
@@ -131,9 +141,11 @@ class VdpaCommand {
         return;
       }
       for (const info of bus.devList()) {
-        // A dump skips devices whose class has no config reply, as the kernel's dumpit does.
+        // vdpa_nl_cmd_dev_config_get_dumpit() stops at the first device whose class has no config reply
+        // (vdpa_dev_config_fill() answers -EOPNOTSUPP): the dump ends there, without an error.
         const config = tryConfig(bus, info.name);
-        if (config !== undefined) printDevConfig(this.printer, config);
+        if (config === undefined) break;
+        printDevConfig(this.printer, config);
       }
     });
   }
@@ -164,7 +176,8 @@ class VdpaCommand {
             ...(opts.mtu === undefined ? {} : { mtu: opts.mtu }),
             ...(opts.maxVqp === undefined ? {} : { maxVqPairs: opts.maxVqp }),
           };
-    await this.change('dev add', false, ({ bus, ghosts }) => {
+    const context = { policyAttrOffset: devAddMtuOffset({ mgmtdev, name, hasMac: opts.mac !== undefined }) };
+    await this.change('dev add', context, ({ bus, ghosts }) => {
       if (ghosts.has(name)) throw new VdpaError('EEXIST', `device name ${name} already exists`);
       bus.devAdd(mgmtdev, name, {
         ...(opts.deviceFeatures === undefined ? {} : { deviceFeatures: opts.deviceFeatures }),
@@ -184,7 +197,7 @@ class VdpaCommand {
 
   private async devDel(words: readonly string[]): Promise<void> {
     const name = parseVdpaArgs(words, ['devHandle'], []).dev as string;
-    await this.change('dev del', false, ({ bus, ghosts }) => {
+    await this.change('dev del', {}, ({ bus, ghosts }) => {
       // A device whose plugin is not loaded can still be deleted from the log.
       if (!ghosts.has(name)) bus.devDel(name);
       return { op: 'dev_del', name };
@@ -194,7 +207,7 @@ class VdpaCommand {
   private async devSet(words: readonly string[]): Promise<void> {
     const opts = parseVdpaArgs(words, ['name'], ['mac']);
     const name = opts.dev as string;
-    await this.change('dev set', opts.mac !== undefined, ({ bus, ghosts }) => {
+    await this.change('dev set', {}, ({ bus, ghosts }) => {
       const ghost = ghosts.get(name);
       if (ghost !== undefined) {
         throw new CliError(
@@ -202,6 +215,11 @@ class VdpaCommand {
         );
       }
       bus.devSetAttr(name, opts.mac === undefined ? {} : { mac: opts.mac });
+      if (!hasNetClass(bus, name)) {
+        // vdpa_nl_cmd_dev_attr_set_doit() only warns here and answers 0: nothing was set.
+        this.warnings.push(extackLine('Warning', fmtExtack(`${name} device not supported`)));
+        return undefined;
+      }
       return opts.mac === undefined ? undefined : { op: 'dev_set_attr', name, mac: toHex(opts.mac) };
     });
   }
@@ -215,7 +233,7 @@ class VdpaCommand {
     this.printer.openSection(section);
     try {
       await this.options.management((view) => {
-        kernel(request, false, () => fn(view));
+        kernel(request, {}, () => fn(view));
         return { value: undefined };
       });
     } finally {
@@ -226,11 +244,11 @@ class VdpaCommand {
   /** A state-changing request: the bus validates it by performing it; the event is then appended. */
   private async change(
     request: VdpaRequest,
-    hasMac: boolean,
+    context: KernelErrorContext,
     fn: (view: ManagementView) => NewStateEvent | undefined,
   ): Promise<void> {
     await this.options.management((view) => {
-      const event = kernel(request, hasMac, () => fn(view));
+      const event = kernel(request, context, () => fn(view));
       return event === undefined ? { value: undefined } : { value: undefined, event };
     });
   }
@@ -249,12 +267,18 @@ function tryConfig(bus: VdpaBus, name: string): ReturnType<VdpaBus['devConfig']>
   }
 }
 
+/** Whether the management device of device `name` has the net class (`vdpa_mgmtdev_get_classes()`). */
+function hasNetClass(bus: VdpaBus, name: string): boolean {
+  const mgmtdev = bus.device(name)?.mgmtdev;
+  return mgmtdev !== undefined && (bus.mgmtdevShow(mgmtdev).supportedClasses & bit(VIRTIO_ID_NET)) !== 0n;
+}
+
 /** Runs a bus request; a `VdpaError` becomes the kernel-NACK lines of `request`. */
-function kernel<T>(request: VdpaRequest, hasMac: boolean, fn: () => T): T {
+function kernel<T>(request: VdpaRequest, context: KernelErrorContext, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
     if (!(err instanceof VdpaError)) throw err;
-    throw new CliError(err.message, { lines: kernelErrorLines(request, err, hasMac), cause: err });
+    throw new CliError(err.message, { lines: kernelErrorLines(request, err, context), cause: err });
   }
 }
