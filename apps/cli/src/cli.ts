@@ -146,7 +146,14 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
         .default('inline'),
     )
     .option('--set-mac <mac>', 'set this MAC through the control queue after bring-up')
-    .option('--promisc', 'turn promiscuous mode on through the control queue after bring-up')
+    .option(
+      '--device-features <hex>',
+      "features the device offers (vdpa dev add … device_features); default: the device's own offer",
+    )
+    .option(
+      '--promisc',
+      'turn promiscuous mode on through the control queue after bring-up (without --device-features, provisions all the management device supports, for CTRL_RX)',
+    )
     .option('--record <file>', 'record the session (dev add … dev del) as a trace file (JSON Lines)')
     .addOption(
       new Option('--record-datapath <mode>', 'coalesce kicks and callbacks per queue, or record every one')
@@ -175,6 +182,7 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
         mac: opts.mac as string | undefined,
         mtu: opts.mtu as number | undefined,
         maxVqp: opts.maxVqp as number | undefined,
+        deviceFeatures: opts.deviceFeatures as string | undefined,
         queues: opts.queues as number | undefined,
         count: opts.count as number,
         size: opts.size as number,

@@ -57,12 +57,42 @@ describe('vdpa-kit run', () => {
     expect(ms).toBeGreaterThanOrEqual(90);
   });
 
+  it('offers the kernel vdpasim_net features by default; --promisc provisions CTRL_RX', async () => {
+    const args = ['run', '--mgmtdev', 'vdpasim_net', '--count', '50', '--json'];
+    const [plain, promisc, explicit] = await Promise.all([
+      vdpaKitInProcess(tempState(), args),
+      vdpaKitInProcess(tempState(), [...args, '--promisc']),
+      vdpaKitInProcess(tempState(), [...args, '--device-features', '0x308830028']),
+    ]);
+    const features = (r: { stdout: string }): bigint =>
+      BigInt((JSON.parse(r.stdout) as { features: string }).features);
+    const CTRL_RX = 1n << 18n;
+    // vdpa_sim_net.c: VDPASIM_NET_FEATURES; the negotiated set also lacks what virtio-net does not take.
+    expect(features(plain) & CTRL_RX).toBe(0n);
+    expect(features(promisc) & CTRL_RX).toBe(CTRL_RX);
+    expect(features(explicit)).toBe(features(plain));
+    expect(promisc.code).toBe(0);
+  });
+
   it('refuses bad options with one line', async () => {
     const [small, unknown, queues] = await Promise.all([
       vdpaKitInProcess(tempState(), ['run', '--size', '20']),
       vdpaKitInProcess(tempState(), ['run', '--mgmtdev', 'nope']),
       vdpaKitInProcess(tempState(), ['run', '--queues', '3']),
     ]);
+    const [badHex, unsupported] = await Promise.all([
+      vdpaKitInProcess(tempState(), ['run', '--device-features', 'xyz']),
+      vdpaKitInProcess(tempState(), ['run', '--device-features', '0x1000000000000000']),
+    ]);
+    expect(badHex).toMatchObject({
+      code: 1,
+      stderr: 'vdpa-kit: --device-features xyz is not a hex u64\n',
+    });
+    // vdpa.c: vdpa_nl_cmd_dev_add_set_doit(): run's default MAC attribute needs VIRTIO_NET_F_MAC offered.
+    expect(unsupported).toMatchObject({
+      code: 1,
+      stderr: 'vdpa-kit: vdpasim_net refused device vdpa0: missing features 0x20 for provided attributes\n',
+    });
     expect(small).toMatchObject({
       code: 1,
       stderr: 'vdpa-kit: frame size 20 is not an integer in 60..9018\n',

@@ -21,6 +21,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { simStack } from '../test/stack.js';
 import { SimNetDriver, ethFrame, statOf } from '../test/sim-net-driver.js';
+import { VDPASIM_NET_SUPPORTED_FEATURES } from './constants.js';
 
 const MAC = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
 const NEW_MAC = [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee];
@@ -28,9 +29,15 @@ const NEW_MAC = [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee];
 const AS1_OFFSET = 0x4000_0000;
 const MEMORY_SIZE = 8 * 1024 * 1024;
 
+/** A device with the control-queue features beyond the kernel's default offer (CTRL_RX, MQ) provisioned. */
 function stackWith(maxVqPairs = 1) {
   const stack = simStack();
-  const { handle, sim } = stack.add('vdpa0', { net: { mac: new Uint8Array(MAC), maxVqPairs } });
+  const deviceFeatures =
+    maxVqPairs > 1 ? VDPASIM_NET_SUPPORTED_FEATURES : VDPASIM_NET_SUPPORTED_FEATURES & ~bit(VIRTIO_NET_F_MQ);
+  const { handle, sim } = stack.add('vdpa0', {
+    deviceFeatures,
+    net: { mac: new Uint8Array(MAC), maxVqPairs },
+  });
   return { ...stack, handle, sim };
 }
 

@@ -22,6 +22,7 @@ import { BufferList, Iotlb } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { simStack } from '../test/stack.js';
 import { SimNetDriver, ethFrame, statOf } from '../test/sim-net-driver.js';
+import { VDPASIM_NET_FEATURES, VDPASIM_NET_SUPPORTED_FEATURES } from './constants.js';
 import type { VdpasimOptions } from './vdpasim-options.js';
 
 const MAC = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
@@ -34,9 +35,12 @@ const AVAIL_RING = 4;
 const DESC_LEN = 8;
 const DESC_FLAGS = 12;
 
-function netStack(net: { maxVqPairs?: number } = {}, module: VdpasimOptions = {}) {
+function netStack(net: { maxVqPairs?: number } = {}, module: VdpasimOptions = {}, deviceFeatures?: bigint) {
   const stack = simStack({ module });
-  const { handle, sim } = stack.add('vdpa0', { net: { mac: new Uint8Array(MAC), ...net } });
+  const { handle, sim } = stack.add('vdpa0', {
+    ...(deviceFeatures === undefined ? {} : { deviceFeatures }),
+    net: { mac: new Uint8Array(MAC), ...net },
+  });
   return { ...stack, handle, sim };
 }
 
@@ -301,8 +305,8 @@ describe('vdpasim_net loopback, one pair', () => {
     expect(drv.rxLens[0][2]).toBe(4096);
   });
 
-  it('honours promiscuous and all-multicast modes set on the control queue', () => {
-    const { handle, mem, sim } = netStack();
+  it('honours promiscuous and all-multicast modes set on the control queue (CTRL_RX provisioned)', () => {
+    const { handle, mem, sim } = netStack({}, {}, VDPASIM_NET_FEATURES | bit(VIRTIO_NET_F_CTRL_RX));
     const drv = new SimNetDriver(handle, mem);
     expect((drv.features & bit(VIRTIO_NET_F_CTRL_RX)) !== 0n).toBe(true);
     drv.send(ethFrame(OTHER));
@@ -390,7 +394,7 @@ describe('vdpasim_net loopback, several pairs', () => {
   });
 
   it('uses the control queue at vq 2 when the driver does not negotiate MQ', () => {
-    const { handle, mem } = netStack({ maxVqPairs: 2 });
+    const { handle, mem } = netStack({ maxVqPairs: 2 }, {}, VDPASIM_NET_SUPPORTED_FEATURES);
     const offered = handle.getDeviceFeatures();
     const drv = new SimNetDriver(handle, mem, { features: offered & ~bit(VIRTIO_NET_F_MQ) });
     expect(drv.cvq?.index).toBe(2);

@@ -28,6 +28,7 @@ import {
   VDPASIM_NET_MAX_VQP,
   VDPASIM_NET_NAS,
   VDPASIM_NET_NGROUPS,
+  VDPASIM_NET_FEATURES,
   VDPASIM_NET_SUPPORTED_FEATURES,
 } from './constants.js';
 import { type VdpasimDeps, Vdpasim } from './vdpasim.js';
@@ -66,8 +67,8 @@ export interface VdpasimNetOptions extends VdpasimOptions {
  * Each pair loops back on itself (TX of pair i to RX of pair i) and only the active pairs
  * (`VQ_PAIRS_SET`, 1 after reset) are processed.
  *
- * Offered features: the provisioned ones, else the supported set without MQ for one pair, with MQ for
- * more. MQ, CTRL_RX and CTRL_MAC_ADDR are only offered with CTRL_VQ (a device must not offer a feature
+ * Offered features: the provisioned ones, else the kernel's `VDPASIM_NET_FEATURES` (0x308830028), with
+ * MQ for more than one pair; CTRL_RX only when provisioned. MQ, CTRL_RX and CTRL_MAC_ADDR are only offered with CTRL_VQ (a device must not offer a feature
  * without the one it depends on).
  *
  * Config space (`virtio_net_config`, 24 bytes): MAC, status (`LINK_UP` while {@link linkUp},
@@ -291,8 +292,9 @@ function resolveOptions(options: VdpasimNetOptions): ResolvedNetOptions {
   }
   let features = options.deviceFeatures;
   if (features === undefined) {
-    features =
-      pairs > 1 ? VDPASIM_NET_SUPPORTED_FEATURES : VDPASIM_NET_SUPPORTED_FEATURES & ~bit(VIRTIO_NET_F_MQ);
+    // The kernel's offer (vdpa_sim_net.c: VDPASIM_NET_FEATURES), and MQ for more than one pair; CTRL_RX
+    // is offered only when provisioned.
+    features = pairs > 1 ? VDPASIM_NET_FEATURES | bit(VIRTIO_NET_F_MQ) : VDPASIM_NET_FEATURES;
   } else {
     if (typeof features !== 'bigint')
       throw new VdpaError('EINVAL', `device features ${String(features)} are not a bigint`);

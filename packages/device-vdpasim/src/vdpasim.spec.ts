@@ -10,6 +10,7 @@ import {
   VIRTIO_F_VERSION_1,
   VIRTIO_NET_F_CSUM,
   VIRTIO_NET_F_MAC,
+  VIRTIO_NET_F_MQ,
   bit,
 } from '@vdpa-kit/virtio-spec';
 import type { VdpaError } from '@vdpa-kit/core-bus';
@@ -17,7 +18,7 @@ import { IOVA_MAX } from '@vdpa-kit/vring';
 import { describe, expect, it } from 'vitest';
 import { simStack } from '../test/stack.js';
 import { SimNetDriver, ethFrame } from '../test/sim-net-driver.js';
-import { VDPASIM_NET_SUPPORTED_FEATURES } from './constants.js';
+import { VDPASIM_NET_FEATURES, VDPASIM_NET_SUPPORTED_FEATURES } from './constants.js';
 
 const MAC = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
 const BASE = bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM);
@@ -320,9 +321,14 @@ describe('vdpasim core ops', () => {
     expect(handle.getStatus()).toBe(0);
   });
 
-  it('offers everything supported when MQ is provisioned by max_vqp', () => {
+  it('offers the kernel features and MQ when max_vqp provisions pairs, and CTRL_RX only when provisioned', () => {
     const { add } = simStack();
     const { handle } = add('vdpa0', { net: { maxVqPairs: 2 } });
-    expect(handle.getDeviceFeatures()).toBe(VDPASIM_NET_SUPPORTED_FEATURES);
+    expect(handle.getDeviceFeatures()).toBe(VDPASIM_NET_FEATURES | bit(VIRTIO_NET_F_MQ));
+    const provisioned = add('vdpa1', {
+      deviceFeatures: VDPASIM_NET_SUPPORTED_FEATURES,
+      net: { maxVqPairs: 2 },
+    });
+    expect(provisioned.handle.getDeviceFeatures()).toBe(VDPASIM_NET_SUPPORTED_FEATURES);
   });
 });

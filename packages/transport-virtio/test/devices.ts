@@ -5,12 +5,20 @@ import type { CoreBusOptions, VdpaConfigOps, VdpaDevAddRequest } from '@vdpa-kit
 import { mvnetModule } from '@vdpa-kit/device-mvnet';
 import {
   VDPASIM_NET_MGMT,
+  VDPASIM_NET_SUPPORTED_FEATURES,
   type VdpasimNet,
   type VdpasimNetMgmt,
   vdpasimModule,
 } from '@vdpa-kit/device-vdpasim';
+import { VIRTIO_NET_F_MQ, bit } from '@vdpa-kit/virtio-spec';
 import type { TransportVirtioOptions } from '../src/index.js';
 import { type TestStack, makeStack } from './harness.js';
+
+/**
+ * vdpasim_net's offer with RX mode (CTRL_RX): beyond the kernel's default offer (`VDPASIM_NET_FEATURES`),
+ * so provisioned with `device_features` by the tests of RX-mode commands.
+ */
+export const WITH_RX_MODES = VDPASIM_NET_SUPPORTED_FEATURES & ~bit(VIRTIO_NET_F_MQ);
 
 /** The MAC the tests provision on a device unless they test the MAC itself. */
 export const DEVICE_MAC = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);

@@ -2,6 +2,7 @@
 // of `vdpa` would see it: the probe and bind, feature negotiation with its real feature set, the
 // bring-up order, control commands the device acks, the queue pairs it processes, and traffic looped
 // back and counted by the driver and the device alike.
+import { VDPASIM_NET_SUPPORTED_FEATURES } from '@vdpa-kit/device-vdpasim';
 import { describe, expect, it } from 'vitest';
 import type { VirtioNet } from '../src/index.js';
 import { DEVICE_MAC, addVdpasim, deviceStack, readyVqs, vstat } from './devices.js';
@@ -17,7 +18,6 @@ import {
   VIRTIO_F_VERSION_1,
   VIRTIO_ID_NET,
   VIRTIO_NET_F_CTRL_MAC_ADDR,
-  VIRTIO_NET_F_CTRL_RX,
   VIRTIO_NET_F_CTRL_VQ,
   VIRTIO_NET_F_MAC,
   VIRTIO_NET_F_MQ,
@@ -39,7 +39,6 @@ const ONE_PAIR_FEATURES =
   bit(VIRTIO_NET_F_STATUS) |
   bit(VIRTIO_NET_F_MTU) |
   bit(VIRTIO_NET_F_CTRL_VQ) |
-  bit(VIRTIO_NET_F_CTRL_RX) |
   bit(VIRTIO_NET_F_CTRL_MAC_ADDR);
 
 /** virtio_vdpa_setup_vq on vdpasim_net: it has getVqSize (so no getVqNumMax) and no getVqNumMin. */
@@ -133,7 +132,10 @@ describe('transport-virtio on vdpasim_net', () => {
 
   it('acks the control commands: MAC_ADDR_SET, RX mode, VQ_PAIRS_SET', async () => {
     const s = deviceStack();
-    const sim = addVdpasim(s, { net: { mac: DEVICE_MAC, maxVqPairs: 2 } });
+    const sim = addVdpasim(s, {
+      deviceFeatures: VDPASIM_NET_SUPPORTED_FEATURES,
+      net: { mac: DEVICE_MAC, maxVqPairs: 2 },
+    });
     const net = netOf(s);
     const cvq = 4;
     // Bring-up enabled both pairs (VQ_PAIRS_SET 2).

@@ -6,7 +6,7 @@ import { VDPASIM_NET_SUPPORTED_FEATURES } from '@vdpa-kit/device-vdpasim';
 import { firstValueFrom, skip } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { VirtioError, type VirtioNet } from '../src/index.js';
-import { DEVICE_MAC, addVdpasim, deviceStack, vstat } from './devices.js';
+import { DEVICE_MAC, WITH_RX_MODES, addVdpasim, deviceStack, vstat } from './devices.js';
 import { type TestStack, collectFrames, makeFrame, settle } from './harness.js';
 import { bit, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_MQ } from '@vdpa-kit/virtio-spec';
 
@@ -46,7 +46,7 @@ describe('VirtioNet control queue (vdpasim_net)', () => {
 
   it('switches promiscuous and all-multicast modes', async () => {
     const s = deviceStack();
-    const sim = addVdpasim(s, { net: { mac: DEVICE_MAC } });
+    const sim = addVdpasim(s, { deviceFeatures: WITH_RX_MODES, net: { mac: DEVICE_MAC } });
     const net = netOf(s);
     const got = collectFrames(net);
     const toOther = (): number => {
@@ -98,7 +98,7 @@ describe('VirtioNet control queue (vdpasim_net)', () => {
 
   it('fails a command the device never answers with a clear error instead of hanging', async () => {
     const s = deviceStack({ cvqTimeoutMs: 5 });
-    const sim = addVdpasim(s, { net: { mac: DEVICE_MAC } });
+    const sim = addVdpasim(s, { deviceFeatures: WITH_RX_MODES, net: { mac: DEVICE_MAC } });
     const net = netOf(s);
     // A suspended device takes no buffer: the kick is only remembered (vdpa_sim's suspend).
     sim.suspend();
@@ -117,7 +117,7 @@ describe('VirtioNet control queue (vdpasim_net)', () => {
 
   it('runs concurrent commands one at a time, in order', async () => {
     const s = deviceStack({}, { workQueue: 'microtask' });
-    const sim = addVdpasim(s, { net: { mac: DEVICE_MAC } });
+    const sim = addVdpasim(s, { deviceFeatures: WITH_RX_MODES, net: { mac: DEVICE_MAC } });
     const net = netOf(s);
     await settle();
     const done: string[] = [];

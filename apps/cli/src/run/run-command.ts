@@ -1,4 +1,9 @@
-import { VDPA_ATTR_DEV_NET_CFG_MACADDR, bit } from '@vdpa-kit/virtio-spec';
+import {
+  VDPA_ATTR_DEV_FEATURES,
+  VDPA_ATTR_DEV_NET_CFG_MACADDR,
+  VIRTIO_NET_F_CTRL_RX,
+  bit,
+} from '@vdpa-kit/virtio-spec';
 import {
   type JsonObject,
   type VdpaBus,
@@ -27,7 +32,7 @@ import {
 import { CliError } from '../errors.js';
 import { installFaults, parseInjectOptions } from '../trace/inject-faults.js';
 import { runTraceHeader } from '../trace/run-trace-header.js';
-import { parseLladdr } from '../vdpa/parse-values.js';
+import { parseHexU64, parseLladdr } from '../vdpa/parse-values.js';
 import { formatLladdr } from '../vdpa/show-printers.js';
 import { checkFrameSize } from './packet-generator.js';
 import type { Progress } from './progress.js';
@@ -41,6 +46,11 @@ export interface RunOptions {
   readonly mtu?: number;
   /** `--max-vqp`: device attribute. */
   readonly maxVqp?: number;
+  /**
+   * `--device-features`: the features the device offers (`vdpa dev add … device_features`); with
+   * `--promisc` and none given, the management device's supported features when they hold CTRL_RX.
+   */
+  readonly deviceFeatures?: string;
   /** `--queues`: active queue pairs to set through the control queue and to send on. */
   readonly queues?: number;
   readonly count: number;
@@ -151,6 +161,8 @@ export async function runStack(options: RunOptions): Promise<RunReport> {
   checkFrameSize(options.size);
   const explicitMac = options.mac === undefined ? undefined : macOption('--mac', options.mac);
   const cvqMac = options.setMac === undefined ? undefined : macOption('--set-mac', options.setMac);
+  const explicitFeatures =
+    options.deviceFeatures === undefined ? undefined : featuresOption(options.deviceFeatures);
   const faults = parseInjectOptions(options.inject ?? []);
   let stack;
   try {
@@ -170,9 +182,10 @@ export async function runStack(options: RunOptions): Promise<RunReport> {
     const mdev = bus.mgmtdevs().find((m) => m.name === options.mgmtdev) ?? notLoaded(options.mgmtdev, bus);
     const acceptsMac = (mdev.configAttrMask & bit(VDPA_ATTR_DEV_NET_CFG_MACADDR)) !== 0n;
     const mac = explicitMac ?? (acceptsMac ? macOption('--mac', RUN_DEFAULT_MAC) : undefined);
-    if (options.record !== undefined) recorder = startRecording(bus, options, mac);
+    const deviceFeatures = explicitFeatures ?? (options.promisc === true ? rxModeFeatures(mdev) : undefined);
+    if (options.record !== undefined) recorder = startRecording(bus, options, mac, deviceFeatures);
     removeFaults = installFaults(bus, faults);
-    const net = addDevice(bus, container.get<VirtioBus>(VIRTIO_BUS), options, mac);
+    const net = addDevice(bus, container.get<VirtioBus>(VIRTIO_BUS), options, mac, deviceFeatures);
     const pairs = options.queues ?? net.queuePairs;
     if (!Number.isInteger(pairs) || pairs < 1 || pairs > net.maxQueuePairs) {
       throw new CliError(
@@ -247,7 +260,32 @@ export async function runStack(options: RunOptions): Promise<RunReport> {
   }
 }
 
-function startRecording(bus: VdpaBus, options: RunOptions, mac: Uint8Array | undefined): { stop(): void } {
+/** `--device-features`: hex u64 as `vdpa dev add … device_features` takes it. */
+function featuresOption(text: string): bigint {
+  const v = parseHexU64(text);
+  if (v === undefined) throw new CliError(`--device-features ${text} is not a hex u64`);
+  return v;
+}
+
+/**
+ * What `--promisc` provisions when `--device-features` is not given: promiscuous mode needs CTRL_RX,
+ * which a device may support without offering it by default (vdpasim_net offers the kernel's
+ * `VDPASIM_NET_FEATURES`, without CTRL_RX); so ask for everything the management device supports.
+ * Nothing is provisioned when it takes no `device_features` or does not support CTRL_RX: the control
+ * command then fails with the device's own answer.
+ */
+function rxModeFeatures(mdev: { configAttrMask: bigint; supportedFeatures: bigint }): bigint | undefined {
+  const provisionable = (mdev.configAttrMask & bit(VDPA_ATTR_DEV_FEATURES)) !== 0n;
+  const supportsRx = (mdev.supportedFeatures & bit(VIRTIO_NET_F_CTRL_RX)) !== 0n;
+  return provisionable && supportsRx ? mdev.supportedFeatures : undefined;
+}
+
+function startRecording(
+  bus: VdpaBus,
+  options: RunOptions,
+  mac: Uint8Array | undefined,
+  deviceFeatures: bigint | undefined,
+): { stop(): void } {
   const record = options.record as RunRecordOptions;
   const stack: JsonObject = {
     mgmtdev: options.mgmtdev,
@@ -256,6 +294,7 @@ function startRecording(bus: VdpaBus, options: RunOptions, mac: Uint8Array | und
       ...(mac === undefined ? {} : { mac: formatLladdr(mac) }),
       ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
       ...(options.maxVqp === undefined ? {} : { maxVqPairs: options.maxVqp }),
+      ...(deviceFeatures === undefined ? {} : { deviceFeatures: `0x${deviceFeatures.toString(16)}` }),
     },
     transport: 'virtio',
     workQueue: options.workQueue,
@@ -317,6 +356,7 @@ function addDevice(
   vbus: VirtioBus,
   options: RunOptions,
   mac: Uint8Array | undefined,
+  deviceFeatures: bigint | undefined,
 ): NetInterface {
   const net = {
     ...(mac === undefined ? {} : { mac }),
@@ -324,7 +364,10 @@ function addDevice(
     ...(options.maxVqp === undefined ? {} : { maxVqPairs: options.maxVqp }),
   };
   try {
-    bus.devAdd(options.mgmtdev, RUN_DEVICE_NAME, Object.keys(net).length === 0 ? {} : { net });
+    bus.devAdd(options.mgmtdev, RUN_DEVICE_NAME, {
+      ...(deviceFeatures === undefined ? {} : { deviceFeatures }),
+      ...(Object.keys(net).length === 0 ? {} : { net }),
+    });
   } catch (err) {
     throw new CliError(
       `${options.mgmtdev} refused device ${RUN_DEVICE_NAME}: ${VdpaError.from(err).message}`,
