@@ -27,8 +27,8 @@ import {
   VDPASIM_NET_DEFAULT_MTU,
   VDPASIM_NET_MAX_VQP,
   VDPASIM_NET_NAS,
-  VDPASIM_NET_NGROUPS,
   VDPASIM_NET_FEATURES,
+  VDPASIM_NET_NGROUPS,
   VDPASIM_NET_SUPPORTED_FEATURES,
 } from './constants.js';
 import { type VdpasimDeps, Vdpasim } from './vdpasim.js';
@@ -68,7 +68,8 @@ export interface VdpasimNetOptions extends VdpasimOptions {
  * (`VQ_PAIRS_SET`, 1 after reset) are processed.
  *
  * Offered features: the provisioned ones, else the kernel's `VDPASIM_NET_FEATURES` (0x308830028), with
- * MQ for more than one pair; CTRL_RX only when provisioned. MQ, CTRL_RX and CTRL_MAC_ADDR are only offered with CTRL_VQ (a device must not offer a feature
+ * MQ for more than one pair; CTRL_RX only when provisioned. MQ, CTRL_RX and CTRL_MAC_ADDR are only
+ * offered with CTRL_VQ (a device must not offer a feature
  * without the one it depends on).
  *
  * Config space (`virtio_net_config`, 24 bytes): MAC, status (`LINK_UP` while {@link linkUp},
