@@ -1021,4 +1021,39 @@ describe('numbers beyond 2^53-1 (property)', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('what the writer writes, the reader reads: serializeRecord refuses exactly the numbers parseTrace would', () => {
+    const anyNumber = fc.oneof(
+      fc.double(),
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+      fc.constantFrom(2 ** 53 - 1, 2 ** 53, -(2 ** 53), 2 ** 60, -0, Infinity, NaN),
+    );
+    fc.assert(
+      fc.property(fc.array(anyNumber, { maxLength: 4 }), anyNumber, (ret, ts) => {
+        const record = {
+          v: 1,
+          seq: 1,
+          ts,
+          dev: 'vdpa0',
+          kind: 'op',
+          op: 'getIovaRange',
+          phase: 'return',
+          ret,
+        } as unknown as TraceRecord;
+        const exact = [ts, ...ret].every((n) => Math.abs(n) <= Number.MAX_SAFE_INTEGER);
+        let line: string | undefined;
+        try {
+          line = serializeRecord(record);
+        } catch (e) {
+          if (!(e instanceof TraceError)) throw e;
+          expect(e.message).toMatch(/^trace record seq 1 cannot be written: bad field "(ts|ret\.\d)" /);
+        }
+        expect(line !== undefined).toBe(exact);
+        // JSON.stringify itself writes -0 as 0.
+        if (line !== undefined)
+          expect(parseTrace(`${JSON.stringify(HEADER)}\n${line}\n`).records[0]).toEqual(JSON.parse(line));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
