@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { TRACE_FORMAT_VERSION, traceVersionSchema } from './trace-format.js';
+import { inexactNumberProblem } from './trace-numbers.js';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -47,11 +48,13 @@ function issueProblem(issue: z.core.$ZodIssue, value: unknown): string {
 /**
  * What is wrong with a record after the header that `traceRecordSchema` (or `busEventSchema`)
  * rejected, naming the offending value. What a record is comes before what is wrong in it: a
- * value that is no object, then its version, its kind, its op, then the schema's first issue.
+ * value that is no object, then its version, its kind, its op, then a number beyond 2^53-1 (which
+ * the schema would show rounded), then the schema's first issue.
  * @param error the schema's error for `value`
  * @param value the parsed line
+ * @param text the line's text, to quote a number as written
  */
-export function recordProblem(error: z.ZodError, value: unknown): string {
+export function recordProblem(error: z.ZodError, value: unknown, text?: string): string {
   if (!isObject(value)) return `record ${describe(value)} is not an object`;
   const issues = error.issues;
   // Asked of the version schema itself: the record schema checks no field of an unknown kind.
@@ -61,20 +64,21 @@ export function recordProblem(error: z.ZodError, value: unknown): string {
       ? 'header is not the first record'
       : `unknown record kind ${describe(value.kind)}`;
   if (issueAt(issues, 'op')?.code === 'invalid_value') return `unknown op ${describe(value.op)}`;
-  return issueProblem(issues[0], value);
+  return inexactNumberProblem(value, text) ?? issueProblem(issues[0], value);
 }
 
 /**
  * What is wrong with a first line that `traceHeaderSchema` rejected: not a header at all, an
- * unsupported version, else `header <the schema's first issue>`.
+ * unsupported version, else `header <problem>`: a number beyond 2^53-1, or the schema's first issue.
  * @param error the schema's error for `value`
  * @param value the parsed line
+ * @param text the line's text, to quote a number as written
  */
-export function headerProblem(error: z.ZodError, value: unknown): string {
+export function headerProblem(error: z.ZodError, value: unknown, text?: string): string {
   if (!isObject(value) || issueAt(error.issues, 'kind') !== undefined) {
     const kind = isObject(value) ? describe(value.kind) : describe(value);
     return `missing header: the first record has kind ${kind}, not "header"`;
   }
   if (issueAt(error.issues, 'v') !== undefined) return unsupportedVersion(value.v);
-  return `header ${issueProblem(error.issues[0], value)}`;
+  return `header ${inexactNumberProblem(value, text) ?? issueProblem(error.issues[0], value)}`;
 }

@@ -8,6 +8,7 @@ import { TraceError } from './trace-error.js';
 import { createTraceHeader, type TraceHeader, type TraceRecord } from './trace-format.js';
 import { isTraceRecord, parseTrace, parseTraceRecord, readTrace } from './trace-reader.js';
 import { serializeRecord } from './trace-writer.js';
+import { beyondSafe, exactDigits, rawJson } from '../test/raw-json.js';
 
 const HEADER = createTraceHeader({
   plugins: [{ name: '@vdpa-kit/device-vdpasim', version: '0.1.0' }],
@@ -830,5 +831,229 @@ describe('compiled validator (property): accepts exactly what the schema parser 
   it('rejects values that are not records', () => {
     for (const v of [null, 1, 'op', [], [{ kind: 'op' }], { kind: 'header' }, { kind: 'net' }])
       expect(isTraceRecord(v)).toBe(false);
+  });
+});
+
+// ---- numbers JSON cannot carry exactly -----------------------------------------------------------
+
+/** The end of every message about a number beyond 2^53-1. */
+const HEX_HINT = '(64-bit values are written as "0x…" hex strings)';
+
+/** A header line and one record line, with `record` given as JSON text (raw numbers kept as written). */
+function rawTrace(record: string, stack = '{}'): string {
+  // A replacer function: a replacement string would expand `$` patterns in the stack's text.
+  const header = JSON.stringify({ ...HEADER, stack: {} }).replace('"stack":{}', () => `"stack":${stack}`);
+  return `${header}\n${record}\n`;
+}
+
+/** A record line of op `getIovaRange` returning `ret` (a `json` value: any JSON is valid there). */
+function iovaReturn(ret: string, ts = '1'): string {
+  return `{"v":1,"seq":1,"ts":${ts},"dev":"vdpa0","kind":"op","op":"getIovaRange","phase":"return","ret":${ret}}`;
+}
+
+describe('verify must not accept what JSON rounded: a number beyond 2^53-1 is refused where it is read', () => {
+  const refused: [string, string, number, string][] = [
+    [
+      'a dmaMap iova of 2^53+1 (read as 2^53 by JSON.parse)',
+      rawTrace(
+        '{"v":1,"seq":1,"ts":1,"dev":"vdpa0","kind":"op","op":"dmaMap","phase":"call","args":[0,9007199254740993,4096,0,3]}',
+      ),
+      2,
+      `bad field "args.1" 9007199254740993: not a safe integer, JSON reads it as 9007199254740992 ${HEX_HINT}`,
+    ],
+    [
+      'a get_iova_range last of 2^64-1 written as a number',
+      rawTrace(iovaReturn('{"first":0,"last":18446744073709551615}')),
+      2,
+      `bad field "ret.last" 18446744073709551615: not a safe integer, JSON reads it as 18446744073709551616 ${HEX_HINT}`,
+    ],
+    [
+      'a negative one, -(2^53+1)',
+      rawTrace(iovaReturn('[1,-9007199254740993]')),
+      2,
+      `bad field "ret.1" -9007199254740993: not a safe integer, JSON reads it as -9007199254740992 ${HEX_HINT}`,
+    ],
+    [
+      '2^53 itself, which JSON reads exactly but cannot tell from 2^53+1',
+      rawTrace(iovaReturn('9007199254740992')),
+      2,
+      `bad field "ret" 9007199254740992: not a safe integer ${HEX_HINT}`,
+    ],
+    [
+      'a seq of 2^53+1 (named as written, not as zod would show it rounded)',
+      rawTrace(
+        '{"v":1,"seq":9007199254740993,"ts":1,"dev":"vdpa0","kind":"op","op":"reset","phase":"call","args":[]}',
+      ),
+      2,
+      `bad field "seq" 9007199254740993: not a safe integer, JSON reads it as 9007199254740992 ${HEX_HINT}`,
+    ],
+    [
+      'a ts with an exponent (1e300)',
+      rawTrace(iovaReturn('null', '1e300')),
+      2,
+      `bad field "ts" 1e300: not a safe integer, JSON reads it as 1e+300 ${HEX_HINT}`,
+    ],
+    [
+      'an exponent beyond a double (1e400, read as Infinity)',
+      rawTrace(iovaReturn('{"a":{"b":[0,1E400]}}')),
+      2,
+      `bad field "ret.a.b.1" 1E400: not a safe integer, JSON reads it as Infinity ${HEX_HINT}`,
+    ],
+    [
+      'a fraction whose integer part is beyond 2^53-1 (it has no fraction left)',
+      rawTrace(iovaReturn('12345678901234567.5')),
+      2,
+      `bad field "ret" 12345678901234567.5: not a safe integer, JSON reads it as 12345678901234568 ${HEX_HINT}`,
+    ],
+    [
+      'a dp count',
+      rawTrace('{"v":1,"kind":"dp","seq":1,"ts":1,"dev":"vdpa0","kicks":{"0":9007199254740993},"cbs":{}}'),
+      2,
+      `bad field "kicks.0" 9007199254740993: not a safe integer, JSON reads it as 9007199254740992 ${HEX_HINT}`,
+    ],
+    [
+      'a repeated key: the value JSON.parse kept is quoted',
+      rawTrace(iovaReturn('{"last":99999999999999999,"last":88888888888888888}')),
+      2,
+      `bad field "ret.last" 88888888888888888: not a safe integer, JSON reads it as 88888888888888896 ${HEX_HINT}`,
+    ],
+    [
+      'a key and strings holding the same digits before it',
+      rawTrace(
+        iovaReturn('{"9007199254740993":"9007199254740993","x\\"9007199254740993":[9007199254740993]}'),
+      ),
+      2,
+      `bad field "ret.x"9007199254740993.0" 9007199254740993: not a safe integer, JSON reads it as 9007199254740992 ${HEX_HINT}`,
+    ],
+    [
+      'the header (a free-form stack attribute)',
+      rawTrace(iovaReturn('null'), '{"dev":{"iova":{"last":18446744073709551615}}}'),
+      1,
+      `header bad field "stack.dev.iova.last" 18446744073709551615: not a safe integer, JSON reads it as 18446744073709551616 ${HEX_HINT}`,
+    ],
+  ];
+
+  it.each(refused)('%s', (_name, trace, line, detail) => {
+    const err = traceErrorOf(() => parseTrace(trace, 'rounded.jsonl'));
+    expect(err).toBeInstanceOf(VdpaError);
+    expect(err.code).toBe('EINVAL');
+    expect(err.line).toBe(line);
+    expect(err.message).toBe(`rounded.jsonl line ${line}: ${detail}`);
+  });
+
+  it('an unknown kind or op is named before a number in the same record', () => {
+    const kind = rawTrace('{"v":1,"seq":1,"ts":1e300,"dev":"vdpa0","kind":"net"}');
+    expect(traceErrorOf(() => parseTrace(kind)).message).toBe('trace line 2: unknown record kind "net"');
+    const version = rawTrace('{"v":2,"seq":1,"ts":1e300,"dev":"vdpa0","kind":"op"}');
+    expect(traceErrorOf(() => parseTrace(version)).message).toMatch(/unsupported trace version 2/);
+  });
+
+  it('accepts every number within ±(2^53-1), -0, small exponents and digits inside strings', () => {
+    const ret =
+      '[9007199254740991,-9007199254740991,-0,0,1e15,1.5e-300,1e-400,0.5,-2.25E+2,' +
+      '"9007199254740993","1e400","\\"18446744073709551615\\"","0x1e400"]';
+    const trace = parseTrace(rawTrace(iovaReturn(ret, '1.5e12'), '{"digits":"99999999999999999999"}'));
+    const record = trace.records[0] as { readonly ret: readonly unknown[]; readonly ts: number };
+    expect(record.ts).toBe(1.5e12);
+    expect(record.ret).toEqual(JSON.parse(ret));
+    expect(Object.is(record.ret[2], -0)).toBe(true);
+  });
+
+  it('parseTraceRecord and isTraceRecord refuse a parsed value holding one', () => {
+    const value = {
+      v: 1,
+      seq: 1,
+      ts: 1,
+      dev: 'vdpa0',
+      kind: 'op',
+      op: 'getIovaRange',
+      phase: 'return',
+      ret: { last: 2 ** 60 },
+    };
+    expect(isTraceRecord(value)).toBe(false);
+    expect(() => parseTraceRecord(value, 'r.jsonl', 4)).toThrow(
+      `r.jsonl line 4: bad field "ret.last" 1152921504606846976: not a safe integer ${HEX_HINT}`,
+    );
+    expect(isTraceRecord({ ...value, ret: { last: 2 ** 53 - 1 } })).toBe(true);
+  });
+});
+
+// ---- property: JSON texts with big digit strings inside and outside strings ----------------------
+
+describe('numbers beyond 2^53-1 (property)', () => {
+  it('a record is refused exactly when a number token outside strings reads beyond 2^53-1, and the message quotes it where it sits', () => {
+    fc.assert(
+      fc.property(rawJson, fc.constantFrom('ret', 'opaque', 'stack'), (raw, where) => {
+        const trace =
+          where === 'ret'
+            ? rawTrace(iovaReturn(raw.text))
+            : where === 'opaque'
+              ? rawTrace(
+                  `{"v":1,"seq":1,"ts":1,"dev":"vdpa0","kind":"op","op":"dmaMap","phase":"call","args":[0,0,4096,0,3,${raw.text}]}`,
+                )
+              : rawTrace(iovaReturn('null'), `{"x":${raw.text}}`);
+        const prefix = where === 'ret' ? ['ret'] : where === 'opaque' ? ['args', '5'] : ['stack', 'x'];
+        const unsafe = raw.numbers.filter((n) => beyondSafe(n.token));
+        let err: TraceError | undefined;
+        try {
+          const parsed = parseTrace(trace, 't.jsonl');
+          const value = JSON.parse(raw.text) as unknown;
+          if (where === 'stack') expect(parsed.header.stack).toEqual({ x: value });
+          else expect(parsed.records[0]).toEqual(JSON.parse(trace.split('\n')[1]));
+        } catch (e) {
+          if (!(e instanceof TraceError)) throw e;
+          err = e;
+        }
+        expect(err === undefined).toBe(unsafe.length === 0);
+        if (err === undefined) return;
+        expect(err.code).toBe('EINVAL');
+        expect(err.line).toBe(where === 'stack' ? 1 : 2);
+        const said = unsafe.map((n) => {
+          const field = [...prefix, ...n.path].join('.');
+          const read = exactDigits(Number(n.token));
+          const value =
+            read === n.token ? n.token : `${n.token}: not a safe integer, JSON reads it as ${read}`;
+          const detail = read === n.token ? `${value}: not a safe integer` : value;
+          return `t.jsonl line ${err?.line ?? 0}: ${where === 'stack' ? 'header ' : ''}bad field "${field}" ${detail} ${HEX_HINT}`;
+        });
+        expect(said).toContain(err.message);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('what the writer writes, the reader reads: serializeRecord refuses exactly the numbers parseTrace would', () => {
+    const anyNumber = fc.oneof(
+      fc.double(),
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+      fc.constantFrom(2 ** 53 - 1, 2 ** 53, -(2 ** 53), 2 ** 60, -0, Infinity, NaN),
+    );
+    fc.assert(
+      fc.property(fc.array(anyNumber, { maxLength: 4 }), anyNumber, (ret, ts) => {
+        const record = {
+          v: 1,
+          seq: 1,
+          ts,
+          dev: 'vdpa0',
+          kind: 'op',
+          op: 'getIovaRange',
+          phase: 'return',
+          ret,
+        } as unknown as TraceRecord;
+        const exact = [ts, ...ret].every((n) => Math.abs(n) <= Number.MAX_SAFE_INTEGER);
+        let line: string | undefined;
+        try {
+          line = serializeRecord(record);
+        } catch (e) {
+          if (!(e instanceof TraceError)) throw e;
+          expect(e.message).toMatch(/^trace record seq 1 cannot be written: bad field "(ts|ret\.\d)" /);
+        }
+        expect(line !== undefined).toBe(exact);
+        // JSON.stringify itself writes -0 as 0.
+        if (line !== undefined)
+          expect(parseTrace(`${JSON.stringify(HEADER)}\n${line}\n`).records[0]).toEqual(JSON.parse(line));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

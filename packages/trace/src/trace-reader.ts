@@ -10,6 +10,7 @@ import {
   type TraceRecord,
 } from './trace-format.js';
 import { headerProblem, recordProblem } from './trace-issues.js';
+import { hasInexactNumber, inexactNumberProblem, isTraceNumber } from './trace-numbers.js';
 
 /** Default source name of an in-memory trace in error messages. */
 const DEFAULT_SOURCE = 'trace';
@@ -22,31 +23,37 @@ const validRecord = compileValidator(traceRecordSchema);
 
 /**
  * True when `value` (a `JSON.parse` result) is a valid trace record after the header: the verdict of
- * `traceRecordSchema`, given by its compiled validator without allocating.
+ * `traceRecordSchema`, given by its compiled validator without allocating, and every number in it
+ * exact (at most 2^53-1 in magnitude, see `parseTrace`).
  * @param value a parsed trace line
  */
 export function isTraceRecord(value: unknown): boolean {
-  return validRecord(value);
+  return validRecord(value) && !hasInexactNumber(value);
 }
 
 /**
  * Freezes a parsed JSON object or array and everything in it, without allocating: the contents first,
  * then the container (so the walk uses the container's shape as parsed, shared by similar records).
+ * @returns false when it met a number a trace cannot carry exactly (`isTraceNumber`)
  */
-function deepFreeze<T extends object>(value: T): T {
+function deepFreeze(value: object): boolean {
+  let exact = true;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const v: unknown = value[i];
-      if (typeof v === 'object' && v !== null) deepFreeze(v);
+      if (typeof v === 'object' && v !== null) exact = deepFreeze(v) && exact;
+      else if (typeof v === 'number' && !isTraceNumber(v)) exact = false;
     }
   } else {
     const fields = value as Record<string, unknown>;
     for (const key in fields) {
       const v = fields[key];
-      if (typeof v === 'object' && v !== null) deepFreeze(v);
+      if (typeof v === 'object' && v !== null) exact = deepFreeze(v) && exact;
+      else if (typeof v === 'number' && !isTraceNumber(v)) exact = false;
     }
   }
-  return Object.freeze(value);
+  Object.freeze(value);
+  return exact;
 }
 
 /** The frozen empty list every record's empty `args` (or other empty top-level list) becomes. */
@@ -55,39 +62,61 @@ const EMPTY_LIST: readonly never[] = Object.freeze([]);
 /**
  * Deep-freezes a validated record; its empty top-level lists (the `args` of most calls) are replaced
  * by one shared frozen list, which saves an allocation kept alive and a freeze per record.
+ * @returns false when it met a number a trace cannot carry exactly (`isTraceNumber`)
  */
-function freezeRecord(record: Record<string, unknown>): TraceRecord {
+function freezeRecord(record: Record<string, unknown>): boolean {
+  let exact = true;
   for (const key in record) {
     const v = record[key];
-    if (typeof v !== 'object' || v === null) continue;
-    if (Array.isArray(v) && v.length === 0) record[key] = EMPTY_LIST;
-    else deepFreeze(v);
+    if (typeof v === 'number') {
+      if (!isTraceNumber(v)) exact = false;
+    } else if (typeof v !== 'object' || v === null) continue;
+    else if (Array.isArray(v) && v.length === 0) record[key] = EMPTY_LIST;
+    else exact = deepFreeze(v) && exact;
   }
-  return Object.freeze(record) as unknown as TraceRecord;
+  Object.freeze(record);
+  return exact;
+}
+
+/**
+ * The `TraceError` for a parsed line holding a number a trace cannot carry exactly (which
+ * {@link freezeRecord} or `isTraceNumber` found): it names the field and quotes the number as
+ * written in `text`.
+ */
+function inexactNumberError(value: unknown, source: string, line: number, text?: string): TraceError {
+  const problem = inexactNumberProblem(value, text) ?? 'number beyond 2^53-1';
+  return TraceError.at(source, line, problem);
 }
 
 /**
  * Validates one parsed line as the header. Throws a `TraceError` naming `line`.
  */
-function parseHeader(value: unknown, source: string, line: number): TraceHeader {
+function parseHeader(value: unknown, source: string, line: number, text?: string): TraceHeader {
   const result = traceHeaderSchema.safeParse(value);
-  if (!result.success) throw TraceError.at(source, line, headerProblem(result.error, value), result.error);
-  return deepFreeze(value as object) as TraceHeader;
+  if (!result.success)
+    throw TraceError.at(source, line, headerProblem(result.error, value, text), result.error);
+  const problem = inexactNumberProblem(value, text);
+  if (problem !== undefined) throw TraceError.at(source, line, `header ${problem}`);
+  deepFreeze(value as object);
+  return value as TraceHeader;
 }
 
 /**
  * Validates one parsed line as a record after the header. Throws a `TraceError` naming `line`.
  */
-function parseRecordAt(value: unknown, source: string, line: number): TraceRecord {
+function parseRecordAt(value: unknown, source: string, line: number, text?: string): TraceRecord {
   const result = traceRecordSchema.safeParse(value);
-  if (!result.success) throw TraceError.at(source, line, recordProblem(result.error, value), result.error);
-  return freezeRecord(value as Record<string, unknown>);
+  if (!result.success)
+    throw TraceError.at(source, line, recordProblem(result.error, value, text), result.error);
+  if (!freezeRecord(value as Record<string, unknown>)) throw inexactNumberError(value, source, line, text);
+  return value as TraceRecord;
 }
 
 /**
  * Validates one parsed JSON value as a trace record (not the header) with `traceRecordSchema`:
  * version, kind, op name, every field, the fields of an op record's phase, its argument and result
- * encodings, the vq indices of a `dp` record.
+ * encodings, the vq indices of a `dp` record; and, as {@link parseTrace}, no number beyond 2^53-1 in
+ * magnitude anywhere in it.
  * @param value a parsed JSON line
  * @param source name used in the message
  * @param line 1-based line number used in the message
@@ -104,6 +133,11 @@ export function parseTraceRecord(value: unknown, source = DEFAULT_SOURCE, line =
  * between records: `seq` strictly increases, and a `'full'` trace has no `dp` records. Accepts
  * `\r\n` line ends and a missing final newline.
  *
+ * A number beyond 2^53-1 in magnitude, anywhere in a line, is refused: `JSON.parse` has already
+ * rounded it (2^53+1 reads as 2^53), so a replay would use a value the trace does not hold. It is
+ * found on the parsed value while the record is frozen (no second walk, no scan of the text), then
+ * quoted as written from the line's text.
+ *
  * Every record is validated by the schema: a valid one by zod's compiled validator of it, without
  * allocating; any other by the schema's parser, whose first issue becomes the message (so the errors
  * are those of {@link parseTraceRecord}). Lines are cut with `indexOf`, not `split`, and records are
@@ -113,8 +147,9 @@ export function parseTraceRecord(value: unknown, source = DEFAULT_SOURCE, line =
  * @param source name for error messages (a file name; default `trace`)
  * @returns the header and the frozen records
  * @throws TraceError (`EINVAL`, with `line`) for: an empty text or a first record that is not a
- *   header, an unknown version, kind or op, a bad or unknown field, a header that is not first, an
- *   empty line, invalid JSON (a corrupted line, or a truncated last line), a non-increasing seq
+ *   header, an unknown version, kind or op, a bad or unknown field, a number beyond 2^53-1, a header
+ *   that is not first, an empty line, invalid JSON (a corrupted line, or a truncated last line), a
+ *   non-increasing seq
  * @example
  * const trace = parseTrace(text, 'session.jsonl');
  * console.log(trace.header.datapath, trace.records.length);
@@ -145,12 +180,15 @@ export function parseTrace(text: string, source = DEFAULT_SOURCE): Trace {
       throw TraceError.at(source, lineNo, `${what}: invalid JSON (${why})`, err);
     }
     if (header === undefined) {
-      header = parseHeader(value, source, lineNo);
+      header = parseHeader(value, source, lineNo, raw);
       continue;
     }
-    const record = isTraceRecord(value)
-      ? freezeRecord(value as Record<string, unknown>)
-      : parseRecordAt(value, source, lineNo);
+    let record: TraceRecord;
+    if (validRecord(value)) {
+      if (!freezeRecord(value as Record<string, unknown>))
+        throw inexactNumberError(value, source, lineNo, raw);
+      record = value as TraceRecord;
+    } else record = parseRecordAt(value, source, lineNo, raw);
     if (record.seq <= prevSeq)
       throw TraceError.at(
         source,

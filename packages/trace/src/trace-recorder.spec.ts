@@ -298,6 +298,30 @@ describe('recording failures and bus disposal', () => {
     expect(() => rec.stop()).not.toThrow();
   });
 
+  it("a number argument beyond 2^53-1 stops a file recording with the writer's error: the file stays readable", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vdpa-trace-'));
+    try {
+      const path = join(dir, 'session.jsonl');
+      const { s, h } = upStack();
+      const rec = recordToFile(s.bus, path, { header: { createdAt: '2024-01-01T00:00:00.000Z' } });
+      h.getStatus();
+      // The op itself is the device's business: it runs; only the recording refuses it.
+      h.setVqAddress(0, 2 ** 60, 0x1000, 0x2000);
+      expect(device(s).vqs[0].descArea).toBe(2 ** 60);
+      h.getStatus();
+      expect(() => rec.stop()).toThrow(
+        /^trace recording failed: trace record seq \d+ cannot be written: bad field "args\.1" 1152921504606846976: not a safe integer/,
+      );
+      const trace = readTrace(path);
+      expect(trace.records.map((r) => (r.kind === 'op' ? `${r.op} ${r.phase}` : r.kind))).toEqual([
+        'getStatus call',
+        'getStatus return',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('ends the recording when the bus is disposed, writing pending counts', () => {
     const { s, h, records } = upStack();
     const rec = startRecording(s.bus, { write: (r) => records.push(r) });

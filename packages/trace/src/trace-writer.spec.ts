@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VdpaError } from '@vdpa-kit/core-bus';
+import { TraceError } from './trace-error.js';
 import { createTraceHeader, type TraceRecord } from './trace-format.js';
 import { parseTrace } from './trace-reader.js';
 import { TraceWriter, serializeRecord } from './trace-writer.js';
@@ -84,6 +85,47 @@ describe('TraceWriter', () => {
     const r = records(1)[0];
     expect(serializeRecord(r)).toBe(
       '{"v":1,"seq":0,"ts":0,"dev":"vdpa0","kind":"op","op":"setVqNum","phase":"call","args":[0,256]}',
+    );
+  });
+
+  it('never writes a number the reader would refuse: a float of 2^60 or beyond 2^53-1 is a TraceError, and nothing is appended', () => {
+    const path = join(dir, 'inexact.jsonl');
+    const header = createTraceHeader({ createdAt: new Date(0) });
+    const ok = records(1)[0];
+    // 2 ** 60 is exact as a double, but JSON.stringify writes it as 1152921504606847000.
+    const far: TraceRecord = {
+      v: 1,
+      seq: 1,
+      ts: 1,
+      dev: 'vdpa0',
+      kind: 'op',
+      op: 'setVqAddress',
+      phase: 'call',
+      args: [0, 2 ** 60, 0x1000, 0x2000],
+    };
+    const w = new TraceWriter(path);
+    w.write(header);
+    w.write(ok);
+    let err: VdpaError | undefined;
+    try {
+      w.write(far);
+    } catch (e) {
+      err = VdpaError.from(e);
+    }
+    expect(err).toBeInstanceOf(TraceError);
+    expect(err?.code).toBe('EINVAL');
+    expect(err?.message).toBe(
+      'trace record seq 1 cannot be written: bad field "args.1" 1152921504606846976: not a safe integer ' +
+        '(64-bit values are written as "0x…" hex strings)',
+    );
+    w.close();
+    expect(parseTrace(readFileSync(path, 'utf8')).records).toEqual([ok]);
+    expect(() => serializeRecord({ ...far, args: [0, 2 ** 53 - 1, 0, 0] })).not.toThrow();
+    expect(() => serializeRecord({ ...far, ts: -(2 ** 53) })).toThrow(
+      'trace record seq 1 cannot be written: bad field "ts" -9007199254740992: not a safe integer',
+    );
+    expect(() => serializeRecord(createTraceHeader({ stack: { iova: { last: Infinity } } }))).toThrow(
+      'trace header cannot be written: bad field "stack.iova.last" Infinity: not a safe integer',
     );
   });
 });

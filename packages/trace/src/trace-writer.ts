@@ -1,6 +1,8 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { VdpaError } from '@vdpa-kit/core-bus';
 import { TRACE_BATCH_BYTES_DEFAULT, type TraceHeader, type TraceRecord } from './trace-format.js';
+import { TraceError } from './trace-error.js';
+import { hasInexactNumber, inexactNumberProblem } from './trace-numbers.js';
 
 /** Options of a {@link TraceWriter}. */
 export interface TraceWriterOptions {
@@ -11,10 +13,19 @@ export interface TraceWriterOptions {
 /**
  * One JSON Lines line of a trace record or header, without the newline: `JSON.stringify` of the
  * record as it is (bus events are JSON-safe by construction: bigints are already hex strings).
+ * A number beyond 2^53-1 in magnitude (a float such as 2^60 passed as a `number` argument, ±Infinity,
+ * NaN) is refused: the reader refuses such a line, since JSON cannot say whether it was rounded.
  * @param record a header, a bus event or a datapath record
- * @throws TypeError from `JSON.stringify` for a value that is not JSON-safe (a raw bigint)
+ * @throws TraceError (`EINVAL`) naming the record's seq and the field of a number beyond 2^53-1;
+ *   TypeError from `JSON.stringify` for a value that is not JSON-safe (a raw bigint)
  */
 export function serializeRecord(record: TraceRecord | TraceHeader): string {
+  if (hasInexactNumber(record)) {
+    const what = record.kind === 'header' ? 'trace header' : `trace record seq ${String(record.seq)}`;
+    throw new TraceError(
+      `${what} cannot be written: ${inexactNumberProblem(record) ?? 'number beyond 2^53-1'}`,
+    );
+  }
   return JSON.stringify(record);
 }
 
@@ -63,7 +74,8 @@ export class TraceWriter {
 
   /**
    * Appends one record (or the header) as a line; writes the batch when it is full.
-   * @throws VdpaError `EINVAL` after `close`; the write errno when a batch write fails
+   * @throws VdpaError `EINVAL` after `close`; TraceError (`EINVAL`) for a record {@link serializeRecord}
+   *   refuses (nothing is appended); the write errno when a batch write fails
    */
   write(record: TraceRecord | TraceHeader): void {
     if (this.fd === undefined) throw new VdpaError('EINVAL', `trace writer of ${this.path} is closed`);

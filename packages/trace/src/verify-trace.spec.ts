@@ -30,6 +30,8 @@ import { recordSession } from './testing/record-session.js';
 import { sameJson } from './device-script.js';
 import { createTraceHeader, type DatapathMode, type Trace, type TraceRecord } from './trace-format.js';
 import { TraceError } from './trace-error.js';
+import { parseTrace } from './trace-reader.js';
+import { serializeRecord } from './trace-writer.js';
 import { formatDivergence, verifyTrace } from './verify-trace.js';
 
 const NVQS = 3;
@@ -327,6 +329,38 @@ function busState(bus: VdpaBus) {
     mgmtdevs: bus.mgmtdevs().map((m) => m.name),
   };
 }
+
+describe('verify must not accept what JSON rounded', () => {
+  it('a trace whose setVqAddress says 2^53+1 is refused when read, not replayed with 2^53', async () => {
+    const { trace } = await record();
+    const call = opCall(trace, 'setVqAddress');
+    const lines = [trace.header, ...trace.records].map((r) => serializeRecord(r));
+    // The trace as recorded verifies.
+    const original = parseTrace(lines.join('\n') + '\n', 'recorded.jsonl');
+    expect(verifyTrace(original, { factory: factory().create }).ok).toBe(true);
+    const at = trace.records.indexOf(call) + 1;
+    // What a trace recorded elsewhere holds for a descriptor area at 2^53+1 (JSON.parse reads 2^53).
+    lines[at] = lines[at].replace(`"args":[0,${RING_STRIDE},`, '"args":[0,9007199254740993,');
+    expect(lines[at]).toContain('9007199254740993');
+    const text = lines.join('\n') + '\n';
+    const f = factory();
+    let err: unknown;
+    try {
+      verifyTrace(parseTrace(text, 'rounded.jsonl'), { factory: f.create });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TraceError);
+    expect((err as TraceError).code).toBe('EINVAL');
+    expect((err as TraceError).line).toBe(at + 1);
+    expect((err as TraceError).message).toBe(
+      `rounded.jsonl line ${at + 1}: bad field "args.1" 9007199254740993: not a safe integer, ` +
+        'JSON reads it as 9007199254740992 (64-bit values are written as "0x…" hex strings)',
+    );
+    // No device was created: nothing was replayed with the rounded value.
+    expect(f.made).toHaveLength(0);
+  });
+});
 
 describe('verifyTrace against a management device on a bus', () => {
   it('creates the device with the recorded attributes, replays it away from the live transports, and deletes it', async () => {
