@@ -69,8 +69,7 @@ export interface VdpasimNetOptions extends VdpasimOptions {
  *
  * Offered features: the provisioned ones, else the kernel's `VDPASIM_NET_FEATURES` (0x308830028), with
  * MQ for more than one pair; CTRL_RX only when provisioned. MQ, CTRL_RX and CTRL_MAC_ADDR are only
- * offered with CTRL_VQ (a device must not offer a feature
- * without the one it depends on).
+ * offered with CTRL_VQ (a device must not offer a feature without the one it depends on).
  *
  * Config space (`virtio_net_config`, 24 bytes): MAC, status (`LINK_UP` while {@link linkUp},
  * rewritten on every read, as `vdpasim_net_get_config()` does), `max_virtqueue_pairs` (N when MQ is
