@@ -76,8 +76,9 @@ export const VRINGH_LOOPBACK_COLD_PASSES = 16;
  * It handles only the usual case, where it cannot fail: a chain of one direct, non-empty descriptor
  * below 4 GiB inside an IOTLB window with the permission it needs, and an RX buffer that holds the
  * frame. At anything else — a head out of range, any other chain, an RX ring with nothing available
- * (an overrun), an RX buffer too small, an avail index that jumped, a ring area that does not
- * translate — it stops before that TX chain, consuming nothing of it, and says so
+ * (an overrun), an RX buffer too small, an avail index more than the queue size ahead (which
+ * `getdesc` takes chain by chain, unchecked, as the kernel does), a ring area not translated whole into
+ * one contiguous view (which the per-chain calls access field by field) — it stops before that TX chain, consuming nothing of it, and says so
  * ({@link VRINGH_LOOPBACK_SLOW}); the caller then takes one chain with `getdesc`, which applies
  * every rule and reports errors against the right queue, and calls `run` again. So the
  * used rings and the counters end up as one chain at a time would leave them, with one exception a
@@ -152,7 +153,7 @@ export class VringhLoopback {
     const rLast = r.lastAvail;
     const rUsedIdx = r.usedIdx;
     let rPending = (rAvail[AVAIL_IDX_W] - rLast) & IDX_MASK;
-    // A jump is for the per-chain path to report, when a frame needs an RX chain.
+    // More than num ahead is left to the per-chain path, chain by chain, when a frame needs an RX chain.
     if (rPending > rNum) rPending = 0;
     const tWin = this.txWindow;
     const rWin = this.rxWindow;
