@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   VHOST_ACCESS_RO,
   VHOST_ACCESS_RW,
@@ -984,5 +984,107 @@ describe('Vringh vq state', () => {
     vrh.complete(1, 2);
     expect(ring.usedIdx()).toBe(301);
     expect(ring.usedElem(300 % 8)).toEqual({ id: 1, len: 2 });
+  });
+});
+
+describe('Vringh chain length and walk cost (vringh.c: __vringh_iov)', () => {
+  const TABLE = 0x10_0000;
+
+  /** Writes a linear chain of `n` zero-length readable descriptors (i -> i + 1) at `table`. */
+  function linearTable(view: DataView, table: number, n: number, last = n - 1): void {
+    const ring = new HandRing(view, 1);
+    for (let i = 0; i < n; i++) ring.desc(i, 0, 0, i === last ? R : R | N, i + 1, table);
+  }
+
+  // The kernel counts the ring's descriptors against num and an indirect table's against its own
+  // size; here the whole chain, indirect descriptors included, is bounded by num (the budget of
+  // docs/kernel-differences.md), so that a guest cannot make one chain cost 2^28 steps.
+  it('ELOOP at num + 1 descriptors, those of an indirect table included', () => {
+    const { vrh, ring, riov, wiov, view } = setup({ num: 8, memSize: 0x20_0000 });
+    linearTable(view, TABLE, 7);
+    linearTable(view, TABLE + 0x1000, 8);
+    linearTable(view, TABLE + 0x2000, 9);
+    // 1 + 7, 8, 1 + 8 and 9 descriptors.
+    ring.desc(0, BUF, 4, R | N, 1);
+    ring.desc(1, TABLE, 7 * 16, I);
+    ring.desc(2, TABLE + 0x1000, 8 * 16, I);
+    ring.desc(3, BUF, 4, R | N, 5);
+    ring.desc(5, TABLE + 0x1000, 8 * 16, I);
+    ring.desc(4, TABLE + 0x2000, 9 * 16, I);
+    ring.publish(0, 2, 3, 4);
+    expect(vrh.getdesc(riov, wiov)).toBe(0);
+    expect(vrh.getdesc(riov, wiov)).toBe(2);
+    expectCode(() => vrh.getdesc(riov, wiov), 'ELOOP', /head 3 loops: more than queue size 8 descriptors/);
+    expectCode(() => vrh.getdesc(riov, wiov), 'ELOOP', /head 4 loops/);
+    expect(vrh.lastAvailIdx).toBe(4);
+  });
+
+  it('a kick of num chains of 65,536 zero-length indirect descriptors each walks num + 1 per chain', () => {
+    const num = 256;
+    const { vrh, ring, riov, wiov, view, mem } = setup({ num, memSize: 0x20_0000 });
+    linearTable(view, TABLE, 0x1_0000);
+    for (let h = 0; h < num; h++) ring.desc(h, TABLE, 0x1_0000 * 16, I);
+    ring.publish(...Array.from({ length: num }, (_, h) => h));
+    // Count the descriptors read: each indirect descriptor is read from the table's memory.
+    const reads = vi.spyOn(mem, 'findRegion');
+    for (let h = 0; h < num; h++) expectCode(() => vrh.getdesc(riov, wiov), 'ELOOP', /head \d+ loops/);
+    expect(vrh.lastAvailIdx).toBe(num);
+    // The table lies in one region: its window is found once, not per descriptor or per chain.
+    expect(reads.mock.calls.length).toBeLessThan(16);
+  });
+
+  /**
+   * A table of `n` descriptors at IOVA 2^32, each `per` descriptors in an IOTLB entry of their own
+   * mapped to shuffled physical places, with a chain 0 -> 1 -> ... of `chain` descriptors.
+   */
+  function scatteredTable(n: number, per: number, chain: number) {
+    const num = 256;
+    const s = setup({ num, memSize: 0x10_0000 + n * 16 + 0x1000 });
+    const iotlb = new Iotlb();
+    iotlb.addRange(0n, 0xf_ffffn, 0n, VHOST_ACCESS_RW);
+    const pieces = n / per;
+    const order = Array.from({ length: pieces }, (_, i) => i);
+    let x = 12345;
+    for (let i = pieces - 1; i > 0; i--) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const j = x % (i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const scratch = new DataView(new ArrayBuffer(n * 16));
+    linearTable(scratch, 0, n, chain - 1);
+    const raw = new Uint8Array(scratch.buffer);
+    const iova = 2 ** 32;
+    for (let k = 0; k < pieces; k++) {
+      const pa = TABLE + order[k] * per * 16;
+      s.mem.write(pa, raw.subarray(k * per * 16, (k + 1) * per * 16));
+      iotlb.addRange(
+        BigInt(iova + k * per * 16),
+        BigInt(iova + (k + 1) * per * 16 - 1),
+        BigInt(pa),
+        VHOST_ACCESS_RO,
+      );
+    }
+    s.vrh.setIotlb(iotlb);
+    s.ring.desc(0, iova, n * 16, I);
+    s.ring.publish(0);
+    // The ring areas are checked on first use: that is not the walk's cost.
+    s.vrh.availIdx();
+    s.vrh.ringStateForBatch();
+    return { ...s, iotlb, lookups: vi.spyOn(iotlb, 'entryAt') };
+  }
+
+  it('looks up each IOTLB entry of an indirect table once, not per descriptor or per step', () => {
+    // 65,536 entries of one descriptor each: a chain of 2 reads 2 of them.
+    const a = scatteredTable(0x1_0000, 1, 2);
+    expect(a.vrh.getdesc(a.riov, a.wiov)).toBe(0);
+    expect(a.lookups.mock.calls.length).toBeLessThanOrEqual(4);
+    // The same table walked to the bound: num + 1 descriptors, one lookup each.
+    const b = scatteredTable(0x1_0000, 1, 0x1_0000);
+    expectCode(() => b.vrh.getdesc(b.riov, b.wiov), 'ELOOP');
+    expect(b.lookups.mock.calls.length).toBeLessThanOrEqual(256 + 1 + 2);
+    // 16 descriptors per entry (256-byte pieces on shuffled places): a chain of 256 costs 16 lookups.
+    const c = scatteredTable(0x1000, 16, 256);
+    expect(c.vrh.getdesc(c.riov, c.wiov)).toBe(0);
+    expect(c.lookups.mock.calls.length).toBeLessThanOrEqual(16 + 2);
   });
 });
