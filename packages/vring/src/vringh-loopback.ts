@@ -264,10 +264,10 @@ export class VringhLoopback {
 }
 
 /**
- * Why a pass stops when the TX ring gives no batch state (an area that does not translate or is not
- * aligned, a big-endian host): EMPTY when it has no chain, so a caller looping on SLOW ends; SLOW
- * otherwise, and when its available ring does not translate, for the per-chain calls to take the
- * chain or report the error.
+ * Why a pass stops when the TX ring gives no batch state (an area that is not direct — not translated
+ * whole into one contiguous view — or not aligned, a big-endian host): EMPTY when it has no chain, so a
+ * caller looping on SLOW ends; SLOW otherwise, and when its available ring does not translate, for the
+ * per-chain calls to take the chain or report the error.
  */
 function declinedStop(tx: Vringh): VringhLoopbackStop {
   try {

@@ -492,6 +492,15 @@ describe('Vringh.getdesc', () => {
       expectCode(() => c.vrh.getdesc(c.riov, c.wiov), 'ELOOP', /indirect table/);
     });
 
+    // vringh.c: __vringh_iov() answers -EINVAL (WARN_ON) without either list, after the head was taken.
+    it('EINVAL when neither list is given, consuming the chain', () => {
+      const { vrh, ring } = setup();
+      ring.desc(0, BUF, 4, R);
+      ring.publish(0);
+      expectCode(() => vrh.getdesc(null, null), 'EINVAL', /neither a readable nor a writable iov/);
+      expect(vrh.lastAvailIdx).toBe(1);
+    });
+
     it('EPROTO for a buffer kind whose list is null', () => {
       const a = setup();
       a.ring.desc(0, BUF, 4, W);

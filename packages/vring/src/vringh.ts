@@ -440,8 +440,9 @@ export class Vringh implements DeviceVirtqueue {
    * The ring as a datapath primitive working on several chains at once sees it (see
    * {@link VringhRingState}): the three areas translated, the indices, the address space. Nothing is
    * consumed or completed until {@link commitRingState}. The object is reused by every call.
-   * @returns the state, or undefined before {@link init}, when an area does not translate (the
-   * per-chain calls then report that error), or when an area is not placed in its memory buffer at a
+   * @returns the state, or undefined before {@link init}, when an area is not direct (not translated
+   * whole into one contiguous view: the per-chain calls then access it field by field, or report its
+   * error), or when an area is not placed in its memory buffer at a
    * multiple of its word size (2 bytes for the available ring, 4 for the others), or on a big-endian
    * host (the per-chain calls then take every chain)
    */
