@@ -61,6 +61,7 @@ describe('VdpaError', () => {
       EEXIST: true,
       ENOENT: true,
       ENOSPC: true,
+      ENOBUFS: true,
       EBUSY: true,
       ECANCELED: true,
       EIO: true,

@@ -17,10 +17,16 @@ describe('encodeValue', () => {
     expect(encodeValue({ a: 1n, b: undefined, c: [new Uint8Array([1])] })).toEqual({ a: '0x1', c: ['01'] });
   });
 
-  it('encodes an Iotlb as its entries', () => {
+  it('encodes an Iotlb as its entries, u64 bounds as hex strings', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x1000, 0x1fff, 0x8000, VHOST_ACCESS_RO);
-    expect(encodeValue(tlb)).toEqual([{ start: 0x1000, last: 0x1fff, addr: 0x8000, perm: VHOST_ACCESS_RO }]);
+    tlb.addRange(0x1000n, 0x1fffn, 0x8000n, VHOST_ACCESS_RO);
+    expect(encodeValue(tlb)).toEqual([
+      { start: '0x1000', last: '0x1fff', addr: '0x8000', perm: VHOST_ACCESS_RO },
+    ]);
+    expect(encodeValue(Iotlb.identity())).toEqual([
+      { start: '0x0', last: '0x7fffffffffffffff', addr: '0x0', perm: 3 },
+      { start: '0x8000000000000000', last: '0xffffffffffffffff', addr: '0x8000000000000000', perm: 3 },
+    ]);
   });
 
   it('encodes op arguments and results by the op table', () => {

@@ -1,10 +1,14 @@
 import { VdpaError, type VdpaMapFile } from '@vdpa-kit/core-bus';
-import { VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
+import { U64_LIMIT, VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
 import { IOVA_MAX, Iotlb } from '@vdpa-kit/vring';
+
+/** `ULONG_MAX`, the last IOVA of the identity passthrough `[0, ULONG_MAX]`. */
+const PASSTHROUGH_LAST = U64_LIMIT - 1n;
 
 /**
  * The simulator's on-chip IOMMU (vdpa_sim.c): one {@link Iotlb} per address space, each starting
- * as the identity passthrough entry `[0, IOVA_MAX] -> 0, RW` with its `pt` flag set. Implements the
+ * as the identity passthrough `[0, 2^64 - 1] -> 0, RW` (two entries, as `vhost_iotlb_add_range_ctx()`
+ * stores it) with its `pt` flag set. Implements the
  * bodies of `set_map`, `dma_map`, `dma_unmap` and `reset_map`.
  *
  * Every address space keeps the same `Iotlb` object for its whole life (contents are replaced in place),
@@ -21,7 +25,9 @@ export class VdpasimIommu {
 
   /**
    * @param nas number of address spaces
-   * @param maxEntries entry limit per address space, 0 = unlimited (`max_iotlb_entries`)
+   * @param maxEntries entry limit per address space (`max_iotlb_entries`), given to each IOTLB without
+   * `retire`, so not enforced: `vhost_iotlb_add_range_ctx()` looks at the limit only with
+   * `VHOST_IOTLB_FLAG_RETIRE`, which vdpa_sim does not set
    */
   constructor(
     readonly nas: number,
@@ -31,7 +37,7 @@ export class VdpasimIommu {
     this.pt = [];
     for (let asid = 0; asid < nas; asid++) {
       const tlb = new Iotlb({ limit: maxEntries });
-      tlb.addRange(0, IOVA_MAX, 0, VHOST_ACCESS_RW);
+      tlb.addRange(0n, PASSTHROUGH_LAST, 0n, VHOST_ACCESS_RW);
       this.tlbs.push(tlb);
       this.pt.push(true);
     }
@@ -53,8 +59,8 @@ export class VdpasimIommu {
   /**
    * `set_map`: replaces the whole mapping of `asid` with a copy of `source`'s entries; the address space
    * is no longer passthrough. On failure it is left empty.
-   * @throws VdpaError `EINVAL` for a bad `asid` or a source that is not an `Iotlb`, `ENOMEM` when the
-   * source has more entries than the limit, or the code of the entry that failed to copy
+   * @throws VdpaError `EINVAL` for a bad `asid` or a source that is not an `Iotlb`, or the code of the
+   * entry that failed to copy
    */
   setMap(asid: number, source: Iotlb): void {
     const tlb = this.tlbs[this.check(asid)];
@@ -72,16 +78,16 @@ export class VdpasimIommu {
   /**
    * `dma_map`: adds `[iova, iova + size)` → `pa` with `perm`; an address space still in passthrough is
    * emptied first.
-   * @throws VdpaError `EINVAL` for a bad `asid` or permission, `EFAULT` for a zero size (the range
-   * would end before it starts), `ERANGE` for an IOVA, size or address that is not a safe integer or a
-   * range running past `IOVA_MAX`, `ENOMEM` when the limit is reached
+   * @throws VdpaError `EINVAL` for a bad `asid` or a permission that is not a u32, `EFAULT` for a zero
+   * size (the range would end before it starts), `ERANGE` for an IOVA, size or address that is not a
+   * safe integer or a range running past `IOVA_MAX`
    */
   dmaMap(asid: number, iova: number, size: number, pa: number, perm: number, opaque?: VdpaMapFile): void {
     const tlb = this.tlbs[this.check(asid)];
     const last = lastOf(iova, size);
     this.leavePassthrough(asid);
     try {
-      tlb.addRange(iova, last, pa, perm, opaque);
+      tlb.addRange(BigInt(iova), BigInt(last), BigInt(checkAddressArg(pa)), perm, opaque);
     } catch (err) {
       throw VdpaError.from(err);
     }
@@ -97,7 +103,7 @@ export class VdpasimIommu {
     const last = lastOf(iova, size);
     this.leavePassthrough(asid);
     try {
-      tlb.delRange(iova, last);
+      tlb.delRange(BigInt(iova), BigInt(last));
     } catch (err) {
       throw VdpaError.from(err);
     }
@@ -111,7 +117,7 @@ export class VdpasimIommu {
     const tlb = this.tlbs[this.check(asid)];
     if (this.pt[asid]) return;
     tlb.reset();
-    tlb.addRange(0, IOVA_MAX, 0, VHOST_ACCESS_RW);
+    tlb.addRange(0n, PASSTHROUGH_LAST, 0n, VHOST_ACCESS_RW);
     this.pt[asid] = true;
   }
 
@@ -152,4 +158,14 @@ function lastOf(iova: number, size: number): number {
     );
   }
   return iova + (size - 1);
+}
+
+/**
+ * `pa` as an address the IOTLB takes (it is converted to a u64 at the call).
+ * @throws VdpaError `ERANGE` unless a non-negative safe integer
+ */
+function checkAddressArg(pa: number): number {
+  if (!Number.isSafeInteger(pa) || pa < 0)
+    throw new VdpaError('ERANGE', `map address ${String(pa)} is not an address in [0, 2^53)`);
+  return pa;
 }

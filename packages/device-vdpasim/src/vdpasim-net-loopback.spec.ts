@@ -474,9 +474,9 @@ describe('vdpasim_net guest errors', () => {
       const size = vringUsedSize(16);
       const end = mem.regions()[0].size;
       const tlb = new Iotlb();
-      tlb.addRange(0, used - 1, 0, VHOST_ACCESS_RW);
-      if (perm !== undefined) tlb.addRange(used, used + size - 1, used, perm);
-      tlb.addRange(used + size, end - 1, used + size, VHOST_ACCESS_RW);
+      tlb.addRange(0n, BigInt(used - 1), 0n, VHOST_ACCESS_RW);
+      if (perm !== undefined) tlb.addRange(BigInt(used), BigInt(used + size - 1), BigInt(used), perm);
+      tlb.addRange(BigInt(used + size), BigInt(end - 1), BigInt(used + size), VHOST_ACCESS_RW);
       handle.setMap(0, tlb);
       handle.kickVq(1); // nothing to send
       drv.send(ethFrame(OTHER)); // dropped by the filter: no RX chain needed

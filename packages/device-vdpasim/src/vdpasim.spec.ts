@@ -233,7 +233,7 @@ describe('vdpasim core ops', () => {
     handle.reset();
     expect(sim.iommu.isPassthrough(1)).toBe(false);
     expect(sim.iommu.iotlb(1).entries()).toEqual([
-      { start: 0x1000, last: 0x1fff, addr: 0x8000, perm: VHOST_ACCESS_RW },
+      { start: 0x1000n, last: 0x1fffn, addr: 0x8000n, perm: VHOST_ACCESS_RW },
     ]);
     handle.reset(VDPA_RESET_F_CLEAN_MAP);
     expect(sim.iommu.isPassthrough(1)).toBe(true);

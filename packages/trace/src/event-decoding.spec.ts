@@ -7,11 +7,18 @@ import { REPLAY_CALLBACK, decodeArgs, decodeResult, decodeValue, parseEvent } fr
 import { VHOST_ACCESS_RO, VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
 
 describe('decoding (trace input)', () => {
-  it('decodes an encoded Iotlb back to its entries', () => {
+  it('decodes an encoded Iotlb back to its entries, exact over the whole u64 space', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0x1000, 0x1fff, 0x8000, VHOST_ACCESS_RO);
+    tlb.addRange(0x1000n, 0x1fffn, 0x8000n, VHOST_ACCESS_RO);
     const back = decodeValue('iotlb', encodeValue(tlb)) as Iotlb;
     expect(back.entries()).toEqual(tlb.entries());
+    const identity = decodeValue('iotlb', encodeValue(Iotlb.identity())) as Iotlb;
+    expect(identity.entries()).toEqual(Iotlb.identity().entries());
+    expect(identity.isIdentity()).toBe(true);
+    const high = decodeValue('iotlb', [
+      { start: '0x20000000000001', last: '0xfffffffffffffffe', addr: '0x0000000000000000000001', perm: 1 },
+    ]) as Iotlb;
+    expect(high.entries()).toEqual([{ start: (1n << 53n) + 1n, last: (1n << 64n) - 2n, addr: 1n, perm: 1 }]);
   });
 
   it('round-trips u64 bigints', () => {
@@ -37,7 +44,10 @@ describe('decoding (trace input)', () => {
         { kind: 'packed', lastAvailCounter: 2, lastAvailIdx: 0, lastUsedCounter: 0, lastUsedIdx: 0 },
       ],
       ['vqState', { kind: 'ring' }],
-      ['iotlb', [{ start: 10, last: 5, addr: 0, perm: VHOST_ACCESS_RW }]],
+      ['iotlb', [{ start: '0xa', last: '0x5', addr: '0x0', perm: VHOST_ACCESS_RW }]],
+      ['iotlb', [{ start: 0, last: 4095, addr: 0, perm: VHOST_ACCESS_RW }]],
+      ['iotlb', [{ start: '0x0', last: '0x10000000000000000', addr: '0x0', perm: VHOST_ACCESS_RW }]],
+      ['iotlb', [{ start: '0x0', last: '0xfff', addr: '0x0', perm: 2 ** 32 }]],
       ['stats', [{ name: 'x', value: 5 }]],
       ['outBytes', -1],
     ];
@@ -86,7 +96,7 @@ describe('decoding (trace input)', () => {
     h.setVqCb(0, () => undefined);
     h.setVqCb(1, null);
     const tlb = new Iotlb();
-    tlb.addRange(0, 0xfff, 0x10000, VHOST_ACCESS_RW);
+    tlb.addRange(0n, 0xfffn, 0x10000n, VHOST_ACCESS_RW);
     h.setMap(0, tlb);
     h.dmaMap(0, 0x2000, 0x1000, 0x20000, VHOST_ACCESS_RW, { file: 'memfd:guest', offset: 0 });
     const buf = new Uint8Array(4);

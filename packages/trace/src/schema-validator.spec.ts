@@ -137,6 +137,15 @@ describe('compileValidator', () => {
       fc.array(fc.record({ start: fc.nat(), last: fc.nat(), addr: fc.nat(), perm: fc.nat({ max: 3 }) }), {
         maxLength: 3,
       }),
+      fc.array(
+        fc.record({
+          start: fc.constantFrom('0x0', '0x1000', '0xffffffffffffffff', '0x10000000000000000', '12'),
+          last: fc.constantFrom('0xfff', '0x0', '0x1fff'),
+          addr: fc.constantFrom('0x0', '0x8000'),
+          perm: fc.integer({ min: -1, max: 4 }),
+        }),
+        { maxLength: 3 },
+      ),
     );
     fc.assert(
       fc.property(value, (v) => {

@@ -704,7 +704,7 @@ const CODEC_RECORDS: readonly Unstamped[] = [
     dev: 'vdpa0',
     op: 'setMap',
     phase: 'call',
-    args: [0, [{ start: 0, last: 4095, addr: 0, perm: 3 }]],
+    args: [0, [{ start: '0x0', last: '0xfff', addr: '0x0', perm: 3 }]],
   },
   { kind: 'op', dev: 'vdpa0', op: 'dmaMap', phase: 'call', args: [0, 0, 4095, 0, 3, null] },
   { kind: 'op', dev: 'vdpa0', op: 'getIovaRange', phase: 'return', ret: { first: 0, last: '0xffff' } },

@@ -12,6 +12,8 @@ import { compileValidator, type SchemaValidator } from './schema-validator.js';
 import { U16_MAX, U32_MAX } from '@vdpa-kit/virtio-spec';
 
 const HEX_BIGINT = /^0x[0-9a-f]+$/i;
+/** A u64 as `encodeValue` writes a bigint: at most 16 significant hex digits. */
+const HEX_U64 = /^0x0*[0-9a-f]{1,16}$/i;
 
 function describe(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
@@ -40,13 +42,18 @@ const hexBytes = z
   .regex(HEX_BYTES, { error: (issue) => `hex string ${describe(issue.input)} is not whole bytes` });
 const anything = z.unknown();
 
-/** One entry of an `Iotlb` as `encodeValue` writes it (`IotlbMap`; `opaque` is free-form). */
+const u64Hex = z.string(notA('u64 hex string')).regex(HEX_U64, notA('u64 hex string'));
+
+/**
+ * One entry of an `Iotlb` as `encodeValue` writes it (`IotlbMap`: u64 bounds as hex strings, a u32
+ * permission; `opaque` is free-form).
+ */
 const iotlbEntry = z.object(
   {
-    start: finiteNumber(),
-    last: finiteNumber(),
-    addr: finiteNumber(),
-    perm: finiteNumber(),
+    start: u64Hex,
+    last: u64Hex,
+    addr: u64Hex,
+    perm: index(U32_MAX, 'u32 permission'),
     opaque: anything.optional(),
   },
   notA('iotlb entry'),
@@ -61,7 +68,7 @@ export function iotlbOf(entries: readonly z.infer<typeof iotlbEntry>[]): Iotlb {
   const tlb = new Iotlb();
   for (const m of entries) {
     try {
-      tlb.addRange(m.start, m.last, m.addr, m.perm, m.opaque);
+      tlb.addRange(BigInt(m.start), BigInt(m.last), BigInt(m.addr), m.perm, m.opaque);
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       throw new Error(`trace iotlb entry ${describe(m)} is invalid: ${why}`, { cause: err });

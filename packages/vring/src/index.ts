@@ -1,4 +1,4 @@
-export { VringError, IOVA_MAX, checkAddress, type VringErrno } from './errors.js';
+export { VringError, IOVA_MAX, checkAddress, checkU64, type VringErrno } from './errors.js';
 export {
   GuestMemory,
   readU64,

@@ -15,8 +15,9 @@ const NO_MEMORY = new GuestMemory();
  * exactly what `Iotlb.translate` gives. A batch translator (`VringhLoopback`) checks each buffer
  * with {@link cover}, which {@link refresh}es on a miss.
  *
- * Only an entry that overlaps no other can form a window (see `Iotlb.uniqueEntry`), so a buffer inside
- * the window translates through that entry whatever its address. Valid until the IOTLB or the memory
+ * A window lies in the part of its entry that the entry translates (`IotlbEntry.from` onwards: past
+ * every lower-starting entry overlapping it), so a buffer inside the window translates through that
+ * entry whatever its address, overlaps or not. Valid until the IOTLB or the memory
  * regions change: a batch starts with {@link revalidate} (as `VringhLoopback`'s passes do), which
  * keeps the window only when it was loaded from the same IOTLB and memory and neither's `generation`
  * has moved since, or with {@link clear}.
@@ -104,20 +105,18 @@ export class IotlbWindow {
    * takes the general translation, which reports the error)
    */
   refresh(iotlb: Iotlb, mem: GuestMemory, iova: number): boolean {
-    const e = iotlb.uniqueEntry(iova);
-    const r = e === undefined ? undefined : mem.findRegion(e.addr + (iova - e.start), 1);
+    const e = iotlb.entryAt(iova);
+    const r = e === undefined ? undefined : mem.findRegion(iova + e.delta, 1);
     if (e === undefined || r === undefined) {
       this.clear();
       return false;
     }
-    // The entry's physical range [e.addr, e.addr + e.last - e.start] clipped to the region.
-    const paFirst = e.addr > r.gpa ? e.addr : r.gpa;
-    const entryPaLast = e.addr + (e.last - e.start);
-    const regionLast = r.gpa + r.size - 1;
-    const paLast = entryPaLast < regionLast ? entryPaLast : regionLast;
-    this.start = e.start + (paFirst - e.addr);
-    this.last = e.start + (paLast - e.addr);
-    this.delta = e.addr - e.start - r.gpa;
+    // The IOVAs the entry translates ([e.from, e.last]) whose physical address lies in the region.
+    const regionFirst = r.gpa - e.delta;
+    const regionLast = r.gpa + r.size - 1 - e.delta;
+    this.start = e.from > regionFirst ? e.from : regionFirst;
+    this.last = e.last < regionLast ? e.last : regionLast;
+    this.delta = e.delta - r.gpa;
     this.perm = e.perm;
     this.bytes = r.bytes;
     this.iotlb = iotlb;

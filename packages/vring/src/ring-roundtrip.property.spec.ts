@@ -33,7 +33,7 @@ function setup(num: number, eventIdx: boolean, indirect: boolean, initialIdx: nu
   const mem = GuestMemory.create({ size: MEM });
   const dma = new DmaAllocator(mem, { dmaOffset: IOVA });
   const tlb = new Iotlb();
-  tlb.addRange(IOVA, IOVA + MEM - 1, 0, VHOST_ACCESS_RW);
+  tlb.addRange(BigInt(IOVA), BigInt(IOVA + MEM - 1), 0n, VHOST_ACCESS_RW);
   let kicks = 0;
   const vq = Virtqueue.create<number>(mem, dma, {
     index: 0,

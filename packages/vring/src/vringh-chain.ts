@@ -14,7 +14,9 @@ import {
 import { IOVA_MAX, VringError } from './errors.js';
 import type { GuestMemory } from './guest-memory.js';
 import type { Iotlb, IotlbAccess } from './iotlb.js';
+import { IotlbWindow } from './iotlb-window.js';
 import { Iov } from './iov.js';
+import type { VringhArea } from './vringh-area.js';
 
 /** A chain's total length must fit a used element's le32 `len` (§2.7.8); module-local copy of `U32_MAX`. */
 const CHAIN_LEN_MAX = U32_MAX;
@@ -25,8 +27,6 @@ const TWO_32 = 0x1_0000_0000;
 const U64_HI_OFF = 4;
 /** Largest high word of a u64 that is still below 2^53. */
 const U64_SAFE_HI_MAX = 0x1f_ffff;
-/** 2^53: one past the last IOVA. */
-const IOVA_END = IOVA_MAX + 1;
 
 // Module-local copies of the descriptor layout and flags. An imported binding is a live module cell
 // that optimised code loads and checks on every use; a local `const` folds to an immediate.
@@ -41,46 +41,63 @@ const F_WRITE = VIRTQ_DESC_F_WRITE;
 const F_INDIRECT = VIRTQ_DESC_F_INDIRECT;
 const MAP_RO = VHOST_ACCESS_RO;
 const MAP_WO = VHOST_ACCESS_WO;
+/** `up_next` while the walk is on the ring's own table (the kernel's -1). */
+const RING = -1;
+/** `up_next` in an indirect table whose descriptor had no NEXT (the kernel's -2). */
+const NO_NEXT = -2;
 
 /**
- * The descriptor-chain walk of the device side of a split virtqueue (the kernel's `__vringh_iov`),
- * used by `Vringh.getdesc`. It reads the descriptor being walked into locals and keeps the indirect
- * table in a reused {@link Iov}, so a walk allocates nothing. Every step is bounded: at most `num` direct
- * descriptors and at most the table's entries inside an indirect table, else `ELOOP`.
+ * The descriptor-chain walk of the device side of a split virtqueue (the kernel's `__vringh_iov()` with
+ * `copydesc_iotlb()`), used by `Vringh.getdesc`. It reads the descriptor being walked into locals, and
+ * every descriptor of an indirect table through the IOTLB on its own, keeping the last entry∩region
+ * window ({@link IotlbWindow}), so a table over many IOTLB entries costs one lookup per entry it
+ * touches, not a scan per descriptor; a walk allocates nothing.
  *
- * Spec rules enforced (§2.7.5): `next` inside the table; an indirect descriptor only as the last of
- * its chain (`INDIRECT` with `NEXT` is refused, §2.7.5.3.1), never inside an indirect table, with a
- * length that is a non-zero multiple of 16 (its `WRITE` flag is ignored); every readable descriptor
- * before every writable one (zero-length ones included); a total length below 2^32.
+ * The kernel's rules (`__vringh_iov()`, `move_to_indirect()`, `return_from_indirect()`): an indirect
+ * descriptor switches to its table (`len % 16 ≠ 0` is `EINVAL`; its `WRITE` flag is ignored; one with
+ * `NEXT` resumes the ring's chain at `next` after the table, and a `next` of 0 there ends the chain,
+ * as the kernel's `up_next > 0` test does); an indirect descriptor inside an indirect table is
+ * `EINVAL`; `next` must be below the current table's size (`EINVAL`); a readable descriptor after a
+ * writable one is `EINVAL`; a kind of buffer with no list is `EPROTO`; an indirect table's
+ * descriptors are bounded by its entries (`ELOOP`). A descriptor that cannot be read is `EFAULT`.
+ *
+ * Deliberate differences (docs/kernel-differences.md): a chain is bounded by `num` descriptors
+ * counting those of its indirect tables too (`ELOOP`; the kernel bounds the ring's descriptors by
+ * `num` and each table by its own size, so a guest could make it walk 2^28 descriptors per chain);
+ * buffers are translated here, not at `pull`/`push`; a chain's total length must stay below 2^32.
  *
  * @example
  * const chain = new VringhChain();
- * chain.gather(tableView, 256, head, riov, wiov, iotlb, mem);
+ * chain.gather(descArea, descArea.ensure(iotlb, mem), 256, head, riov, wiov, iotlb, mem);
  */
 export class VringhChain {
-  /** Segments of the indirect table being walked. */
-  private readonly indirectTable = new Iov(1);
-  /** One descriptor copied out of an indirect table, so it is parsed like a direct one. */
+  /** One descriptor copied out of guest memory when it is not read in place. */
   private readonly descBytes = new Uint8Array(DESC_SIZE);
-  private readonly descBytesView = new DataView(this.descBytes.buffer);
+  private readonly descBytesView: DataView = new DataView(this.descBytes.buffer);
+  /** The entry∩region window of the indirect table being walked. */
+  private readonly tableWindow = new IotlbWindow();
+  /** Segments of one indirect descriptor that lies outside any window (across entries or regions). */
+  private readonly tableScratch = new Iov(1);
 
   /**
    * Walks the chain from `head` (`__vringh_iov`): readable buffers are translated with
-   * `VHOST_ACCESS_RO` into `riov`, writable ones with `VHOST_ACCESS_WO` into `wiov`; an indirect descriptor
-   * (last in its chain) switches to its table. The lists are not reset here.
+   * `VHOST_ACCESS_RO` into `riov`, writable ones with `VHOST_ACCESS_WO` into `wiov`. The lists are not
+   * reset here.
    *
-   * @param table the descriptor table, `16 · num` bytes
-   * @param num queue size: entries of `table` and the step limit of the direct chain
+   * @param desc the descriptor table, `16 · num` bytes
+   * @param direct whether `desc.view` holds the table (`desc.ensure` answered true)
+   * @param num queue size: entries of the ring's table and the descriptor bound of a chain
    * @param head first descriptor, below `num`
    * @param riov list for readable buffers, or `null`
    * @param wiov list for writable buffers, or `null`
    * @param iotlb address space of buffers and indirect tables
    * @param mem guest memory the IOTLB maps into
-   * @throws VringError `EINVAL`, `ELOOP`, `EPROTO`, `EPERM`, `EFAULT`, `ERANGE` as listed on
-   * `Vringh.getdesc`; the lists keep what was gathered before the error.
+   * @throws VringError `EINVAL`, `ELOOP`, `EPROTO`, `EPERM`, `EFAULT` as listed on `Vringh.getdesc`;
+   * the lists keep what was gathered before the error.
    */
   gather(
-    table: DataView,
+    desc: VringhArea,
+    direct: boolean,
     num: number,
     head: number,
     riov: Iov | null,
@@ -88,39 +105,53 @@ export class VringhChain {
     iotlb: Iotlb,
     mem: GuestMemory,
   ): void {
-    let indirect = false;
+    const table = desc.view;
+    const bytes = this.descBytes;
+    const copy = this.descBytesView;
+    this.tableWindow.revalidate(iotlb, mem);
+    // The kernel's walk state: `upNext` is RING while on the ring's table, else the index to resume at
+    // after the indirect table (NO_NEXT when its descriptor had no NEXT); `max` is the current table's
+    // size; `inTable` counts the current indirect table's descriptors (`indirect_count`).
+    let upNext = RING;
     let max = num;
+    let inTable = 0;
+    let walked = 0;
+    let tableHi = 0;
+    let tableLo = 0;
     let i = head;
-    let steps = 0;
     let writable = false;
     let total = 0;
-    // The descriptor is read through `view` at `off`: the ring's table, or the copy of an entry of
-    // an indirect table (which may span segments), so both are parsed by the same code.
-    let view = table;
-    let off = 0;
     for (;;) {
-      if (++steps > max) throw loopError(head, max, indirect);
-      if (indirect) {
-        this.loadIndirect(i);
-        view = this.descBytesView;
-        off = 0;
-      } else {
+      // The descriptor is read through `view` at `off`: the ring's table in place, or a copy.
+      let view = copy;
+      let off = 0;
+      if (upNext !== RING) {
+        this.readIndirect(tableHi, tableLo, i, head, iotlb, mem);
+      } else if (direct) {
+        view = table;
         off = i * DESC_SIZE;
+      } else {
+        desc.read(iotlb, mem, i * DESC_SIZE, bytes, DESC_SIZE);
       }
       const flags = view.getUint16(off + DESC_FLAGS, true);
       const len = view.getUint32(off + DESC_LEN, true);
 
       if ((flags & F_INDIRECT) !== 0) {
-        checkIndirect(head, i, flags, len, indirect);
-        const tableIov = this.indirectTable;
-        tableIov.reset();
-        iotlb.translate(bufferAddr(view, off, i, len), len, MAP_RO, mem, tableIov);
-        indirect = true;
+        // move_to_indirect()
+        if (upNext !== RING) throw nestedError(head, i);
+        if (len % DESC_SIZE !== 0) throw indirectLenError(head, i, len);
+        upNext = (flags & F_NEXT) !== 0 ? view.getUint16(off + DESC_NEXT, true) : NO_NEXT;
+        tableLo = view.getUint32(off + DESC_ADDR_LO, true);
+        tableHi = view.getUint32(off + DESC_ADDR_HI, true);
         max = len / DESC_SIZE;
         i = 0;
-        steps = 0;
         continue;
       }
+
+      // The kernel counts the ring's descriptors against num and a table's against its size; the
+      // whole chain, tables included, is bounded by num here too (the budget).
+      if (upNext !== RING) inTable++;
+      if (++walked > num || inTable > max) throw loopError(head, upNext !== RING ? max : num, inTable > max);
 
       let iov: Iov | null;
       let access: IotlbAccess;
@@ -137,73 +168,98 @@ export class VringhChain {
       if (len !== 0) {
         total += len;
         if (total > CHAIN_LEN_MAX) throw tooLongError(head, total);
-        iotlb.translate(bufferAddr(view, off, i, len), len, access, mem, iov);
+        const lo = view.getUint32(off + DESC_ADDR_LO, true);
+        const hi = view.getUint32(off + DESC_ADDR_HI, true);
+        if (hi <= U64_SAFE_HI_MAX) iotlb.translate(hi * TWO_32 + lo, len, access, mem, iov);
+        else iotlb.translateU64(hi, lo, len, access, mem, iov);
       }
 
-      if ((flags & F_NEXT) === 0) return;
-      i = view.getUint16(off + DESC_NEXT, true);
-      if (i >= max) throw nextError(head, i, max, indirect);
+      if ((flags & F_NEXT) !== 0) {
+        i = view.getUint16(off + DESC_NEXT, true);
+      } else if (upNext > 0) {
+        // return_from_indirect()
+        i = upNext;
+        upNext = RING;
+        max = num;
+        inTable = 0;
+      } else {
+        return;
+      }
+      if (i >= max) throw nextError(head, i, max, upNext !== RING);
     }
   }
 
-  /** Copies entry `i` of the indirect table, which may span several segments, into `descBytes`. */
-  private loadIndirect(i: number): void {
-    const t = this.indirectTable;
-    let seg = 0;
-    let off = i * DESC_SIZE;
-    while (off >= t.lens[seg]) off -= t.lens[seg++];
+  /**
+   * Copies descriptor `i` of the indirect table at u64 `hi:lo` into `descBytes`, through the table
+   * window when it holds it.
+   * @throws VringError `EFAULT` when it does not translate (`copydesc_iotlb`)
+   */
+  private readIndirect(
+    hi: number,
+    lo: number,
+    i: number,
+    head: number,
+    iotlb: Iotlb,
+    mem: GuestMemory,
+  ): void {
     const dst = this.descBytes;
-    for (let k = 0; k < DESC_SIZE; k++) {
-      if (off === t.lens[seg]) {
-        seg++;
-        off = 0;
+    const offset = i * DESC_SIZE;
+    if (hi <= U64_SAFE_HI_MAX && hi * TWO_32 + lo <= IOVA_MAX - offset - (DESC_SIZE - 1)) {
+      const addr = hi * TWO_32 + lo + offset;
+      const w = this.tableWindow;
+      if (w.cover(iotlb, mem, addr, DESC_SIZE, MAP_RO)) {
+        const b = w.bytes;
+        const o = addr + w.delta;
+        for (let k = 0; k < DESC_SIZE; k++) dst[k] = b[o + k];
+        return;
       }
-      dst[k] = t.bufs[seg][t.offs[seg] + off];
-      off++;
     }
+    // The descriptor's address, hi:lo + offset, in u64 arithmetic (it may wrap, as a pointer does).
+    let aLo = lo + offset;
+    let aHi = hi;
+    if (aLo >= TWO_32) {
+      aLo -= TWO_32;
+      aHi = (aHi + 1) % TWO_32;
+    }
+    const iov = this.tableScratch;
+    iov.reset();
+    try {
+      iotlb.translateU64(aHi, aLo, DESC_SIZE, MAP_RO, mem, iov);
+    } catch (err) {
+      if (err instanceof VringError) {
+        throw new VringError(
+          'EFAULT',
+          `descriptor ${i} in the indirect table of head ${head}: ${err.message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+    iov.pull(dst, 0, DESC_SIZE);
   }
 }
 
-/**
- * The address of the descriptor at `off` of `view` as a number.
- * @throws VringError `ERANGE` when it is beyond 2^53 or `[addr, addr + len)` runs past it.
- */
-function bufferAddr(view: DataView, off: number, i: number, len: number): number {
-  const lo = view.getUint32(off + DESC_ADDR_LO, true);
-  const hi = view.getUint32(off + DESC_ADDR_HI, true);
-  if (hi > U64_SAFE_HI_MAX) throw addrError(i, hi, lo);
-  const addr = hi * TWO_32 + lo;
-  if (addr > IOVA_END - len) throw rangeError(i, addr, len);
-  return addr;
+function nestedError(head: number, i: number): VringError {
+  return new VringError('EINVAL', `descriptor ${i} in the indirect table of head ${head} is itself indirect`);
 }
 
-/** Spec rules of an indirect descriptor (§2.7.5.3.1). @throws VringError `EINVAL` */
-function checkIndirect(head: number, i: number, flags: number, len: number, nested: boolean): void {
-  if (nested) {
-    throw new VringError(
-      'EINVAL',
-      `descriptor ${i} in the indirect table of head ${head} is itself indirect`,
-    );
-  }
-  if ((flags & F_NEXT) !== 0) {
-    throw new VringError('EINVAL', `descriptor ${i} of head ${head} sets both indirect and next`);
-  }
-  if (len === 0 || len % DESC_SIZE !== 0) {
-    throw new VringError(
-      'EINVAL',
-      `indirect table length ${len} of descriptor ${i} is not a non-zero multiple of ${DESC_SIZE}`,
-    );
-  }
+function indirectLenError(head: number, i: number, len: number): VringError {
+  return new VringError(
+    'EINVAL',
+    `indirect table length ${len} of descriptor ${i} of head ${head} is not a multiple of ${DESC_SIZE}`,
+  );
 }
 
 // Error builders, out of line so the walk stays small enough for the JIT to inline and optimise.
 
-function loopError(head: number, max: number, indirect: boolean): VringError {
+function loopError(head: number, max: number, inTable: boolean): VringError {
   return new VringError(
     'ELOOP',
-    indirect
+    inTable
       ? `indirect table of head ${head} loops: more than its ${max} descriptors`
-      : `chain of head ${head} loops: more than queue size ${max} descriptors`,
+      : `chain of head ${head} loops: more than queue size ${max} descriptors, indirect ones included`,
   );
 }
 
@@ -225,15 +281,4 @@ function nextError(head: number, i: number, max: number, indirect: boolean): Vri
     'EINVAL',
     `next ${i} of head ${head} is not below the ${indirect ? 'indirect ' : ''}table size ${max}`,
   );
-}
-
-function addrError(i: number, hi: number, lo: number): VringError {
-  return new VringError(
-    'ERANGE',
-    `descriptor ${i} address 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is beyond 2^53`,
-  );
-}
-
-function rangeError(i: number, addr: number, len: number): VringError {
-  return new VringError('ERANGE', `descriptor ${i} range 0x${addr.toString(16)}+${len} runs past 2^53`);
 }

@@ -78,9 +78,11 @@ export const VRINGH_LOOPBACK_COLD_PASSES = 16;
  *
  * It handles only the usual case, where it cannot fail: a chain of one direct, non-empty descriptor
  * below 4 GiB, no longer than `maxLen`, inside an IOTLB window with the permission it needs, and an RX
- * buffer that holds the frame. At anything else — a head out of range, any other chain, an RX ring with nothing available
- * (an overrun), an RX buffer too small, an avail index that jumped, a ring area that does not
- * translate — it stops before that TX chain, consuming nothing of it, and says so
+ * buffer that holds the frame. At anything else — a head out of range, any other chain, an RX ring
+ * with nothing available (an overrun), an RX buffer too small, an avail index more than the queue
+ * size ahead (which `getdesc` takes chain by chain, unchecked, as the kernel does), a ring area not
+ * translated whole into one contiguous view (which the per-chain calls access field by field) — it
+ * stops before that TX chain, consuming nothing of it, and says so
  * ({@link VRINGH_LOOPBACK_SLOW}); the caller then takes one chain with `getdesc`, which applies
  * every rule and reports errors against the right queue, and calls `run` again. So the
  * used rings and the counters end up as one chain at a time would leave them, with one exception a
@@ -167,7 +169,7 @@ export class VringhLoopback {
     const rLast = r.lastAvail;
     const rUsedIdx = r.usedIdx;
     let rPending = (rAvail[AVAIL_IDX_W] - rLast) & IDX_MASK;
-    // A jump is for the per-chain path to report, when a frame needs an RX chain.
+    // More than num ahead is left to the per-chain path, chain by chain, when a frame needs an RX chain.
     if (rPending > rNum) rPending = 0;
     const tWin = this.txWindow;
     const rWin = this.rxWindow;
@@ -279,10 +281,10 @@ export class VringhLoopback {
 }
 
 /**
- * Why a pass stops when the TX ring gives no batch state (an area that does not translate or is not
- * aligned, a big-endian host): EMPTY when it has no chain, so a caller looping on SLOW ends; SLOW
- * otherwise, and when its available ring does not translate, for the per-chain calls to take the
- * chain or report the error.
+ * Why a pass stops when the TX ring gives no batch state (an area that is not direct — not translated
+ * whole into one contiguous view — or not aligned, a big-endian host): EMPTY when it has no chain, so a
+ * caller looping on SLOW ends; SLOW otherwise, and when its available ring does not translate, for the
+ * per-chain calls to take the chain or report the error.
  */
 function declinedStop(tx: Vringh): VringhLoopbackStop {
   try {

@@ -26,7 +26,7 @@ function memoryWith(a: number, b: number): GuestMemory {
 /** An IOTLB mapping the rings' IOVAs to physical `pa` (one add: generation 1). */
 function tlbTo(pa: number): Iotlb {
   const tlb = new Iotlb();
-  tlb.addRange(IOVA, IOVA + RING_BYTES - 1, pa, VHOST_ACCESS_RW);
+  tlb.addRange(BigInt(IOVA), BigInt(IOVA + RING_BYTES - 1), BigInt(pa), VHOST_ACCESS_RW);
   return tlb;
 }
 
@@ -60,8 +60,8 @@ describe('Vringh.ringStateForBatch across batches', () => {
     const tlb = tlbTo(0);
     const vrh = ring(mem, tlb);
     expect(availIdx(vrh)).toBe(1);
-    tlb.delRange(IOVA, IOVA + RING_BYTES - 1);
-    tlb.addRange(IOVA, IOVA + RING_BYTES - 1, 0x8000, VHOST_ACCESS_RW);
+    tlb.delRange(BigInt(IOVA), BigInt(IOVA + RING_BYTES - 1));
+    tlb.addRange(BigInt(IOVA), BigInt(IOVA + RING_BYTES - 1), 0x8000n, VHOST_ACCESS_RW);
     expect(availIdx(vrh)).toBe(2);
   });
 
@@ -105,11 +105,11 @@ describe('Vringh.ringStateForBatch across batches', () => {
     const tlb = tlbTo(0);
     const vrh = ring(mem, tlb);
     expect(availIdx(vrh)).toBe(1);
-    tlb.delRange(IOVA, IOVA + RING_BYTES - 1);
+    tlb.delRange(BigInt(IOVA), BigInt(IOVA + RING_BYTES - 1));
     expect(availIdx(vrh)).toBeUndefined();
     // Nothing changed since the refusal: still refused, not the views of before.
     expect(availIdx(vrh)).toBeUndefined();
-    tlb.addRange(IOVA, IOVA + RING_BYTES - 1, 0x8000, VHOST_ACCESS_RW);
+    tlb.addRange(BigInt(IOVA), BigInt(IOVA + RING_BYTES - 1), 0x8000n, VHOST_ACCESS_RW);
     expect(availIdx(vrh)).toBe(2);
   });
 
@@ -158,9 +158,14 @@ describe('Vringh.ringStateForBatch alignment and detached memory', () => {
   /** An IOTLB mapping each ring area on its own entry, to physical `desc`, `avail` and `used`. */
   function tlbAreas(desc: number, avail: number, used: number): Iotlb {
     const tlb = new Iotlb();
-    tlb.addRange(IOVA + RINGS.desc, IOVA + RINGS.desc + 0xfff, desc, VHOST_ACCESS_RW);
-    tlb.addRange(IOVA + RINGS.avail, IOVA + RINGS.avail + 0xfff, avail, VHOST_ACCESS_RW);
-    tlb.addRange(IOVA + RINGS.used, IOVA + RINGS.used + 0xfff, used, VHOST_ACCESS_RW);
+    tlb.addRange(BigInt(IOVA + RINGS.desc), BigInt(IOVA + RINGS.desc + 0xfff), BigInt(desc), VHOST_ACCESS_RW);
+    tlb.addRange(
+      BigInt(IOVA + RINGS.avail),
+      BigInt(IOVA + RINGS.avail + 0xfff),
+      BigInt(avail),
+      VHOST_ACCESS_RW,
+    );
+    tlb.addRange(BigInt(IOVA + RINGS.used), BigInt(IOVA + RINGS.used + 0xfff), BigInt(used), VHOST_ACCESS_RW);
     return tlb;
   }
 

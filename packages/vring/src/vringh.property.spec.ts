@@ -184,7 +184,7 @@ function build(s: Scenario): Built {
   const tlb = new Iotlb();
   const granted = new Uint8Array(MEM_SIZE);
   const grant = (iova: number, size: number, pa: number, perm: number): void => {
-    tlb.addRange(iova, iova + size - 1, pa, perm);
+    tlb.addRange(BigInt(iova), BigInt(iova + size - 1), BigInt(pa), perm);
     for (let p = pa; p < pa + size && p < MEM_SIZE; p++) granted[p] |= perm;
   };
   grant(DESC, 0x1000, DESC, s.ringPerms[0]);

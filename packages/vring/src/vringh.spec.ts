@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   VHOST_ACCESS_RO,
   VHOST_ACCESS_RW,
@@ -250,8 +250,8 @@ describe('Vringh.getdesc', () => {
 
   it('gathers single-descriptor chains below and above 4 GiB alike', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
-    tlb.addRange(2 ** 40, 2 ** 40 + 0xfff, BUF, VHOST_ACCESS_RW);
+    tlb.addRange(0n, BigInt(MEM_SIZE - 1), 0n, VHOST_ACCESS_RW);
+    tlb.addRange(BigInt(2 ** 40), BigInt(2 ** 40 + 0xfff), BigInt(BUF), VHOST_ACCESS_RW);
     const { vrh, ring, riov, wiov, mem } = setup({ iotlb: tlb });
     mem.write(BUF, bytes(16));
     ring.desc(0, 2 ** 40, 16, R);
@@ -329,9 +329,9 @@ describe('Vringh.getdesc', () => {
       // straddles the two regions.
       const iova = 2 ** 32;
       const tlb = new Iotlb();
-      tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
-      tlb.addRange(iova, iova + 23, MEM_SIZE - 24, VHOST_ACCESS_RO);
-      tlb.addRange(iova + 24, iova + 47, 0x100000, VHOST_ACCESS_RO);
+      tlb.addRange(0n, BigInt(MEM_SIZE - 1), 0n, VHOST_ACCESS_RW);
+      tlb.addRange(BigInt(iova), BigInt(iova + 23), BigInt(MEM_SIZE - 24), VHOST_ACCESS_RO);
+      tlb.addRange(BigInt(iova + 24), BigInt(iova + 47), 0x100000n, VHOST_ACCESS_RO);
       vrh.setIotlb(tlb);
       const scratch = new DataView(new ArrayBuffer(48));
       const table = new HandRing(scratch, 8);
@@ -351,23 +351,32 @@ describe('Vringh.getdesc', () => {
   });
 
   describe('errors', () => {
-    it('EINVAL when avail idx moved more than num ahead, consuming nothing', () => {
+    // vringh.c: __vringh_get_head() compares avail->idx with last_avail_idx only for equality.
+    it('does not check how far avail idx moved: takes every entry it says is available', () => {
       const { vrh, ring, riov, wiov } = setup({ num: 4 });
-      ring.setAvailIdx(5);
-      expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', /avail idx 5 moved more than 4/);
-      expect(vrh.lastAvailIdx).toBe(0);
-      ring.setAvailIdx(4);
-      ring.desc(0, BUF, 1, R);
-      expect(vrh.getdesc(riov, wiov)).toBe(0);
+      for (let i = 0; i < 4; i++) ring.desc(i, BUF + 0x10 * i, 1 + i, R);
+      ring.publish(0, 1, 2, 3);
+      ring.setAvailIdx(6);
+      const heads = [];
+      for (let h = vrh.getdesc(riov, wiov); h >= 0; h = vrh.getdesc(riov, wiov)) heads.push(h);
+      // Entries 4 and 5 are slots 0 and 1 again.
+      expect(heads).toEqual([0, 1, 2, 3, 0, 1]);
+      expect(vrh.lastAvailIdx).toBe(6);
     });
 
-    it('EINVAL for a head not below the queue size, consuming it', () => {
-      const { vrh, ring, riov, wiov } = setup({ num: 4 });
+    // vringh.c: __vringh_get_head() returns -EINVAL for head >= num before `(*last_avail_idx)++`.
+    it('EINVAL for a head not below the queue size, not consuming it', () => {
+      const { vrh, ring, riov, wiov, view } = setup({ num: 4 });
       ring.desc(1, BUF, 1, R);
       ring.publish(4, 1);
       expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', /head 4/);
-      expect(vrh.lastAvailIdx).toBe(1);
+      expect(vrh.lastAvailIdx).toBe(0);
+      expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', /head 4/);
+      expect(vrh.lastAvailIdx).toBe(0);
+      // The driver rewrites the entry: the same slot is taken now.
+      view.setUint16(AVAIL + 4, 1, true);
       expect(vrh.getdesc(riov, wiov)).toBe(1);
+      expect(vrh.lastAvailIdx).toBe(1);
     });
 
     it('EINVAL for next beyond the table, consuming the chain', () => {
@@ -386,11 +395,22 @@ describe('Vringh.getdesc', () => {
       expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', /next 2 .*indirect table size 2/);
     });
 
-    it.each([8, 17, 0])('EINVAL for an indirect table length of %s', (len) => {
+    // vringh.c: move_to_indirect() refuses `len % sizeof(struct vring_desc)` only.
+    it.each([8, 17])('EINVAL for an indirect table length of %s', (len) => {
       const { vrh, ring, riov, wiov } = setup();
       ring.desc(0, 0x6000, len, I);
       ring.publish(0);
       expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', new RegExp(`indirect table length ${len}`));
+      expect(vrh.lastAvailIdx).toBe(1);
+    });
+
+    // An empty table: __vringh_iov() still reads its descriptor 0, then `indirect_count > desc_max`.
+    it('ELOOP for an indirect table length of 0 (its first descriptor is read and is one too many)', () => {
+      const { vrh, ring, riov, wiov } = setup();
+      ring.desc(0, BUF, 4, R, 0, 0x6000);
+      ring.desc(0, 0x6000, 0, I);
+      ring.publish(0);
+      expectCode(() => vrh.getdesc(riov, wiov), 'ELOOP', /indirect table of head 0 .*its 0 descriptors/);
     });
 
     it('EINVAL for an indirect descriptor inside an indirect table', () => {
@@ -401,13 +421,33 @@ describe('Vringh.getdesc', () => {
       expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', /itself indirect/);
     });
 
-    it('EINVAL for INDIRECT together with NEXT (§2.7.5.3.1)', () => {
+    // vringh.c: move_to_indirect() saves `desc->next` as up_next; return_from_indirect() resumes there
+    // when the table ends, and `up_next > 0` treats a next of 0 as the end of the chain.
+    it('resumes the chain at next after an indirect table with NEXT; a next of 0 ends it', () => {
+      const { vrh, ring, riov, wiov } = setup();
+      ring.desc(0, BUF, 1, R | N, 1, 0x6000);
+      ring.desc(1, BUF + 0x10, 2, R, 0, 0x6000);
+      ring.desc(0, 0x6000, 32, I | N, 2);
+      ring.desc(2, BUF + 0x20, 4, W);
+      ring.desc(3, 0x6000, 32, I | N, 0);
+      ring.desc(4, 0x6000, 32, I | N, 8);
+      ring.publish(0, 3, 4);
+      expect(vrh.getdesc(riov, wiov)).toBe(0);
+      expect([riov.totalLength, wiov.totalLength]).toEqual([3, 4]);
+      expect(vrh.getdesc(riov, wiov)).toBe(3);
+      expect([riov.totalLength, wiov.totalLength]).toEqual([3, 0]);
+      expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', /next 8 of head 4 is not below the table size 8/);
+    });
+
+    it('takes a second indirect table reached by next after the first (it is not nested)', () => {
       const { vrh, ring, riov, wiov } = setup();
       ring.desc(0, BUF, 1, R, 0, 0x6000);
       ring.desc(0, 0x6000, 16, I | N, 1);
-      ring.desc(1, BUF, 1, R);
+      ring.desc(1, 0x6000, 16, I);
       ring.publish(0);
-      expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', /both indirect and next/);
+      // Descriptor 1 is an indirect table of the ring's chain again, and its only entry ends the chain.
+      expect(vrh.getdesc(riov, wiov)).toBe(0);
+      expect(riov.totalLength).toBe(2);
     });
 
     it('EINVAL for a readable descriptor after a writable one, also a zero-length one and across an indirect table', () => {
@@ -452,6 +492,15 @@ describe('Vringh.getdesc', () => {
       expectCode(() => c.vrh.getdesc(c.riov, c.wiov), 'ELOOP', /indirect table/);
     });
 
+    // vringh.c: __vringh_iov() answers -EINVAL (WARN_ON) without either list, after the head was taken.
+    it('EINVAL when neither list is given, consuming the chain', () => {
+      const { vrh, ring } = setup();
+      ring.desc(0, BUF, 4, R);
+      ring.publish(0);
+      expectCode(() => vrh.getdesc(null, null), 'EINVAL', /neither a readable nor a writable iov/);
+      expect(vrh.lastAvailIdx).toBe(1);
+    });
+
     it('EPROTO for a buffer kind whose list is null', () => {
       const a = setup();
       a.ring.desc(0, BUF, 4, W);
@@ -472,23 +521,40 @@ describe('Vringh.getdesc', () => {
       expectCode(() => a.vrh.getdesc(a.riov, a.wiov), 'EFAULT');
 
       const tlb = new Iotlb();
-      tlb.addRange(0, BUF - 1, 0, VHOST_ACCESS_RW);
+      tlb.addRange(0n, BigInt(BUF - 1), 0n, VHOST_ACCESS_RW);
       const b = setup({ iotlb: tlb });
       b.ring.desc(0, BUF, 4, R);
       b.ring.publish(0);
       expectCode(() => b.vrh.getdesc(b.riov, b.wiov), 'EINVAL', /iova 0x8000 is not mapped/);
     });
 
-    it('ERANGE for an address beyond 2^53 or a range running past it', () => {
+    it('translates an address beyond 2^53 as a u64: identity maps it outside guest memory (EFAULT)', () => {
       const a = setup();
       a.ring.desc(0, 2 ** 60, 4, R);
       a.ring.publish(0);
-      expectCode(() => a.vrh.getdesc(a.riov, a.wiov), 'ERANGE', /descriptor 0 address 0x1000000000000000/);
+      expectCode(() => a.vrh.getdesc(a.riov, a.wiov), 'EFAULT', /physical address 0x1000000000000000/);
 
       const b = setup();
       b.ring.desc(0, 2 ** 53 - 2, 4, R);
       b.ring.publish(0);
-      expectCode(() => b.vrh.getdesc(b.riov, b.wiov), 'ERANGE', /runs past 2\^53/);
+      expectCode(() => b.vrh.getdesc(b.riov, b.wiov), 'EFAULT', /outside guest memory/);
+    });
+
+    it('gathers buffers and an indirect table at IOVAs above 2^53 that map into guest memory', () => {
+      const tlb = new Iotlb();
+      tlb.addRange(0n, BigInt(MEM_SIZE - 1), 0n, VHOST_ACCESS_RW);
+      // IOVA 2^60 + x -> physical 0x6000 + x
+      tlb.addRange(1n << 60n, (1n << 60n) + 0x1fffn, 0x6000n, VHOST_ACCESS_RW);
+      const { vrh, ring, riov, wiov, mem } = setup({ iotlb: tlb });
+      ring.desc(0, 2 ** 60 + 0x1000, 6, R | N, 1, 0x6000);
+      ring.desc(1, 2 ** 60 + 0x1100, 10, W, 0, 0x6000);
+      ring.desc(5, 2 ** 60, 32, I);
+      ring.publish(5);
+      mem.write(0x7000, bytes(6));
+      expect(vrh.getdesc(riov, wiov)).toBe(5);
+      const got = new Uint8Array(6);
+      vrh.pull(riov, got);
+      expect([got, wiov.totalLength]).toEqual([bytes(6), 10]);
     });
 
     it('EINVAL for a chain longer than 2^32 - 1 bytes', () => {
@@ -507,11 +573,21 @@ describe('Vringh with a partial IOTLB', () => {
 
   function partial(perms: { desc?: number; avail?: number; used?: number }): Setup & { tlb: Iotlb } {
     const tlb = new Iotlb();
-    tlb.addRange(OFF + DESC, OFF + DESC + 0x7ff, DESC, perms.desc ?? VHOST_ACCESS_RO);
-    tlb.addRange(OFF + AVAIL, OFF + AVAIL + 0xff, AVAIL, perms.avail ?? VHOST_ACCESS_RO);
-    tlb.addRange(OFF + USED, OFF + USED + 0xff, USED, perms.used ?? VHOST_ACCESS_WO);
-    tlb.addRange(OFF + BUF, OFF + BUF + 0xfff, BUF, VHOST_ACCESS_RO);
-    tlb.addRange(OFF + BUF + 0x1000, OFF + BUF + 0x1fff, BUF + 0x1000, VHOST_ACCESS_WO);
+    tlb.addRange(BigInt(OFF + DESC), BigInt(OFF + DESC + 0x7ff), BigInt(DESC), perms.desc ?? VHOST_ACCESS_RO);
+    tlb.addRange(
+      BigInt(OFF + AVAIL),
+      BigInt(OFF + AVAIL + 0xff),
+      BigInt(AVAIL),
+      perms.avail ?? VHOST_ACCESS_RO,
+    );
+    tlb.addRange(BigInt(OFF + USED), BigInt(OFF + USED + 0xff), BigInt(USED), perms.used ?? VHOST_ACCESS_WO);
+    tlb.addRange(BigInt(OFF + BUF), BigInt(OFF + BUF + 0xfff), BigInt(BUF), VHOST_ACCESS_RO);
+    tlb.addRange(
+      BigInt(OFF + BUF + 0x1000),
+      BigInt(OFF + BUF + 0x1fff),
+      BigInt(BUF + 0x1000),
+      VHOST_ACCESS_WO,
+    );
     const s = setup({ iotlb: tlb, descAddr: OFF + DESC, availAddr: OFF + AVAIL, usedAddr: OFF + USED });
     return { ...s, tlb };
   }
@@ -545,11 +621,13 @@ describe('Vringh with a partial IOTLB', () => {
     expectCode(() => b.vrh.getdesc(b.riov, b.wiov), 'EPERM', /write-only, read denied/);
   });
 
-  it('EPERM for an indirect table in WO memory', () => {
+  // vringh.c: copydesc_iotlb() turns any failed translation of a descriptor into -EFAULT.
+  it('EFAULT for an indirect table in WO memory', () => {
     const { vrh, ring, riov, wiov } = partial({});
     ring.desc(0, OFF + BUF + 0x1000, 16, I);
     ring.publish(0);
-    expectCode(() => vrh.getdesc(riov, wiov), 'EPERM');
+    const err = expectCode(() => vrh.getdesc(riov, wiov), 'EFAULT', /indirect table of head 0/);
+    expect((err.cause as VringError).code).toBe('EPERM');
   });
 
   it('EINVAL for a buffer running into a hole', () => {
@@ -559,22 +637,33 @@ describe('Vringh with a partial IOTLB', () => {
     expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', /not mapped/);
   });
 
-  it('EPERM from getdesc for a WO descriptor table or avail ring, consuming nothing', () => {
+  // vringh.c: getu16_iotlb() returns iotlb_translate()'s error (nothing consumed yet); the head is
+  // consumed before __vringh_iov() reads the descriptor, and copydesc_iotlb() answers -EFAULT.
+  it('EPERM from getdesc for a WO avail ring, consuming nothing; EFAULT for a WO descriptor table, consuming the chain', () => {
     const a = partial({ desc: VHOST_ACCESS_WO });
     a.ring.desc(0, OFF + BUF, 16, R);
     a.ring.publish(0);
-    expectCode(() => a.vrh.getdesc(a.riov, a.wiov), 'EPERM', /descriptor table/);
-    expect(a.vrh.lastAvailIdx).toBe(0);
+    expectCode(() => a.vrh.getdesc(a.riov, a.wiov), 'EFAULT', /descriptor table/);
+    expect(a.vrh.lastAvailIdx).toBe(1);
 
     const b = partial({ avail: VHOST_ACCESS_WO });
+    b.ring.desc(0, OFF + BUF, 16, R);
+    b.ring.publish(0);
     expectCode(() => b.vrh.getdesc(b.riov, b.wiov), 'EPERM', /available ring/);
+    expect(b.vrh.lastAvailIdx).toBe(0);
   });
 
-  it('EPERM from complete, notifyEnable and notifyDisable for an RO used ring', () => {
-    const { vrh } = partial({ used: VHOST_ACCESS_RO });
-    expectCode(() => vrh.complete(0, 0), 'EPERM', /used ring/);
+  // putused_iotlb() answers -EFAULT for the element; putu16_iotlb() the translation's error.
+  it('EFAULT from complete, EPERM from notifyEnable and notifyDisable for an RO used ring; nothing counted', () => {
+    const { vrh, ring, riov, wiov } = partial({ used: VHOST_ACCESS_RO });
+    ring.desc(0, OFF + BUF, 16, R);
+    ring.publish(0);
+    expect(vrh.getdesc(riov, wiov)).toBe(0);
+    expectCode(() => vrh.complete(0, 0), 'EFAULT', /used ring/);
     expectCode(() => vrh.notifyEnable(), 'EPERM', /used ring/);
     expectCode(() => vrh.notifyDisable(), 'EPERM', /used ring/);
+    expect(vrh.needNotify()).toBe(true);
+    expect(vrh.lastUsedIdx).toBe(0);
   });
 
   it('EINVAL while the ring is unmapped, then works once the IOTLB maps it', () => {
@@ -583,25 +672,47 @@ describe('Vringh with a partial IOTLB', () => {
     ring.desc(0, BUF, 4, R);
     ring.publish(0);
     expectCode(() => vrh.getdesc(riov, wiov), 'EINVAL', /available ring at iova 0x3000/);
-    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
+    tlb.addRange(0n, BigInt(MEM_SIZE - 1), 0n, VHOST_ACCESS_RW);
     expect(vrh.getdesc(riov, wiov)).toBe(0);
   });
 
-  it('EFAULT for a ring area the IOTLB scatters over discontiguous memory', () => {
+  // vringh.c: getu16_iotlb() translates each field on its own, so the area may be scattered.
+  it('reads a ring area the IOTLB scatters over discontiguous memory, field by field', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
-    // The avail ring's second half maps 0x100 bytes further on.
-    tlb.addRange(0x50000, 0x5000f, AVAIL, VHOST_ACCESS_RO);
-    tlb.addRange(0x50010, 0x5001f, AVAIL + 0x110, VHOST_ACCESS_RO);
+    tlb.addRange(0n, BigInt(MEM_SIZE - 1), 0n, VHOST_ACCESS_RW);
+    // The avail ring's first 0x10 bytes map at AVAIL, the rest 0x100 bytes further on.
+    tlb.addRange(0x50000n, 0x5000fn, BigInt(AVAIL), VHOST_ACCESS_RO);
+    tlb.addRange(0x50010n, 0x5001fn, BigInt(AVAIL + 0x110), VHOST_ACCESS_RO);
+    const { vrh, riov, wiov, view, ring } = setup({ iotlb: tlb, availAddr: 0x50000 });
+    ring.desc(3, BUF, 4, R);
+    ring.desc(5, BUF, 6, R);
+    // Slots 0..5 at AVAIL+4.., slots 6 and 7 at AVAIL+0x110+0..3.
+    view.setUint16(AVAIL + 4, 3, true);
+    view.setUint16(AVAIL + 0x110 + 2, 5, true);
+    view.setUint16(AVAIL + 2, 1, true);
+    expect(vrh.getdesc(riov, wiov)).toBe(3);
+    vrh.lastAvailIdx = 7;
+    view.setUint16(AVAIL + 2, 8, true);
+    expect(vrh.getdesc(riov, wiov)).toBe(5);
+    expect(riov.totalLength).toBe(6);
+  });
+
+  // getu16_iotlb() translates into one segment: a field split over two entries is -ENOBUFS.
+  it('ENOBUFS for avail idx split over two IOTLB entries, even adjacent ones', () => {
+    const tlb = new Iotlb();
+    tlb.addRange(0n, BigInt(MEM_SIZE - 1), 0n, VHOST_ACCESS_RW);
+    tlb.addRange(0x50000n, 0x50002n, BigInt(AVAIL), VHOST_ACCESS_RO);
+    tlb.addRange(0x50003n, 0x5ffffn, BigInt(AVAIL + 3), VHOST_ACCESS_RO);
     const { vrh, riov, wiov } = setup({ iotlb: tlb, availAddr: 0x50000 });
-    expectCode(() => vrh.getdesc(riov, wiov), 'EFAULT', /available ring .*not contiguous/);
+    expectCode(() => vrh.getdesc(riov, wiov), 'ENOBUFS', /available ring .*spans two iotlb entries/);
+    expect(vrh.lastAvailIdx).toBe(0);
   });
 
   it('accepts a ring area split over IOTLB entries that map to adjacent memory', () => {
     const tlb = new Iotlb();
-    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
-    tlb.addRange(0x50000, 0x50007, DESC, VHOST_ACCESS_RO);
-    tlb.addRange(0x50008, 0x5ffff, DESC + 8, VHOST_ACCESS_RW);
+    tlb.addRange(0n, BigInt(MEM_SIZE - 1), 0n, VHOST_ACCESS_RW);
+    tlb.addRange(0x50000n, 0x50007n, BigInt(DESC), VHOST_ACCESS_RO);
+    tlb.addRange(0x50008n, 0x5ffffn, BigInt(DESC + 8), VHOST_ACCESS_RW);
     const { vrh, ring, riov, wiov } = setup({ iotlb: tlb, descAddr: 0x50000 });
     ring.desc(0, BUF, 4, R);
     ring.publish(0);
@@ -618,8 +729,8 @@ describe('Vringh with a partial IOTLB', () => {
     // Point the descriptor table's IOVA at a copy whose descriptor 0 is 12 bytes long.
     const COPY = 0xa000;
     new HandRing(view, 8).desc(0, OFF + BUF, 12, R, 0, COPY);
-    tlb.delRange(OFF + DESC, OFF + DESC);
-    tlb.addRange(OFF + DESC, OFF + DESC + 0x7ff, COPY, VHOST_ACCESS_RO);
+    tlb.delRange(BigInt(OFF + DESC), BigInt(OFF + DESC));
+    tlb.addRange(BigInt(OFF + DESC), BigInt(OFF + DESC + 0x7ff), BigInt(COPY), VHOST_ACCESS_RO);
     expect(vrh.getdesc(riov, wiov)).toBe(0);
     expect(riov.totalLength).toBe(12);
 
@@ -669,10 +780,10 @@ describe('Vringh pull and push', () => {
     const second = new ArrayBuffer(0x1000);
     mem.addRegion(0x100000, second);
     const tlb = new Iotlb();
-    tlb.addRange(0, MEM_SIZE - 1, 0, VHOST_ACCESS_RW);
+    tlb.addRange(0n, BigInt(MEM_SIZE - 1), 0n, VHOST_ACCESS_RW);
     // One IOVA range over the last 10 bytes of region 0 and the first 20 of region 1.
-    tlb.addRange(0x200000, 0x200009, MEM_SIZE - 10, VHOST_ACCESS_RW);
-    tlb.addRange(0x20000a, 0x20001d, 0x100000, VHOST_ACCESS_RW);
+    tlb.addRange(0x200000n, 0x200009n, BigInt(MEM_SIZE - 10), VHOST_ACCESS_RW);
+    tlb.addRange(0x20000an, 0x20001dn, 0x100000n, VHOST_ACCESS_RW);
     const vrh = new Vringh();
     vrh.init({ num: 8, descAddr: DESC, availAddr: AVAIL, usedAddr: USED, eventIdx: false, mem, iotlb: tlb });
     const ring = new HandRing(mem.regions()[0].view, 8);
@@ -882,5 +993,107 @@ describe('Vringh vq state', () => {
     vrh.complete(1, 2);
     expect(ring.usedIdx()).toBe(301);
     expect(ring.usedElem(300 % 8)).toEqual({ id: 1, len: 2 });
+  });
+});
+
+describe('Vringh chain length and walk cost (vringh.c: __vringh_iov)', () => {
+  const TABLE = 0x10_0000;
+
+  /** Writes a linear chain of `n` zero-length readable descriptors (i -> i + 1) at `table`. */
+  function linearTable(view: DataView, table: number, n: number, last = n - 1): void {
+    const ring = new HandRing(view, 1);
+    for (let i = 0; i < n; i++) ring.desc(i, 0, 0, i === last ? R : R | N, i + 1, table);
+  }
+
+  // The kernel counts the ring's descriptors against num and an indirect table's against its own
+  // size; here the whole chain, indirect descriptors included, is bounded by num (the budget of
+  // docs/kernel-differences.md), so that a guest cannot make one chain cost 2^28 steps.
+  it('ELOOP at num + 1 descriptors, those of an indirect table included', () => {
+    const { vrh, ring, riov, wiov, view } = setup({ num: 8, memSize: 0x20_0000 });
+    linearTable(view, TABLE, 7);
+    linearTable(view, TABLE + 0x1000, 8);
+    linearTable(view, TABLE + 0x2000, 9);
+    // 1 + 7, 8, 1 + 8 and 9 descriptors.
+    ring.desc(0, BUF, 4, R | N, 1);
+    ring.desc(1, TABLE, 7 * 16, I);
+    ring.desc(2, TABLE + 0x1000, 8 * 16, I);
+    ring.desc(3, BUF, 4, R | N, 5);
+    ring.desc(5, TABLE + 0x1000, 8 * 16, I);
+    ring.desc(4, TABLE + 0x2000, 9 * 16, I);
+    ring.publish(0, 2, 3, 4);
+    expect(vrh.getdesc(riov, wiov)).toBe(0);
+    expect(vrh.getdesc(riov, wiov)).toBe(2);
+    expectCode(() => vrh.getdesc(riov, wiov), 'ELOOP', /head 3 loops: more than queue size 8 descriptors/);
+    expectCode(() => vrh.getdesc(riov, wiov), 'ELOOP', /head 4 loops/);
+    expect(vrh.lastAvailIdx).toBe(4);
+  });
+
+  it('a kick of num chains of 65,536 zero-length indirect descriptors each walks num + 1 per chain', () => {
+    const num = 256;
+    const { vrh, ring, riov, wiov, view, mem } = setup({ num, memSize: 0x20_0000 });
+    linearTable(view, TABLE, 0x1_0000);
+    for (let h = 0; h < num; h++) ring.desc(h, TABLE, 0x1_0000 * 16, I);
+    ring.publish(...Array.from({ length: num }, (_, h) => h));
+    // Count the descriptors read: each indirect descriptor is read from the table's memory.
+    const reads = vi.spyOn(mem, 'findRegion');
+    for (let h = 0; h < num; h++) expectCode(() => vrh.getdesc(riov, wiov), 'ELOOP', /head \d+ loops/);
+    expect(vrh.lastAvailIdx).toBe(num);
+    // The table lies in one region: its window is found once, not per descriptor or per chain.
+    expect(reads.mock.calls.length).toBeLessThan(16);
+  });
+
+  /**
+   * A table of `n` descriptors at IOVA 2^32, each `per` descriptors in an IOTLB entry of their own
+   * mapped to shuffled physical places, with a chain 0 -> 1 -> ... of `chain` descriptors.
+   */
+  function scatteredTable(n: number, per: number, chain: number) {
+    const num = 256;
+    const s = setup({ num, memSize: 0x10_0000 + n * 16 + 0x1000 });
+    const iotlb = new Iotlb();
+    iotlb.addRange(0n, 0xf_ffffn, 0n, VHOST_ACCESS_RW);
+    const pieces = n / per;
+    const order = Array.from({ length: pieces }, (_, i) => i);
+    let x = 12345;
+    for (let i = pieces - 1; i > 0; i--) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const j = x % (i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const scratch = new DataView(new ArrayBuffer(n * 16));
+    linearTable(scratch, 0, n, chain - 1);
+    const raw = new Uint8Array(scratch.buffer);
+    const iova = 2 ** 32;
+    for (let k = 0; k < pieces; k++) {
+      const pa = TABLE + order[k] * per * 16;
+      s.mem.write(pa, raw.subarray(k * per * 16, (k + 1) * per * 16));
+      iotlb.addRange(
+        BigInt(iova + k * per * 16),
+        BigInt(iova + (k + 1) * per * 16 - 1),
+        BigInt(pa),
+        VHOST_ACCESS_RO,
+      );
+    }
+    s.vrh.setIotlb(iotlb);
+    s.ring.desc(0, iova, n * 16, I);
+    s.ring.publish(0);
+    // The ring areas are checked on first use: that is not the walk's cost.
+    s.vrh.availIdx();
+    s.vrh.ringStateForBatch();
+    return { ...s, iotlb, lookups: vi.spyOn(iotlb, 'entryAt') };
+  }
+
+  it('looks up each IOTLB entry of an indirect table once, not per descriptor or per step', () => {
+    // 65,536 entries of one descriptor each: a chain of 2 reads 2 of them.
+    const a = scatteredTable(0x1_0000, 1, 2);
+    expect(a.vrh.getdesc(a.riov, a.wiov)).toBe(0);
+    expect(a.lookups.mock.calls.length).toBeLessThanOrEqual(4);
+    // The same table walked to the bound: num + 1 descriptors, one lookup each.
+    const b = scatteredTable(0x1_0000, 1, 0x1_0000);
+    expectCode(() => b.vrh.getdesc(b.riov, b.wiov), 'ELOOP');
+    expect(b.lookups.mock.calls.length).toBeLessThanOrEqual(256 + 1 + 2);
+    // 16 descriptors per entry (256-byte pieces on shuffled places): a chain of 256 costs 16 lookups.
+    const c = scatteredTable(0x1000, 16, 256);
+    expect(c.vrh.getdesc(c.riov, c.wiov)).toBe(0);
+    expect(c.lookups.mock.calls.length).toBeLessThanOrEqual(16 + 2);
   });
 });

@@ -94,16 +94,20 @@ export interface VringhInitOptions {
  * {@link Iov} lists, puts completed chains on the used ring and applies the notification
  * suppression rules.
  *
- * Ring areas are IOVAs: each is translated once into a cached view (descriptor table and available ring
- * with `VHOST_ACCESS_RO`, used ring with `VHOST_ACCESS_WO`) and again only when the IOTLB's or guest memory's
- * generation moves, checked once per call. An area must land in one contiguous guest-memory range, else
- * `EFAULT` (see {@link VringhArea}). Buffers are translated per descriptor, readable ones with
- * `VHOST_ACCESS_RO`, writable ones with `VHOST_ACCESS_WO`, so no copy ever leaves what the IOTLB grants.
+ * Ring areas are IOVAs, and every ring access is translated through the IOTLB as the kernel's IOTLB
+ * accessors do (descriptor table and available ring with `VHOST_ACCESS_RO`, used ring with
+ * `VHOST_ACCESS_WO`), so a ring area may span IOTLB entries mapped anywhere. An area that translates
+ * whole into one contiguous memory range is accessed through one cached view, checked again only when
+ * the IOTLB's or guest memory's generation moves (see {@link VringhArea}). Buffers are translated per
+ * descriptor, readable ones with `VHOST_ACCESS_RO`, writable ones with `VHOST_ACCESS_WO`, so no copy
+ * ever leaves what the IOTLB grants.
  *
  * Bad guest input is a `VringError`, never another exception, an out-of-bounds access or a hang:
- * `EINVAL` (bad head, next, indirect table, ordering, index jump, unmapped IOVA), `ELOOP` (loops),
- * `EPROTO` (a buffer kind the caller gave no list for), `EPERM` (missing permission), `EFAULT` (outside
- * guest memory), `ERANGE` (an address beyond 2^53). Nothing is allocated per chain or per descriptor.
+ * `EINVAL` (bad head, next, indirect table, ordering, unmapped IOVA), `ELOOP` (loops, chains longer
+ * than the queue), `EPROTO` (a buffer kind the caller gave no list for), `EPERM` (missing
+ * permission), `EFAULT` (a descriptor or used element that does not translate, memory outside guest
+ * memory), `ENOBUFS` (a 16-bit ring field split over two IOTLB entries). Nothing is allocated per chain
+ * or per descriptor.
  *
  * Only little-endian (VERSION_1) rings are handled. Memory ordering across threads: the accesses are
  * plain DataView and typed-array reads and writes; a device in a worker must synchronise with the
@@ -132,13 +136,16 @@ export class Vringh implements DeviceVirtqueue {
   /** Chains completed since the last {@link needNotify} (`vrh->completed`). */
   private completed = 0;
 
-  private readonly desc = new VringhArea('descriptor table', VHOST_ACCESS_RO);
-  private readonly avail = new VringhArea('available ring', VHOST_ACCESS_RO);
+  private readonly desc = new VringhArea('descriptor table', VHOST_ACCESS_RO, false);
+  private readonly avail = new VringhArea('available ring', VHOST_ACCESS_RO, true);
   // Kernel quirk, not reproduced: vringh's IOTLB accessors translate used-element writes with
   // VHOST_ACCESS_WO but 16-bit index writes (used->idx, used->flags, avail_event, via putu16) with
   // VHOST_ACCESS_RO, so on a write-only used ring the index writes fail and on a read-only one they
   // succeed. Here every used-ring write needs VHOST_ACCESS_WO.
-  private readonly used = new VringhArea('used ring', VHOST_ACCESS_WO);
+  private readonly used = new VringhArea('used ring', VHOST_ACCESS_WO, true);
+  /** A used element as written when the used ring is not direct. */
+  private readonly usedElemBytes = new Uint8Array(USED_ELEM);
+  private readonly usedElemView = new DataView(this.usedElemBytes.buffer);
   private readonly chain = new VringhChain();
   private readonly ringState = new VringhRingState();
   /**
@@ -229,7 +236,8 @@ export class Vringh implements DeviceVirtqueue {
    * @throws VringError if the available ring does not translate, or `EINVAL` before {@link init}.
    */
   availIdx(): number {
-    return this.availView().getUint16(AVAIL_IDX, true);
+    if (this.size === 0) throw notInitialised();
+    return this.availU16(AVAIL_IDX);
   }
 
   /**
@@ -243,23 +251,28 @@ export class Vringh implements DeviceVirtqueue {
 
   /**
    * Takes the next available chain (`vringh_getdesc_iotlb`). Resets both lists, then, if the driver
-   * made an entry available, consumes it (`lastAvailIdx` moves on *before* the chain is walked, so a
-   * bad chain is skipped rather than retried forever) and gathers its buffers: readable ones into
-   * `riov`, writable ones into `wiov`. Zero-length descriptors are accepted and add nothing.
+   * made an entry available with a head below the queue size, consumes it (`lastAvailIdx` moves on
+   * *before* the chain is walked, so a bad chain is skipped rather than retried forever) and gathers its
+   * buffers: readable ones into `riov`, writable ones into `wiov`. Zero-length descriptors are accepted
+   * and add nothing. How far `avail->idx` moved is not checked (`__vringh_get_head()` does not either).
    *
    * @param riov list for the device-readable buffers, or `null` when this queue has none
    * @param wiov list for the device-writable buffers, or `null` when this queue has none
    * @returns the head descriptor id (≥ 0), or -1 when the ring is empty
-   * @throws VringError, leaving the lists partly filled:
-   * - `EINVAL`: `avail->idx` moved more than `num` past `lastAvailIdx` (nothing consumed); head ≥ num;
-   *   `next` beyond the table; an indirect table whose length is 0 or not a multiple of 16; an indirect
-   *   descriptor inside an indirect table, or with `NEXT` set (§2.7.5.3.1); a readable descriptor after
-   *   a writable one; a chain longer than 2^32 − 1 bytes; an unmapped IOVA.
-   * - `ELOOP`: more descriptors than the queue size (or the indirect table's entries).
+   * @throws VringError, leaving the lists partly filled. Nothing is consumed for an error in
+   * `avail->idx` or the ring entry, nor for a head ≥ num (`__vringh_get_head()`); the chain is
+   * consumed for any later error:
+   * - `EINVAL`: head ≥ num; both lists `null`; `next` beyond the table; an indirect table whose length
+   *   is not a multiple of 16; an indirect descriptor inside an indirect table; a readable descriptor
+   *   after a writable one; a chain longer than 2^32 − 1 bytes; an unmapped buffer; an unmapped
+   *   available ring (`getu16_iotlb`).
+   * - `ELOOP`: more descriptors than the queue size (indirect ones included), or than an indirect
+   *   table's entries.
    * - `EPROTO`: a readable (writable) descriptor when `riov` (`wiov`) is `null`.
-   * - `EPERM`: a buffer or table mapped without the permission it needs.
-   * - `EFAULT`: a mapping pointing outside guest memory, or a ring area not contiguous in memory.
-   * - `ERANGE`: a descriptor address beyond 2^53, or one whose range runs past it.
+   * - `EPERM`: a buffer or the available ring mapped without the permission it needs.
+   * - `EFAULT`: a descriptor that does not translate (`copydesc_iotlb`), a mapping pointing outside
+   *   guest memory.
+   * - `ENOBUFS`: `avail->idx` or the ring entry split over two IOTLB entries.
    * @example
    * const head = vrh.getdesc(riov, wiov);
    * if (head >= 0) vrh.complete(head, vrh.push(wiov, reply));
@@ -267,34 +280,44 @@ export class Vringh implements DeviceVirtqueue {
   getdesc(riov: Iov | null, wiov: Iov | null): number {
     if (riov !== null) riov.reset();
     if (wiov !== null) wiov.reset();
-    const avail = this.availView();
-    const table = this.desc.ensure(this.iotlb, this.mem);
     const num = this.size;
+    if (num === 0) throw notInitialised();
+    const iotlb = this.iotlb;
+    const mem = this.mem;
+    const avail = this.avail;
+    const availDirect = avail.ensure(iotlb, mem);
     const last = this.lastAvail;
-    const idx = avail.getUint16(AVAIL_IDX, true);
+    const idx = availDirect ? avail.view.getUint16(AVAIL_IDX, true) : avail.getU16(iotlb, mem, AVAIL_IDX);
     if (idx === last) return -1;
-    if (((idx - last) & IDX_MASK) > num) throw availJumpError(idx, last, num);
     // The ring entry is read only after the index that published it (the kernel's read barrier here).
     const slot = last & this.mask;
-    const head = avail.getUint16(AVAIL_RING + slot * AVAIL_ELEM, true);
-    this.lastAvail = (last + 1) & IDX_MASK;
+    const slotOff = AVAIL_RING + slot * AVAIL_ELEM;
+    const head = availDirect ? avail.view.getUint16(slotOff, true) : avail.getU16(iotlb, mem, slotOff);
+    // A bad head is not consumed (`__vringh_get_head()` moves last_avail_idx only past a good one).
     if (head >= num) throw badHeadError(head, slot, num);
-    // Fast path, the usual chain of one direct, non-empty descriptor below 4 GiB: nothing of the walk's
-    // rules can fail (a u32 address plus a u32 length stays below 2^53), only the translation. Any
-    // other chain, and a kind of buffer the caller has no list for, takes the full walk.
-    const off = head * DESC_SIZE;
-    const flags = table.getUint16(off + DESC_FLAGS, true);
-    if ((flags & (F_NEXT | F_INDIRECT)) === 0) {
-      const write = (flags & F_WRITE) !== 0;
-      const iov = write ? wiov : riov;
-      const len = table.getUint32(off + DESC_LEN, true);
-      if (iov !== null && len !== 0 && table.getUint32(off + DESC_ADDR_HI, true) === 0) {
-        const addr = table.getUint32(off + DESC_ADDR_LO, true);
-        this.iotlb.translate(addr, len, write ? VHOST_ACCESS_WO : VHOST_ACCESS_RO, this.mem, iov);
-        return head;
+    this.lastAvail = (last + 1) & IDX_MASK;
+    if (riov === null && wiov === null) throw noListsError(head);
+    const desc = this.desc;
+    const direct = desc.ensure(iotlb, mem);
+    if (direct) {
+      // Fast path, the usual chain of one direct, non-empty descriptor below 4 GiB: nothing of the
+      // walk's rules can fail, only the translation. Any other chain, and a kind of buffer the caller
+      // has no list for, takes the full walk.
+      const table = desc.view;
+      const off = head * DESC_SIZE;
+      const flags = table.getUint16(off + DESC_FLAGS, true);
+      if ((flags & (F_NEXT | F_INDIRECT)) === 0) {
+        const write = (flags & F_WRITE) !== 0;
+        const iov = write ? wiov : riov;
+        const len = table.getUint32(off + DESC_LEN, true);
+        if (iov !== null && len !== 0 && table.getUint32(off + DESC_ADDR_HI, true) === 0) {
+          const addr = table.getUint32(off + DESC_ADDR_LO, true);
+          iotlb.translate(addr, len, write ? VHOST_ACCESS_WO : VHOST_ACCESS_RO, mem, iov);
+          return head;
+        }
       }
     }
-    this.chain.gather(table, num, head, riov, wiov, this.iotlb, this.mem);
+    this.chain.gather(desc, direct, num, head, riov, wiov, iotlb, mem);
     return head;
   }
 
@@ -329,15 +352,28 @@ export class Vringh implements DeviceVirtqueue {
    * vrh.complete(head, written);
    */
   complete(head: number, len: number): void {
-    const used = this.usedView();
+    if (this.size === 0) throw notInitialised();
     this.checkCompletion(head, len);
     const next = this.lastUsed + this.completed;
     const off = USED_RING + (next & this.mask) * USED_ELEM;
-    used.setUint32(off + USED_ID, head, true);
-    used.setUint32(off + USED_LEN, len, true);
+    const used = this.used;
+    const iotlb = this.iotlb;
+    const mem = this.mem;
+    // The element must be visible before the index that publishes it (the kernel's write barrier);
+    // the completion counts only once both are written (`__vringh_complete()`).
+    if (used.ensure(iotlb, mem)) {
+      const view = used.view;
+      view.setUint32(off + USED_ID, head, true);
+      view.setUint32(off + USED_LEN, len, true);
+      view.setUint16(USED_IDX, (next + 1) & IDX_MASK, true);
+    } else {
+      const elem = this.usedElemView;
+      elem.setUint32(USED_ID, head, true);
+      elem.setUint32(USED_LEN, len, true);
+      used.write(iotlb, mem, off, this.usedElemBytes, USED_ELEM);
+      used.putU16(iotlb, mem, USED_IDX, (next + 1) & IDX_MASK);
+    }
     this.completed++;
-    // The element must be visible before the index that publishes it (the kernel's write barrier).
-    used.setUint16(USED_IDX, (next + 1) & IDX_MASK, true);
   }
 
   /**
@@ -352,18 +388,17 @@ export class Vringh implements DeviceVirtqueue {
    * if (vrh.needNotify()) raiseInterrupt();
    */
   needNotify(): boolean {
-    const avail = this.availView();
+    if (this.size === 0) throw notInitialised();
     const old = this.lastUsed;
     const completed = this.completed;
     // The used index written by complete() must be visible before the driver's threshold is read.
     let notify: boolean;
     if (!this.eventIdx) {
-      notify = (avail.getUint16(AVAIL_FLAGS, true) & F_NO_INTERRUPT) === 0;
-    } else if (completed > IDX_MASK) {
-      notify = true;
+      notify = (this.availU16(AVAIL_FLAGS) & F_NO_INTERRUPT) === 0;
     } else {
-      const usedEvent = avail.getUint16(vringUsedEventOffset(this.size), true);
-      notify = vringNeedEvent(usedEvent, (old + completed) & IDX_MASK, old);
+      // used_event is read (and its error reported) even when the count alone decides.
+      const usedEvent = this.availU16(vringUsedEventOffset(this.size));
+      notify = completed > IDX_MASK || vringNeedEvent(usedEvent, (old + completed) & IDX_MASK, old);
     }
     // The kernel returns early without EVENT_IDX and leaves last_used_idx behind; the slots complete()
     // writes are the same either way, and this keeps lastUsedIdx equal to used->idx after a batch.
@@ -381,13 +416,12 @@ export class Vringh implements DeviceVirtqueue {
    * @throws VringError if the used or available ring does not translate.
    */
   notifyEnable(): boolean {
-    const used = this.usedView();
-    const avail = this.availView();
-    if (this.eventIdx) used.setUint16(vringAvailEventOffset(this.size), this.lastAvail, true);
-    else used.setUint16(VIRTQ_USED_FLAGS_OFF, 0, true);
+    if (this.size === 0) throw notInitialised();
+    if (this.eventIdx) this.usedPutU16(vringAvailEventOffset(this.size), this.lastAvail);
+    else this.usedPutU16(VIRTQ_USED_FLAGS_OFF, 0);
     // The write above must be visible before avail->idx is read again (the kernel's full barrier), or a
     // kick sent in between is lost.
-    return avail.getUint16(AVAIL_IDX, true) === this.lastAvail;
+    return this.availU16(AVAIL_IDX) === this.lastAvail;
   }
 
   /**
@@ -397,16 +431,18 @@ export class Vringh implements DeviceVirtqueue {
    * @throws VringError if the used ring does not translate.
    */
   notifyDisable(): void {
+    if (this.size === 0) throw notInitialised();
     if (this.eventIdx) return;
-    this.usedView().setUint16(VIRTQ_USED_FLAGS_OFF, VIRTQ_USED_F_NO_NOTIFY, true);
+    this.usedPutU16(VIRTQ_USED_FLAGS_OFF, VIRTQ_USED_F_NO_NOTIFY);
   }
 
   /**
    * The ring as a datapath primitive working on several chains at once sees it (see
    * {@link VringhRingState}): the three areas translated, the indices, the address space. Nothing is
    * consumed or completed until {@link commitRingState}. The object is reused by every call.
-   * @returns the state, or undefined before {@link init}, when an area does not translate (the
-   * per-chain calls then report that error), or when an area is not placed in its memory buffer at a
+   * @returns the state, or undefined before {@link init}, when an area is not direct (not translated
+   * whole into one contiguous view: the per-chain calls then access it field by field, or report its
+   * error), or when an area is not placed in its memory buffer at a
    * multiple of its word size (2 bytes for the available ring, 4 for the others), or on a big-endian
    * host (the per-chain calls then take every chain)
    */
@@ -426,15 +462,13 @@ export class Vringh implements DeviceVirtqueue {
       st.descWords.length === 0 ||
       st.usedWords.length === 0
     ) {
-      try {
-        st.avail = this.avail.ensure(iotlb, mem);
-        st.desc = this.desc.ensure(iotlb, mem);
-        st.used = this.used.ensure(iotlb, mem);
-      } catch (err) {
-        // A ring area that does not translate is for the per-chain calls to report; anything else is a bug.
-        if (err instanceof VringError) return undefined;
-        throw err;
+      // An area that is not direct (not contiguous, not wholly mapped) is for the per-chain calls.
+      if (!(this.avail.ensure(iotlb, mem) && this.desc.ensure(iotlb, mem) && this.used.ensure(iotlb, mem))) {
+        return undefined;
       }
+      st.avail = this.avail.view;
+      st.desc = this.desc.view;
+      st.used = this.used.view;
       // Word arrays need the areas aligned in their buffer (and a little-endian host to read them).
       const avail = st.avail;
       const desc = st.desc;
@@ -484,17 +518,20 @@ export class Vringh implements DeviceVirtqueue {
     if (completed === 0) return;
     this.completed += completed;
     // The elements were written before the index that publishes them (the kernel's write barrier).
-    this.usedView().setUint16(USED_IDX, (this.lastUsed + this.completed) & IDX_MASK, true);
+    this.usedPutU16(USED_IDX, (this.lastUsed + this.completed) & IDX_MASK);
   }
 
-  private availView(): DataView {
-    if (this.size === 0) throw notInitialised();
-    return this.avail.ensure(this.iotlb, this.mem);
+  /** A 16-bit field of the available ring (`getu16_iotlb`). */
+  private availU16(off: number): number {
+    const a = this.avail;
+    return a.ensure(this.iotlb, this.mem) ? a.view.getUint16(off, true) : a.getU16(this.iotlb, this.mem, off);
   }
 
-  private usedView(): DataView {
-    if (this.size === 0) throw notInitialised();
-    return this.used.ensure(this.iotlb, this.mem);
+  /** Writes a 16-bit field of the used ring (`putu16_iotlb`). */
+  private usedPutU16(off: number, value: number): void {
+    const u = this.used;
+    if (u.ensure(this.iotlb, this.mem)) u.view.setUint16(off, value, true);
+    else u.putU16(this.iotlb, this.mem, off, value);
   }
 
   private checkCompletion(head: number, len: number): void {
@@ -505,8 +542,8 @@ export class Vringh implements DeviceVirtqueue {
 
 // Error builders, out of line so the hot methods stay small enough for the JIT to inline.
 
-function availJumpError(idx: number, last: number, num: number): VringError {
-  return new VringError('EINVAL', `avail idx ${idx} moved more than ${num} past last avail idx ${last}`);
+function noListsError(head: number): VringError {
+  return new VringError('EINVAL', `chain of head ${head} taken with neither a readable nor a writable iov`);
 }
 
 function badHeadError(head: number, slot: number, num: number): VringError {

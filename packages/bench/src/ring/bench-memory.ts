@@ -22,6 +22,6 @@ export function benchMemory(): BenchMemory {
   const mem = GuestMemory.create({ size: MEM_BYTES });
   const dma = new DmaAllocator(mem, { dmaOffset: IOVA_OFFSET });
   const iotlb = new Iotlb();
-  iotlb.addRange(IOVA_OFFSET, IOVA_OFFSET + MEM_BYTES - 1, 0, VHOST_ACCESS_RW);
+  iotlb.addRange(BigInt(IOVA_OFFSET), BigInt(IOVA_OFFSET + MEM_BYTES - 1), 0n, VHOST_ACCESS_RW);
   return { mem, dma, iotlb };
 }
