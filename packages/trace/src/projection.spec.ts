@@ -158,6 +158,23 @@ describe('projectTrace', () => {
     expect(d.vqs['1'].kicks).toBe(5);
   });
 
+  it('setStatus(0) writes the status only; the features and queues stay until the reset op', () => {
+    // vdpa_sim.c: vdpasim_set_status() stores 0 like any status; vdpasim_reset() clears the device.
+    const at = seqOf(records, opReturn('setStatus', DRIVER_OK));
+    const zero: TraceRecord[] = [
+      { v: 1, seq: at + 1, ts: 0, dev: 'vdpa0', kind: 'op', op: 'setStatus', phase: 'call', args: [0] },
+      { v: 1, seq: at + 2, ts: 0, dev: 'vdpa0', kind: 'op', op: 'setStatus', phase: 'return' },
+    ];
+    const upTo = records.filter((r) => r.seq <= at);
+    const before = projectTrace(upTo).devices.vdpa0;
+    const d = projectTrace([...upTo, ...zero]).devices.vdpa0;
+    expect(d).toMatchObject({ status: 0, statusNames: [], resets: before.resets });
+    expect(d.driverFeatures).toBe(before.driverFeatures);
+    expect(d.driverFeatures).toBeDefined();
+    expect(d.vqs['0']).toEqual(before.vqs['0']);
+    expect(d.vqs['0'].ready).toBe(true);
+  });
+
   it('at the end: the deleted device is gone; a seq before everything projects an empty bus', () => {
     const p = projectTrace(records);
     expect(p.seq).toBe(records.at(-1)?.seq);

@@ -50,7 +50,7 @@ export interface DeviceProjection {
   /** Hex of the last-known config bytes from offset 0 (unknown bytes are `00`). */
   config: string;
   configGeneration?: number;
-  /** Successful `reset` / `compatReset` / `setStatus(0)` calls. */
+  /** Successful `reset` / `compatReset` calls (`setStatus(0)` only writes the status byte). */
   resets: number;
   /** Failed ops. */
   errors: number;
@@ -249,10 +249,10 @@ class Folder {
     const a0 = num(args[0]);
     switch (r.op) {
       case 'setStatus': {
+        // vdpa_sim.c: vdpasim_set_status() stores the byte, 0 included; only the reset op clears the
+        // features and the queues (vdpa_reset() → reset / compat_reset).
         const s = num(args[0]);
-        if (s === undefined) return;
-        if (s === 0) this.reset(d);
-        else d.status = s;
+        if (s !== undefined) d.status = s;
         return;
       }
       case 'getStatus':
@@ -390,7 +390,8 @@ function project(d: DeviceState): DeviceProjection {
  * status (decoded), device and driver features (hex and by name, iproute2 names), vq configuration,
  * callbacks and traffic counts, the config bytes seen through `getConfig`/`setConfig`, the config
  * generation, resets and failed ops. Only successful ops change state; a reset (`reset`,
- * `compatReset`, `setStatus(0)`) clears the status, driver features and vq configuration.
+ * `compatReset`) clears the status, driver features and vq configuration, while `setStatus(0)` only
+ * writes the status, as `vdpasim_set_status()` does.
  *
  * @param records trace records in order (a `Trace`'s `records`)
  * @param options `atSeq`: stop after the last record with `seq <= atSeq`
