@@ -2,7 +2,7 @@
 // hand from the QEMU and kernel sources (test/fixtures/qemu-vhost-vdpa-session.jsonl, sources in
 // test/fixtures/README.md) verified against a fresh vdpasim_net of this package, and mutated copies of
 // it that must diverge where the device answers differently.
-import type { JsonValue } from '@vdpa-kit/core-bus';
+import type { JsonValue, OpEvent } from '@vdpa-kit/core-bus';
 import { type Trace, type TraceRecord, formatDivergence, parseTrace, verifyTrace } from '@vdpa-kit/trace';
 import { loadTraceFixture } from '@vdpa-kit/trace/testing';
 import { readFileSync } from 'node:fs';
@@ -28,16 +28,16 @@ function nthCall(records: readonly TraceRecord[], op: string, nth = 1): TraceRec
 }
 
 /**
- * The session's text with the return record of `call` replaced by `edit(record)`: a copy of the trace
- * as a device that answers differently would have recorded it.
+ * The session's text with the record at `seq` replaced by `edit(record)`: a copy of the trace as another
+ * device (or another driver) would have recorded it.
  */
-function mutated(call: TraceRecord, edit: (ret: Record<string, unknown>) => void): Trace {
+function mutated(seq: number, edit: (record: Record<string, unknown>) => void): Trace {
   const lines = readFileSync(fileURLToPath(SESSION), 'utf8').split('\n');
-  const at = lines.findIndex((l) => l.startsWith(`{"v":1,"seq":${call.seq + 1},`));
+  const at = lines.findIndex((l) => l.startsWith(`{"v":1,"seq":${seq},`));
   expect(at).toBeGreaterThan(0);
-  const ret = JSON.parse(lines[at]) as Record<string, unknown>;
-  edit(ret);
-  lines[at] = JSON.stringify(ret);
+  const record = JSON.parse(lines[at]) as Record<string, unknown>;
+  edit(record);
+  lines[at] = JSON.stringify(record);
   return parseTrace(lines.join('\n'), 'mutated-session.jsonl');
 }
 
@@ -111,7 +111,7 @@ describe('QEMU vhost-vdpa on vdpasim_net, as QEMU and vhost_vdpa sequence it', (
     const session = loadTraceFixture(SESSION);
     const call = nthCall(session.records, 'getIovaRange');
     // A 48-bit IOMMU aperture instead of vdpasim's [0, ULLONG_MAX].
-    const copy = mutated(call, (ret) => {
+    const copy = mutated(call.seq + 1, (ret) => {
       const range = ret.ret as { first: JsonValue; last: JsonValue };
       range.last = typeof range.last === 'string' ? '0xffffffffffff' : 0xffffffffffff;
     });
@@ -125,7 +125,7 @@ describe('QEMU vhost-vdpa on vdpasim_net, as QEMU and vhost_vdpa sequence it', (
     const call = nthCall(session.records, 'getVqState', 1);
     expect(call).toMatchObject({ args: [0] });
     // Nothing was received in this session: last_avail_idx of the receive queue is still 0.
-    const copy = mutated(call, (ret) => {
+    const copy = mutated(call.seq + 1, (ret) => {
       ret.ret = { kind: 'split', availIndex: 1 };
     });
     const report = verify(copy);
@@ -142,10 +142,35 @@ describe('QEMU vhost-vdpa on vdpasim_net, as QEMU and vhost_vdpa sequence it', (
     const session = loadTraceFixture(SESSION);
     const call = nthCall(session.records, 'getVqGroup', 1);
     expect(call).toMatchObject({ args: [2] });
-    const copy = mutated(call, (ret) => {
+    const copy = mutated(call.seq + 1, (ret) => {
       ret.ret = 0;
     });
     const report = verify(copy);
     expect(report.divergence).toMatchObject({ seq: call.seq, op: 'getVqGroup', actual: { ret: 1 } });
+  });
+
+  it('the receive ring is read through the RAM mapping: mapped elsewhere, the kick fails the device', () => {
+    const session = loadTraceFixture(SESSION);
+    // The third ASID 0 update maps [1 MiB, 2 GiB), where the guest's rings are.
+    const update = session.records.filter(
+      (r): r is OpEvent => r.kind === 'op' && r.phase === 'call' && r.op === 'dmaMap' && r.args?.[0] === 0,
+    )[2];
+    if (update === undefined) throw new Error('the session has no third ASID 0 dma_map');
+    expect(update.args?.[1]).toBe('0x100000');
+    // Point that section outside the device's memory: the kick of the receive queue (vdpasim_net_work()
+    // reads the transmit ring through the IOTLB) meets a bad address.
+    const copy = mutated(update.seq, (call) => {
+      const args = call.args as JsonValue[];
+      args[3] = '0x10000000';
+    });
+    const kick = nthCall(session.records, 'kickVq', 2);
+    expect(kick).toMatchObject({ args: [0] });
+    const nextStatus = session.records.find(
+      (r) => r.seq > kick.seq && r.kind === 'op' && r.phase === 'call' && r.op === 'getStatus',
+    );
+    const report = verify(copy);
+    expect(report.divergence).toMatchObject({ seq: nextStatus?.seq, op: 'getStatus', expected: { ret: 12 } });
+    // DEVICE_NEEDS_RESET on top of the recorded status.
+    expect(report.divergence?.actual).toEqual({ ret: 12 | 64 });
   });
 });
