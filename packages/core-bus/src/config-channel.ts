@@ -365,13 +365,13 @@ export class ChannelHandle implements DeviceHandle {
   setMap(asid: number, iotlb: Iotlb): void {
     this.call('setMap', [asid, iotlb]);
   }
-  dmaMap(asid: number, iova: number, size: number, pa: number, perm: number, opaque?: VdpaMapFile): void {
+  dmaMap(asid: number, iova: bigint, size: bigint, pa: bigint, perm: number, opaque?: VdpaMapFile): void {
     this.call(
       'dmaMap',
       opaque === undefined ? [asid, iova, size, pa, perm] : [asid, iova, size, pa, perm, opaque],
     );
   }
-  dmaUnmap(asid: number, iova: number, size: number): void {
+  dmaUnmap(asid: number, iova: bigint, size: bigint): void {
     this.call('dmaUnmap', [asid, iova, size]);
   }
   resetMap(asid: number): void {

@@ -41,10 +41,13 @@ export interface VdpaNotificationArea {
   readonly size: number;
 }
 
-/** `struct vdpa_iova_range`: usable IOVA window, both ends inclusive. */
+/**
+ * `struct vdpa_iova_range`: usable IOVA window, both ends inclusive, exact u64s (`vdpasim_get_iova_range()`
+ * answers `last = ULLONG_MAX`, which a number cannot hold).
+ */
 export interface VdpaIovaRange {
-  readonly first: number;
-  readonly last: number;
+  readonly first: bigint;
+  readonly last: bigint;
 }
 
 /** `struct vdpa_map_file`: the opaque of a VA-mode (`useVa`) mapping: which file, at which offset. */
@@ -148,10 +151,13 @@ export interface VdpaConfigOps {
   getVqAffinity?(idx: number): bigint;
   /** Replaces the whole mapping of address space `asid` with `iotlb` (on-chip IOMMU). */
   setMap?(asid: number, iotlb: Iotlb): void;
-  /** Adds one mapping to address space `asid`. `perm` is `VHOST_ACCESS_RO|WO|RW`. */
-  dmaMap?(asid: number, iova: number, size: number, pa: number, perm: number, opaque?: VdpaMapFile): void;
-  /** Removes mappings of `[iova, iova + size)` from address space `asid`. */
-  dmaUnmap?(asid: number, iova: number, size: number): void;
+  /**
+   * Adds one mapping to address space `asid`: u64 `iova`, `size` and `pa`, as `dma_map` takes them.
+   * `perm` is `VHOST_ACCESS_RO|WO|RW`.
+   */
+  dmaMap?(asid: number, iova: bigint, size: bigint, pa: bigint, perm: number, opaque?: VdpaMapFile): void;
+  /** Removes mappings of `[iova, iova + size)` (u64s, as `dma_unmap` takes them) from address space `asid`. */
+  dmaUnmap?(asid: number, iova: bigint, size: bigint): void;
   /** Restores the default mapping of address space `asid`. */
   resetMap?(asid: number): void;
   /** Binds vq group `group` to address space `asid`. */

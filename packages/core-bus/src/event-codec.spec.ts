@@ -2,7 +2,7 @@ import { VHOST_ACCESS_RO } from '@vdpa-kit/virtio-spec';
 import { GuestMemory, Iotlb } from '@vdpa-kit/vring';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeArgs, encodeResult, encodeValue, fromHex, toHex } from './event-codec.js';
+import { encodeArgs, encodeIovaRange, encodeResult, encodeValue, fromHex, toHex } from './event-codec.js';
 
 describe('encodeValue', () => {
   it('encodes bigints as 0x hex, bytes as hex, callbacks and handles as true', () => {
@@ -37,6 +37,32 @@ describe('encodeValue', () => {
     expect(encodeResult('setStatus', undefined, [1])).toBeUndefined();
     expect(encodeResult('getVendorVqStats', [{ name: 'x', value: 255n }], [0])).toEqual([
       { name: 'x', value: '0xff' },
+    ]);
+  });
+});
+
+// include/linux/vdpa.h: struct vdpa_iova_range { u64 first; u64 last; }; dma_map / dma_unmap take u64s.
+describe('64-bit IOVA values are recorded exactly', () => {
+  it('records get_iova_range [0, ULLONG_MAX] as its two u64s in hex, nothing else', () => {
+    const range = { first: 0n, last: (1n << 64n) - 1n };
+    expect(JSON.stringify(encodeResult('getIovaRange', range, []))).toBe(
+      '{"first":"0x0","last":"0xffffffffffffffff"}',
+    );
+    expect(encodeIovaRange({ ...range, extra: 1 })).toEqual({ first: '0x0', last: '0xffffffffffffffff' });
+  });
+
+  it('records dma_map and dma_unmap IOVA, size and address as hex strings', () => {
+    expect(encodeArgs('dmaMap', [0, 0xffff_ffff_ffff_f000n, 0x1000n, (1n << 53n) + 1n, 3])).toEqual([
+      0,
+      '0xfffffffffffff000',
+      '0x1000',
+      '0x20000000000001',
+      3,
+    ]);
+    expect(encodeArgs('dmaUnmap', [1, 0xffff_ffff_ffff_f000n, 0x1000n])).toEqual([
+      1,
+      '0xfffffffffffff000',
+      '0x1000',
     ]);
   });
 });

@@ -94,8 +94,21 @@ export function encodeArgs(op: OpName, args: readonly unknown[]): JsonValue[] {
 }
 
 /**
+ * The record of a `VdpaIovaRange` (value kind `iovaRange`): its two bounds and nothing else, in the
+ * order of `struct vdpa_iova_range`, each as {@link encodeValue} writes it (a bigint as `"0x…"`).
+ * A bound that is not a bigint is kept as `encodeValue` writes it, for the trace reader to refuse.
+ * @example
+ * encodeIovaRange({ first: 0n, last: 0xffff_ffff_ffff_ffffn }); // {"first":"0x0","last":"0xffffffffffffffff"}
+ */
+export function encodeIovaRange(range: unknown): JsonValue {
+  if (typeof range !== 'object' || range === null) return encodeValue(range);
+  const { first, last } = range as { readonly first?: unknown; readonly last?: unknown };
+  return { first: encodeValue(first), last: encodeValue(last) };
+}
+
+/**
  * Encodes the result of op `op`: `undefined` for a void op, the output buffer's bytes for
- * `getConfig`, else {@link encodeValue} of the result.
+ * `getConfig`, {@link encodeIovaRange} for `getIovaRange`, else {@link encodeValue} of the result.
  */
 export function encodeResult(op: OpName, result: unknown, args: readonly unknown[]): JsonValue | undefined {
   const meta = OP_TABLE[op];
@@ -105,5 +118,6 @@ export function encodeResult(op: OpName, result: unknown, args: readonly unknown
     const buf = args[at];
     return buf instanceof Uint8Array ? toHex(buf) : null;
   }
+  if (meta.ret === 'iovaRange') return encodeIovaRange(result);
   return encodeValue(result);
 }

@@ -35,6 +35,7 @@ export {
   encodeValue,
   encodeArgs,
   encodeResult,
+  encodeIovaRange,
   toHex,
   fromHex,
   bigintToHex,

@@ -10,6 +10,7 @@ import type { OpName } from './config-ops.js';
  * - `callback`: `true` when set, `null` when cleared;
  * - `handle`: an in-process object (memory) recorded as `true`; replay supplies its own;
  * - `iotlb`: an `Iotlb`, as its entries;
+ * - `iovaRange`: a `VdpaIovaRange`, as `{"first": "0x…", "last": "0x…"}` (its two u64s as hex strings);
  * - `vqState`, `stats`, `json`: plain records (bigints inside as hex strings);
  * - `void`: nothing.
  */
@@ -23,6 +24,7 @@ export type ValueKind =
   | 'callback'
   | 'handle'
   | 'iotlb'
+  | 'iovaRange'
   | 'vqState'
   | 'stats'
   | 'json'
@@ -95,12 +97,12 @@ export const OP_TABLE: { readonly [K in OpName]: OpMeta } = Object.freeze({
   getConfig: op('getConfig', true, '5.7', ['number', 'outBytes'], 'outBytes'),
   setConfig: op('setConfig', true, '5.7', ['number', 'bytes'], 'void'),
   getGeneration: op('getGeneration', false, '5.7', [], 'number'),
-  getIovaRange: op('getIovaRange', false, '~5.10', [], 'json'),
+  getIovaRange: op('getIovaRange', false, '~5.10', [], 'iovaRange'),
   setVqAffinity: op('setVqAffinity', false, '~6.5', ['number', 'bigint'], 'void'),
   getVqAffinity: op('getVqAffinity', false, '~6.5', ['number'], 'bigint'),
   setMap: op('setMap', false, '5.19', ['number', 'iotlb'], 'void'),
-  dmaMap: op('dmaMap', false, '5.19', ['number', 'number', 'number', 'number', 'number', 'json'], 'void', 5),
-  dmaUnmap: op('dmaUnmap', false, '5.19', ['number', 'number', 'number'], 'void'),
+  dmaMap: op('dmaMap', false, '5.19', ['number', 'bigint', 'bigint', 'bigint', 'number', 'json'], 'void', 5),
+  dmaUnmap: op('dmaUnmap', false, '5.19', ['number', 'bigint', 'bigint'], 'void'),
   resetMap: op('resetMap', false, '6.7', ['number'], 'void'),
   setGroupAsid: op('setGroupAsid', false, '5.19', ['number', 'number'], 'void'),
   getVqDmaDev: op('getVqDmaDev', false, '6.3', ['number'], 'string'),

@@ -1,9 +1,12 @@
 import { VdpaError, type VdpaMapFile } from '@vdpa-kit/core-bus';
-import { U64_LIMIT, VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
-import { IOVA_MAX, Iotlb } from '@vdpa-kit/vring';
+import { U32_MAX, U64_LIMIT, VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
+import { Iotlb } from '@vdpa-kit/vring';
 
 /** `ULONG_MAX`, the last IOVA of the identity passthrough `[0, ULONG_MAX]`. */
 const PASSTHROUGH_LAST = U64_LIMIT - 1n;
+
+/** Width of the kernel's `u64` IOVA arithmetic. */
+const U64_BITS = 64;
 
 /**
  * The simulator's on-chip IOMMU (vdpa_sim.c): one {@link Iotlb} per address space, each starting
@@ -16,7 +19,7 @@ const PASSTHROUGH_LAST = U64_LIMIT - 1n;
  *
  * @example
  * const iommu = new VdpasimIommu(2, 2048);
- * iommu.dmaMap(1, 0x1000, 0x1000, 0x8000, VHOST_ACCESS_RW); // AS 1 leaves passthrough
+ * iommu.dmaMap(1, 0x1000n, 0x1000n, 0x8000n, VHOST_ACCESS_RW); // AS 1 leaves passthrough
  * iommu.resetMap(1); // identity again
  */
 export class VdpasimIommu {
@@ -76,37 +79,41 @@ export class VdpasimIommu {
   }
 
   /**
-   * `dma_map`: adds `[iova, iova + size)` → `pa` with `perm`; an address space still in passthrough is
-   * emptied first.
-   * @throws VdpaError `EINVAL` for a bad `asid` or a permission that is not a u32, `EFAULT` for a zero
-   * size (the range would end before it starts), `ERANGE` for an IOVA, size or address that is not a
-   * safe integer or a range running past `IOVA_MAX`
+   * `dma_map` (`vdpasim_dma_map()`): adds `[iova, iova + size - 1]` → `pa` with `perm`, the end computed
+   * in u64 arithmetic as the kernel computes it; an address space still in passthrough is emptied first,
+   * also when the add then fails. A zero size at IOVA 0 wraps to `ULLONG_MAX` and maps the whole space,
+   * as in the kernel.
+   * @throws VdpaError `EINVAL` for a bad `asid` or a permission that is not a u32, `ERANGE` for an IOVA,
+   * size or address that is not a u64 (both change nothing), `EFAULT` when the end wraps past 2^64 - 1
+   * or a zero size makes it end before it starts (`vhost_iotlb_add_range_ctx()`: `last < start`)
    */
-  dmaMap(asid: number, iova: number, size: number, pa: number, perm: number, opaque?: VdpaMapFile): void {
+  dmaMap(asid: number, iova: bigint, size: bigint, pa: bigint, perm: number, opaque?: VdpaMapFile): void {
     const tlb = this.tlbs[this.check(asid)];
-    const last = lastOf(iova, size);
+    checkU64Arg(iova, 'iova');
+    checkU64Arg(size, 'map size');
+    checkU64Arg(pa, 'map address');
+    if (!(Number.isInteger(perm) && perm >= 0 && perm <= U32_MAX))
+      throw new VdpaError('EINVAL', `map permission ${String(perm)} is not a u32`);
     this.leavePassthrough(asid);
     try {
-      tlb.addRange(BigInt(iova), BigInt(last), BigInt(checkAddressArg(pa)), perm, opaque);
+      tlb.addRange(iova, lastOf(iova, size), pa, perm, opaque);
     } catch (err) {
       throw VdpaError.from(err);
     }
   }
 
   /**
-   * `dma_unmap`: removes every entry overlapping `[iova, iova + size)`; an address space still in
-   * passthrough is emptied first (as the kernel does).
-   * @throws VdpaError `EINVAL` for a bad `asid`, `EFAULT` for a zero size, `ERANGE` as {@link dmaMap}
+   * `dma_unmap` (`vdpasim_dma_unmap()`): removes every entry overlapping `[iova, iova + size - 1]` (u64
+   * arithmetic, as {@link dmaMap}); an address space still in passthrough is emptied first (as the
+   * kernel does). It never fails for a u64 range, as the kernel returns 0.
+   * @throws VdpaError `EINVAL` for a bad `asid`, `ERANGE` for an IOVA or size that is not a u64
    */
-  dmaUnmap(asid: number, iova: number, size: number): void {
+  dmaUnmap(asid: number, iova: bigint, size: bigint): void {
     const tlb = this.tlbs[this.check(asid)];
-    const last = lastOf(iova, size);
+    checkU64Arg(iova, 'iova');
+    checkU64Arg(size, 'unmap size');
     this.leavePassthrough(asid);
-    try {
-      tlb.delRange(BigInt(iova), BigInt(last));
-    } catch (err) {
-      throw VdpaError.from(err);
-    }
+    tlb.delRange(iova, lastOf(iova, size));
   }
 
   /**
@@ -141,31 +148,20 @@ export class VdpasimIommu {
 }
 
 /**
- * The inclusive end of `[iova, iova + size)`, computed without leaving the safe integers.
- * @throws VdpaError `ERANGE` for a bad iova or size or a range past `IOVA_MAX`, `EFAULT` for size 0
+ * The inclusive end of `[iova, iova + size)` as the kernel computes it, `iova + size - 1` in u64
+ * arithmetic (`vdpasim_dma_map()`, `vdpasim_dma_unmap()`): a range running past 2^64 - 1 wraps.
  */
-function lastOf(iova: number, size: number): number {
-  if (!Number.isSafeInteger(iova) || iova < 0)
-    throw new VdpaError('ERANGE', `iova ${String(iova)} is not an address in [0, 2^53)`);
-  if (!Number.isSafeInteger(size) || size < 0)
-    throw new VdpaError('ERANGE', `map size ${String(size)} is not a size in [0, 2^53)`);
-  if (size === 0)
-    throw new VdpaError('EFAULT', `map of 0 bytes at iova 0x${iova.toString(16)} ends before it starts`);
-  if (size - 1 > IOVA_MAX - iova) {
-    throw new VdpaError(
-      'ERANGE',
-      `map of 0x${size.toString(16)} bytes at iova 0x${iova.toString(16)} runs past 2^53`,
-    );
-  }
-  return iova + (size - 1);
+function lastOf(iova: bigint, size: bigint): bigint {
+  return BigInt.asUintN(U64_BITS, iova + size - 1n);
 }
 
 /**
- * `pa` as an address the IOTLB takes (it is converted to a u64 at the call).
- * @throws VdpaError `ERANGE` unless a non-negative safe integer
+ * Refuses a value the kernel's `u64` argument could not hold.
+ * @throws VdpaError `ERANGE` unless `value` is a bigint in `[0, 2^64 - 1]`
  */
-function checkAddressArg(pa: number): number {
-  if (!Number.isSafeInteger(pa) || pa < 0)
-    throw new VdpaError('ERANGE', `map address ${String(pa)} is not an address in [0, 2^53)`);
-  return pa;
+function checkU64Arg(value: bigint, what: string): void {
+  if (typeof value !== 'bigint')
+    throw new VdpaError('ERANGE', `${what} ${String(value)} is a ${typeof value}, not a u64 bigint`);
+  if (value < 0n || value >= U64_LIMIT)
+    throw new VdpaError('ERANGE', `${what} ${String(value)} is not a u64`);
 }

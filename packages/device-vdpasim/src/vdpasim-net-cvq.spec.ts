@@ -156,7 +156,7 @@ describe('vdpasim_net groups and address spaces', () => {
       cvqIovaOffset: AS1_OFFSET,
       afterFeatures: (h) => {
         h.setGroupAsid(1, 1);
-        h.dmaMap(1, AS1_OFFSET, MEMORY_SIZE, 0, VHOST_ACCESS_RW);
+        h.dmaMap(1, BigInt(AS1_OFFSET), BigInt(MEMORY_SIZE), 0n, VHOST_ACCESS_RW);
       },
     });
     expect(sim.vqs[2].asid).toBe(1);

@@ -39,7 +39,8 @@ describe('vdpasim core ops', () => {
     expect(handle.getVqAlign()).toBe(4096);
     expect(handle.getVqNumMax()).toBe(256);
     expect(handle.getVendorId()).toBe(0);
-    expect(handle.getIovaRange()).toEqual({ first: 0, last: IOVA_MAX });
+    // vdpa_sim.c: vdpasim_get_iova_range() answers { .first = 0, .last = ULLONG_MAX }.
+    expect(handle.getIovaRange()).toEqual({ first: 0n, last: 0xffff_ffff_ffff_ffffn });
     expect(handle.getBackendFeatures()).toBe(1n << 6n);
     expect(handle.getConfigSize()).toBe(24);
     expect(handle.getVqGroup(0)).toBe(0);
@@ -244,7 +245,7 @@ describe('vdpasim core ops', () => {
   it('keeps mappings across reset unless CLEAN_MAP is given', () => {
     const { add } = simStack();
     const { handle, sim } = add('vdpa0');
-    handle.dmaMap(1, 0x1000, 0x1000, 0x8000, VHOST_ACCESS_RW);
+    handle.dmaMap(1, 0x1000n, 0x1000n, 0x8000n, VHOST_ACCESS_RW);
     handle.reset();
     expect(sim.iommu.isPassthrough(1)).toBe(false);
     expect(sim.iommu.iotlb(1).entries()).toEqual([

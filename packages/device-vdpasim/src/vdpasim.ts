@@ -2,6 +2,7 @@ import {
   U16_MASK,
   U16_MAX,
   U32_MAX,
+  U64_LIMIT,
   VDPA_RESET_F_CLEAN_MAP,
   VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK,
   VIRTIO_CONFIG_S_DRIVER_OK,
@@ -22,7 +23,7 @@ import {
   type Work,
   type WorkQueue,
 } from '@vdpa-kit/core-bus';
-import { IOVA_MAX, checkAddress, type GuestMemory, type Iotlb } from '@vdpa-kit/vring';
+import { checkAddress, type GuestMemory, type Iotlb } from '@vdpa-kit/vring';
 import { VDPASIM_QUEUE_ALIGN, VDPASIM_QUEUE_MAX, VDPASIM_VENDOR_ID } from './constants.js';
 import { VdpasimIommu } from './vdpasim-iommu.js';
 import { VdpasimVirtqueue } from './vdpasim-vq.js';
@@ -513,9 +514,9 @@ export abstract class Vdpasim implements VdpaConfigOps {
     return this.generation_;
   }
 
-  /** `get_iova_range`: `[0, IOVA_MAX]`. */
+  /** `get_iova_range` (`vdpasim_get_iova_range()`): the whole u64 space, `[0, ULLONG_MAX]`. */
   getIovaRange(): VdpaIovaRange {
-    return { first: 0, last: IOVA_MAX };
+    return { first: 0n, last: U64_LIMIT - 1n };
   }
 
   // ---- address spaces ---------------------------------------------------------------------
@@ -526,12 +527,12 @@ export abstract class Vdpasim implements VdpaConfigOps {
   }
 
   /** @inheritdoc @throws VdpaError see {@link VdpasimIommu.dmaMap} */
-  dmaMap(asid: number, iova: number, size: number, pa: number, perm: number, opaque?: VdpaMapFile): void {
+  dmaMap(asid: number, iova: bigint, size: bigint, pa: bigint, perm: number, opaque?: VdpaMapFile): void {
     this.iommu.dmaMap(asid, iova, size, pa, perm, opaque);
   }
 
   /** @inheritdoc @throws VdpaError see {@link VdpasimIommu.dmaUnmap} */
-  dmaUnmap(asid: number, iova: number, size: number): void {
+  dmaUnmap(asid: number, iova: bigint, size: bigint): void {
     this.iommu.dmaUnmap(asid, iova, size);
   }
 

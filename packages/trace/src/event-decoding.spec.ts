@@ -1,4 +1,11 @@
-import { LogicalClock, VdpaBus, VdpaError, encodeValue, type OpEvent } from '@vdpa-kit/core-bus';
+import {
+  LogicalClock,
+  VdpaBus,
+  VdpaError,
+  encodeValue,
+  type JsonValue,
+  type OpEvent,
+} from '@vdpa-kit/core-bus';
 import { FakeDevice, FakeTransport, collectEvents } from '@vdpa-kit/core-bus/testing';
 import { Iotlb } from '@vdpa-kit/vring';
 import fc from 'fast-check';
@@ -66,11 +73,11 @@ describe('decoding (trace input)', () => {
     expect(decodeValue('callback', true)).toBe(REPLAY_CALLBACK);
     expect(decodeValue('callback', null)).toBeNull();
     expect(decodeValue('handle', true)).toBeNull();
-    expect(decodeArgs('dmaMap', [0, 0x1000, 0x1000, 0x8000, VHOST_ACCESS_RW])).toEqual([
+    expect(decodeArgs('dmaMap', [0, '0x1000', '0x1000', '0x8000', VHOST_ACCESS_RW])).toEqual([
       0,
-      0x1000,
-      0x1000,
-      0x8000,
+      0x1000n,
+      0x1000n,
+      0x8000n,
       VHOST_ACCESS_RW,
     ]);
     expect(() => decodeArgs('kickVq', [0, 1])).toThrow(VdpaError);
@@ -98,7 +105,7 @@ describe('decoding (trace input)', () => {
     const tlb = new Iotlb();
     tlb.addRange(0n, 0xfffn, 0x10000n, VHOST_ACCESS_RW);
     h.setMap(0, tlb);
-    h.dmaMap(0, 0x2000, 0x1000, 0x20000, VHOST_ACCESS_RW, { file: 'memfd:guest', offset: 0 });
+    h.dmaMap(0, 0x2000n, 0x1000n, 0x20000n, VHOST_ACCESS_RW, { file: 'memfd:guest', offset: 0 });
     const buf = new Uint8Array(4);
     h.getConfig(0, buf);
     h.getVqAffinity(0);
@@ -113,7 +120,7 @@ describe('decoding (trace input)', () => {
       [0, REPLAY_CALLBACK],
       [1, null],
       [0, expect.any(Iotlb)],
-      [0, 0x2000, 0x1000, 0x20000, VHOST_ACCESS_RW, { file: 'memfd:guest', offset: 0 }],
+      [0, 0x2000n, 0x1000n, 0x20000n, VHOST_ACCESS_RW, { file: 'memfd:guest', offset: 0 }],
       [0, new Uint8Array(4)],
       [0],
     ]);
@@ -127,6 +134,71 @@ describe('decoding (trace input)', () => {
     });
     expect(rets[8]).toEqual(buf);
     expect(rets[9]).toBe(0n);
+  });
+});
+
+// include/linux/vdpa.h: struct vdpa_iova_range { u64 first; u64 last; }, and dma_map / dma_unmap take
+// u64 iova, size and pa; vdpa_sim.c: vdpasim_get_iova_range() answers last = ULLONG_MAX.
+describe('64-bit IOVA values (get_iova_range, dma_map, dma_unmap) decode exactly', () => {
+  const U64_MAX = (1n << 64n) - 1n;
+
+  it('decodes get_iova_range [0, ULLONG_MAX] from its hex strings to the exact bigints', () => {
+    expect(decodeResult('getIovaRange', { first: '0x0', last: '0xffffffffffffffff' })).toEqual({
+      first: 0n,
+      last: U64_MAX,
+    });
+    expect(decodeValue('iovaRange', encodeValue({ first: 1n << 53n, last: (1n << 53n) + 1n }))).toEqual({
+      first: 1n << 53n,
+      last: (1n << 53n) + 1n,
+    });
+  });
+
+  it('round-trips every u64 range', () => {
+    const u64 = fc.bigInt({ min: 0n, max: U64_MAX });
+    fc.assert(
+      fc.property(u64, u64, (first, last) => {
+        expect(decodeValue('iovaRange', encodeValue({ first, last }))).toEqual({ first, last });
+      }),
+    );
+  });
+
+  it('decodes dma_map and dma_unmap arguments above 2^53 exactly', () => {
+    expect(
+      decodeArgs('dmaMap', [1, '0xfffffffffffff000', '0x1000', '0x20000000000001', VHOST_ACCESS_RW]),
+    ).toEqual([1, 0xffff_ffff_ffff_f000n, 0x1000n, (1n << 53n) + 1n, VHOST_ACCESS_RW]);
+    expect(decodeArgs('dmaUnmap', [1, '0xfffffffffffff000', '0x1000'])).toEqual([
+      1,
+      0xffff_ffff_ffff_f000n,
+      0x1000n,
+    ]);
+  });
+
+  it.each([
+    ['a last beyond 2^64-1', { first: '0x0', last: '0x1ffffffffffffffff' }, 'u64 hex string'],
+    ['a number instead of a hex string', { first: 0, last: '0xffffffffffffffff' }, 'u64 hex string'],
+    ['a number last', { first: '0x0', last: 4095 }, 'u64 hex string'],
+    ['a hex string without 0x', { first: '0', last: 'ffff' }, 'u64 hex string'],
+    ['a negative hex string', { first: '-0x1', last: '0xffff' }, 'u64 hex string'],
+    ['a third field', { first: '0x0', last: '0xffff', size: '0x10000' }, 'vdpa_iova_range'],
+    ['a missing last', { first: '0x0' }, 'missing u64 hex string'],
+    ['an array', ['0x0', '0xffff'], 'vdpa_iova_range'],
+    ['null', null, 'vdpa_iova_range'],
+  ])('refuses %s with EINVAL naming the value', (_what, json, said) => {
+    let err: unknown;
+    try {
+      decodeResult('getIovaRange', json as JsonValue);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(VdpaError);
+    expect((err as VdpaError).code).toBe('EINVAL');
+    expect((err as VdpaError).message).toContain(said);
+  });
+
+  it('refuses dma_map arguments written as numbers', () => {
+    expect(() => decodeArgs('dmaMap', [0, 0x1000, '0x1000', '0x0', VHOST_ACCESS_RW])).toThrow(
+      'trace value 4096 is not a bigint hex string',
+    );
   });
 });
 

@@ -38,6 +38,10 @@ function valueOf(kind: ValueKind, json: unknown): unknown {
       return null;
     case 'iotlb':
       return iotlbOf(json as Parameters<typeof iotlbOf>[0]);
+    case 'iovaRange': {
+      const range = json as { readonly first: string; readonly last: string };
+      return { first: BigInt(range.first), last: BigInt(range.last) };
+    }
     case 'stats':
       return (json as readonly { name: string; value: string }[]).map((s) => ({
         name: s.name,

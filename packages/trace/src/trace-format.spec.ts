@@ -82,10 +82,10 @@ describe('op record schema: the rules of a phase and an op are part of the schem
     expect(messages({ ...call, args: [] })).toEqual([
       'bad field "args" of setDriverFeatures: trace call of setDriverFeatures has 0 arguments',
     ]);
-    expect(messages({ ...call, op: 'dmaMap', args: [0, 0x1000, 0x1000, 0x8000] })).toEqual([
+    expect(messages({ ...call, op: 'dmaMap', args: [0, '0x1000', '0x1000', '0x8000'] })).toEqual([
       'bad field "args" of dmaMap: trace call of dmaMap has 4 arguments',
     ]);
-    expect(messages({ ...call, op: 'dmaMap', args: [0, 0x1000, 0x1000, 0x8000, 3] })).toEqual([]);
+    expect(messages({ ...call, op: 'dmaMap', args: [0, '0x1000', '0x1000', '0x8000', 3] })).toEqual([]);
     expect(messages({ ...call, phase: 'error' })).toEqual([
       'missing field "err" of a setDriverFeatures error',
     ]);

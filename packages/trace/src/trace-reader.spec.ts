@@ -706,8 +706,22 @@ const CODEC_RECORDS: readonly Unstamped[] = [
     phase: 'call',
     args: [0, [{ start: '0x0', last: '0xfff', addr: '0x0', perm: 3 }]],
   },
-  { kind: 'op', dev: 'vdpa0', op: 'dmaMap', phase: 'call', args: [0, 0, 4095, 0, 3, null] },
-  { kind: 'op', dev: 'vdpa0', op: 'getIovaRange', phase: 'return', ret: { first: 0, last: '0xffff' } },
+  { kind: 'op', dev: 'vdpa0', op: 'dmaMap', phase: 'call', args: [0, '0x0', '0xfff', '0x0', 3, null] },
+  {
+    kind: 'op',
+    dev: 'vdpa0',
+    op: 'dmaUnmap',
+    phase: 'call',
+    args: [1, '0xfffffffffffff000', '0x1000'],
+  },
+  {
+    kind: 'op',
+    dev: 'vdpa0',
+    op: 'getIovaRange',
+    phase: 'return',
+    ret: { first: '0x0', last: '0xffffffffffffffff' },
+  },
+  { kind: 'op', dev: 'vdpa0', op: 'getVqNotification', phase: 'return', ret: { addr: 0, size: '0xffff' } },
   { kind: 'op', dev: 'vdpa0', op: 'bindMm', phase: 'call', args: [true] },
   { kind: 'op', dev: 'vdpa0', op: 'getVqDmaDev', phase: 'return', ret: 'dma0' },
   { kind: 'op', dev: 'vdpa0', op: 'getConfig', phase: 'call', args: [0, 70000] },
@@ -846,9 +860,14 @@ function rawTrace(record: string, stack = '{}'): string {
   return `${header}\n${record}\n`;
 }
 
-/** A record line of op `getIovaRange` returning `ret` (a `json` value: any JSON is valid there). */
-function iovaReturn(ret: string, ts = '1'): string {
-  return `{"v":1,"seq":1,"ts":${ts},"dev":"vdpa0","kind":"op","op":"getIovaRange","phase":"return","ret":${ret}}`;
+/** A record line of op `op` returning `ret`, given as JSON text. */
+function opReturn(op: string, ret: string, ts = '1'): string {
+  return `{"v":1,"seq":1,"ts":${ts},"dev":"vdpa0","kind":"op","op":"${op}","phase":"return","ret":${ret}}`;
+}
+
+/** A record line of op `getVqNotification` returning `ret` (a `json` value: any JSON is valid there). */
+function jsonReturn(ret: string, ts = '1'): string {
+  return opReturn('getVqNotification', ret, ts);
 }
 
 describe('verify must not accept what JSON rounded: a number beyond 2^53-1 is refused where it is read', () => {
@@ -863,19 +882,19 @@ describe('verify must not accept what JSON rounded: a number beyond 2^53-1 is re
     ],
     [
       'a get_iova_range last of 2^64-1 written as a number',
-      rawTrace(iovaReturn('{"first":0,"last":18446744073709551615}')),
+      rawTrace(opReturn('getIovaRange', '{"first":0,"last":18446744073709551615}')),
       2,
       `bad field "ret.last" 18446744073709551615: not a safe integer, JSON reads it as 18446744073709551616 ${HEX_HINT}`,
     ],
     [
       'a negative one, -(2^53+1)',
-      rawTrace(iovaReturn('[1,-9007199254740993]')),
+      rawTrace(jsonReturn('[1,-9007199254740993]')),
       2,
       `bad field "ret.1" -9007199254740993: not a safe integer, JSON reads it as -9007199254740992 ${HEX_HINT}`,
     ],
     [
       '2^53 itself, which JSON reads exactly but cannot tell from 2^53+1',
-      rawTrace(iovaReturn('9007199254740992')),
+      rawTrace(jsonReturn('9007199254740992')),
       2,
       `bad field "ret" 9007199254740992: not a safe integer ${HEX_HINT}`,
     ],
@@ -889,19 +908,19 @@ describe('verify must not accept what JSON rounded: a number beyond 2^53-1 is re
     ],
     [
       'a ts with an exponent (1e300)',
-      rawTrace(iovaReturn('null', '1e300')),
+      rawTrace(jsonReturn('null', '1e300')),
       2,
       `bad field "ts" 1e300: not a safe integer, JSON reads it as 1e+300 ${HEX_HINT}`,
     ],
     [
       'an exponent beyond a double (1e400, read as Infinity)',
-      rawTrace(iovaReturn('{"a":{"b":[0,1E400]}}')),
+      rawTrace(jsonReturn('{"a":{"b":[0,1E400]}}')),
       2,
       `bad field "ret.a.b.1" 1E400: not a safe integer, JSON reads it as Infinity ${HEX_HINT}`,
     ],
     [
       'a fraction whose integer part is beyond 2^53-1 (it has no fraction left)',
-      rawTrace(iovaReturn('12345678901234567.5')),
+      rawTrace(jsonReturn('12345678901234567.5')),
       2,
       `bad field "ret" 12345678901234567.5: not a safe integer, JSON reads it as 12345678901234568 ${HEX_HINT}`,
     ],
@@ -913,21 +932,21 @@ describe('verify must not accept what JSON rounded: a number beyond 2^53-1 is re
     ],
     [
       'a repeated key: the value JSON.parse kept is quoted',
-      rawTrace(iovaReturn('{"last":99999999999999999,"last":88888888888888888}')),
+      rawTrace(jsonReturn('{"last":99999999999999999,"last":88888888888888888}')),
       2,
       `bad field "ret.last" 88888888888888888: not a safe integer, JSON reads it as 88888888888888896 ${HEX_HINT}`,
     ],
     [
       'a key and strings holding the same digits before it',
       rawTrace(
-        iovaReturn('{"9007199254740993":"9007199254740993","x\\"9007199254740993":[9007199254740993]}'),
+        jsonReturn('{"9007199254740993":"9007199254740993","x\\"9007199254740993":[9007199254740993]}'),
       ),
       2,
       `bad field "ret.x"9007199254740993.0" 9007199254740993: not a safe integer, JSON reads it as 9007199254740992 ${HEX_HINT}`,
     ],
     [
       'the header (a free-form stack attribute)',
-      rawTrace(iovaReturn('null'), '{"dev":{"iova":{"last":18446744073709551615}}}'),
+      rawTrace(jsonReturn('null'), '{"dev":{"iova":{"last":18446744073709551615}}}'),
       1,
       `header bad field "stack.dev.iova.last" 18446744073709551615: not a safe integer, JSON reads it as 18446744073709551616 ${HEX_HINT}`,
     ],
@@ -952,7 +971,7 @@ describe('verify must not accept what JSON rounded: a number beyond 2^53-1 is re
     const ret =
       '[9007199254740991,-9007199254740991,-0,0,1e15,1.5e-300,1e-400,0.5,-2.25E+2,' +
       '"9007199254740993","1e400","\\"18446744073709551615\\"","0x1e400"]';
-    const trace = parseTrace(rawTrace(iovaReturn(ret, '1.5e12'), '{"digits":"99999999999999999999"}'));
+    const trace = parseTrace(rawTrace(jsonReturn(ret, '1.5e12'), '{"digits":"99999999999999999999"}'));
     const record = trace.records[0] as { readonly ret: readonly unknown[]; readonly ts: number };
     expect(record.ts).toBe(1.5e12);
     expect(record.ret).toEqual(JSON.parse(ret));
@@ -966,7 +985,7 @@ describe('verify must not accept what JSON rounded: a number beyond 2^53-1 is re
       ts: 1,
       dev: 'vdpa0',
       kind: 'op',
-      op: 'getIovaRange',
+      op: 'getVqNotification',
       phase: 'return',
       ret: { last: 2 ** 60 },
     };
@@ -978,6 +997,62 @@ describe('verify must not accept what JSON rounded: a number beyond 2^53-1 is re
   });
 });
 
+// include/linux/vdpa.h: struct vdpa_iova_range { u64 first; u64 last; }; vdpa_sim.c:
+// vdpasim_get_iova_range() answers last = ULLONG_MAX, which a trace recorded on Linux holds.
+describe('get_iova_range and dma_map records hold exact u64s as hex strings', () => {
+  it('reads get_iova_range [0, ULLONG_MAX] and a dma_map above 2^53', () => {
+    const trace = parseTrace(
+      rawTrace(opReturn('getIovaRange', '{"first":"0x0","last":"0xffffffffffffffff"}')) +
+        '{"v":1,"seq":2,"ts":2,"dev":"vdpa0","kind":"op","op":"dmaMap","phase":"call",' +
+        '"args":[0,"0xfffffffffffff000","0x1000","0x8000",3]}\n',
+      'iova.jsonl',
+    );
+    expect(trace.records.map((r) => (r.kind === 'op' ? (r.ret ?? r.args) : undefined))).toEqual([
+      { first: '0x0', last: '0xffffffffffffffff' },
+      [0, '0xfffffffffffff000', '0x1000', '0x8000', 3],
+    ]);
+  });
+
+  it.each([
+    [
+      'a last beyond 2^64-1',
+      '{"first":"0x0","last":"0x1ffffffffffffffff"}',
+      'bad field "ret" of getIovaRange: trace value "0x1ffffffffffffffff" is not a u64 hex string',
+    ],
+    [
+      'a number instead of a hex string',
+      '{"first":0,"last":"0xffffffffffffffff"}',
+      'bad field "ret" of getIovaRange: trace value 0 is not a u64 hex string',
+    ],
+    [
+      'a third field',
+      '{"first":"0x0","last":"0xffff","size":"0x10000"}',
+      'bad field "ret" of getIovaRange: trace value {"first":"0x0","last":"0xffff","size":"0x10000"} is not a vdpa_iova_range',
+    ],
+  ])('refuses %s, naming the line', (_what, ret, detail) => {
+    const err = traceErrorOf(() => parseTrace(rawTrace(opReturn('getIovaRange', ret)), 'iova.jsonl'));
+    expect(err).toBeInstanceOf(VdpaError);
+    expect(err.code).toBe('EINVAL');
+    expect(err.line).toBe(2);
+    expect(err.message).toBe(`iova.jsonl line 2: ${detail}`);
+  });
+
+  it('refuses a dma_map iova written as a number', () => {
+    const err = traceErrorOf(() =>
+      parseTrace(
+        rawTrace(
+          '{"v":1,"seq":1,"ts":1,"dev":"vdpa0","kind":"op","op":"dmaMap","phase":"call","args":[0,4096,"0x1000","0x0",3]}',
+        ),
+        'iova.jsonl',
+      ),
+    );
+    expect(err.line).toBe(2);
+    expect(err.message).toBe(
+      'iova.jsonl line 2: bad field "args" of dmaMap: trace value 4096 is not a bigint hex string',
+    );
+  });
+});
+
 // ---- property: JSON texts with big digit strings inside and outside strings ----------------------
 
 describe('numbers beyond 2^53-1 (property)', () => {
@@ -986,12 +1061,12 @@ describe('numbers beyond 2^53-1 (property)', () => {
       fc.property(rawJson, fc.constantFrom('ret', 'opaque', 'stack'), (raw, where) => {
         const trace =
           where === 'ret'
-            ? rawTrace(iovaReturn(raw.text))
+            ? rawTrace(jsonReturn(raw.text))
             : where === 'opaque'
               ? rawTrace(
-                  `{"v":1,"seq":1,"ts":1,"dev":"vdpa0","kind":"op","op":"dmaMap","phase":"call","args":[0,0,4096,0,3,${raw.text}]}`,
+                  `{"v":1,"seq":1,"ts":1,"dev":"vdpa0","kind":"op","op":"dmaMap","phase":"call","args":[0,"0x0","0x1000","0x0",3,${raw.text}]}`,
                 )
-              : rawTrace(iovaReturn('null'), `{"x":${raw.text}}`);
+              : rawTrace(jsonReturn('null'), `{"x":${raw.text}}`);
         const prefix = where === 'ret' ? ['ret'] : where === 'opaque' ? ['args', '5'] : ['stack', 'x'];
         const unsafe = raw.numbers.filter((n) => beyondSafe(n.token));
         let err: TraceError | undefined;
@@ -1036,7 +1111,7 @@ describe('numbers beyond 2^53-1 (property)', () => {
           ts,
           dev: 'vdpa0',
           kind: 'op',
-          op: 'getIovaRange',
+          op: 'getVqNotification',
           phase: 'return',
           ret,
         } as unknown as TraceRecord;

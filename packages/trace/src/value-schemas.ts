@@ -77,6 +77,12 @@ export function iotlbOf(entries: readonly z.infer<typeof iotlbEntry>[]): Iotlb {
   return tlb;
 }
 
+/**
+ * `struct vdpa_iova_range` as `encodeIovaRange` writes it: exactly `first` and `last`, each a u64 hex
+ * string (`vdpasim_get_iova_range()` answers `last = ULLONG_MAX`, `"0xffffffffffffffff"`).
+ */
+const iovaRange = z.strictObject({ first: u64Hex, last: u64Hex }, notA('vdpa_iova_range'));
+
 const iotlb = z.array(iotlbEntry, notA('iotlb entry list')).check((ctx) => {
   try {
     iotlbOf(ctx.value);
@@ -123,6 +129,7 @@ export const VALUE_KIND_SCHEMAS: { readonly [K in ValueKind]: z.ZodType } = Obje
   callback: z.union([z.null(), z.literal(true)], notA('callback marker')),
   handle: anything,
   iotlb,
+  iovaRange,
   vqState,
   stats,
   json: anything,

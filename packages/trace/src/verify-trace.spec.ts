@@ -362,6 +362,63 @@ describe('verify must not accept what JSON rounded', () => {
   });
 });
 
+// include/linux/vdpa.h: get_iova_range returns struct vdpa_iova_range { u64 first; u64 last; } and
+// dma_map / dma_unmap take u64s; vdpa_sim.c: vdpasim_get_iova_range() answers last = ULLONG_MAX.
+describe('64-bit IOVA values survive record, write, read and verify exactly', () => {
+  const U64_MAX = (1n << 64n) - 1n;
+  const HIGH_IOVA = 0xffff_ffff_ffff_f000n;
+  const PAGE = 0x1000n;
+
+  async function recordIova(): Promise<Trace> {
+    const bus = new VdpaBus(new LogicalClock());
+    const mgmt = new FakeMgmtDevice(bus, { maxSupportedVqs: NVQS });
+    bus.registerMgmtDevice(mgmt);
+    const t = new FakeTransport('vhost_vdpa', ['vhost'], {
+      onProbe: (h) => {
+        expect(h.getIovaRange()).toEqual({ first: 0n, last: U64_MAX });
+        h.dmaMap(0, HIGH_IOVA, PAGE, (1n << 53n) + 1n, 3);
+        h.dmaUnmap(0, HIGH_IOVA, PAGE);
+      },
+    });
+    return recordSession(bus, () => {
+      bus.devAdd('fake_mgmt', 'vdpa0');
+      bus.registerDriver(t);
+      bus.devDel('vdpa0');
+    });
+  }
+
+  it('get_iova_range last = 2^64-1 and a dma_map at 0xfffffffffffff000 are written as hex and verify', async () => {
+    const trace = await recordIova();
+    const text = [trace.header, ...trace.records].map((r) => serializeRecord(r)).join('\n') + '\n';
+    expect(text).toContain(
+      '"op":"getIovaRange","phase":"return","ret":{"first":"0x0","last":"0xffffffffffffffff"}',
+    );
+    expect(text).toContain(
+      '"op":"dmaMap","phase":"call","args":[0,"0xfffffffffffff000","0x1000","0x20000000000001",3]',
+    );
+    expect(text).toContain('"op":"dmaUnmap","phase":"call","args":[0,"0xfffffffffffff000","0x1000"]');
+    const read = parseTrace(text, 'iova.jsonl');
+    const report = verifyTrace(read, { factory: factory().create });
+    expect(report.divergence).toBeUndefined();
+    expect(report.ok).toBe(true);
+  });
+
+  it('a device answering 2^53-1 diverges at get_iova_range', async () => {
+    const trace = await recordIova();
+    const text = [trace.header, ...trace.records].map((r) => serializeRecord(r)).join('\n') + '\n';
+    const f = factory({}, (o) => {
+      const d = new FakeDevice(o);
+      d.getIovaRange = () => ({ first: 0n, last: BigInt(Number.MAX_SAFE_INTEGER) });
+      return d;
+    });
+    const report = verifyTrace(parseTrace(text, 'iova.jsonl'), { factory: f.create });
+    expect(report.ok).toBe(false);
+    expect(report.divergence?.op).toBe('getIovaRange');
+    expect(report.divergence?.expected).toEqual({ ret: { first: '0x0', last: '0xffffffffffffffff' } });
+    expect(report.divergence?.actual).toEqual({ ret: { first: '0x0', last: '0x1fffffffffffff' } });
+  });
+});
+
 describe('verifyTrace against a management device on a bus', () => {
   it('creates the device with the recorded attributes, replays it away from the live transports, and deletes it', async () => {
     const { trace } = await record({ kicks: TX_KICKS }, { mtu: MTU });

@@ -4,6 +4,7 @@ import {
   VIRTIO_F_VERSION_1,
   VIRTIO_ID_NET,
   VIRTIO_NET_CONFIG_SIZE,
+  U64_LIMIT,
   bit,
 } from '@vdpa-kit/virtio-spec';
 import type { GuestMemory, Iotlb } from '@vdpa-kit/vring';
@@ -339,7 +340,8 @@ export class FakeDevice implements VdpaConfigOps {
   }
   getIovaRange(): VdpaIovaRange {
     this.enter('getIovaRange');
-    return { first: 0, last: Number.MAX_SAFE_INTEGER };
+    // vdpa_sim.c: vdpasim_get_iova_range() answers the whole u64 space.
+    return { first: 0n, last: U64_LIMIT - 1n };
   }
   setVqAffinity(idx: number, cpuMask: bigint): void {
     this.enter('setVqAffinity', idx, cpuMask);
@@ -351,10 +353,10 @@ export class FakeDevice implements VdpaConfigOps {
   setMap(asid: number, iotlb: Iotlb): void {
     this.enter('setMap', asid, iotlb);
   }
-  dmaMap(asid: number, iova: number, size: number, pa: number, perm: number, opaque?: VdpaMapFile): void {
+  dmaMap(asid: number, iova: bigint, size: bigint, pa: bigint, perm: number, opaque?: VdpaMapFile): void {
     this.enter('dmaMap', asid, iova, size, pa, perm, opaque);
   }
-  dmaUnmap(asid: number, iova: number, size: number): void {
+  dmaUnmap(asid: number, iova: bigint, size: bigint): void {
     this.enter('dmaUnmap', asid, iova, size);
   }
   resetMap(asid: number): void {
