@@ -17,8 +17,9 @@
 //                                    in devDependencies/optionalDependencies
 //   examples/*            example    the device rules, peerDependencies included
 // Tests (test/ and *.spec.*) of core, trace and app packages may import any package of ours; a transport's
-// test/ may import a device-* package or @vdpa-kit/trace listed in its devDependencies; every other test follows its
-// package's rule. No published (non-private) package depends on @vdpa-kit/bench or has benchmark code in
+// test/ may import a device-* package or @vdpa-kit/trace listed in its devDependencies, a device's test/
+// @vdpa-kit/trace listed in its devDependencies (to verify a recorded session against the device); every
+// other test follows its package's rule. No published (non-private) package depends on @vdpa-kit/bench or has benchmark code in
 // src/ (a `bench` directory or a file named `bench.*`, `*-bench.*`, `bench-*`). Plugin packages never
 // create an inversify Container outside tests; core-bus only in compose-stack.ts.
 // A relative import may not leave its package.
@@ -311,10 +312,14 @@ export function check(rootDir = root) {
             }
           } else if (isTest && FREE_TESTS.has(kind)) {
             // Tests of the core, trace and apps may compose with any package's public API.
-          } else if (kind === 'transport' && area === 'test' && (target === 'device' || target === 'trace')) {
+          } else if (
+            area === 'test' &&
+            ((kind === 'transport' && (target === 'device' || target === 'trace')) ||
+              (kind === 'device' && target === 'trace'))
+          ) {
             if (!(dep in devDeps)) {
               violations.push(
-                `${rel}: transport test imports ${dep}${through}, which is missing from devDependencies`,
+                `${rel}: ${kind} test imports ${dep}${through}, which is missing from devDependencies`,
               );
             }
           } else if (!mayImport(pkg, target)) {

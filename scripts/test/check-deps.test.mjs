@@ -479,6 +479,40 @@ test("a transport's test/ importing @vdpa-kit/trace missing from its devDependen
   );
 });
 
+test("a device's test/ may import @vdpa-kit/trace listed in its devDependencies, its src/ and specs may not", () => {
+  const dir = tree({
+    'packages/device-vdpasim/package.json': pkg({}, { devDependencies: { '@vdpa-kit/trace': '0.1.0' } }),
+    'packages/device-vdpasim/test/session.int.spec.ts': imp('@vdpa-kit/trace'),
+    'packages/device-vdpasim/src/a.ts': imp('@vdpa-kit/trace'),
+    'packages/device-vdpasim/src/a.spec.ts': imp('@vdpa-kit/trace'),
+  });
+  const violations = check(dir);
+  assert.equal(violations.length, 2);
+  assert.match(violations[0], /device-vdpasim\/src\/a\.spec\.ts: device package imports @vdpa-kit\/trace/);
+  assert.match(violations[1], /device-vdpasim\/src\/a\.ts: device package imports @vdpa-kit\/trace/);
+});
+
+test("a device's test/ importing @vdpa-kit/trace missing from its devDependencies fails; another device stays refused", () => {
+  const dir = tree({
+    'packages/device-vdpasim/package.json': pkg(
+      {},
+      { devDependencies: { '@vdpa-kit/device-mvnet': '0.1.0' } },
+    ),
+    'packages/device-vdpasim/test/session.int.spec.ts': imp('@vdpa-kit/trace'),
+    'packages/device-vdpasim/test/other.int.spec.ts': imp('@vdpa-kit/device-mvnet'),
+  });
+  const violations = check(dir);
+  assert.equal(violations.length, 2);
+  assert.match(
+    violations[0],
+    /device-vdpasim\/test\/other\.int\.spec\.ts: device package imports @vdpa-kit\/device-mvnet/,
+  );
+  assert.match(
+    violations[1],
+    /device-vdpasim\/test\/session\.int\.spec\.ts: device test imports @vdpa-kit\/trace, which is missing from devDependencies/,
+  );
+});
+
 test("a transport's test/ importing a device missing from its devDependencies fails, naming it", () => {
   one(
     tree({

@@ -48,6 +48,21 @@ describe('vdpasim core ops', () => {
     expect(handle.getVqGroup(2)).toBe(1);
   });
 
+  // vdpa_sim.c: vdpasim_bind_mm() / vdpasim_unbind_mm() are in both ops tables; vhost_vdpa calls
+  // bind_mm after VHOST_SET_OWNER on a use_va device and unbind_mm at release, and both succeed.
+  it('vdpasim_bind_mm() binds the owner address space and vdpasim_unbind_mm() drops it', () => {
+    const { add, mem } = simStack();
+    const { handle, sim } = add('vdpa0');
+    expect([handle.has('bindMm'), handle.has('unbindMm')]).toEqual([true, true]);
+    handle.bindMm(mem);
+    expect(sim.boundMm).toBe(mem);
+    // vdpasim_do_reset() leaves mm_bound alone.
+    handle.reset();
+    expect(sim.boundMm).toBe(mem);
+    handle.unbindMm();
+    expect(sim.boundMm).toBeUndefined();
+  });
+
   it('goes through the status and feature handshake', () => {
     const { add } = simStack();
     const { handle } = add('vdpa0');

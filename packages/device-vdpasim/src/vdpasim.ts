@@ -99,6 +99,7 @@ export abstract class Vdpasim implements VdpaConfigOps {
   private configCb: VdpaCallback | null = null;
   private readonly groupAsid: number[];
   private lastError_: VdpaError | undefined;
+  private boundMm_: GuestMemory | null | undefined;
   private freed = false;
 
   /**
@@ -163,6 +164,14 @@ export abstract class Vdpasim implements VdpaConfigOps {
   /** The last guest error the datapath met (also logged), or undefined. Cleared by reset. */
   get lastError(): VdpaError | undefined {
     return this.lastError_;
+  }
+
+  /**
+   * The address space `bindMm` bound (`mm_bound`), or undefined when none is. The datapath reads
+   * `GUEST_MEMORY` whatever is bound: this simulator has one memory, the kernel's worker switches mm.
+   */
+  get boundMm(): GuestMemory | null | undefined {
+    return this.boundMm_;
   }
 
   /** Whether works may process rings: running (not suspended) with DRIVER_OK. */
@@ -546,6 +555,19 @@ export abstract class Vdpasim implements VdpaConfigOps {
     const iotlb = this.iommu.iotlb(asid);
     this.groupAsid[group] = asid;
     for (const vq of this.vqs) if (this.vqGroup(vq.index) === group) vq.setAddressSpace(asid, iotlb);
+  }
+
+  /**
+   * `bind_mm` (`vdpasim_bind_mm()`): the worker adopts the owner's address space (`mm_bound`) and the
+   * op succeeds; `vhost_vdpa` calls it after `VHOST_SET_OWNER` on a `use_va` device. A reset keeps it.
+   */
+  bindMm(mm: GuestMemory): void {
+    this.boundMm_ = mm;
+  }
+
+  /** `unbind_mm` (`vdpasim_unbind_mm()`): drops the bound address space; `vhost_vdpa_release()` calls it. */
+  unbindMm(): void {
+    this.boundMm_ = undefined;
   }
 
   /** `free`: cancels pending work. The device must not be used afterwards. */
