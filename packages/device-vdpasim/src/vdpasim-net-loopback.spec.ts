@@ -305,6 +305,29 @@ describe('vdpasim_net loopback, one pair', () => {
     expect(drv.rxLens[0][2]).toBe(4096);
   });
 
+  it('vdpasim_net_work() never touches a TX buffer past PAGE_SIZE: an unmapped tail there is no error', () => {
+    // vringh_getdesc_iotlb() records the addresses; vringh_iov_pull_iotlb() translates only the 4096
+    // bytes pulled, so a descriptor beyond them may point anywhere.
+    const { handle, mem } = netStack();
+    const drv = new SimNetDriver(handle, mem, { rxBufferSize: HDR + 9014 });
+    const frame = ethFrame(MAC, 4096 - HDR - 14, 9);
+    const whole = new Uint8Array(HDR + frame.length);
+    whole.set(frame, HDR);
+    const addr = drv.dma.alloc(whole.length, 16);
+    mem.write(addr, whole);
+    const out = new BufferList();
+    out.push(addr, whole.length);
+    // Outside guest memory: any access would be EFAULT.
+    out.push(0xdead_0000_0000, 1000);
+    drv.tx[0].add(out, new BufferList(), 0);
+    drv.tx[0].kick();
+    expect(drv.received[0]).toEqual([frame]);
+    expect(statOf(handle.getVendorVqStats(1), 'tx packets')).toBe(1n);
+    expect(statOf(handle.getVendorVqStats(1), 'tx bytes')).toBe(4096n);
+    expect(statOf(handle.getVendorVqStats(1), 'tx errors')).toBe(0n);
+    expect(handle.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET).toBe(0);
+  });
+
   it('honours promiscuous and all-multicast modes set on the control queue (CTRL_RX provisioned)', () => {
     const { handle, mem, sim } = netStack({}, {}, VDPASIM_NET_FEATURES | bit(VIRTIO_NET_F_CTRL_RX));
     const drv = new SimNetDriver(handle, mem);

@@ -27,6 +27,7 @@ import {
   VDPASIM_NET_DEFAULT_MTU,
   VDPASIM_NET_MAX_VQP,
   VDPASIM_NET_NAS,
+  VDPASIM_NET_BUFFER_SIZE,
   VDPASIM_NET_FEATURES,
   VDPASIM_NET_NGROUPS,
   VDPASIM_NET_SUPPORTED_FEATURES,
@@ -127,6 +128,7 @@ export class VdpasimNet extends Vdpasim implements VdpasimNetDatapath, VdpasimNe
         nas: VDPASIM_NET_NAS,
         configSize: VIRTIO_NET_CONFIG_SIZE,
         maxIotlbEntries: resolved.maxIotlbEntries,
+        bufferSize: VDPASIM_NET_BUFFER_SIZE,
       },
       deps,
     );

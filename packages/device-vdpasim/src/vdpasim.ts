@@ -46,6 +46,12 @@ export interface VdpasimDevAttr {
   readonly configSize: number;
   /** IOTLB entry limit per address space, 0 = unlimited. */
   readonly maxIotlbEntries: number;
+  /**
+   * Most bytes of a chain the datapath moves (`vdpasim_dev_attr.buffer_size`, the bounce buffer:
+   * PAGE_SIZE for net): each vq's iovec lists translate no more of a chain (`Iov.limit`), so a guest
+   * cannot make one `getdesc` cost more than that however many IOTLB entries its buffers span.
+   */
+  readonly bufferSize: number;
 }
 
 /** What a simulated device runs on (injected by its management device). */
@@ -115,7 +121,12 @@ export abstract class Vdpasim implements VdpaConfigOps {
     this.logger = deps.logger;
     this.iommu = new VdpasimIommu(attr.nas, attr.maxIotlbEntries);
     const as0 = this.iommu.iotlb(0);
-    this.vqs = Array.from({ length: attr.nvqs }, (_, idx) => new VdpasimVirtqueue(idx, as0, deps.mem));
+    this.vqs = Array.from({ length: attr.nvqs }, (_, idx) => {
+      const vq = new VdpasimVirtqueue(idx, as0, deps.mem);
+      vq.riov.limit = attr.bufferSize;
+      vq.wiov.limit = attr.bufferSize;
+      return vq;
+    });
     this.config = new Uint8Array(attr.configSize);
     this.configView = new DataView(this.config.buffer);
     this.groupAsid = new Array<number>(attr.ngroups).fill(0);

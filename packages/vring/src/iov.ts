@@ -51,6 +51,13 @@ export class Iov {
   offs: Uint32Array;
   /** Length of each segment. */
   lens: Uint32Array;
+  /**
+   * Bytes of a chain's buffers that `Vringh.getdesc` translates into this list (default: all). A
+   * device that moves at most N bytes of a chain (vdpasim: PAGE_SIZE per frame) sets N, so the cost of
+   * `getdesc` is bounded by what the device will touch, as the kernel's, which records addresses and
+   * translates only what `vringh_iov_pull_iotlb()` / `_push_iotlb()` copy. Kept by {@link reset}.
+   */
+  limit = Number.MAX_SAFE_INTEGER;
 
   // The last pair of views copied between and what `pairWith` learnt about them. `.buffer` and
   // `.byteOffset` are runtime calls as costly as a `subarray`, so they are asked once per new pair.

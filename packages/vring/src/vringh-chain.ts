@@ -168,10 +168,15 @@ export class VringhChain {
       if (len !== 0) {
         total += len;
         if (total > CHAIN_LEN_MAX) throw tooLongError(head, total);
-        const lo = view.getUint32(off + DESC_ADDR_LO, true);
-        const hi = view.getUint32(off + DESC_ADDR_HI, true);
-        if (hi <= U64_SAFE_HI_MAX) iotlb.translate(hi * TWO_32 + lo, len, access, mem, iov);
-        else iotlb.translateU64(hi, lo, len, access, mem, iov);
+        // Only the bytes the device may touch are translated (`Iov.limit`); the walk goes on.
+        const room = iov.limit - iov.totalLength;
+        if (room > 0) {
+          const n = len < room ? len : room;
+          const lo = view.getUint32(off + DESC_ADDR_LO, true);
+          const hi = view.getUint32(off + DESC_ADDR_HI, true);
+          if (hi <= U64_SAFE_HI_MAX) iotlb.translate(hi * TWO_32 + lo, n, access, mem, iov);
+          else iotlb.translateU64(hi, lo, n, access, mem, iov);
+        }
       }
 
       if ((flags & F_NEXT) !== 0) {

@@ -264,8 +264,9 @@ export class Vringh implements DeviceVirtqueue {
    * consumed for any later error:
    * - `EINVAL`: head ≥ num; both lists `null`; `next` beyond the table; an indirect table whose length
    *   is not a multiple of 16; an indirect descriptor inside an indirect table; a readable descriptor
-   *   after a writable one; a chain longer than 2^32 − 1 bytes; an unmapped buffer; an unmapped
-   *   available ring (`getu16_iotlb`).
+   *   after a writable one; a chain longer than 2^32 − 1 bytes; an unmapped buffer (within the list's
+   *   `Iov.limit`: bytes past it are walked, not translated); an unmapped available ring
+   *   (`getu16_iotlb`).
    * - `ELOOP`: more descriptors than the queue size (indirect ones included), or than an indirect
    *   table's entries.
    * - `EPROTO`: a readable (writable) descriptor when `riov` (`wiov`) is `null`.
@@ -312,7 +313,8 @@ export class Vringh implements DeviceVirtqueue {
         const len = table.getUint32(off + DESC_LEN, true);
         if (iov !== null && len !== 0 && table.getUint32(off + DESC_ADDR_HI, true) === 0) {
           const addr = table.getUint32(off + DESC_ADDR_LO, true);
-          iotlb.translate(addr, len, write ? VHOST_ACCESS_WO : VHOST_ACCESS_RO, mem, iov);
+          const n = len < iov.limit ? len : iov.limit;
+          if (n > 0) iotlb.translate(addr, n, write ? VHOST_ACCESS_WO : VHOST_ACCESS_RO, mem, iov);
           return head;
         }
       }
