@@ -73,12 +73,13 @@ export class VdpasimVirtqueue {
    * @param features negotiated features (`EVENT_IDX` selects the suppression scheme)
    * @param mem guest memory the IOTLB maps into
    * @param iotlb the IOTLB of the vq's address space
-   * @returns false when the vring refused the size or an area (its state is then kept)
+   * @returns undefined, or what the vring refused (the size, or an area it cannot address: its state
+   * is then kept)
    */
-  queueReady(features: bigint, mem: GuestMemory, iotlb: Iotlb): boolean {
+  queueReady(features: bigint, mem: GuestMemory, iotlb: Iotlb): VringError | undefined {
     this.mem = mem;
     const last = this.vring.lastAvailIdx;
-    let initialised = true;
+    let refused: VringError | undefined;
     try {
       this.vring.init({
         num: this.num,
@@ -91,11 +92,11 @@ export class VdpasimVirtqueue {
       });
     } catch (err) {
       if (!(err instanceof VringError)) throw err;
-      initialised = false;
+      refused = err;
     }
     this.vring.lastAvailIdx = last;
     this.vring.lastUsedIdx = last;
-    return initialised;
+    return refused;
   }
 
   /**

@@ -209,6 +209,42 @@ describe('vdpasim core ops', () => {
     expect(again.received[0]).toHaveLength(1);
   });
 
+  // vdpa_sim.c: vdpasim_set_driver_features() takes a u64: a bigint no u64 holds is refused, not masked.
+  it('vdpasim_set_driver_features() refuses a negative bigint and one beyond 2^64 - 1 (ERANGE)', () => {
+    const { add } = simStack();
+    const { handle } = add('vdpa0');
+    handle.setDriverFeatures(BASE);
+    expect(codeOf(() => handle.setDriverFeatures(-1n))).toBe('ERANGE');
+    expect(codeOf(() => handle.setDriverFeatures((1n << 64n) | BASE))).toBe('ERANGE');
+    expect(handle.getDriverFeatures()).toBe(BASE);
+  });
+
+  // vdpa_sim.c: vdpasim_queue_ready() hands the driver's areas to vringh_init_iotlb(); an area this
+  // implementation cannot address (its end beyond 2^53) must not leave the vq on the reset ring at 0.
+  it('vdpasim_queue_ready(): a ring ending beyond 2^53 stops the vq with NEEDS_RESET, not the reset ring', () => {
+    const { add, mem } = simStack();
+    const { handle } = add('vdpa0');
+    handle.reset();
+    const FEATURES_OK = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
+    handle.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+    handle.setDriverFeatures(BASE);
+    handle.setStatus(FEATURES_OK);
+    handle.setVqNum(0, 256);
+    handle.setVqAddress(0, 0x30000, 0x40000, 0x50000);
+    handle.setVqReady(0, true);
+    handle.setVqNum(1, 256);
+    handle.setVqAddress(1, 2 ** 53 - 16, 0x10000, 0x20000);
+    handle.setVqReady(1, true);
+    expect(handle.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET).toBe(VIRTIO_CONFIG_S_NEEDS_RESET);
+    handle.setStatus(FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+    // A chain published in the driver's avail ring: the stopped vq takes nothing from the ring at 0.
+    mem.write(0x10000, new Uint8Array([0, 0, 1, 0, 0, 0]));
+    handle.kickVq(1);
+    const stat = (name: string) => handle.getVendorVqStats(1).find((s) => s.name === name)?.value;
+    expect(stat('tx packets')).toBe(0n);
+    expect(handle.getVqState(1)).toEqual({ kind: 'split', availIndex: 0 });
+  });
+
   // vdpa_sim.c: vdpasim_set_status() stores the status and sets running to its DRIVER_OK bit; the
   // reset is the reset op (vdpasim_reset() → vdpasim_compat_reset() → vdpasim_do_reset()), which
   // vdpa_reset() calls

@@ -308,7 +308,9 @@ export abstract class Vdpasim implements VdpaConfigOps {
    * `set_vq_ready`: on the 0→1 edge initialises the ring (`vdpasim_queue_ready()`) on the address space
    * of the vq's group. A size `vringh_init` refuses (0, above 0xffff, not a power of two) is ignored as
    * the kernel ignores it: the vq is ready on the ring it had (see {@link VdpasimVirtqueue.queueReady});
-   * a warning is logged, as `vringh_bad()` logs one.
+   * a warning is logged, as `vringh_bad()` logs one. An area that ends beyond 2^53 (`ERANGE`: ring
+   * addresses are numbers here, see docs/kernel-differences.md) is a guest error instead: the vq must
+   * not run on the old ring, so it is stopped and the device needs a reset.
    * @throws VdpaError `EINVAL` for a bad index
    */
   setVqReady(idx: number, ready: boolean): void {
@@ -319,7 +321,10 @@ export abstract class Vdpasim implements VdpaConfigOps {
       const asid = this.groupAsid[this.vqGroup(idx)] ?? 0;
       const iotlb = this.iommu.iotlb(asid);
       vq.asid = asid;
-      if (!vq.queueReady(this.features_, this.mem, iotlb)) {
+      const refused = vq.queueReady(this.features_, this.mem, iotlb);
+      if (refused?.code === 'ERANGE') {
+        this.guestError(vq, refused);
+      } else if (refused !== undefined) {
         this.logger.warn('vringh refused the ring: vq kept its previous ring', {
           dev: this.attr.name,
           vq: idx,
@@ -396,11 +401,14 @@ export abstract class Vdpasim implements VdpaConfigOps {
 
   /**
    * `set_driver_features`: stores `features & offered`.
-   * @throws VdpaError `EINVAL` without `VIRTIO_F_ACCESS_PLATFORM` or for a value that is not a bigint
+   * @throws VdpaError `EINVAL` without `VIRTIO_F_ACCESS_PLATFORM` or for a value that is not a bigint,
+   * `ERANGE` for a bigint no u64 holds (the kernel's argument is a u64; nothing is masked into one)
    */
   setDriverFeatures(features: bigint): void {
     if (typeof features !== 'bigint')
       throw new VdpaError('EINVAL', `driver features ${String(features)} are not a bigint`);
+    if (features < 0n || features >= U64_LIMIT)
+      throw new VdpaError('ERANGE', `driver features ${features.toString()} are not a u64`);
     if ((features & bit(VIRTIO_F_ACCESS_PLATFORM)) === 0n) {
       throw new VdpaError('EINVAL', `driver features 0x${features.toString(16)} lack ACCESS_PLATFORM`);
     }
