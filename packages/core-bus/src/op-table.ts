@@ -4,7 +4,8 @@ import type { OpName } from './config-ops.js';
  * How a value crosses into an event record and back (see `encodeValue`, and `decodeValue` of
  * `@vdpa-kit/trace`):
  * - `number`, `boolean`, `string`: as is;
- * - `bigint`: `"0x…"` hex string;
+ * - `bigint`: `"0x…"` hex string (an unsigned value of any width: a CPU mask);
+ * - `u64`: a bigint the kernel types `u64` (features, IOVAs), the same hex string, at most 2^64 − 1;
  * - `bytes`: an input `Uint8Array`, as a hex string;
  * - `outBytes`: an output buffer: its length in the call, its contents (hex) in the return;
  * - `callback`: `true` when set, `null` when cleared;
@@ -19,6 +20,7 @@ export type ValueKind =
   | 'boolean'
   | 'string'
   | 'bigint'
+  | 'u64'
   | 'bytes'
   | 'outBytes'
   | 'callback'
@@ -78,10 +80,10 @@ export const OP_TABLE: { readonly [K in OpName]: OpMeta } = Object.freeze({
   getVqAlign: op('getVqAlign', true, '5.7', [], 'number'),
   getVqGroup: op('getVqGroup', false, '5.19', ['number'], 'number'),
   getVqDescGroup: op('getVqDescGroup', false, '6.7', ['number'], 'number'),
-  getDeviceFeatures: op('getDeviceFeatures', true, '5.17', [], 'bigint'),
-  getBackendFeatures: op('getBackendFeatures', false, '~6.6', [], 'bigint'),
-  setDriverFeatures: op('setDriverFeatures', true, '5.17', ['bigint'], 'void'),
-  getDriverFeatures: op('getDriverFeatures', true, '5.17', [], 'bigint'),
+  getDeviceFeatures: op('getDeviceFeatures', true, '5.17', [], 'u64'),
+  getBackendFeatures: op('getBackendFeatures', false, '~6.6', [], 'u64'),
+  setDriverFeatures: op('setDriverFeatures', true, '5.17', ['u64'], 'void'),
+  getDriverFeatures: op('getDriverFeatures', true, '5.17', [], 'u64'),
   setConfigCb: op('setConfigCb', true, '5.7', ['callback'], 'void'),
   getVqNumMax: op('getVqNumMax', true, '5.7', [], 'number'),
   getVqNumMin: op('getVqNumMin', false, '~5.16', [], 'number'),
@@ -101,8 +103,8 @@ export const OP_TABLE: { readonly [K in OpName]: OpMeta } = Object.freeze({
   setVqAffinity: op('setVqAffinity', false, '~6.5', ['number', 'bigint'], 'void'),
   getVqAffinity: op('getVqAffinity', false, '~6.5', ['number'], 'bigint'),
   setMap: op('setMap', false, '5.19', ['number', 'iotlb'], 'void'),
-  dmaMap: op('dmaMap', false, '5.19', ['number', 'bigint', 'bigint', 'bigint', 'number', 'json'], 'void', 5),
-  dmaUnmap: op('dmaUnmap', false, '5.19', ['number', 'bigint', 'bigint'], 'void'),
+  dmaMap: op('dmaMap', false, '5.19', ['number', 'u64', 'u64', 'u64', 'number', 'json'], 'void', 5),
+  dmaUnmap: op('dmaUnmap', false, '5.19', ['number', 'u64', 'u64'], 'void'),
   resetMap: op('resetMap', false, '6.7', ['number'], 'void'),
   setGroupAsid: op('setGroupAsid', false, '5.19', ['number', 'number'], 'void'),
   getVqDmaDev: op('getVqDmaDev', false, '6.3', ['number'], 'string'),

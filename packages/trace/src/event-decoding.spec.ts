@@ -197,7 +197,7 @@ describe('64-bit IOVA values (get_iova_range, dma_map, dma_unmap) decode exactly
 
   it('refuses dma_map arguments written as numbers', () => {
     expect(() => decodeArgs('dmaMap', [0, 0x1000, '0x1000', '0x0', VHOST_ACCESS_RW])).toThrow(
-      'trace value 4096 is not a bigint hex string',
+      'trace value 4096 is not a u64 hex string',
     );
   });
 });

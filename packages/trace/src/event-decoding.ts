@@ -27,6 +27,7 @@ function valueOf(kind: ValueKind, json: unknown): unknown {
     case 'void':
       return undefined;
     case 'bigint':
+    case 'u64':
       return BigInt(json as string);
     case 'bytes':
       return fromHex(json as string);

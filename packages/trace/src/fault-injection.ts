@@ -127,7 +127,7 @@ export function flipLowBit(value: unknown): unknown {
   return value;
 }
 
-const CORRUPTIBLE = new Set(['number', 'bigint', 'boolean', 'bytes', 'outBytes']);
+const CORRUPTIBLE = new Set(['number', 'bigint', 'u64', 'boolean', 'bytes', 'outBytes']);
 const SPEC_FIELDS = 3;
 const CALL_NUMBER = /^([1-9][0-9]*)(\+?)$/;
 

@@ -73,7 +73,7 @@ describe('op record schema: the rules of a phase and an op are part of the schem
       'setDriverFeatures call has a result field',
     ]);
     expect(messages({ ...call, args: [1] })).toEqual([
-      'bad field "args" of setDriverFeatures: trace value 1 is not a bigint hex string',
+      'bad field "args" of setDriverFeatures: trace value 1 is not a u64 hex string',
     ]);
     expect(messages({ ...call, args: ['0x1', '0x2'] })).toEqual([
       'bad field "args" of setDriverFeatures: trace call of setDriverFeatures has 2 arguments',
@@ -96,7 +96,7 @@ describe('op record schema: the rules of a phase and an op are part of the schem
       'setDriverFeatures return has an "args" field',
     ]);
     expect(messages({ ...call, op: 'getStatus', phase: 'return', ret: 'x' })).toEqual([
-      'bad field "ret" of getStatus: trace value "x" is not a number',
+      'bad field "ret" of getStatus: trace value "x" is not a safe integer',
     ]);
   });
 

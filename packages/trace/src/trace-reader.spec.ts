@@ -243,7 +243,7 @@ describe('parseTrace: bad input is one TraceError naming the line', () => {
       'a bad argument encoding',
       () => text(HEADER, [{ ...RECORDS[7], args: [1] }]),
       2,
-      /bad field "args" of setDriverFeatures: trace value 1 is not a bigint hex string/,
+      /bad field "args" of setDriverFeatures: trace value 1 is not a u64 hex string/,
     ],
     [
       'a bad result encoding',
@@ -1048,7 +1048,7 @@ describe('get_iova_range and dma_map records hold exact u64s as hex strings', ()
     );
     expect(err.line).toBe(2);
     expect(err.message).toBe(
-      'iova.jsonl line 2: bad field "args" of dmaMap: trace value 4096 is not a bigint hex string',
+      'iova.jsonl line 2: bad field "args" of dmaMap: trace value 4096 is not a u64 hex string',
     );
   });
 });

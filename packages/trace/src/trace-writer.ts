@@ -1,8 +1,9 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { VdpaError } from '@vdpa-kit/core-bus';
+import { OP_TABLE, VdpaError } from '@vdpa-kit/core-bus';
 import { TRACE_BATCH_BYTES_DEFAULT, type TraceHeader, type TraceRecord } from './trace-format.js';
 import { TraceError } from './trace-error.js';
 import { hasInexactNumber, inexactNumberProblem } from './trace-numbers.js';
+import { argsProblem, resultProblem } from './value-schemas.js';
 
 /** Options of a {@link TraceWriter}. */
 export interface TraceWriterOptions {
@@ -16,8 +17,10 @@ export interface TraceWriterOptions {
  * A number beyond 2^53-1 in magnitude (a float such as 2^60 passed as a `number` argument, ±Infinity,
  * NaN) is refused: the reader refuses such a line, since JSON cannot say whether it was rounded.
  * @param record a header, a bus event or a datapath record
- * @throws TraceError (`EINVAL`) naming the record's seq and the field of a number beyond 2^53-1;
- *   TypeError from `JSON.stringify` for a value that is not JSON-safe (a raw bigint)
+ * @throws TraceError (`EINVAL`) naming the record's seq and the field of a number beyond 2^53-1, or
+ *   an op's argument or result its reader would refuse (a bigint no u64 holds where the kernel's type
+ *   is a u64, a negative or fractional integer argument: values a buggy in-process caller can pass and
+ *   no kernel can); TypeError from `JSON.stringify` for a value that is not JSON-safe (a raw bigint)
  */
 export function serializeRecord(record: TraceRecord | TraceHeader): string {
   if (hasInexactNumber(record)) {
@@ -25,6 +28,19 @@ export function serializeRecord(record: TraceRecord | TraceHeader): string {
     throw new TraceError(
       `${what} cannot be written: ${inexactNumberProblem(record) ?? 'number beyond 2^53-1'}`,
     );
+  }
+  if (record.kind === 'op' && Object.hasOwn(OP_TABLE, record.op)) {
+    const problem =
+      record.phase === 'call'
+        ? argsProblem(record.op, record.args)
+        : record.phase === 'return' && record.ret !== undefined && record.ret !== null
+          ? resultProblem(record.op, record.ret)
+          : undefined;
+    if (problem !== undefined) {
+      throw new TraceError(
+        `trace record seq ${String(record.seq)} cannot be written: ${record.op} ${record.phase}: ${problem}`,
+      );
+    }
   }
   return JSON.stringify(record);
 }

@@ -35,7 +35,10 @@ function index(max: number, what: string) {
   return z.int(notA(what)).min(0, notA(what)).max(max, notA(what));
 }
 
-const finiteNumber = (what = 'number') => z.number(notA(what));
+/** A `number` result: any safe integer (`get_vq_irq()` answers a negative errno). */
+const integer = z.int(notA('safe integer'));
+/** A `number` argument: every kernel type of one (u8, u16, u32, u64 below 2^53) is a non-negative integer. */
+const unsignedArg = index(Number.MAX_SAFE_INTEGER, 'non-negative integer');
 const bigintHex = z.string(notA('bigint hex string')).regex(HEX_BIGINT, notA('bigint hex string'));
 const hexBytes = z
   .string(notA('hex string'))
@@ -120,10 +123,11 @@ const stats = z.array(
  * value: `trace value 1 is not a bigint hex string`.
  */
 export const VALUE_KIND_SCHEMAS: { readonly [K in ValueKind]: z.ZodType } = Object.freeze({
-  number: finiteNumber(),
+  number: integer,
   boolean: z.boolean(notA('boolean')),
   string: z.string(notA('string')),
   bigint: bigintHex,
+  u64: u64Hex,
   bytes: hexBytes,
   outBytes: z.union([hexBytes, index(U32_MAX, 'buffer length')], notA('buffer length')),
   callback: z.union([z.null(), z.literal(true)], notA('callback marker')),
@@ -142,9 +146,10 @@ export const VALUE_KIND_SCHEMAS: { readonly [K in ValueKind]: z.ZodType } = Obje
  */
 function argsSchema(op: OpName) {
   const meta = OP_TABLE[op];
-  const items: z.ZodType[] = meta.args.map((kind, i) =>
-    i < meta.minArgs ? VALUE_KIND_SCHEMAS[kind] : VALUE_KIND_SCHEMAS[kind].optional(),
-  );
+  const items: z.ZodType[] = meta.args.map((kind, i) => {
+    const schema = kind === 'number' ? unsignedArg : VALUE_KIND_SCHEMAS[kind];
+    return i < meta.minArgs ? schema : schema.optional();
+  });
   return z.tuple(
     // An op without arguments has the empty tuple; the overloads only type a non-empty one.
     items as [z.ZodType, ...z.ZodType[]],

@@ -571,6 +571,7 @@ class Verifier {
       case 'string':
         return typeof recorded === meta.ret && result === recorded;
       case 'bigint':
+      case 'u64':
         if (typeof result !== 'bigint' || typeof recorded !== 'string') return false;
         if (result !== this.lastBigint) {
           this.lastBigint = result;
