@@ -23,7 +23,7 @@ import {
   VDPA_RESET_F_CLEAN_MAP,
   bit,
 } from '@vdpa-kit/virtio-spec';
-import type { GuestMemory } from '@vdpa-kit/vring';
+import type { GuestMemory, IotlbMap } from '@vdpa-kit/vring';
 import { Observable, Subject, type Subscription } from 'rxjs';
 import type { VhostCall, VhostDoorbell } from './vhost-eventfd.js';
 import { type VhostIotlbMsg, decodeVhostMsg } from './vhost-msg.js';
@@ -579,6 +579,15 @@ export class VhostVdpaDevice {
       throw new VdpaError('EFAULT', `iotlb message refused: ${VdpaError.from(err).message}`, { cause: err });
     }
     return VHOST_MSG_V2_SIZE;
+  }
+
+  /**
+   * The mappings this file keeps for address space `asid` (its `vhost_iotlb`), in address order; empty
+   * when no message created the address space. What the device was given is on the bus as events.
+   */
+  iotlbEntries(asid: number): IotlbMap[] {
+    this.check();
+    return [...(this.as.iotlb(asid)?.entries() ?? [])];
   }
 
   // ---- release ------------------------------------------------------------------------------
