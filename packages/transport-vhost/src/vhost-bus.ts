@@ -76,9 +76,13 @@ export class VhostBus {
   open(device: string): VhostVdpaDevice {
     const cdev = this.cdevs.get(device);
     if (cdev === undefined) throw new VdpaError('ENODEV', `no vhost-vdpa device for ${device}`);
-    if (cdev.file !== undefined) throw new VdpaError('EBUSY', `vhost-vdpa-${cdev.minor} (${device}) is already open`);
+    if (cdev.file !== undefined)
+      throw new VdpaError('EBUSY', `vhost-vdpa-${cdev.minor} (${device}) is already open`);
     if (!cdev.handle.has('setMap') && !cdev.handle.has('dmaMap')) {
-      throw new VdpaError('EOPNOTSUPP', `device ${device} has no on-chip iommu and there is no platform iommu`);
+      throw new VdpaError(
+        'EOPNOTSUPP',
+        `device ${device} has no on-chip iommu and there is no platform iommu`,
+      );
     }
     const file = new VhostVdpaDevice({
       handle: cdev.handle,

@@ -72,7 +72,8 @@ export function decodeVhostMsg(bytes: Uint8Array, readAsid: boolean): DecodedVho
   if (bytes.length < end) {
     throw new VdpaError('EINVAL', `vhost message of ${bytes.length} bytes is shorter than ${end}`);
   }
-  const asid = version === VHOST_IOTLB_MSG_V2 && readAsid ? view.getUint32(VHOST_MSG_V2_ASID_OFFSET, true) : 0;
+  const asid =
+    version === VHOST_IOTLB_MSG_V2 && readAsid ? view.getUint32(VHOST_MSG_V2_ASID_OFFSET, true) : 0;
   const at = VHOST_MSG_IOTLB_OFFSET;
   return {
     version,

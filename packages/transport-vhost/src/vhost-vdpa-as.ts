@@ -153,7 +153,8 @@ export class VhostVdpaAddressSpaces {
   /** `vhost_vdpa_pa_map()`: pin the pages of `uaddr`, map them page-aligned as one contiguous chunk. */
   private paMap(iotlb: Iotlb, asid: number, iova: bigint, size: bigint, uaddr: bigint, perm: number): void {
     const npages = (size + (iova & PAGE_OFFSET_BITS) + PAGE_OFFSET_BITS) / HOST_PAGE_SIZE;
-    if (npages === 0n) throw new VdpaError('EINVAL', `iotlb update of 0x${size.toString(16)} bytes maps no page`);
+    if (npages === 0n)
+      throw new VdpaError('EINVAL', `iotlb update of 0x${size.toString(16)} bytes maps no page`);
     const base = uaddr & ~PAGE_OFFSET_BITS;
     const bytes = npages * HOST_PAGE_SIZE;
     try {
@@ -188,7 +189,8 @@ export class VhostVdpaAddressSpaces {
     let mapIova = iova;
     try {
       while (left > 0n) {
-        const region = addr <= BigInt(Number.MAX_SAFE_INTEGER) ? this.mem.findRegion(Number(addr)) : undefined;
+        const region =
+          addr <= BigInt(Number.MAX_SAFE_INTEGER) ? this.mem.findRegion(Number(addr)) : undefined;
         if (region === undefined) {
           throw new VdpaError('EINVAL', `userspace address 0x${addr.toString(16)} is in no vma`);
         }

@@ -24,7 +24,7 @@ import {
   bit,
 } from '@vdpa-kit/virtio-spec';
 import type { GuestMemory, IotlbMap } from '@vdpa-kit/vring';
-import { Observable, Subject, type Subscription } from 'rxjs';
+import { type Observable, Subject, type Subscription } from 'rxjs';
 import type { VhostCall, VhostDoorbell } from './vhost-eventfd.js';
 import { type VhostIotlbMsg, decodeVhostMsg } from './vhost-msg.js';
 import { VhostVdpaAddressSpaces } from './vhost-vdpa-as.js';
@@ -371,12 +371,21 @@ export class VhostVdpaDevice {
    */
   setVringAddr(a: VhostVringAddr): void {
     const idx = this.ringIndex(a.index);
-    for (const [what, v] of [['desc', a.desc], ['used', a.used], ['avail', a.avail], ['log', a.log]] as const)
+    for (const [what, v] of [
+      ['desc', a.desc],
+      ['used', a.used],
+      ['avail', a.avail],
+      ['log', a.log],
+    ] as const)
       u64Arg(v, `${what} address`);
     if (!Number.isInteger(a.flags) || (a.flags & ~(1 << VHOST_VRING_F_LOG)) !== 0)
       throw new VdpaError('EOPNOTSUPP', `ring address flags ${String(a.flags)} are not supported`);
     const misaligned = (v: bigint, align: number): boolean => v % BigInt(align) !== 0n;
-    if (misaligned(a.avail, VIRTQ_AVAIL_ALIGN) || misaligned(a.used, VIRTQ_USED_ALIGN) || misaligned(a.log, VIRTQ_USED_ALIGN)) {
+    if (
+      misaligned(a.avail, VIRTQ_AVAIL_ALIGN) ||
+      misaligned(a.used, VIRTQ_USED_ALIGN) ||
+      misaligned(a.log, VIRTQ_USED_ALIGN)
+    ) {
       throw new VdpaError('EINVAL', `ring ${idx} addresses are misaligned`);
     }
     const vq = this.vqs[idx];
@@ -498,7 +507,8 @@ export class VhostVdpaDevice {
    */
   getVringGroup(index: number): VhostVringState {
     const idx = this.ringIndex(index);
-    if (!this.handle.has('getVqGroup')) throw new VdpaError('EOPNOTSUPP', `device ${this.name} has no vq groups`);
+    if (!this.handle.has('getVqGroup'))
+      throw new VdpaError('EOPNOTSUPP', `device ${this.name} has no vq groups`);
     return { index: idx, num: this.checkGroup(this.handle.getVqGroup(idx)) };
   }
 
@@ -519,7 +529,8 @@ export class VhostVdpaDevice {
    */
   getVringSize(index: number): VhostVringState {
     const idx = this.ringIndex(index);
-    if (!this.handle.has('getVqSize')) throw new VdpaError('EOPNOTSUPP', `device ${this.name} has no vq sizes`);
+    if (!this.handle.has('getVqSize'))
+      throw new VdpaError('EOPNOTSUPP', `device ${this.name} has no vq sizes`);
     return { index: idx, num: this.handle.getVqSize(idx) };
   }
 
@@ -655,7 +666,10 @@ export class VhostVdpaDevice {
 
   private checkGroup(group: number): number {
     if (group >= this.handle.ngroups)
-      throw new VdpaError('EIO', `device ${this.name} answered group ${group} (ngroups ${this.handle.ngroups})`);
+      throw new VdpaError(
+        'EIO',
+        `device ${this.name} answered group ${group} (ngroups ${this.handle.ngroups})`,
+      );
     return group;
   }
 
@@ -729,7 +743,8 @@ function u32Arg(value: number, what: string): void {
 
 /** Refuses a message whose fields do not fit their C types. */
 function checkMsg(msg: VhostIotlbMsg): void {
-  if (typeof msg !== 'object' || msg === null) throw new VdpaError('EINVAL', 'iotlb message is not an object');
+  if (typeof msg !== 'object' || msg === null)
+    throw new VdpaError('EINVAL', 'iotlb message is not an object');
   u32Arg(msg.asid ?? 0, 'asid');
   if (!Number.isInteger(msg.type) || msg.type < 0 || msg.type > LAST_STATUS)
     throw new VdpaError('EINVAL', `iotlb message type ${String(msg.type)} is not a u8`);

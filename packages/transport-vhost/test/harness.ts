@@ -1,15 +1,14 @@
 // The stack the integration tests drive: core-bus, this transport and the vdpasim_net management device
 // (a devDependency, test/ only), plus a driver side written the way QEMU drives /dev/vhost-vdpa-N: rings
 // and buffers in a region of guest memory, mapped at an IOVA of their own through IOTLB messages.
-import {
-  type BusEvent,
-  DMA_ALLOCATOR,
-  GUEST_MEMORY,
-  type VdpaBus,
-  composeStack,
-} from '@vdpa-kit/core-bus';
+import { type BusEvent, DMA_ALLOCATOR, GUEST_MEMORY, type VdpaBus, composeStack } from '@vdpa-kit/core-bus';
 import { collectEvents, type EventCollector } from '@vdpa-kit/core-bus/testing';
-import { VDPASIM_NET_MGMT, type VdpasimNet, type VdpasimNetMgmt, vdpasimModule } from '@vdpa-kit/device-vdpasim';
+import {
+  VDPASIM_NET_MGMT,
+  type VdpasimNet,
+  type VdpasimNetMgmt,
+  vdpasimModule,
+} from '@vdpa-kit/device-vdpasim';
 import {
   VHOST_ACCESS_RW,
   VHOST_BACKEND_F_IOTLB_ASID,
@@ -178,7 +177,10 @@ export function bringUp(
   vhost.processIotlbMsg({ type: VHOST_IOTLB_BATCH_END, asid, iova: 0n, size: 0n, uaddr: 0n, perm: 0 });
   for (const index of rings) vhost.setVringEnable({ index, num: 1 });
   vhost.setStatus(
-    VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK,
+    VIRTIO_CONFIG_S_ACKNOWLEDGE |
+      VIRTIO_CONFIG_S_DRIVER |
+      VIRTIO_CONFIG_S_FEATURES_OK |
+      VIRTIO_CONFIG_S_DRIVER_OK,
   );
   return out;
 }

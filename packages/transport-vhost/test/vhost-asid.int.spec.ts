@@ -18,7 +18,11 @@ const FRAME_IOVA = 0x3_0000_0000;
 
 /** Brings vdpasim_net up with its rings in `ringsAsid` and the data group on `dataAsid`; sends one frame
  * from a buffer mapped only in ASID 1. */
-function sendFromAsid1(s: VhostTestStack, ringsAsid: number, dataAsid: number): { received: number; status: number } {
+function sendFromAsid1(
+  s: VhostTestStack,
+  ringsAsid: number,
+  dataAsid: number,
+): { received: number; status: number } {
   addVdpasim(s);
   const vhost = s.vhostBus.open('vdpa0');
   const rings = driverRegion(s, RINGS_IOVA);

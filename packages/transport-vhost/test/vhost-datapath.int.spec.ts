@@ -48,7 +48,8 @@ describe('vhost-vdpa datapath on vdpasim_net', () => {
       received.push(bytes);
     }
     expect(received.map((b) => b.length)).toEqual(sent.map((b) => b.length));
-    for (let i = 0; i < sent.length; i++) expect(received[i].subarray(NET_HDR_LEN)).toEqual(sent[i].subarray(NET_HDR_LEN));
+    for (let i = 0; i < sent.length; i++)
+      expect(received[i].subarray(NET_HDR_LEN)).toEqual(sent[i].subarray(NET_HDR_LEN));
     // The device called back on both rings (once per TX kick at least, and for RX).
     expect(tx.call.signalled).toBeGreaterThanOrEqual(5);
     expect(rx.call.signalled).toBeGreaterThanOrEqual(1);

@@ -29,7 +29,14 @@ import { TEST_BACKEND_FEATURES, addVdpasim, driverCalls, vhostStack } from './ha
 
 const PAGE = 0x1000n;
 
-function msg(type: number, asid: number, iova = 0n, size = 0n, uaddr = 0n, perm = VHOST_ACCESS_RW): VhostIotlbMsg {
+function msg(
+  type: number,
+  asid: number,
+  iova = 0n,
+  size = 0n,
+  uaddr = 0n,
+  perm = VHOST_ACCESS_RW,
+): VhostIotlbMsg {
   return { type, asid, iova, size, uaddr, perm };
 }
 
@@ -102,9 +109,9 @@ describe('IOTLB UPDATE / INVALIDATE on a dma_map parent (vdpasim_net)', () => {
       'EEXIST',
     );
     // iova > U64_MAX - size + 1: the end wraps past 2^64.
-    expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 2n ** 64n - PAGE, 2n * PAGE, 0n)))).toBe(
-      'EINVAL',
-    );
+    expect(
+      errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 2n ** 64n - PAGE, 2n * PAGE, 0n))),
+    ).toBe('EINVAL');
     // The last page of the u64 space is fine (vdpasim's range is [0, ULLONG_MAX]) if the memory is there.
     vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 2n ** 64n - PAGE, PAGE, 0x4000n));
     expect(vhost.iotlbEntries(0).at(-1)).toEqual({
@@ -119,9 +126,9 @@ describe('IOTLB UPDATE / INVALIDATE on a dma_map parent (vdpasim_net)', () => {
     const { s, vhost } = openSim();
     const end = BigInt(s.mem.regions().at(-1)?.gpa ?? 0) + BigInt(s.mem.regions().at(-1)?.size ?? 0);
     expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, PAGE, end)))).toBe('EFAULT');
-    expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, 2n * PAGE, end - PAGE)))).toBe(
-      'ENOMEM',
-    );
+    expect(
+      errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, 2n * PAGE, end - PAGE))),
+    ).toBe('ENOMEM');
     expect(vhost.iotlbEntries(0)).toEqual([]);
     // Nothing was dma-mapped; the failed update's unmap still calls set_map (vhost_vdpa_unmap()).
     expect(driverCalls(s.log.events).map((c) => c[0])).toEqual(['setMap', 'setMap']);
@@ -138,7 +145,9 @@ describe('IOTLB UPDATE / INVALIDATE on a dma_map parent (vdpasim_net)', () => {
     const s = vhostStack();
     addVdpasim(s);
     const vhost = s.vhostBus.open('vdpa0');
-    expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, PAGE, 0x4000n)))).toBe('EPERM');
+    expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, PAGE, 0x4000n)))).toBe(
+      'EPERM',
+    );
   });
 });
 
@@ -177,7 +186,9 @@ describe('IOTLB batching (VHOST_IOTLB_BATCH_BEGIN / _END)', () => {
   it('inside a batch a message for another ASID is EINVAL; BATCH_END without a batch is harmless', () => {
     const { vhost, calls } = openFake(new FakeDevice({ without: ['dmaMap', 'dmaUnmap'] }));
     vhost.processIotlbMsg(msg(VHOST_IOTLB_BATCH_BEGIN, 0));
-    expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 1, 0x1000n, PAGE, 0x4000n)))).toBe('EINVAL');
+    expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 1, 0x1000n, PAGE, 0x4000n)))).toBe(
+      'EINVAL',
+    );
     vhost.processIotlbMsg(msg(VHOST_IOTLB_BATCH_END, 0));
     vhost.processIotlbMsg(msg(VHOST_IOTLB_BATCH_END, 0));
     expect(calls()).toEqual([['setMap', 0, []]]);
@@ -188,7 +199,9 @@ describe('address spaces', () => {
   it('are created on demand by UPDATE / BATCH_BEGIN below nas; INVALIDATE of a missing one is EINVAL', () => {
     const { vhost } = openSim();
     expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_INVALIDATE, 1, 0x1000n, PAGE)))).toBe('EINVAL');
-    expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 2, 0x1000n, PAGE, 0x4000n)))).toBe('EINVAL');
+    expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 2, 0x1000n, PAGE, 0x4000n)))).toBe(
+      'EINVAL',
+    );
     expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_BATCH_BEGIN, 2)))).toBe('EINVAL');
     vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 1, 0x1000n, PAGE, 0x4000n));
     vhost.processIotlbMsg(msg(VHOST_IOTLB_INVALIDATE, 1, 0x1000n, PAGE));
@@ -226,7 +239,9 @@ describe('address spaces', () => {
 describe('write() (vhost_chr_write_iter())', () => {
   it('takes a 72-byte vhost_msg_v2 and returns 72', () => {
     const { s, vhost } = openSim();
-    expect(vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 1, 0x1000n, PAGE, 0x4000n)))).toBe(VHOST_MSG_V2_SIZE);
+    expect(vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 1, 0x1000n, PAGE, 0x4000n)))).toBe(
+      VHOST_MSG_V2_SIZE,
+    );
     expect(driverCalls(s.log.events)).toEqual([['dmaMap', 1, '0x1000', '0x1000', '0x4000', VHOST_ACCESS_RW]]);
   });
 
@@ -235,25 +250,27 @@ describe('write() (vhost_chr_write_iter())', () => {
     expect(errno(() => vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, 0n, 0x4000n))))).toBe(
       'EINVAL',
     );
-    expect(errno(() => vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_INVALIDATE, 0, 0x1000n, 0n))))).toBe('EINVAL');
+    expect(errno(() => vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_INVALIDATE, 0, 0x1000n, 0n))))).toBe(
+      'EINVAL',
+    );
     expect(errno(() => vhost.write(new Uint8Array(20)))).toBe('EINVAL');
     vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, PAGE, 0x4000n)));
     // EEXIST, EINVAL (asid 2 ≥ nas) and the like all surface as -EFAULT from write().
-    expect(errno(() => vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, PAGE, 0x4000n))))).toBe(
-      'EFAULT',
-    );
-    expect(errno(() => vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 2, 0x1000n, PAGE, 0x4000n))))).toBe(
-      'EFAULT',
-    );
+    expect(
+      errno(() => vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, PAGE, 0x4000n)))),
+    ).toBe('EFAULT');
+    expect(
+      errno(() => vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 2, 0x1000n, PAGE, 0x4000n)))),
+    ).toBe('EFAULT');
   });
 
   it('without an owner the handler refuses: EFAULT', () => {
     const s = vhostStack();
     addVdpasim(s);
     const vhost = s.vhostBus.open('vdpa0');
-    expect(errno(() => vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, PAGE, 0x4000n))))).toBe(
-      'EFAULT',
-    );
+    expect(
+      errno(() => vhost.write(encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 0, 0x1000n, PAGE, 0x4000n)))),
+    ).toBe('EFAULT');
   });
 });
 
@@ -268,9 +285,9 @@ describe('a parent with a narrower IOVA range', () => {
     const { vhost } = openFake(new NarrowDevice());
     expect(vhost.getIovaRange()).toEqual({ first: 0x1000n, last: 0xf_ffffn });
     expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 0n, PAGE, 0x4000n)))).toBe('EINVAL');
-    expect(errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 0xf_f000n, 2n * PAGE, 0x4000n)))).toBe(
-      'EINVAL',
-    );
+    expect(
+      errno(() => vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 0xf_f000n, 2n * PAGE, 0x4000n))),
+    ).toBe('EINVAL');
     vhost.processIotlbMsg(msg(VHOST_IOTLB_UPDATE, 0, 0xf_f000n, PAGE, 0x4000n));
   });
 });

@@ -10,26 +10,32 @@ const IOVA = 0x2_0000_0000;
 describe('a vhost-vdpa session against vdpasim_net', () => {
   it('records every op as an event and verifies against a fresh vdpasim_net with no divergence', async () => {
     const s = vhostStack();
-    const trace = await recordSession(s.bus, () => {
-      addVdpasim(s);
-      const vhost = s.vhostBus.open('vdpa0');
-      const region = driverRegion(s, IOVA);
-      const [rx, tx] = bringUp(vhost, s.mem, region);
-      const rxBuf = region.dma.alloc(2048, 64);
-      rx.vq.addInbuf(region.dma.dmaAddress(rxBuf), 2048, 0);
-      rx.vq.kick();
-      const txBuf = region.dma.alloc(2048, 64);
-      const frame = writeFrame(s.mem, txBuf, 100, 7);
-      tx.vq.addOutbuf(region.dma.dmaAddress(txBuf), frame.length, 1);
-      tx.vq.kick();
-      expect(rx.vq.getBuf()).toBe(0);
-      vhost.suspend();
-      expect(vhost.getVringBase(1)).toEqual({ index: 1, num: 1 });
-      vhost.close();
-      s.bus.devDel('vdpa0');
-    }, { datapath: 'full' });
+    const trace = await recordSession(
+      s.bus,
+      () => {
+        addVdpasim(s);
+        const vhost = s.vhostBus.open('vdpa0');
+        const region = driverRegion(s, IOVA);
+        const [rx, tx] = bringUp(vhost, s.mem, region);
+        const rxBuf = region.dma.alloc(2048, 64);
+        rx.vq.addInbuf(region.dma.dmaAddress(rxBuf), 2048, 0);
+        rx.vq.kick();
+        const txBuf = region.dma.alloc(2048, 64);
+        const frame = writeFrame(s.mem, txBuf, 100, 7);
+        tx.vq.addOutbuf(region.dma.dmaAddress(txBuf), frame.length, 1);
+        tx.vq.kick();
+        expect(rx.vq.getBuf()).toBe(0);
+        vhost.suspend();
+        expect(vhost.getVringBase(1)).toEqual({ index: 1, num: 1 });
+        vhost.close();
+        s.bus.devDel('vdpa0');
+      },
+      { datapath: 'full' },
+    );
     const calls = driverCalls(
-      trace.records.filter((r): r is (typeof trace.records)[number] & { kind: 'op' } => r.kind === 'op') as never,
+      trace.records.filter(
+        (r): r is (typeof trace.records)[number] & { kind: 'op' } => r.kind === 'op',
+      ) as never,
     );
     // The session's own ops are all there: the IOTLB batch became one dma_map plus set_map at the end.
     const ops = calls.map((c) => c[0]);

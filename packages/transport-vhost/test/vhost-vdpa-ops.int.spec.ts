@@ -85,9 +85,13 @@ describe('the vhost_vdpa driver and its char devices', () => {
   });
 
   it('vhost_vdpa_probe(): a parent without set_map / dma_map and more than one group or AS is EOPNOTSUPP', () => {
-    const { bus, log } = fakeStack(new FakeDevice({ without: ['setMap', 'dmaMap', 'dmaUnmap'] }), { ngroups: 2 });
+    const { bus, log } = fakeStack(new FakeDevice({ without: ['setMap', 'dmaMap', 'dmaUnmap'] }), {
+      ngroups: 2,
+    });
     expect(bus.driverOf('vdpa0')).toBeUndefined();
-    expect(log.events.find((e) => e.kind === 'bus' && e.op === 'probe_failed')).toMatchObject({ err: 'EOPNOTSUPP' });
+    expect(log.events.find((e) => e.kind === 'bus' && e.op === 'probe_failed')).toMatchObject({
+      err: 'EOPNOTSUPP',
+    });
   });
 
   it('a virtio-only device is not offered to vhost_vdpa (class-id matching)', () => {
@@ -147,7 +151,9 @@ describe('features and status', () => {
     vhost.setStatus(ACK_DRIVER);
     vhost.setFeatures(bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM));
     vhost.setStatus(FEATURES_OK);
-    expect(errno(() => vhost.setFeatures(bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM)))).toBe('EBUSY');
+    expect(errno(() => vhost.setFeatures(bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM)))).toBe(
+      'EBUSY',
+    );
   });
 
   it('VHOST_GET_BACKEND_FEATURES: the base three, SUSPEND / RESUME / IOTLB_PERSIST the parent backs, its own bits', () => {
@@ -262,7 +268,10 @@ describe('per-ring ioctls (vhost_vdpa_vring_ioctl(), vhost_vring_ioctl())', () =
     vhost.suspend();
     s.log.clear();
     vhost.setVringBase({ index: 1, num: 9 });
-    expect(driverCalls(s.log.events)).toEqual([['getStatus'], ['setVqState', 1, { kind: 'split', availIndex: 9 }]]);
+    expect(driverCalls(s.log.events)).toEqual([
+      ['getStatus'],
+      ['setVqState', 1, { kind: 'split', availIndex: 9 }],
+    ]);
     vhost.resume();
   });
 
