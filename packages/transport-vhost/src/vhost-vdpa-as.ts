@@ -115,7 +115,12 @@ export class VhostVdpaAddressSpaces {
       if (iotlb === undefined) continue;
       this.spaces.delete(asid);
       this.iotlbUnmap(iotlb, asid, 0n, LAST_U64);
-      if (this.handle.has('resetMap')) this.handle.resetMap(asid);
+      if (!this.handle.has('resetMap')) continue;
+      try {
+        this.handle.resetMap(asid);
+      } catch {
+        // vhost_vdpa_reset_map() is void: the error stays an event on the bus.
+      }
     }
   }
 

@@ -469,7 +469,7 @@ export class VhostVdpaDevice {
     this.kickSubs[idx]?.unsubscribe();
     this.kickSubs[idx] = undefined;
     this.kicks[idx] = kick;
-    if (kick !== null) this.kickSubs[idx] = kick.signals$.subscribe(() => this.handle.kickVq(idx));
+    if (kick !== null) this.kickSubs[idx] = kick.signals$.subscribe(() => this.kickVq(idx));
   }
 
   /**
@@ -624,21 +624,20 @@ export class VhostVdpaDevice {
 
   private release(reason: VhostReleaseReason): void {
     if (!this.open) return;
-    try {
-      this.as.endBatch();
-      this.compatReset();
-      for (let i = 0; i < this.vqs.length; i++) this.setVringKickUnchecked(i, null);
-      if (this.handle.useVa && this.handle.has('unbindMm')) this.handle.unbindMm();
-      this.configCall = null;
-      this.as.removeAll();
-    } finally {
-      this.calls.fill(null);
-      this.owner = false;
-      this.open = false;
-      this.ctx.onRelease();
-      this.releasedSubject.next(reason);
-      this.releasedSubject.complete();
-    }
+    // vhost_vdpa_release() ignores what each step returns: a device error in one step (an error event
+    // on the bus) does not keep the others from running or the file from being released.
+    this.as.endBatch();
+    bestEffort(() => this.compatReset());
+    for (let i = 0; i < this.vqs.length; i++) this.setVringKickUnchecked(i, null);
+    if (this.handle.useVa && this.handle.has('unbindMm')) bestEffort(() => this.handle.unbindMm());
+    this.configCall = null;
+    bestEffort(() => this.as.removeAll());
+    this.calls.fill(null);
+    this.owner = false;
+    this.open = false;
+    this.ctx.onRelease();
+    this.releasedSubject.next(reason);
+    this.releasedSubject.complete();
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -656,6 +655,18 @@ export class VhostVdpaDevice {
     if (index >= this.vqs.length)
       throw new VdpaError('ENOBUFS', `ring index ${index} is out of range (nvqs ${this.vqs.length})`);
     return index;
+  }
+
+  /**
+   * `handle_vq_kick()`: `kick_vq` returns nothing in the kernel, so a device error (already an error
+   * event on the bus) must not escape into whoever signalled the eventfd.
+   */
+  private kickVq(idx: number): void {
+    try {
+      this.handle.kickVq(idx);
+    } catch {
+      // Recorded by the bus as the op's error event; the kick itself is fire-and-forget.
+    }
   }
 
   private setVringKickUnchecked(idx: number, kick: VhostDoorbell | null): void {
@@ -728,6 +739,15 @@ export class VhostVdpaDevice {
     if (!this.owner) throw new VdpaError('EPERM', `vhost-vdpa ${this.name} has no owner`);
     const asidOn = (this.ackedBackendFeatures & bit(VHOST_BACKEND_F_IOTLB_ASID)) !== 0n;
     this.as.process(asidOn ? msg : { ...msg, asid: 0 }, this.range);
+  }
+}
+
+/** Runs a release step whose failure the kernel ignores. */
+function bestEffort(step: () => void): void {
+  try {
+    step();
+  } catch {
+    // The failure is already an error event on the bus.
   }
 }
 

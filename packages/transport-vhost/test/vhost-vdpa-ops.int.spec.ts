@@ -4,6 +4,8 @@ import { composeStack } from '@vdpa-kit/core-bus';
 import { FakeDevice, collectEvents } from '@vdpa-kit/core-bus/testing';
 import {
   U64_LIMIT,
+  VHOST_ACCESS_RW,
+  VHOST_IOTLB_UPDATE,
   VHOST_BACKEND_F_DESC_ASID,
   VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK,
   VHOST_BACKEND_F_IOTLB_ASID,
@@ -289,6 +291,50 @@ describe('per-ring ioctls (vhost_vdpa_vring_ioctl(), vhost_vring_ioctl())', () =
       ['kickVq', 1],
     ]);
     expect(kick.pending).toBe(1);
+  });
+
+  it('a kick the device refuses stays an error event on the bus and does not escape signal() (handle_vq_kick())', () => {
+    const fake = new FakeDevice({ nvqs: 2 });
+    const { vhostBus, log } = fakeStack(fake);
+    const vhost = vhostBus.open('vdpa0');
+    vhost.setOwner();
+    fake.failOp('kickVq', 'EIO');
+    const kick = new InProcessEventfd();
+    vhost.setVringKick(0, kick);
+    expect(() => kick.signal()).not.toThrow();
+    expect(
+      log.events.filter((e) => e.kind === 'op' && e.op === 'kickVq' && e.phase === 'error'),
+    ).toHaveLength(1);
+  });
+
+  it('close still releases the file when the device fails its reset (vhost_vdpa_release() ignores it)', () => {
+    const fake = new FakeDevice({ nvqs: 2 });
+    const { vhostBus, log } = fakeStack(fake);
+    const vhost = vhostBus.open('vdpa0');
+    vhost.setOwner();
+    vhost.setBackendFeatures(TEST_BACKEND_FEATURES);
+    vhost.processIotlbMsg({
+      type: VHOST_IOTLB_UPDATE,
+      asid: 0,
+      iova: 0x1000n,
+      size: 0x1000n,
+      uaddr: 0x4000n,
+      perm: VHOST_ACCESS_RW,
+    });
+    fake.failOp('compatReset', 'EIO');
+    log.clear();
+    vhost.close();
+    // The failed reset, then the address space still unmapped and reset.
+    expect(
+      log.events.flatMap((e) => (e.kind === 'op' && e.phase !== 'call' ? [[e.op, e.phase]] : [])),
+    ).toEqual([
+      ['compatReset', 'error'],
+      ['dmaUnmap', 'return'],
+      ['resetMap', 'return'],
+    ]);
+    expect(vhost.isOpen).toBe(false);
+    expect(vhostBus.list()[0].opened).toBe(false);
+    vhostBus.open('vdpa0');
   });
 
   it('SET_VRING_CALL / SET_CONFIG_CALL: the device callbacks signal the eventfds; unbinding clears the vq callback', () => {
