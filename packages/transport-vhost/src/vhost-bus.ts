@@ -2,6 +2,7 @@ import { type DeviceHandle, GUEST_MEMORY, LOGGER, type Logger, VdpaError } from 
 import { VHOST_VDPA_DEV_MAX } from '@vdpa-kit/virtio-spec';
 import type { GuestMemory } from '@vdpa-kit/vring';
 import { inject, injectable } from 'inversify';
+import { BehaviorSubject, type Observable } from 'rxjs';
 import { VhostVdpaDevice } from './vhost-vdpa-device.js';
 
 /** What {@link VhostBus.list} tells about one char device. */
@@ -40,8 +41,14 @@ interface VhostVdpaCdev {
  */
 @injectable()
 export class VhostBus {
+  /**
+   * The char devices ({@link list}) now, then after every change: a device bound or removed, a file
+   * opened or released. What a server watches to serve devices as `bind`/`unbind` move them.
+   */
+  readonly devices$: Observable<readonly VhostVdpaInfo[]>;
   private readonly cdevs = new Map<string, VhostVdpaCdev>();
   private readonly minors = new Set<number>();
+  private readonly changes = new BehaviorSubject<readonly VhostVdpaInfo[]>([]);
 
   /**
    * @param mem the "process address space" IOTLB messages' userspace addresses point into
@@ -50,7 +57,9 @@ export class VhostBus {
   constructor(
     @inject(GUEST_MEMORY) private readonly mem: GuestMemory,
     @inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.devices$ = this.changes.asObservable();
+  }
 
   /** Every char device, by minor. */
   list(): VhostVdpaInfo[] {
@@ -89,9 +98,11 @@ export class VhostBus {
       mem: this.mem,
       onRelease: () => {
         cdev.file = undefined;
+        this.changed();
       },
     });
     cdev.file = file;
+    this.changed();
     this.logger.debug('vhost-vdpa opened', { dev: device, minor: cdev.minor });
     return file;
   }
@@ -106,6 +117,7 @@ export class VhostBus {
     if (minor >= VHOST_VDPA_DEV_MAX) throw new VdpaError('ENOSPC', 'every vhost-vdpa minor is taken');
     this.minors.add(minor);
     this.cdevs.set(handle.name, { handle, minor, virtioId, file: undefined });
+    this.changed();
     return this.list().find((i) => i.device === handle.name) as VhostVdpaInfo;
   }
 
@@ -122,5 +134,10 @@ export class VhostBus {
       cdev.file.revoke();
     }
     this.minors.delete(cdev.minor);
+    this.changed();
+  }
+
+  private changed(): void {
+    this.changes.next(this.list());
   }
 }

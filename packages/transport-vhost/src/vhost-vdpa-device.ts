@@ -92,6 +92,7 @@ export class VhostVdpaDevice {
   private readonly kicks: (VhostDoorbell | null)[];
   private readonly kickSubs: (Subscription | undefined)[];
   private readonly calls: (VhostCall | null)[];
+  private readonly errs: (VhostCall | null)[];
   private readonly range: VdpaIovaRange;
   private readonly releasedSubject = new Subject<VhostReleaseReason>();
   private configCall: VhostCall | null = null;
@@ -116,6 +117,7 @@ export class VhostVdpaDevice {
     this.kicks = new Array<VhostDoorbell | null>(nvqs).fill(null);
     this.kickSubs = new Array<Subscription | undefined>(nvqs).fill(undefined);
     this.calls = new Array<VhostCall | null>(nvqs).fill(null);
+    this.errs = new Array<VhostCall | null>(nvqs).fill(null);
     this.range = this.handle.has('getIovaRange')
       ? this.handle.getIovaRange()
       : { first: 0n, last: U64_LIMIT - 1n };
@@ -491,6 +493,16 @@ export class VhostVdpaDevice {
   }
 
   /**
+   * `VHOST_SET_VRING_ERR`: the ring's error eventfd (null = unbind), kept as `vhost_vring_ioctl()` keeps
+   * it; vhost-vdpa never signals it.
+   * @throws VdpaError `EPERM`, `ENOBUFS`
+   */
+  setVringErr(index: number, err: VhostCall | null): void {
+    const idx = this.ringIndex(index);
+    this.errs[idx] = err;
+  }
+
+  /**
    * `VHOST_VDPA_SET_VRING_ENABLE`: `setVqReady(index, num != 0)`.
    * @throws VdpaError `EPERM`, `ENOBUFS`
    */
@@ -633,6 +645,7 @@ export class VhostVdpaDevice {
     this.configCall = null;
     bestEffort(() => this.as.removeAll());
     this.calls.fill(null);
+    this.errs.fill(null);
     this.owner = false;
     this.open = false;
     this.ctx.onRelease();

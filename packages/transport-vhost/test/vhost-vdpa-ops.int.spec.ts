@@ -86,6 +86,19 @@ describe('the vhost_vdpa driver and its char devices', () => {
     expect(s.vhostBus.list()[0].device).toBe('c');
   });
 
+  it('devices$ gives the char devices now and after each bind, open, close and removal', () => {
+    const s = vhostStack();
+    const seen: string[][] = [];
+    const sub = s.vhostBus.devices$.subscribe((list) =>
+      seen.push(list.map((i) => `${i.chardev}:${i.opened}`)),
+    );
+    addVdpasim(s);
+    s.vhostBus.open('vdpa0').close();
+    s.bus.devDel('vdpa0');
+    sub.unsubscribe();
+    expect(seen).toEqual([[], ['vhost-vdpa-0:false'], ['vhost-vdpa-0:true'], ['vhost-vdpa-0:false'], []]);
+  });
+
   it('vhost_vdpa_probe(): a parent without set_map / dma_map and more than one group or AS is EOPNOTSUPP', () => {
     const { bus, log } = fakeStack(new FakeDevice({ without: ['setMap', 'dmaMap', 'dmaUnmap'] }), {
       ngroups: 2,
@@ -353,6 +366,17 @@ describe('per-ring ioctls (vhost_vdpa_vring_ioctl(), vhost_vring_ioctl())', () =
     log.clear();
     vhost.setVringCall(1, null);
     expect(driverCalls(log.events)).toEqual([['getStatus'], ['setVqCb', 1, null]]);
+  });
+
+  it('SET_VRING_ERR: kept per ring, owner and index checked like every ring ioctl, no device op', () => {
+    const { s, vhost } = openSim();
+    const err = new InProcessEventfd();
+    expect(errno(() => vhost.setVringErr(0, err))).toBe('EPERM');
+    vhost.setOwner();
+    expect(errno(() => vhost.setVringErr(3, err))).toBe('ENOBUFS');
+    vhost.setVringErr(0, err);
+    vhost.setVringErr(0, null);
+    expect(driverCalls(s.log.events)).toEqual([]);
   });
 
   it('SET_VRING_ENABLE: setVqReady(index, num != 0)', () => {
