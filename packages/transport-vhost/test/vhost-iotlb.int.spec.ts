@@ -12,6 +12,7 @@ import {
   VHOST_IOTLB_BATCH_END,
   VHOST_IOTLB_INVALIDATE,
   VHOST_IOTLB_MISS,
+  VHOST_IOTLB_MSG,
   VHOST_IOTLB_UPDATE,
   VHOST_MSG_V2_SIZE,
   bit,
@@ -243,6 +244,14 @@ describe('write() (vhost_chr_write_iter())', () => {
       VHOST_MSG_V2_SIZE,
     );
     expect(driverCalls(s.log.events)).toEqual([['dmaMap', 1, '0x1000', '0x1000', '0x4000', VHOST_ACCESS_RW]]);
+  });
+
+  it('takes a v1 vhost_msg too (its asid is 0) and answers 72', () => {
+    const { s, vhost } = openSim();
+    const bytes = encodeVhostMsgV2(msg(VHOST_IOTLB_UPDATE, 1, 0x1000n, PAGE, 0x4000n));
+    new DataView(bytes.buffer).setUint32(0, VHOST_IOTLB_MSG, true);
+    expect(vhost.write(bytes)).toBe(VHOST_MSG_V2_SIZE);
+    expect(driverCalls(s.log.events)).toEqual([['dmaMap', 0, '0x1000', '0x1000', '0x4000', VHOST_ACCESS_RW]]);
   });
 
   it('answers EINVAL to a size-0 UPDATE / INVALIDATE and a short buffer, EFAULT to anything the handler refuses', () => {
