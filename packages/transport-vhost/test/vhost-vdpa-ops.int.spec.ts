@@ -154,6 +154,10 @@ describe('the vhost_vdpa driver and its char devices', () => {
     expect(errno(() => vhost.getFeatures())).toBe('ENODEV');
     expect(s.vhostBus.list()).toEqual([]);
     expect(driverCalls(s.log.events)).toEqual([['compatReset', 1]]);
+    // Bound again, the device gets a char device (minor 0 again) that opens afresh.
+    s.bus.bind('vdpa0', 'vhost_vdpa');
+    expect(s.vhostBus.list().map((i) => i.chardev)).toEqual(['vhost-vdpa-0']);
+    expect(s.vhostBus.open('vdpa0').isOpen).toBe(true);
   });
 });
 
