@@ -11,6 +11,7 @@ import {
 } from '@vdpa-kit/device-vdpasim';
 import {
   VHOST_ACCESS_RW,
+  VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK,
   VHOST_BACKEND_F_IOTLB_ASID,
   VHOST_BACKEND_F_IOTLB_BATCH,
   VHOST_BACKEND_F_IOTLB_MSG_V2,
@@ -124,6 +125,8 @@ export interface BringUpOptions {
   readonly asid?: number;
   /** Ring size (default 64). */
   readonly num?: number;
+  /** Enable the rings after DRIVER_OK (`VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK` negotiated too). */
+  readonly enableAfterDriverOk?: boolean;
 }
 
 /**
@@ -140,7 +143,10 @@ export function bringUp(
   const rings = options.rings ?? [0, 1];
   const num = options.num ?? 64;
   vhost.setOwner();
-  vhost.setBackendFeatures(TEST_BACKEND_FEATURES);
+  vhost.setBackendFeatures(
+    TEST_BACKEND_FEATURES |
+      (options.enableAfterDriverOk === true ? bit(VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK) : 0n),
+  );
   vhost.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE);
   vhost.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
   vhost.setFeatures(vhost.getFeatures() & TEST_FEATURES);

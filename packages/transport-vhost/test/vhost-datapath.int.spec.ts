@@ -56,6 +56,23 @@ describe('vhost-vdpa datapath on vdpasim_net', () => {
     expect(s.bus.devVstats('vdpa0', 0).stats.find((st) => st.name === 'rx packets')?.value).toBe(5n);
   });
 
+  it('with ENABLE_AFTER_DRIVER_OK the rings enabled after DRIVER_OK carry frames', () => {
+    const s = vhostStack();
+    addVdpasim(s);
+    const vhost = s.vhostBus.open('vdpa0');
+    const region = driverRegion(s, IOVA);
+    const [rx, tx] = bringUp(vhost, s.mem, region, { enableAfterDriverOk: true });
+    const rxBuf = region.dma.alloc(BUF, 64);
+    rx.vq.addInbuf(region.dma.dmaAddress(rxBuf), BUF, 0);
+    rx.vq.kick();
+    const txBuf = region.dma.alloc(BUF, 64);
+    const frame = writeFrame(s.mem, txBuf, 70, 9);
+    tx.vq.addOutbuf(region.dma.dmaAddress(txBuf), frame.length, 1);
+    tx.vq.kick();
+    expect(rx.vq.getBuf()).toBe(0);
+    expect(rx.vq.lastLen).toBe(frame.length);
+  });
+
   it('a frame whose buffer is not mapped is refused by the device IOTLB: DEVICE_NEEDS_RESET, config call', () => {
     const s = vhostStack();
     addVdpasim(s);
