@@ -9,6 +9,6 @@ export { TRANSPORT_VHOST_BUS } from './tokens.js';
 export { VhostBus, type VhostVdpaInfo } from './vhost-bus.js';
 export { VhostVdpaDriver, VDPA_VHOST_DRIVER_NAME } from './vhost-vdpa-driver.js';
 export { VhostVdpaDevice, type VhostReleaseReason, type VhostVdpaFileContext } from './vhost-vdpa-device.js';
-export type { VhostVringState, VhostVringAddr } from './vhost-vring.js';
+export type { VhostVringState, VhostVringAddr, VhostVdpaSnapshot, VhostRingSnapshot } from './vhost-vring.js';
 export { InProcessEventfd, type VhostEventfd, type VhostDoorbell, type VhostCall } from './vhost-eventfd.js';
 export { decodeVhostMsg, encodeVhostMsgV2, type VhostIotlbMsg, type DecodedVhostMsg } from './vhost-msg.js';

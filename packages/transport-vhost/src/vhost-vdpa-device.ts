@@ -28,7 +28,13 @@ import { type Observable, Subject, type Subscription } from 'rxjs';
 import type { VhostCall, VhostDoorbell } from './vhost-eventfd.js';
 import { type VhostIotlbMsg, decodeVhostMsg } from './vhost-msg.js';
 import { VhostVdpaAddressSpaces } from './vhost-vdpa-as.js';
-import { type VhostVqState, type VhostVringAddr, type VhostVringState, resetVhostVq } from './vhost-vring.js';
+import {
+  type VhostVdpaSnapshot,
+  type VhostVqState,
+  type VhostVringAddr,
+  type VhostVringState,
+  resetVhostVq,
+} from './vhost-vring.js';
 
 /** `VHOST_VDPA_BACKEND_FEATURES`: what every vhost-vdpa file offers. */
 const BASE_BACKEND_FEATURES =
@@ -602,6 +608,29 @@ export class VhostVdpaDevice {
       throw new VdpaError('EFAULT', `iotlb message refused: ${VdpaError.from(err).message}`, { cause: err });
     }
     return VHOST_MSG_V2_SIZE;
+  }
+
+  /** What this file holds: owner, negotiated features, each ring's size, addresses, base and eventfds. */
+  snapshot(): VhostVdpaSnapshot {
+    this.check();
+    return {
+      device: this.name,
+      owner: this.owner,
+      features: this.ackedFeatures,
+      backendFeatures: this.ackedBackendFeatures,
+      suspended: this.suspended,
+      configCall: this.configCall !== null,
+      rings: this.vqs.map((vq, index) => ({
+        index,
+        num: vq.num,
+        desc: vq.desc,
+        avail: vq.avail,
+        used: vq.used,
+        base: vq.lastAvailIdx,
+        kick: this.kicks[index] !== null,
+        call: this.calls[index] !== null,
+      })),
+    };
   }
 
   /**

@@ -40,3 +40,31 @@ export interface VhostVqState {
 export function resetVhostVq(): VhostVqState {
   return { num: 1, desc: 0n, avail: 0n, used: 0n, log: 0n, lastAvailIdx: 0, lastUsedIdx: 0 };
 }
+
+/** One ring as a {@link VhostVdpaSnapshot} shows it. */
+export interface VhostRingSnapshot {
+  readonly index: number;
+  /** `VHOST_SET_VRING_NUM` (1 until set). */
+  readonly num: number;
+  readonly desc: bigint;
+  readonly avail: bigint;
+  readonly used: bigint;
+  /** The last base set or read (`VHOST_SET_VRING_BASE` / `VHOST_GET_VRING_BASE`). */
+  readonly base: number;
+  /** A kick eventfd is set. */
+  readonly kick: boolean;
+  /** A call eventfd is set. */
+  readonly call: boolean;
+}
+
+/** What an open vhost-vdpa file holds (for status lines and logs; the device's own state is on the bus). */
+export interface VhostVdpaSnapshot {
+  readonly device: string;
+  readonly owner: boolean;
+  /** Features the device kept (`getDriverFeatures` after `VHOST_SET_FEATURES`), 0 before. */
+  readonly features: bigint;
+  readonly backendFeatures: bigint;
+  readonly suspended: boolean;
+  readonly configCall: boolean;
+  readonly rings: readonly VhostRingSnapshot[];
+}

@@ -4,7 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import { VIRTIO_CONFIG_S_NEEDS_RESET } from '@vdpa-kit/virtio-spec';
 import { InProcessEventfd } from '../src/index.js';
-import { NET_HDR_LEN, addVdpasim, bringUp, driverRegion, vhostStack, writeFrame } from './harness.js';
+import {
+  NET_HDR_LEN,
+  TEST_FEATURES,
+  addVdpasim,
+  bringUp,
+  driverRegion,
+  vhostStack,
+  writeFrame,
+} from './harness.js';
 
 const IOVA = 0x1_0000_0000;
 const BUF = 2048;
@@ -54,6 +62,13 @@ describe('vhost-vdpa datapath on vdpasim_net', () => {
     expect(tx.call.signalled).toBeGreaterThanOrEqual(5);
     expect(rx.call.signalled).toBeGreaterThanOrEqual(1);
     expect(s.bus.devVstats('vdpa0', 0).stats.find((st) => st.name === 'rx packets')?.value).toBe(5n);
+    const snap = vhost.snapshot();
+    expect([snap.owner, snap.features, snap.configCall]).toEqual([true, TEST_FEATURES, false]);
+    expect(snap.rings.map((r) => [r.index, r.num, r.kick, r.call])).toEqual([
+      [0, 64, true, true],
+      [1, 64, true, true],
+      [2, 1, false, false],
+    ]);
   });
 
   it('with ENABLE_AFTER_DRIVER_OK the rings enabled after DRIVER_OK carry frames', () => {
