@@ -1,0 +1,14 @@
+/**
+ * @packageDocumentation
+ * The vhost transport: the `vhost_vdpa` analogue (drivers/vhost/vdpa.c) over the vDPA bus, and a
+ * vhost-user back-end server so that DPDK and QEMU front-ends drive any device whose class ids include
+ * `vhost`.
+ */
+export { transportVhostModule } from './module.js';
+export { TRANSPORT_VHOST_BUS } from './tokens.js';
+export { VhostBus, type VhostVdpaInfo } from './vhost-bus.js';
+export { VhostVdpaDriver, VDPA_VHOST_DRIVER_NAME } from './vhost-vdpa-driver.js';
+export { VhostVdpaDevice, type VhostReleaseReason, type VhostVdpaFileContext } from './vhost-vdpa-device.js';
+export type { VhostVringState, VhostVringAddr, VhostVdpaSnapshot, VhostRingSnapshot } from './vhost-vring.js';
+export { InProcessEventfd, type VhostEventfd, type VhostDoorbell, type VhostCall } from './vhost-eventfd.js';
+export { decodeVhostMsg, encodeVhostMsgV2, type VhostIotlbMsg, type DecodedVhostMsg } from './vhost-msg.js';
