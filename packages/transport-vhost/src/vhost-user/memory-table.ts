@@ -5,7 +5,7 @@ import { VhostUserError } from './errors.js';
 /**
  * One validated memory region of the front-end: `memorySize` bytes that the guest sees at
  * `guestPhysAddr`, the front-end at `userspaceAddr`, and the back-end maps from `fd` at `mmapOffset`.
- * Every value is a safe integer (below 2^53) and so is every end (`start + memorySize`).
+ * Every address is a safe integer (below 2^53) and every end (`start + memorySize`) is at most 2^53.
  */
 export interface VhostUserMemoryRegion {
   readonly guestPhysAddr: number;
@@ -66,7 +66,7 @@ function sortedBy(
  * 2^64 in guest-physical, front-end virtual or fd-offset space, no two regions overlapping in
  * guest-physical or in front-end virtual space.
  *
- * Numbers: every address, size and offset of the table, and every end, must be below 2^53
+ * Numbers: every address, size and offset of the table must be below 2^53 and every end at most 2^53
  * (`Number.MAX_SAFE_INTEGER + 1`); a table that is not is refused with `ADDRESS_TOO_LARGE`. x86-64
  * user addresses are below 2^47 and guest-physical addresses below 2^52, so real front-ends never
  * hit it, and every translation below is exact in a `number`.
@@ -96,7 +96,7 @@ export class VhostUserMemoryTable {
    * @param fds one fd per region, in the same order
    * @param options limits
    * @throws VhostUserError `BAD_MEMORY_TABLE` (count, zero size, size above the limit, wrap past
-   *   2^64, overlap), `ADDRESS_TOO_LARGE` (a value or end at or above 2^53), `MISSING_FDS` /
+   *   2^64, overlap), `ADDRESS_TOO_LARGE` (an end above 2^53), `MISSING_FDS` /
    *   `TOO_MANY_FDS` (fd count differs from the region count). The fds stay the caller's.
    */
   static fromWire(
@@ -133,7 +133,7 @@ export class VhostUserMemoryTable {
           throw new VhostUserError(
             'ADDRESS_TOO_LARGE',
             'SET_MEM_TABLE',
-            `region ${i} ${what} ${hex(start)} + size ${hex(r.memorySize)} reaches 2^53`,
+            `region ${i} ${what} ${hex(start)} + size ${hex(r.memorySize)} passes 2^53`,
           );
         }
       }

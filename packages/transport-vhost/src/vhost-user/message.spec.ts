@@ -43,9 +43,7 @@ describe('decodeVhostUserFrame', () => {
   });
 
   it("refuses a payload that does not match the request's layout", () => {
-    expect(decode(VHOST_USER_SET_VRING_NUM, { kind: 'none' })).toBe(
-      'BAD_PAYLOAD_SIZE SET_VRING_NUM',
-    );
+    expect(decode(VHOST_USER_SET_VRING_NUM, { kind: 'none' })).toBe('BAD_PAYLOAD_SIZE SET_VRING_NUM');
     expect(
       decode(VHOST_USER_SET_VRING_NUM, {
         kind: 'vring-addr',
