@@ -4,3 +4,4 @@ export {
   type FakeBackendCall,
   type FakeVhostUserBackendOptions,
 } from './fake-backend.js';
+export { decodeReply, frontendMessage, type DecodedReply, type FrontendMessage } from './frontend.js';
