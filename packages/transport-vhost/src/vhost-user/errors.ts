@@ -54,6 +54,8 @@ export type VhostUserErrorCode = (typeof VU_ERROR_CODES)[number];
  */
 export class VhostUserError extends Error {
   override readonly name = 'VhostUserError';
+  /** The message without the request prefix. */
+  readonly detail: string;
 
   /**
    * @param code what kind of refusal
@@ -68,5 +70,6 @@ export class VhostUserError extends Error {
     options?: { cause?: unknown },
   ) {
     super(request === '' ? message : `${request}: ${message}`, options);
+    this.detail = message;
   }
 }

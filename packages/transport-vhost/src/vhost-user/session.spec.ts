@@ -24,6 +24,7 @@ import {
   VHOST_USER_SET_VRING_ERR,
   VHOST_USER_SET_VRING_KICK,
   VHOST_USER_SET_VRING_NUM,
+  VIRTIO_F_RING_PACKED,
   VIRTIO_F_VERSION_1,
   VIRTIO_NET_F_MAC,
 } from '@vdpa-kit/virtio-spec';
@@ -80,6 +81,12 @@ class Harness {
     return steps[0]!;
   }
 
+  ok(m: FrontendMessage): VhostUserStep {
+    const step = this.one(m);
+    expect(step.error).toBeNull();
+    return step;
+  }
+
   u64(request: number, payload: VhostUserPayload = { kind: 'none' }, needReply = false): bigint {
     const step = this.one(frontendMessage(request, payload, { needReply }));
     expect(step.error).toBeNull();
@@ -90,12 +97,12 @@ class Harness {
   }
 
   /** Features negotiated, memory table set, rings 0 and 1 given num/base/addr/call. */
-  setUp(features: bigint = V1 | PF): void {
-    this.one(frontendMessage(VHOST_USER_SET_OWNER));
+  setUp(features: bigint = V1 | PF, protocolFeatures = 0x10009n): void {
+    this.ok(frontendMessage(VHOST_USER_SET_OWNER));
     this.u64(VHOST_USER_GET_FEATURES);
-    this.one(frontendMessage(VHOST_USER_SET_FEATURES, { kind: 'u64', value: features }));
-    this.one(frontendMessage(VHOST_USER_SET_PROTOCOL_FEATURES, { kind: 'u64', value: 0x10009n }));
-    this.one(
+    this.ok(frontendMessage(VHOST_USER_SET_FEATURES, { kind: 'u64', value: features }));
+    this.ok(frontendMessage(VHOST_USER_SET_PROTOCOL_FEATURES, { kind: 'u64', value: protocolFeatures }));
+    this.ok(
       frontendMessage(
         VHOST_USER_SET_MEM_TABLE,
         { kind: 'memory-table', regions: [REGION] },
@@ -103,10 +110,10 @@ class Harness {
       ),
     );
     for (const index of [0, 1]) {
-      this.one(frontendMessage(VHOST_USER_SET_VRING_NUM, { kind: 'vring-state', index, num: 256 }));
-      this.one(frontendMessage(VHOST_USER_SET_VRING_BASE, { kind: 'vring-state', index, num: 0 }));
-      this.one(frontendMessage(VHOST_USER_SET_VRING_ADDR, ADDR(index)));
-      this.one(
+      this.ok(frontendMessage(VHOST_USER_SET_VRING_NUM, { kind: 'vring-state', index, num: 256 }));
+      this.ok(frontendMessage(VHOST_USER_SET_VRING_BASE, { kind: 'vring-state', index, num: 0 }));
+      this.ok(frontendMessage(VHOST_USER_SET_VRING_ADDR, ADDR(index)));
+      this.ok(
         frontendMessage(
           VHOST_USER_SET_VRING_CALL,
           { kind: 'vring-file', index, noFd: false },
@@ -339,6 +346,46 @@ describe('VhostUserSession rings (vhost-user.rst "Starting and stopping rings")'
     expect(base.error?.code).toBe('QUEUE_OUT_OF_RANGE');
     expect(base.reply).toBeNull();
     expect(base.close).not.toBeNull();
+  });
+
+  it('sets DRIVER_OK itself when the first ring runs for a front-end without STATUS', () => {
+    const h = new Harness();
+    h.setUp(V1 | PF, 0x9n);
+    h.enable(0, true);
+    h.enable(1, true);
+    expect(h.kick(0).actions).toEqual([
+      { type: 'set-vring-kick', index: 0, fd: 103 },
+      { type: 'set-vring-enable', index: 0, enabled: true },
+      { type: 'set-status', status: 0xf },
+    ]);
+    expect(h.kick(1).actions.map((a) => a.type)).toEqual(['set-vring-kick', 'set-vring-enable']);
+    // With STATUS negotiated the front-end's own SET_STATUS is the only source.
+    const g = new Harness();
+    g.setUp();
+    g.enable(0, true);
+    g.kick(0);
+    expect(g.backend.callsOf('setStatus')).toEqual([]);
+  });
+
+  it('checks only the first byte of a packed ring driver and device area', () => {
+    const h = new Harness({ features: bit(VIRTIO_F_RING_PACKED) });
+    h.setUp(V1 | PF | bit(VIRTIO_F_RING_PACKED));
+    const end = 0x7f0000000000n + 0x100000n;
+    const packed: VhostUserPayload = {
+      kind: 'vring-addr',
+      index: 0,
+      flags: 0,
+      desc: end - 0x3000n,
+      avail: end - 4n,
+      used: end - 8n,
+      log: 0n,
+    };
+    expect(h.one(frontendMessage(VHOST_USER_SET_VRING_ADDR, packed)).error).toBeNull();
+    const split = new Harness();
+    split.setUp();
+    expect(split.one(frontendMessage(VHOST_USER_SET_VRING_ADDR, packed)).error?.code).toBe(
+      'ADDRESS_NOT_MAPPED',
+    );
   });
 
   it('refuses an enable value other than 0 and 1', () => {

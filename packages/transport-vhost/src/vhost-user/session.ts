@@ -29,6 +29,11 @@ import {
   VHOST_USER_SET_VRING_ERR,
   VHOST_USER_SET_VRING_KICK,
   VHOST_USER_SET_VRING_NUM,
+  VIRTIO_CONFIG_S_ACKNOWLEDGE,
+  VIRTIO_CONFIG_S_DRIVER,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VIRTIO_CONFIG_S_FEATURES_OK,
+  VIRTIO_F_RING_PACKED,
   VIRTIO_F_VERSION_1,
   VIRTIO_STATUS_MAX,
   vringAvailSize,
@@ -105,6 +110,13 @@ const VU_STATUS_REPLIES: ReadonlySet<number> = new Set([
   VHOST_USER_CHECK_DEVICE_STATE,
 ]);
 
+/** The status a driver has reached once it runs the device (virtio 1.2 §3.1.1). */
+const DRIVER_READY =
+  VIRTIO_CONFIG_S_ACKNOWLEDGE |
+  VIRTIO_CONFIG_S_DRIVER |
+  VIRTIO_CONFIG_S_FEATURES_OK |
+  VIRTIO_CONFIG_S_DRIVER_OK;
+
 const REPLY_ACK_OK: VhostUserPayload = { kind: 'u64', value: 0n };
 const REPLY_ACK_FAILED: VhostUserPayload = { kind: 'u64', value: 1n };
 
@@ -145,6 +157,8 @@ export class VhostUserSession {
   private ackedFeatures: bigint | null = null;
   private ackedProtocolFeatures = 0n;
   private closed = false;
+  /** True once the session set DRIVER_OK itself for a front-end without STATUS. */
+  private statusDriven = false;
   private actions: VhostUserAction[] = [];
   /** Fds released while handling the current message (a replaced kick, call or memory table). */
   private readonly replaced: number[] = [];
@@ -277,6 +291,7 @@ export class VhostUserSession {
     this.table = null;
     this.ackedFeatures = null;
     this.ackedProtocolFeatures = 0n;
+    this.statusDriven = false;
     if (withFramer) fds.push(...this.framer.heldFds());
     return fds;
   }
@@ -335,7 +350,7 @@ export class VhostUserSession {
     if (err instanceof VhostUserError) {
       return err.request === request
         ? err
-        : new VhostUserError(err.code, request, err.message, { cause: err });
+        : new VhostUserError(err.code, request, err.detail, { cause: err });
     }
     return new VhostUserError('BACKEND_FAILED', request, describe(err), { cause: err });
   }
@@ -395,6 +410,17 @@ export class VhostUserSession {
     if (want === ring.running) return;
     this.apply({ type: 'set-vring-enable', index, enabled: want });
     ring.running = want;
+    if (
+      want &&
+      !this.statusDriven &&
+      (this.ackedProtocolFeatures & bit(VHOST_USER_PROTOCOL_F_STATUS)) === 0n
+    ) {
+      // A front-end without STATUS never sets DRIVER_OK, which a vDPA device needs to run: the first
+      // running ring stands for it, as DPDK configures a vDPA device once its rings are ready
+      // (vhost_user_msg_handler(): dev_conf).
+      this.statusDriven = true;
+      this.apply({ type: 'set-status', status: DRIVER_READY });
+    }
   }
 
   /** Stops a started ring and captures its base (GET_VRING_BASE, status 0). */
@@ -412,10 +438,13 @@ export class VhostUserSession {
   private translate(addr: VhostUserVringAddrPayload, num: number | null): VhostUserRingAddresses {
     const table = this.table!;
     const n = num ?? 1;
+    // A packed ring's driver and device areas are event suppression structures, not split rings:
+    // only their first byte is checked (virtio 1.2 §2.8.10).
+    const packed = this.ackedFeatures !== null && (this.ackedFeatures & bit(VIRTIO_F_RING_PACKED)) !== 0n;
     return {
       desc: table.uvaToGpa(addr.desc, vringDescSize(n)),
-      avail: table.uvaToGpa(addr.avail, vringAvailSize(n)),
-      used: table.uvaToGpa(addr.used, vringUsedSize(n)),
+      avail: table.uvaToGpa(addr.avail, packed ? 1 : vringAvailSize(n)),
+      used: table.uvaToGpa(addr.used, packed ? 1 : vringUsedSize(n)),
     };
   }
 
