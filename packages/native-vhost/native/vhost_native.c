@@ -2,7 +2,7 @@
 // passing on AF_UNIX sockets (unix(7), cmsg(3)), mmap of a received fd, eventfd(2), and uv_poll
 // watches on the main event loop. Plain N-API (version 8), no V8 API, so the binary is ABI-stable.
 //
-// Every function throws an error built by the class registered with setErrorClass() (the TypeScript
+// Every function throws an error built by the class registered with configure() (the TypeScript
 // NativeError) with the errno name as `code` and the failing syscall as `syscall`.
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -46,7 +46,11 @@ struct instance_s {
   napi_env env;
   napi_ref error_class;
   watch_t* watches;
+  // buffer.constants.MAX_LENGTH of this Node (2^32 on Node 20): mmap() refuses longer mappings up front.
+  double max_buffer_length;
 };
+
+#define DEFAULT_MAX_BUFFER_LENGTH 4294967296.0
 
 // One mmap'ed region behind an external ArrayBuffer. Kept in a process-wide list (mappings may be made
 // and released from any worker) so that munmap() can find it from the ArrayBuffer's data pointer.
@@ -148,7 +152,7 @@ static bool get_uint(napi_env env, napi_value value, double max, const char* wha
   }
   napi_get_value_double(env, value, &d);
   if (!(d >= 0 && d <= max) || d != (double)(uint64_t)d) {
-    snprintf(message, sizeof message, "%s %g is not an integer in [0, %.0f]", what, d, max);
+    snprintf(message, sizeof message, "%s %.17g is not an integer in [0, %.0f]", what, d, max);
     throw_range(env, message);
     return false;
   }
@@ -225,17 +229,21 @@ static napi_value make_bool(napi_env env, bool v) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// setErrorClass(ctor): the constructor (message, code, syscall, errno) used for every error.
+// configure(errorClass, maxBufferLength): the constructor (message, code, syscall, errno) used for every
+// error, and buffer.constants.MAX_LENGTH, the longest ArrayBuffer Node makes from external memory.
 
-static napi_value set_error_class(napi_env env, napi_callback_info info) {
-  GET_ARGS(1);
+static napi_value configure(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
   napi_valuetype type;
+  double max_length;
   napi_typeof(env, argv[0], &type);
   if (type != napi_function) return throw_type(env, "the error class must be a constructor");
+  if (!get_uint(env, argv[1], MAX_SAFE_INTEGER, "maxBufferLength", &max_length)) return NULL;
   instance_t* inst = instance_of(env);
   if (inst == NULL) return throw_type(env, "the addon's environment is shutting down");
   if (inst->error_class != NULL) napi_delete_reference(env, inst->error_class);
   napi_create_reference(env, argv[0], 1, &inst->error_class);
+  inst->max_buffer_length = max_length;
   return NULL;
 }
 
@@ -763,6 +771,13 @@ static napi_value mmap_fd(napi_env env, napi_callback_info info) {
              (unsigned long long)offset, length);
     return throw_errno(env, "mmap", EOVERFLOW, detail);
   }
+  instance_t* inst = instance_of(env);
+  double max_length = inst != NULL ? inst->max_buffer_length : DEFAULT_MAX_BUFFER_LENGTH;
+  if (length > max_length) {
+    snprintf(detail, sizeof detail, "of fd %d: length %.0f is more than an ArrayBuffer holds here (%.0f)", fd,
+             length, max_length);
+    return throw_errno(env, "mmap", EOVERFLOW, detail);
+  }
   struct stat st;
   if (fstat(fd, &st) < 0) return throw_fd_errno(env, "fstat", errno, fd);
   if (S_ISREG(st.st_mode) && offset + (uint64_t)length > (uint64_t)st.st_size) {
@@ -781,8 +796,8 @@ static napi_value mmap_fd(napi_env env, napi_callback_info info) {
   m->length = (size_t)length;
   napi_value ab;
   if (napi_create_external_arraybuffer(env, addr, (size_t)length, finalize_mapping, m, &ab) != napi_ok) {
-    munmap(addr, (size_t)length);
-    free(m);
+    // Node's Buffer::New() hands the memory to the finalizer even when it fails, so the mapping and `m`
+    // are the finalizer's now: neither is touched here (a leak at worst, never a double munmap/free).
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (!pending) {
@@ -852,10 +867,11 @@ NAPI_MODULE_INIT() {
   instance_t* inst = calloc(1, sizeof *inst);
   if (inst == NULL) return NULL;
   inst->env = env;
+  inst->max_buffer_length = DEFAULT_MAX_BUFFER_LENGTH;
   napi_set_instance_data(env, inst, NULL, NULL);
   napi_add_env_cleanup_hook(env, cleanup_instance, inst);
   napi_property_descriptor props[] = {
-      {"setErrorClass", NULL, set_error_class, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"configure", NULL, configure, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixListen", NULL, unix_listen, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixAccept", NULL, unix_accept, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixConnect", NULL, unix_connect, NULL, NULL, NULL, napi_enumerable, NULL},

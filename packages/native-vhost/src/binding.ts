@@ -12,7 +12,10 @@ export interface ReceivedMessage {
 
 /** The functions of vhost_native.node as the C code defines them (see native/vhost_native.c). */
 export interface NativeBinding {
-  setErrorClass(ctor: new (message: string, code: string, syscall: string, errno: number) => Error): void;
+  configure(
+    errorClass: new (message: string, code: string, syscall: string, errno: number) => Error,
+    maxBufferLength: number,
+  ): void;
   unixListen(path: string, mode: number, backlog: number): number;
   unixAccept(fd: number): number | null;
   unixConnect(path: string): number;
@@ -34,7 +37,7 @@ export interface NativeBinding {
 }
 
 const FUNCTIONS: readonly (keyof NativeBinding)[] = [
-  'setErrorClass',
+  'configure',
   'unixListen',
   'unixAccept',
   'unixConnect',

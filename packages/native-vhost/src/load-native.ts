@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -54,7 +55,7 @@ function load(addonPath: string): NativeStatus {
     return missing(`${addonPath} is a stale build: it lacks ${absent.join(', ')}`);
   }
   const binding = loaded as NativeBinding;
-  binding.setErrorClass(NativeError);
+  binding.configure(NativeError, constants.MAX_LENGTH);
   return { available: true, native: new NativeVhost(binding) };
 }
 

@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +104,10 @@ describe('mmap', () => {
     expect(past).toMatchObject({ code: 'ENXIO', syscall: 'mmap' });
     expect((past as Error).message).toMatch(/past the end of the file/);
     expect(attempt(() => native.mmap(fd, 2n ** 63n, page))).toMatchObject({ code: 'EOVERFLOW' });
+    // Longer than Node makes an ArrayBuffer (buffer.constants.MAX_LENGTH): refused before mmap(2).
+    const tooLong = attempt(() => native.mmap(fd, 0, constants.MAX_LENGTH + page));
+    expect(tooLong).toMatchObject({ code: 'EOVERFLOW', syscall: 'mmap' });
+    expect((tooLong as Error).message).toMatch(/more than an ArrayBuffer holds here/);
     expect(() => native.mmap(fd, -1, page)).toThrow(RangeError);
     expect(() => native.mmap(fd, 2n ** 64n, page)).toThrow(RangeError);
     native.close(fd);
