@@ -67,6 +67,17 @@ describe('unix sockets', () => {
     native.close(listener);
   });
 
+  it('switches a socket between blocking and non-blocking', () => {
+    const [a, b] = native.socketpair();
+    native.setNonBlocking(b, false);
+    native.sendmsg(a, new Uint8Array([3]));
+    expect([...recv(b, 8, 0).bytes]).toEqual([3]); // data there: a blocking read returns at once
+    native.setNonBlocking(b, true);
+    expect(native.recvmsg(b, 8, 0)).toBeNull(); // empty: no wait
+    native.close(a);
+    native.close(b);
+  });
+
   it('reports end of stream when the peer closes', () => {
     const [a, b] = native.socketpair();
     expect(native.recvmsg(b, 8, 0)).toBeNull();

@@ -45,6 +45,26 @@ describe('watch', () => {
     native.close(fd);
   });
 
+  it('calls back on a listener when a client connects, then on the accepted connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'native-vhost-'));
+    const path = join(dir, 'server.sock');
+    const listener = native.listen(path);
+    const accepted = new Promise<number>((resolve) => {
+      native.watch(listener, POLL_READABLE, () => {
+        const conn = native.accept(listener);
+        if (conn !== null) resolve(conn);
+      });
+    });
+    const client = native.connect(path);
+    const conn = await accepted;
+    const ready = nextEvents(conn, POLL_READABLE);
+    native.sendmsg(client, new Uint8Array([0x2a]));
+    expect(await ready).toBe(POLL_READABLE);
+    expect(native.recvmsg(conn, 8, 0)?.bytes).toEqual(new Uint8Array([0x2a]));
+    for (const fd of [client, conn, listener]) native.close(fd);
+    rmSync(dir, { recursive: true });
+  });
+
   it('delivers a socket message with its fds to the callback', async () => {
     const [a, b] = native.socketpair();
     const kick = native.eventfd();
@@ -155,5 +175,5 @@ describe('watch', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('caught boom after 1 call');
     expect(run.status).toBe(0);
-  });
+  }, 30_000);
 });
