@@ -85,6 +85,18 @@ describe('mmap', () => {
     native.close(fd);
   });
 
+  it('maps again and again at the address just released (the kernel reuses it) without trouble', () => {
+    const fd = native.memfd('reuse', 16 * page);
+    for (let i = 0; i < 2000; i++) {
+      const ab = native.mmap(fd, 0, 16 * page);
+      const view = new Uint32Array(ab);
+      view[i] = i;
+      expect(view[i - 1] ?? i - 1).toBe(i - 1); // the previous mapping's write is in the file
+      expect(native.munmap(ab)).toBe(true);
+    }
+    native.close(fd);
+  });
+
   it('refuses an unaligned offset, a zero length, a range past the end of the file and a bad fd', () => {
     const fd = native.memfd('checks', 2 * page);
     const attempt = (f: () => unknown) => {
