@@ -161,9 +161,7 @@ export const VHOST_USER_VRING_IDX_MASK = 0xff;
 /** Bit 8: no fd is passed (the back-end polls instead). */
 export const VHOST_USER_VRING_NOFD_MASK = 0x100;
 
-// Vring address payload `flags`
-/** `struct vhost_vring_addr` `flags` bit 0: log used-ring writes at `log`. */
-export const VHOST_VRING_F_LOG = 0;
+// Vring address payload `flags`: `VHOST_VRING_F_LOG` of vhost-types.ts (vhost_types.h).
 
 // Memory table
 /** Regions in a SET_MEM_TABLE message (QEMU `VHOST_MEMORY_BASELINE_NREGIONS`, DPDK `VHOST_MEMORY_MAX_NREGIONS`); also the most fds one message carries. */
