@@ -65,3 +65,17 @@ export {
   type VhostUserSessionOptions,
   type VhostUserStep,
 } from './vhost-user/index.js';
+
+// The vhost-user server: the protocol session over a real socket and a vhost-vdpa file.
+export { NativeEventfd } from './vhost-user/server/native-eventfd.js';
+export {
+  VHOST_USER_UADDR_BASE,
+  VhostUserMappedMemory,
+  type VhostUserMappedRegion,
+} from './vhost-user/server/mapped-memory.js';
+export { VhostUserVdpaBackend, type VhostUserVdpaBackendOptions } from './vhost-user/server/vdpa-backend.js';
+export {
+  VhostUserServer,
+  type VhostUserServerOptions,
+  type VhostUserServerStatus,
+} from './vhost-user/server/server.js';
