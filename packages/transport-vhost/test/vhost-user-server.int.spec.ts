@@ -15,9 +15,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Logger } from '@vdpa-kit/core-bus';
 import { VDPASIM_NET_MGMT, type VdpasimNetMgmt } from '@vdpa-kit/device-vdpasim';
 import { VhostUserServer } from '../src/index.js';
-import { frontendMessage } from '../src/vhost-user/testing/index.js';
+import { frontendMessage, NativeFrontend, until } from '../src/vhost-user/testing/index.js';
 import { addVdpasim, vhostStack, type VhostTestStack } from './harness.js';
-import { NativeFrontend, until } from './native-frontend.js';
 
 const native = loadNative();
 
@@ -50,13 +49,12 @@ describe('VhostUserServer over a Unix socket', () => {
   });
 
   afterEach(() => {
-    if (process.env.VU_DEBUG)
-      console.log(
-        JSON.stringify(
-          logs.filter((l) => l.level !== 'debug'),
-          (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
-        ),
-      );
+    console.log(
+      JSON.stringify(
+        logs.filter((l) => l.level !== 'debug'),
+        (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
+      ),
+    );
     for (const s of servers) s.stop();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,7 +1,3 @@
-// A vhost-user front-end written with the native addon, the way DPDK 22.11's virtio-user drives a
-// back-end: a memfd as guest RAM (gpa == uva, as virtio-user maps it), eventfds for kick and call,
-// the recorded start and stop sequences with this memfd in place of DPDK's hugepage file, and the rx/tx
-// rings driven with vring's driver-side Virtqueue over the memfd mapping.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NativeVhost } from '@vdpa-kit/native-vhost';
 import {
@@ -26,12 +22,16 @@ import {
   bit,
 } from '@vdpa-kit/virtio-spec';
 import { DmaAllocator, GuestMemory, Virtqueue } from '@vdpa-kit/vring';
-import type { VhostUserLayout, VhostUserPayload } from '../src/index.js';
-import { decodeReply, DPDK_22_11_REGION, frontendMessage } from '../src/vhost-user/testing/index.js';
+import type { VhostUserPayload } from '../codec.js';
+import type { VhostUserLayout } from '../requests.js';
+import { decodeReply, frontendMessage } from './frontend.js';
+import { DPDK_22_11_REGION } from './recorded-sequences.js';
 
-/** Guest RAM of the test front-end: 2 MiB at DPDK's recorded address. */
+/** Guest-physical (and front-end virtual) address of the test front-end's RAM: DPDK's recorded one. */
 export const FE_GPA = Number(DPDK_22_11_REGION.guestPhysAddr);
+/** Size of the test front-end's RAM (a memfd). */
 export const FE_SIZE = 2 << 20;
+/** Ring size the test front-end sets. */
 export const FE_RING_NUM = 256;
 const NET_HDR_LEN = 12;
 
@@ -50,9 +50,22 @@ interface Ring {
   readonly callFd: number;
 }
 
-/** The front-end: its socket, memory, eventfds and rings. */
+/**
+ * A vhost-user front-end written with the native addon, the way DPDK 22.11's virtio-user drives a
+ * back-end: a memfd as guest RAM (gpa == uva, as virtio-user maps it), eventfds for kick and call,
+ * the recorded start and stop sequences with this memfd in place of DPDK's hugepage file, and the
+ * rx/tx rings driven with vring's driver-side `Virtqueue` over the memfd mapping. For tests.
+ *
+ * @example
+ * const fe = NativeFrontend.connect(native, '/tmp/vdpa0.sock');
+ * await fe.start();
+ * fe.postRx(8);
+ * fe.sendFrames(5, 200);
+ */
 export class NativeFrontend {
+  /** The front-end's view of its RAM. */
   readonly mem = new GuestMemory();
+  /** Allocates buffers and rings in it. */
   readonly dma: DmaAllocator;
   private readonly memfd: number;
   private readonly buffer: ArrayBuffer;
@@ -117,6 +130,7 @@ export class NativeFrontend {
     }
   }
 
+  /** Sends a request and reads its `u64` reply. */
   async u64(request: number, payload?: VhostUserPayload, needReply = false): Promise<bigint> {
     this.send(request, payload, { needReply });
     const r = await this.reply('u64');
