@@ -10,6 +10,7 @@ import { loadPlugins } from './load-plugins.js';
 import { createProgress } from './run/progress.js';
 import { runStack } from './run/run-command.js';
 import { formatRunReport } from './run/run-report.js';
+import { serveDevices } from './serve/serve-command.js';
 import { defaultStatePath } from './state/default-state-path.js';
 import { withManagementState } from './state/management-session.js';
 import { type ManagementRunner, runVdpaCommand } from './vdpa/vdpa-commands.js';
@@ -41,7 +42,8 @@ function collect(value: string, previous: string[]): string[] {
 
 /**
  * Builds the `vdpa-kit` command tree (commander): the iproute2 objects `mgmtdev` and `dev` (their
- * words parsed by the iproute2-compatible parser), `run` (with `--record` and `--inject`),
+ * words parsed by the iproute2-compatible parser), `run` (with `--record` and `--inject`), `serve`
+ * (vhost-user),
  * `trace show|verify|replay|diff`, and `bench loopback|trace|ring|op-cost` (from `@vdpa-kit/bench`,
  * loaded when a `bench` command runs).
  *
@@ -213,6 +215,58 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
           io.stdout(`trace recorded to ${report.record.file} (datapath ${report.record.datapath})\n`);
       }
       exit(report.ok ? 0 : 1);
+    });
+
+  program
+    .command('serve')
+    .description(
+      'serve devices to vhost-user front-ends (DPDK virtio-user, QEMU vhost-user-net) over Unix sockets',
+    )
+    .requiredOption('--mgmtdev <name>', 'management device (its devices need the vhost class id)')
+    .option(
+      '--socket <path>',
+      'Unix socket of one device (repeatable: one device per socket, vdpa0, vdpa1, …)',
+      collect,
+      [],
+    )
+    .option('--mac <mac>', 'device MAC attribute (further devices get the next addresses)')
+    .option('--max-vqp <n>', 'device max queue pairs attribute', integer(1, '--max-vqp'))
+    .option('--client', 'connect to a listening front-end (and reconnect with back-off) instead of listening')
+    .option('--record <file>', 'record the session (dev add … dev del) as a trace file (JSON Lines)')
+    .addHelpText(
+      'after',
+      `\nThe sockets are created with mode 0600 (and removed on exit); Ctrl-C or SIGTERM stops cleanly.\nNeeds the native addon @vdpa-kit/native-vhost (built at install with node-gyp).\n\nExamples:\n  ${PROGRAM} serve --mgmtdev vdpasim_net --socket /tmp/vdpa0.sock\n    then: dpdk-testpmd --no-pci --vdev 'net_virtio_user0,path=/tmp/vdpa0.sock,queues=1' -- -i\n    or:   qemu-system-x86_64 … -chardev socket,id=c0,path=/tmp/vdpa0.sock -netdev vhost-user,id=n0,chardev=c0 …\n  ${PROGRAM} serve --mgmtdev vdpasim_net --socket /tmp/a.sock --socket /tmp/b.sock --json\n  ${PROGRAM} serve --mgmtdev vdpasim_net --socket /tmp/testpmd.sock --client\n  ${PROGRAM} serve --mgmtdev vdpasim_net --socket /tmp/vdpa0.sock --record serve.jsonl\n`,
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      const g = globals();
+      let onSignal: () => void = () => undefined;
+      const stop = new Promise<void>((resolve) => {
+        onSignal = resolve;
+      });
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        await serveDevices({
+          mgmtdev: opts.mgmtdev as string,
+          sockets: opts.socket as string[],
+          mac: opts.mac as string | undefined,
+          maxVqp: opts.maxVqp as number | undefined,
+          client: opts.client === true,
+          plugins: await plugins(),
+          record:
+            opts.record === undefined
+              ? undefined
+              : { path: opts.record as string, pluginSpecs: g.plugin, cwd: io.cwd, env: io.env },
+          json: g.json === true,
+          tty: io.progressStream.isTTY === true && g.json !== true,
+          out: (line) => io.stdout(`${line}\n`),
+          stop,
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      exit(0);
     });
 
   const ctx = { io, exit, json: () => globals().json === true, printJson, plugins };

@@ -1,6 +1,7 @@
 import { type ComposedStack, type WorkQueueMode, composeStack } from '@vdpa-kit/core-bus';
 import { mvnetModule } from '@vdpa-kit/device-mvnet';
 import { vdpasimModule } from '@vdpa-kit/device-vdpasim';
+import { transportVhostModule } from '@vdpa-kit/transport-vhost';
 import { transportVirtioModule } from '@vdpa-kit/transport-virtio';
 import type { ContainerModule } from 'inversify';
 
@@ -14,6 +15,11 @@ export interface CliStackOptions {
    * `virtio_vdpa` loaded, devices then stay unbound (no negotiated features).
    */
   readonly transport?: boolean;
+  /**
+   * Register the vhost transport (`vhost_vdpa`): devices whose class ids include `vhost` bind to it
+   * and get a vhost-vdpa char device (what `serve` serves over vhost-user).
+   */
+  readonly vhost?: boolean;
   /** `inline` (default; deterministic) or `microtask`. */
   readonly workQueue?: WorkQueueMode;
   /** `clock` of the core module (default `system`). */
@@ -39,6 +45,7 @@ export function composeCliStack(options: CliStackOptions = {}): ComposedStack {
       transportVirtioModule(options.queueSize === undefined ? {} : { queueSize: options.queueSize }),
     );
   }
+  if (options.vhost === true) modules.push(transportVhostModule());
   modules.push(...(options.plugins ?? []));
   return composeStack(modules, {
     workQueue: options.workQueue ?? 'inline',
