@@ -15,7 +15,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Logger } from '@vdpa-kit/core-bus';
 import { VDPASIM_NET_MGMT, type VdpasimNetMgmt } from '@vdpa-kit/device-vdpasim';
 import { VhostUserServer } from '../src/index.js';
-import { frontendMessage, NativeFrontend, until } from '../src/vhost-user/testing/index.js';
+import {
+  frontendMessage,
+  NativeFrontend,
+  type NativeFrontendLayout,
+  until,
+} from '../src/vhost-user/testing/index.js';
 import { addVdpasim, vhostStack, type VhostTestStack } from './harness.js';
 
 const native = loadNative();
@@ -75,8 +80,11 @@ describe('VhostUserServer over a Unix socket', () => {
   }
 
   /** The whole DPDK-style session on `server`: start, 5 frames looped, stop, disconnect. */
-  async function loopFrames(server: VhostUserServer): Promise<void> {
-    const fe = NativeFrontend.connect(native, server.status.socket);
+  async function loopFrames(
+    server: VhostUserServer,
+    options: { layout?: NativeFrontendLayout; polling?: boolean } = {},
+  ): Promise<void> {
+    const fe = NativeFrontend.connect(native, server.status.socket, options.layout);
     try {
       const offered = await fe.start();
       expect(offered & bit(VIRTIO_F_VERSION_1)).not.toBe(0n);
@@ -85,6 +93,10 @@ describe('VhostUserServer over a Unix socket', () => {
       expect(server.status.state).toBe('connected');
       expect(server.status.protocolFeatures).toBe(0x10009n);
 
+      if (options.polling === true) {
+        fe.disableCalls(0);
+        fe.disableCalls(1);
+      }
       fe.postRx(8);
       const sent = fe.sendFrames(5, 200);
       const received: Uint8Array[] = [];
@@ -95,8 +107,14 @@ describe('VhostUserServer over a Unix socket', () => {
       // vdpasim_net copies the whole buffer, header included (vdpasim_net_work()).
       expect(received).toEqual(sent);
       expect(fe.txDone()).toEqual([100, 101, 102, 103, 104]);
-      // The Linux-style driver side leaves interrupts on: the device called on RX through the fd.
-      expect(fe.calls(0)).toBeGreaterThan(0);
+      if (options.polling === true) {
+        // VRING_AVAIL_F_NO_INTERRUPT set, as DPDK's PMD sets it: no call reaches the fds.
+        expect([fe.calls(0), fe.calls(1)]).toEqual([0, 0]);
+      } else {
+        // A Linux-style driver leaves interrupts on: the device called through both fds.
+        expect(fe.calls(0)).toBeGreaterThan(0);
+        expect(fe.calls(1)).toBeGreaterThan(0);
+      }
 
       const bases = await fe.stop();
       expect(bases).toEqual([5, 5]);
@@ -172,6 +190,19 @@ describe('VhostUserServer over a Unix socket', () => {
     await loopFrames(good);
     await loopFrames(bad);
     expect(native.openFdCount()).toBe(baseline + 2);
+  });
+
+  it('serves a QEMU 7.2 memory layout: two regions of one memfd, front-end addresses unlike guest ones', async () => {
+    const baseline = native.openFdCount();
+    const server = serve('vdpa0');
+    await loopFrames(server, { layout: 'qemu' });
+    server.stop();
+    expect(native.openFdCount()).toBe(baseline);
+  });
+
+  it('sends no call to a front-end that set VRING_AVAIL_F_NO_INTERRUPT (a polling driver)', async () => {
+    const server = serve('vdpa0');
+    await loopFrames(server, { polling: true });
   });
 
   it('refuses a second front-end while one is connected', async () => {

@@ -19,4 +19,11 @@ export {
   RECORDED_RING_NUM,
   type RecordedRequest,
 } from './recorded-sequences.js';
-export { FE_GPA, FE_RING_NUM, FE_SIZE, NativeFrontend, until } from './native-frontend.js';
+export {
+  FE_GPA,
+  FE_RING_NUM,
+  FE_SIZE,
+  NativeFrontend,
+  type NativeFrontendLayout,
+  until,
+} from './native-frontend.js';

@@ -22,15 +22,26 @@ import {
   bit,
 } from '@vdpa-kit/virtio-spec';
 import { DmaAllocator, GuestMemory, Virtqueue } from '@vdpa-kit/vring';
-import type { VhostUserPayload } from '../codec.js';
+import type { VhostUserPayload, VhostUserRegionWire } from '../codec.js';
 import type { VhostUserLayout } from '../requests.js';
 import { decodeReply, frontendMessage } from './frontend.js';
-import { DPDK_22_11_REGION } from './recorded-sequences.js';
+import { DPDK_22_11_REGION, QEMU_7_2_UVA } from './recorded-sequences.js';
 
 /** Guest-physical (and front-end virtual) address of the test front-end's RAM: DPDK's recorded one. */
 export const FE_GPA = Number(DPDK_22_11_REGION.guestPhysAddr);
 /** Size of the test front-end's RAM (a memfd). */
 export const FE_SIZE = 2 << 20;
+/** QEMU 7.2's hole: guest-physical 0xa0000–0xc0000 is not RAM, so its RAM is two regions. */
+const QEMU_HOLE_START = 0xa0000;
+const QEMU_HOLE_END = 0xc0000;
+
+/**
+ * How the front-end lays out its RAM: `dpdk` = one region, gpa == uva (virtio-user); `qemu` = QEMU
+ * 7.2's two regions of one memfd (gpa 0–0xa0000 and 0xc0000–end, different `mmap_offset`s), at a
+ * front-end virtual address unlike the guest-physical one, so both translations are exercised.
+ */
+export type NativeFrontendLayout = 'dpdk' | 'qemu';
+
 /** Ring size the test front-end sets. */
 export const FE_RING_NUM = 256;
 const NET_HDR_LEN = 12;
@@ -73,24 +84,59 @@ export class NativeFrontend {
   private pending = new Uint8Array(0);
   private closed = false;
 
+  private readonly regions: readonly VhostUserRegionWire[];
+  /** Front-end virtual address minus guest-physical address (0 for `dpdk`). */
+  private readonly uvaOffset: bigint;
+
   private constructor(
     private readonly native: NativeVhost,
     readonly fd: number,
+    layout: NativeFrontendLayout,
   ) {
     this.memfd = native.memfd('vhost-user-test-guest', FE_SIZE);
     this.buffer = native.mmap(this.memfd, 0, FE_SIZE);
-    this.mem.addRegion(FE_GPA, this.buffer);
-    this.dma = new DmaAllocator(this.mem, { base: FE_GPA, size: FE_SIZE });
+    if (layout === 'dpdk') {
+      this.uvaOffset = 0n;
+      this.mem.addRegion(FE_GPA, this.buffer);
+      this.dma = new DmaAllocator(this.mem, { base: FE_GPA, size: FE_SIZE });
+      this.regions = [
+        {
+          guestPhysAddr: BigInt(FE_GPA),
+          memorySize: BigInt(FE_SIZE),
+          userspaceAddr: BigInt(FE_GPA),
+          mmapOffset: 0n,
+        },
+      ];
+    } else {
+      this.uvaOffset = QEMU_7_2_UVA;
+      this.mem.addRegion(0, this.buffer, 0, QEMU_HOLE_START);
+      this.mem.addRegion(QEMU_HOLE_END, this.buffer, QEMU_HOLE_END, FE_SIZE - QEMU_HOLE_END);
+      this.dma = new DmaAllocator(this.mem, { base: QEMU_HOLE_END, size: FE_SIZE - QEMU_HOLE_END });
+      this.regions = [
+        {
+          guestPhysAddr: 0n,
+          memorySize: BigInt(QEMU_HOLE_START),
+          userspaceAddr: QEMU_7_2_UVA,
+          mmapOffset: 0n,
+        },
+        {
+          guestPhysAddr: BigInt(QEMU_HOLE_END),
+          memorySize: BigInt(FE_SIZE - QEMU_HOLE_END),
+          userspaceAddr: QEMU_7_2_UVA + BigInt(QEMU_HOLE_END),
+          mmapOffset: BigInt(QEMU_HOLE_END),
+        },
+      ];
+    }
   }
 
   /** Connects to a listening back-end. */
-  static connect(native: NativeVhost, path: string): NativeFrontend {
-    return new NativeFrontend(native, native.connect(path));
+  static connect(native: NativeVhost, path: string, layout: NativeFrontendLayout = 'dpdk'): NativeFrontend {
+    return new NativeFrontend(native, native.connect(path), layout);
   }
 
   /** Wraps an accepted connection (the back-end connected to us: `--client`). */
-  static over(native: NativeVhost, fd: number): NativeFrontend {
-    return new NativeFrontend(native, fd);
+  static over(native: NativeVhost, fd: number, layout: NativeFrontendLayout = 'dpdk'): NativeFrontend {
+    return new NativeFrontend(native, fd, layout);
   }
 
   /** Sends one message (header, payload and fds in one sendmsg, as DPDK does). */
@@ -183,16 +229,10 @@ export class NativeFrontend {
     expectZero(await this.u64(VHOST_USER_SET_STATUS, { kind: 'u64', value: 0xbn }, true), 'SET_STATUS 0xb');
     await this.u64(VHOST_USER_GET_STATUS);
     await this.u64(VHOST_USER_GET_STATUS);
-    const region = {
-      guestPhysAddr: BigInt(FE_GPA),
-      memorySize: BigInt(FE_SIZE),
-      userspaceAddr: BigInt(FE_GPA),
-      mmapOffset: 0n,
-    };
     this.send(
       VHOST_USER_SET_MEM_TABLE,
-      { kind: 'memory-table', regions: [region] },
-      { needReply: true, fds: [this.memfd] },
+      { kind: 'memory-table', regions: [...this.regions] },
+      { needReply: true, fds: this.regions.map(() => this.memfd) },
     );
     expectZero(await this.reply('u64').then(asU64), 'SET_MEM_TABLE');
     for (const [index, r] of rings.entries()) {
@@ -203,9 +243,9 @@ export class NativeFrontend {
         kind: 'vring-addr',
         index,
         flags: 0,
-        desc: BigInt(l.descAddr),
-        avail: BigInt(l.availAddr),
-        used: BigInt(l.usedAddr),
+        desc: BigInt(l.descAddr) + this.uvaOffset,
+        avail: BigInt(l.availAddr) + this.uvaOffset,
+        used: BigInt(l.usedAddr) + this.uvaOffset,
         log: 0n,
       });
       this.send(VHOST_USER_SET_VRING_KICK, { kind: 'vring-file', index, noFd: false }, { fds: [r.kickFd] });
@@ -261,6 +301,11 @@ export class NativeFrontend {
       out.push(bytes);
     }
     return out;
+  }
+
+  /** Sets `VRING_AVAIL_F_NO_INTERRUPT` on ring `index` (a polling driver such as DPDK's PMD). */
+  disableCalls(index: number): void {
+    this.rings[index]!.vq.disableCb();
   }
 
   /** Call signals received on ring `index` so far (reads the eventfd). */
