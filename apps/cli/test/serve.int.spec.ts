@@ -1,6 +1,6 @@
 // `vdpa-kit serve` end to end: the binary in a child process serves vdpasim_net on a Unix socket, an
 // in-process vhost-user front-end (native addon, memfd RAM) loops frames through it, then SIGTERM
-// stops it cleanly. Also: mvnet refused with the bus's error, and the missing-addon error.
+// stops it cleanly; the recorded session verifies. Also: mvnet refused with the bus's error, and the missing-addon error.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +50,8 @@ describe('vdpa-kit serve', () => {
   it('serves vdpasim_net to a vhost-user front-end and stops on SIGTERM (exit 0, socket removed)', async () => {
     dir = mkdtempSync(join(tmpdir(), 'vdpa-kit-serve-'));
     const socket = join(dir, 'vdpa0.sock');
-    served = serve(['--mgmtdev', 'vdpasim_net', '--socket', socket]);
+    const trace = join(dir, 'serve.jsonl');
+    served = serve(['--mgmtdev', 'vdpasim_net', '--socket', socket, '--record', trace]);
     const s = served;
     await until(() => s.lines.some((l) => l.state === 'waiting'), 'the server to listen', 20_000);
     expect(existsSync(socket)).toBe(true);
@@ -80,6 +81,12 @@ describe('vdpa-kit serve', () => {
     expect(at - sentAt).toBeLessThan(2000);
     expect(existsSync(socket)).toBe(false);
     expect(s.lines.at(-1)).toMatchObject({ device: 'vdpa0', state: 'stopped' });
+
+    // The served session was recorded from dev add to dev del, and replays against vdpasim_net.
+    const verify = await vdpaKit(tempState(), ['trace', 'verify', trace, '--mgmtdev', 'vdpasim_net']);
+    expect(verify.stderr).toBe('');
+    expect(verify.stdout).toMatch(/: ok\n$/);
+    expect(verify.code).toBe(0);
   });
 
   it('refuses mvnet with the bus error (mvnet has no vhost class id)', async () => {
