@@ -69,7 +69,7 @@ export {
 // The vhost-user server: the protocol session over a real socket and a vhost-vdpa file.
 export { NativeEventfd } from './vhost-user/server/native-eventfd.js';
 export {
-  VHOST_USER_UADDR_BASE,
+  VU_MAPPED_REGION_BASE,
   VhostUserMappedMemory,
   type VhostUserMappedRegion,
 } from './vhost-user/server/mapped-memory.js';

@@ -3,7 +3,7 @@ import type { GuestMemory } from '@vdpa-kit/vring';
 import type { VhostUserMemoryRegion, VhostUserMemoryTable } from '../memory-table.js';
 
 /** Where mapped front-end regions are placed in the stack's `GuestMemory` (above any RAM it models). */
-export const VHOST_USER_UADDR_BASE = 2 ** 40;
+export const VU_MAPPED_REGION_BASE = 2 ** 40;
 /** Alignment of a placed region (a huge page, so placement never splits one). */
 const UADDR_ALIGN = 2 ** 21;
 
@@ -23,7 +23,7 @@ function alignUp(value: number, align: number): number {
 
 /** The lowest free, aligned `GuestMemory` address at or above the base with room for `size` bytes. */
 function placeRegion(mem: GuestMemory, size: number): number {
-  let at = VHOST_USER_UADDR_BASE;
+  let at = VU_MAPPED_REGION_BASE;
   for (const r of mem.regions()) {
     if (r.gpa + r.size <= at) continue;
     if (at + size <= r.gpa) break;
