@@ -156,6 +156,10 @@ describe('VhostUserServer over a Unix socket', () => {
     const baseline = native.openFdCount();
     const bad = serve('vdpa0');
     const good = serve('vdpa1');
+    // A front-end of the other device is connected and running throughout.
+    const goodFe = NativeFrontend.connect(native, good.status.socket);
+    await goodFe.start();
+    await until(() => good.status.runningRings.length === 2, 'the good device running');
 
     // Garbage: a header with version 0.
     const g = native.connect(bad.status.socket);
@@ -186,8 +190,19 @@ describe('VhostUserServer over a Unix socket', () => {
       logs.filter((l) => l.level === 'error' && l.message === 'vhost-user connection closed'),
     ).toHaveLength(3);
 
-    // The other device, and then the bad one, still serve a full session.
-    await loopFrames(good);
+    // The other device's session was untouched: its frames still loop.
+    expect(good.status).toMatchObject({ state: 'connected', connections: 1, runningRings: [0, 1] });
+    goodFe.postRx(4);
+    const sent = goodFe.sendFrames(3, 64);
+    const received: Uint8Array[] = [];
+    await until(() => {
+      received.push(...goodFe.receive());
+      return received.length === 3;
+    }, 'the good device looping');
+    expect(received).toEqual(sent);
+    goodFe.close();
+    await until(() => good.status.state === 'waiting', 'the good front-end gone');
+    // The device of the bad peers serves a full session afterwards.
     await loopFrames(bad);
     expect(native.openFdCount()).toBe(baseline + 2);
   });

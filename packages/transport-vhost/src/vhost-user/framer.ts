@@ -34,9 +34,11 @@ export interface VhostUserFramerResult {
  * `read_vhost_message()` and libvhost-user `vu_message_read_default()`).
  *
  * Fds: the front-end sends a message's header, payload and fds in one `sendmsg()` (DPDK and QEMU do),
- * and a Unix stream socket never returns bytes of two `sendmsg()` calls with fds in one `recvmsg()`,
- * so the fds received with a chunk belong to the message in progress at the chunk's first byte (or
- * starting there). Later messages completed by the same chunk get none.
+ * and the fds received with a chunk are given to the message in progress at the chunk's first byte (or
+ * starting there); later messages completed by the same chunk get none. A Unix stream socket does glue
+ * a later `sendmsg()`'s bytes and fds onto a longer `recvmsg()` (`unix_stream_read_generic()` stops
+ * only after the skb carrying fds), so the caller must read up to message boundaries — the header,
+ * then exactly its payload, as DPDK's `read_vhost_message()` does (`VhostUserServer` does).
  *
  * Refused here, fatally: a version other than 1 (`BAD_VERSION`), a `size` above the largest payload
  * any request takes (`PAYLOAD_TOO_LARGE`), more fds on one message than
