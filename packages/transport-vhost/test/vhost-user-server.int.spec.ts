@@ -9,6 +9,7 @@ import {
   VHOST_USER_F_PROTOCOL_FEATURES,
   VHOST_USER_SET_VRING_CALL,
   VIRTIO_F_VERSION_1,
+  VIRTIO_NET_F_CTRL_VQ,
   bit,
 } from '@vdpa-kit/virtio-spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -54,18 +55,13 @@ describe('VhostUserServer over a Unix socket', () => {
   });
 
   afterEach(() => {
-    console.log(
-      JSON.stringify(
-        logs.filter((l) => l.level !== 'debug'),
-        (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
-      ),
-    );
     for (const s of servers) s.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function serve(device: string): VhostUserServer {
-    addVdpasim(stack, device);
+  function serve(device: string, maxVqPairs?: number): VhostUserServer {
+    if (maxVqPairs === undefined) addVdpasim(stack, device);
+    else stack.bus.devAdd('vdpasim_net', device, { net: { maxVqPairs } });
     const server = new VhostUserServer({
       native,
       mem: stack.mem,
@@ -218,6 +214,38 @@ describe('VhostUserServer over a Unix socket', () => {
   it('sends no call to a front-end that set VRING_AVAIL_F_NO_INTERRUPT (a polling driver)', async () => {
     const server = serve('vdpa0');
     await loopFrames(server, { polling: true });
+  });
+
+  it('serves two queue pairs: the pair count reaches the device through a shadow control queue', async () => {
+    const baseline = native.openFdCount();
+    const server = serve('vdpa0', 2);
+    const sim = stack.container.get<VdpasimNetMgmt>(VDPASIM_NET_MGMT).device('vdpa0')!;
+    const fe = NativeFrontend.connect(native, server.status.socket);
+    try {
+      const offered = await fe.start(2);
+      // The control queue stays the front-end's: not offered, and not one of the rings it addresses.
+      expect(offered & bit(VIRTIO_NET_F_CTRL_VQ)).toBe(0n);
+      await until(() => server.status.runningRings.length === 4, 'four rings running');
+      expect(sim.activePairs).toBe(2);
+      for (const pair of [0, 1]) {
+        fe.postRx(4, 2048, pair);
+        const sent = fe.sendFrames(3, 100 + pair, pair);
+        const received: Uint8Array[] = [];
+        await until(() => {
+          received.push(...fe.receive(pair));
+          return received.length === 3;
+        }, `frames back on pair ${pair}`);
+        expect(received).toEqual(sent);
+      }
+      expect(stat(sim.stats.rxStats(1), 'rx packets')).toBe(3n);
+      expect(await fe.stop()).toEqual([3, 3, 3, 3]);
+    } finally {
+      fe.close();
+    }
+    await until(() => server.status.state === 'waiting', 'the disconnect');
+    server.stop();
+    expect(native.openFdCount()).toBe(baseline);
+    expect(stack.mem.regions().every((r) => r.gpa < 2 ** 40)).toBe(true);
   });
 
   it('refuses a second front-end while one is connected', async () => {

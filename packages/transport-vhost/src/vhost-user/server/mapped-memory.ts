@@ -21,8 +21,13 @@ function alignUp(value: number, align: number): number {
   return Math.ceil(value / align) * align;
 }
 
-/** The lowest free, aligned `GuestMemory` address at or above the base with room for `size` bytes. */
-function placeRegion(mem: GuestMemory, size: number): number {
+/**
+ * The lowest free, aligned `GuestMemory` address at or above {@link VU_MAPPED_REGION_BASE} with room
+ * for `size` bytes.
+ * @param mem the stack's `GuestMemory`
+ * @param size bytes needed
+ */
+export function placeRegion(mem: GuestMemory, size: number): number {
   let at = VU_MAPPED_REGION_BASE;
   for (const r of mem.regions()) {
     if (r.gpa + r.size <= at) continue;

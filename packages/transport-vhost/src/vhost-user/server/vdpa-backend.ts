@@ -9,6 +9,7 @@ import {
   VHOST_IOTLB_BATCH_END,
   VHOST_IOTLB_INVALIDATE,
   VHOST_IOTLB_UPDATE,
+  VIRTIO_CONFIG_S_DRIVER_OK,
   VIRTIO_F_ACCESS_PLATFORM,
   VIRTIO_ID_NET,
   VIRTIO_NET_F_CTRL_GUEST_OFFLOADS,
@@ -17,6 +18,7 @@ import {
   VIRTIO_NET_F_CTRL_VLAN,
   VIRTIO_NET_F_CTRL_VQ,
   VIRTIO_NET_F_GUEST_ANNOUNCE,
+  VIRTIO_NET_F_MQ,
 } from '@vdpa-kit/virtio-spec';
 import type { GuestMemory } from '@vdpa-kit/vring';
 import type { VhostVdpaDevice } from '../../vhost-vdpa-device.js';
@@ -24,6 +26,14 @@ import type { VhostUserBackend, VhostUserRingAddresses } from '../backend.js';
 import type { VhostUserMemoryTable } from '../memory-table.js';
 import { VhostUserMappedMemory } from './mapped-memory.js';
 import { NativeEventfd } from './native-eventfd.js';
+import { VhostUserShadowCvq } from './shadow-cvq.js';
+
+/** One IOTLB range: guest-physical (IOVA) → `GuestMemory` address. */
+interface IotlbRange {
+  readonly iova: number;
+  readonly size: number;
+  readonly uaddr: number;
+}
 
 /**
  * Features never offered over vhost-user: `ACCESS_PLATFORM` needs the IOTLB miss channel
@@ -77,6 +87,13 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
   private mapped: VhostUserMappedMemory | null = null;
   private persistentMap = false;
   private readonly notOffered: bigint;
+  /** The device's control queue index, or null (no control queue). */
+  private readonly cvqIndex: number | null;
+  private cvq: VhostUserShadowCvq | null = null;
+  /** True when the front-end acked MQ: the device learns its active pairs through the shadow CVQ. */
+  private shadowCvq = false;
+  private readonly enabled = new Set<number>();
+  private pairsSent = 0;
 
   /**
    * Opens the file, takes ownership and negotiates the IOTLB backend features.
@@ -91,6 +108,7 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
     this.queueNum = net ? Math.max(1, Math.floor(nvqs / 2)) : nvqs;
     this.configSize = net ? 0 : this.file.getConfigSize();
     this.notOffered = bit(VIRTIO_F_ACCESS_PLATFORM) | (net ? NOT_OFFERED_NET : 0n);
+    this.cvqIndex = net && nvqs % 2 === 1 ? nvqs - 1 : null;
   }
 
   /** The open vhost-vdpa file (for status lines). */
@@ -111,8 +129,14 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
     // The device reaches the front-end's memory through the IOTLB this adapter programs, i.e. behind
     // an IOMMU, whatever the front-end acked: ACCESS_PLATFORM is acked for it when offered
     // (vdpasim_set_driver_features() refuses a driver without it).
-    const platform = this.file.getFeatures() & bit(VIRTIO_F_ACCESS_PLATFORM);
-    this.file.setFeatures(features | platform);
+    const offered = this.file.getFeatures();
+    const platform = offered & bit(VIRTIO_F_ACCESS_PLATFORM);
+    // With MQ the front-end's pair count reaches the device through a control queue of our own.
+    this.shadowCvq =
+      this.cvqIndex !== null &&
+      (features & bit(VIRTIO_NET_F_MQ)) !== 0n &&
+      (offered & bit(VIRTIO_NET_F_CTRL_VQ)) !== 0n;
+    this.file.setFeatures(features | platform | (this.shadowCvq ? bit(VIRTIO_NET_F_CTRL_VQ) : 0n));
   }
 
   getStatus(): number {
@@ -120,13 +144,25 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
   }
 
   setStatus(status: number): void {
-    this.file.setStatus(status);
-    // A reset without IOTLB_PERSIST cleaned the device's maps (VDPA_RESET_F_CLEAN_MAP); the file
-    // still holds the entries, so they are invalidated and sent again, as QEMU re-sends its maps.
-    if (status === 0 && !this.persistentMap && this.mapped !== null) {
-      this.invalidate(this.mapped);
-      this.update(this.mapped);
+    const driverOk = (s: number): boolean => (s & VIRTIO_CONFIG_S_DRIVER_OK) !== 0;
+    const rising = driverOk(status) && !driverOk(this.file.getStatus());
+    // Ring addresses are frozen at DRIVER_OK: the shadow control queue is set up just before.
+    if (rising && this.shadowCvq && this.cvqIndex !== null) {
+      this.cvq ??= new VhostUserShadowCvq(this.file, this.options.mem, this.cvqIndex);
+      this.cvq.start();
     }
+    this.file.setStatus(status);
+    if (status === 0) {
+      this.pairsSent = 0;
+      // A reset without IOTLB_PERSIST cleaned the device's maps (VDPA_RESET_F_CLEAN_MAP); the file
+      // still holds the entries, so they are invalidated and sent again, as QEMU re-sends its maps.
+      const ranges = this.ranges();
+      if (!this.persistentMap && ranges.length > 0) {
+        this.invalidate(ranges);
+        this.update(ranges);
+      }
+    }
+    if (rising) this.syncPairs();
   }
 
   getConfig(offset: number, size: number): Uint8Array {
@@ -141,8 +177,8 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
     const next = VhostUserMappedMemory.map(this.options.native, this.options.mem, table);
     const old = this.mapped;
     try {
-      if (old !== null) this.invalidate(old);
-      this.update(next);
+      if (old !== null) this.invalidate(regionRanges(old));
+      this.update(regionRanges(next));
     } catch (err) {
       next.unmap();
       throw err;
@@ -186,6 +222,9 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
 
   setVringEnable(index: number, enabled: boolean): void {
     this.file.setVringEnable({ index, num: enabled ? 1 : 0 });
+    if (enabled) this.enabled.add(index);
+    else this.enabled.delete(index);
+    if ((this.file.getStatus() & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) this.syncPairs();
   }
 
   /** Closes the file (`vhost_vdpa_release()`: device reset, maps cleared) and opens it afresh. */
@@ -204,6 +243,11 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
 
   private release(): void {
     if (this.file.isOpen) this.file.close();
+    this.cvq?.release();
+    this.cvq = null;
+    this.shadowCvq = false;
+    this.enabled.clear();
+    this.pairsSent = 0;
     this.mapped?.unmap();
     this.mapped = null;
   }
@@ -227,17 +271,39 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
     return file;
   }
 
-  /** One batch of `VHOST_IOTLB_UPDATE`s: each region's guest-physical range → its `GuestMemory` range. */
-  private update(mapped: VhostUserMappedMemory): void {
+  /** Every range mapped now: the front-end's regions and the shadow control queue's memory. */
+  private ranges(): IotlbRange[] {
+    const out = this.mapped === null ? [] : regionRanges(this.mapped);
+    const cvq = this.cvq;
+    if (cvq !== null) out.push({ ...cvq.iovaRange, uaddr: cvq.uaddrBase });
+    return out;
+  }
+
+  /**
+   * The front-end's active pairs, as the rings it enabled tell (a pair counts from its first enabled
+   * ring), sent with `VQ_PAIRS_SET` when it changed (QEMU sends them from the guest's own command).
+   */
+  private syncPairs(): void {
+    if (this.cvq === null) return;
+    let pairs = 1;
+    for (const index of this.enabled) pairs = Math.max(pairs, Math.floor(index / 2) + 1);
+    pairs = Math.min(pairs, this.queueNum);
+    if (pairs === this.pairsSent) return;
+    this.cvq.setPairs(pairs);
+    this.pairsSent = pairs;
+  }
+
+  /** One batch of `VHOST_IOTLB_UPDATE`s: each guest-physical range → its `GuestMemory` range. */
+  private update(ranges: readonly IotlbRange[]): void {
     const file = this.file;
     file.processIotlbMsg({ type: VHOST_IOTLB_BATCH_BEGIN, iova: 0n, size: 0n, uaddr: 0n, perm: 0 });
     try {
-      for (const { region, uaddr } of mapped.regions) {
+      for (const r of ranges) {
         file.processIotlbMsg({
           type: VHOST_IOTLB_UPDATE,
-          iova: BigInt(region.guestPhysAddr),
-          size: BigInt(region.memorySize),
-          uaddr: BigInt(uaddr),
+          iova: BigInt(r.iova),
+          size: BigInt(r.size),
+          uaddr: BigInt(r.uaddr),
           perm: VHOST_ACCESS_RW,
         });
       }
@@ -246,16 +312,16 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
     }
   }
 
-  /** One batch of `VHOST_IOTLB_INVALIDATE`s over the regions of `mapped`. */
-  private invalidate(mapped: VhostUserMappedMemory): void {
+  /** One batch of `VHOST_IOTLB_INVALIDATE`s over `ranges`. */
+  private invalidate(ranges: readonly IotlbRange[]): void {
     const file = this.file;
     file.processIotlbMsg({ type: VHOST_IOTLB_BATCH_BEGIN, iova: 0n, size: 0n, uaddr: 0n, perm: 0 });
     try {
-      for (const { region } of mapped.regions) {
+      for (const r of ranges) {
         file.processIotlbMsg({
           type: VHOST_IOTLB_INVALIDATE,
-          iova: BigInt(region.guestPhysAddr),
-          size: BigInt(region.memorySize),
+          iova: BigInt(r.iova),
+          size: BigInt(r.size),
           uaddr: 0n,
           perm: 0,
         });
@@ -264,4 +330,13 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
       file.processIotlbMsg({ type: VHOST_IOTLB_BATCH_END, iova: 0n, size: 0n, uaddr: 0n, perm: 0 });
     }
   }
+}
+
+/** The IOTLB ranges of mapped front-end regions. */
+function regionRanges(mapped: VhostUserMappedMemory): IotlbRange[] {
+  return mapped.regions.map(({ region, uaddr }) => ({
+    iova: region.guestPhysAddr,
+    size: region.memorySize,
+    uaddr,
+  }));
 }

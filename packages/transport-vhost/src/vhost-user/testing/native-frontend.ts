@@ -19,6 +19,7 @@ import {
   VHOST_USER_SET_VRING_KICK,
   VHOST_USER_SET_VRING_NUM,
   VIRTIO_F_VERSION_1,
+  VIRTIO_NET_F_MQ,
   bit,
 } from '@vdpa-kit/virtio-spec';
 import { DmaAllocator, GuestMemory, Virtqueue } from '@vdpa-kit/vring';
@@ -199,17 +200,17 @@ export class NativeFrontend {
   }
 
   /**
-   * DPDK 22.11 virtio-user's start sequence (vhost-user.md "DPDK 22.11 virtio-user start sequence"),
-   * queues=1, with this front-end's memfd, eventfds and ring addresses.
+   * DPDK 22.11 virtio-user's observed start sequence with `pairs` queue pairs (MQ acked when more than
+   * one), this front-end's memfd, eventfds and ring addresses.
    * @returns the features offered
    */
-  async start(): Promise<bigint> {
+  async start(pairs = 1): Promise<bigint> {
     const n = this.native;
     this.send(VHOST_USER_SET_OWNER);
     const offered = await this.u64(VHOST_USER_GET_FEATURES);
     const protocol = await this.u64(VHOST_USER_GET_PROTOCOL_FEATURES);
     this.send(VHOST_USER_SET_PROTOCOL_FEATURES, { kind: 'u64', value: protocol & 0x10009n });
-    const rings = [0, 1].map((index) => {
+    const rings = Array.from({ length: 2 * pairs }, (_, index) => {
       const vq = Virtqueue.create<number>(this.mem, this.dma, {
         index,
         num: FE_RING_NUM,
@@ -224,7 +225,13 @@ export class NativeFrontend {
     for (const [index, r] of rings.entries()) {
       this.send(VHOST_USER_SET_VRING_CALL, { kind: 'vring-file', index, noFd: false }, { fds: [r.callFd] });
     }
-    const acked = offered & (bit(VIRTIO_F_VERSION_1) | bit(VHOST_USER_F_PROTOCOL_FEATURES));
+    if (pairs > 1 && (offered & bit(VIRTIO_NET_F_MQ)) === 0n)
+      throw new Error('the back-end does not offer MQ');
+    const acked =
+      offered &
+      (bit(VIRTIO_F_VERSION_1) |
+        bit(VHOST_USER_F_PROTOCOL_FEATURES) |
+        (pairs > 1 ? bit(VIRTIO_NET_F_MQ) : 0n));
     this.send(VHOST_USER_SET_FEATURES, { kind: 'u64', value: acked });
     expectZero(await this.u64(VHOST_USER_SET_STATUS, { kind: 'u64', value: 0xbn }, true), 'SET_STATUS 0xb');
     await this.u64(VHOST_USER_GET_STATUS);
@@ -250,15 +257,15 @@ export class NativeFrontend {
       });
       this.send(VHOST_USER_SET_VRING_KICK, { kind: 'vring-file', index, noFd: false }, { fds: [r.kickFd] });
     }
-    for (const index of [0, 1])
+    for (const index of rings.keys())
       this.send(VHOST_USER_SET_VRING_ENABLE, { kind: 'vring-state', index, num: 1 });
     expectZero(await this.u64(VHOST_USER_SET_STATUS, { kind: 'u64', value: 0xfn }, true), 'SET_STATUS 0xf');
     return offered;
   }
 
-  /** Posts `count` receive buffers of `size` bytes on ring 0 and kicks. */
-  postRx(count: number, size = 2048): void {
-    const rx = this.rings[0]!.vq;
+  /** Posts `count` receive buffers of `size` bytes on the RX ring of `pair` and kicks. */
+  postRx(count: number, size = 2048, pair = 0): void {
+    const rx = this.rings[2 * pair]!.vq;
     for (let i = 0; i < count; i++) {
       const gpa = this.dma.alloc(size, 16);
       rx.addInbuf(gpa, size, gpa);
@@ -266,9 +273,9 @@ export class NativeFrontend {
     rx.kick();
   }
 
-  /** Sends frames of `len` bytes on ring 1 (one kick each); returns them (header included). */
-  sendFrames(count: number, len: number): Uint8Array[] {
-    const tx = this.rings[1]!.vq;
+  /** Sends frames of `len` bytes on the TX ring of `pair` (one kick each); returns them (header included). */
+  sendFrames(count: number, len: number, pair = 0): Uint8Array[] {
+    const tx = this.rings[2 * pair + 1]!.vq;
     const sent: Uint8Array[] = [];
     for (let i = 0; i < count; i++) {
       const frame = new Uint8Array(NET_HDR_LEN + len);
@@ -283,17 +290,17 @@ export class NativeFrontend {
     return sent;
   }
 
-  /** Completed TX buffers (their tokens). */
-  txDone(): number[] {
-    const tx = this.rings[1]!.vq;
+  /** Completed TX buffers of `pair` (their tokens). */
+  txDone(pair = 0): number[] {
+    const tx = this.rings[2 * pair + 1]!.vq;
     const out: number[] = [];
     for (let t = tx.getBuf(); t !== undefined; t = tx.getBuf()) out.push(t);
     return out;
   }
 
-  /** Used RX buffers: the frames received (header included, `used.len` bytes). */
-  receive(): Uint8Array[] {
-    const rx = this.rings[0]!.vq;
+  /** Used RX buffers of `pair`: the frames received (header included, `used.len` bytes). */
+  receive(pair = 0): Uint8Array[] {
+    const rx = this.rings[2 * pair]!.vq;
     const out: Uint8Array[] = [];
     for (let gpa = rx.getBuf(); gpa !== undefined; gpa = rx.getBuf()) {
       const bytes = new Uint8Array(rx.lastLen);
@@ -313,12 +320,12 @@ export class NativeFrontend {
     return this.native.eventfdReadNumber(this.rings[index]!.callFd);
   }
 
-  /** DPDK 22.11's stop: both rings disabled, then their bases read. */
+  /** DPDK 22.11's stop: every ring disabled, then their bases read. */
   async stop(): Promise<number[]> {
-    for (const index of [0, 1])
+    for (const index of this.rings.keys())
       this.send(VHOST_USER_SET_VRING_ENABLE, { kind: 'vring-state', index, num: 0 });
     const bases: number[] = [];
-    for (const index of [0, 1]) {
+    for (const index of this.rings.keys()) {
       this.send(VHOST_USER_GET_VRING_BASE, { kind: 'vring-state', index, num: 0 });
       const r = await this.reply('vring-state');
       if (r.kind !== 'vring-state') throw new Error('not a vring state');
