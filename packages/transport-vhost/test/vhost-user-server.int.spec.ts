@@ -248,6 +248,38 @@ describe('VhostUserServer over a Unix socket', () => {
     expect(stack.mem.regions().every((r) => r.gpa < 2 ** 40)).toBe(true);
   });
 
+  it('survives a device reset inside a connection (QEMU: status 0, bases read, rings set up again)', async () => {
+    const server = serve('vdpa0');
+    const fe = NativeFrontend.connect(native, server.status.socket, 'qemu');
+    try {
+      const offered = await fe.start();
+      fe.postRx(8);
+      fe.sendFrames(3, 80);
+      const first: Uint8Array[] = [];
+      await until(() => {
+        first.push(...fe.receive());
+        return first.length === 3;
+      }, 'frames before the reset');
+      expect(await fe.resetStop()).toEqual([3, 3]);
+      await until(() => server.status.runningRings.length === 0, 'rings stopped by the reset');
+
+      await fe.restart(offered & (bit(VIRTIO_F_VERSION_1) | bit(VHOST_USER_F_PROTOCOL_FEATURES)), [3, 3]);
+      await until(() => server.status.runningRings.length === 2, 'rings running again');
+      // The memory table survived the reset, and the rings went on from their bases.
+      const sent = fe.sendFrames(2, 90);
+      const second: Uint8Array[] = [];
+      await until(() => {
+        second.push(...fe.receive());
+        return second.length === 2;
+      }, 'frames after the reset');
+      expect(second).toEqual(sent);
+      expect(await fe.stop()).toEqual([5, 5]);
+    } finally {
+      fe.close();
+    }
+    await until(() => server.status.state === 'waiting', 'the disconnect');
+  });
+
   it('refuses a second front-end while one is connected', async () => {
     const server = serve('vdpa0');
     const first = NativeFrontend.connect(native, server.status.socket);

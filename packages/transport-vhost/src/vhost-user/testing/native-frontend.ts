@@ -334,6 +334,51 @@ export class NativeFrontend {
     return bases;
   }
 
+  /**
+   * QEMU 7.2's stop: status 0 (the device reset), then every ring's base read.
+   * @returns the bases
+   */
+  async resetStop(): Promise<number[]> {
+    this.send(VHOST_USER_SET_STATUS, { kind: 'u64', value: 0n });
+    const bases: number[] = [];
+    for (const index of this.rings.keys()) {
+      this.send(VHOST_USER_GET_VRING_BASE, { kind: 'vring-state', index, num: 0 });
+      const r = await this.reply('vring-state');
+      if (r.kind !== 'vring-state') throw new Error('not a vring state');
+      bases.push(r.num);
+    }
+    return bases;
+  }
+
+  /**
+   * Starts the device again on the same connection after {@link resetStop} (QEMU's `vhost_dev_start()`
+   * after a guest reset): features, status, then each ring from `bases` with the same memory and
+   * eventfds, enabled, DRIVER_OK.
+   * @param features the features to ack again
+   * @param bases each ring's base (what {@link resetStop} returned)
+   */
+  async restart(features: bigint, bases: readonly number[]): Promise<void> {
+    this.send(VHOST_USER_SET_FEATURES, { kind: 'u64', value: features });
+    expectZero(await this.u64(VHOST_USER_SET_STATUS, { kind: 'u64', value: 0xbn }, true), 'SET_STATUS 0xb');
+    for (const [index, r] of this.rings.entries()) {
+      const l = r.vq.deviceLayout;
+      this.send(VHOST_USER_SET_VRING_NUM, { kind: 'vring-state', index, num: FE_RING_NUM });
+      this.send(VHOST_USER_SET_VRING_BASE, { kind: 'vring-state', index, num: bases[index] ?? 0 });
+      this.send(VHOST_USER_SET_VRING_ADDR, {
+        kind: 'vring-addr',
+        index,
+        flags: 0,
+        desc: BigInt(l.descAddr) + this.uvaOffset,
+        avail: BigInt(l.availAddr) + this.uvaOffset,
+        used: BigInt(l.usedAddr) + this.uvaOffset,
+        log: 0n,
+      });
+      this.send(VHOST_USER_SET_VRING_KICK, { kind: 'vring-file', index, noFd: false }, { fds: [r.kickFd] });
+      this.send(VHOST_USER_SET_VRING_ENABLE, { kind: 'vring-state', index, num: 1 });
+    }
+    expectZero(await this.u64(VHOST_USER_SET_STATUS, { kind: 'u64', value: 0xfn }, true), 'SET_STATUS 0xf');
+  }
+
   /** Closes the socket, the eventfds and the memfd, and unmaps the memory. */
   close(): void {
     if (this.closed) return;
