@@ -280,6 +280,31 @@ describe('VhostUserServer over a Unix socket', () => {
     await until(() => server.status.state === 'waiting', 'the disconnect');
   });
 
+  it('drops the connection when the device is unbound, refuses while unbound, serves again once bound', async () => {
+    const baseline = native.openFdCount();
+    const server = serve('vdpa0');
+    const fe = NativeFrontend.connect(native, server.status.socket);
+    await fe.start();
+    stack.bus.unbind('vdpa0');
+    await until(() => server.status.state === 'waiting', 'the connection dropped');
+    expect(server.status.lastClose).toBe('device removed from vhost_vdpa');
+    expect(fe.peerClosed()).toBe(true);
+    fe.close();
+
+    const refused = native.connect(server.status.socket);
+    await until(
+      () => server.status.connections === 1 && server.status.lastClose?.startsWith('cannot open') === true,
+      'refused',
+    );
+    expect(server.status.lastClose).toMatch(/^cannot open vdpa0: no vhost-vdpa device for vdpa0/);
+    native.close(refused);
+
+    stack.bus.bind('vdpa0', 'vhost_vdpa');
+    await loopFrames(server);
+    server.stop();
+    expect(native.openFdCount()).toBe(baseline);
+  });
+
   it('refuses a second front-end while one is connected', async () => {
     const server = serve('vdpa0');
     const first = NativeFrontend.connect(native, server.status.socket);

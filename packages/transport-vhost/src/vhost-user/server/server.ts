@@ -84,6 +84,8 @@ function describe(err: unknown): string {
  * (the session's rule), a peer that sends more than 8 fds, disconnects mid-message or makes any call
  * fail is logged and dropped; every fd of a connection is closed when it ends. A second front-end
  * while one is connected is refused (closed at once), as a vhost-user back-end serves one front-end.
+ * A device that leaves `vhost_vdpa` while served (unbind, `dev del`) drops its connection; later
+ * front-ends are refused until it is bound again.
  *
  * @example
  * const server = new VhostUserServer({ native, mem, device: 'vdpa0', socket: '/tmp/vdpa0.sock',
@@ -223,8 +225,23 @@ export class VhostUserServer {
   private attach(fd: number): void {
     const native = this.options.native;
     let backend: VhostUserVdpaBackend;
+    // The device left vhost_vdpa (unbind, dev del) under the open file: the connection goes, after the
+    // bus call that removed it has returned.
+    const onRemoved = (): void => {
+      queueMicrotask(() => {
+        const current = this.conn;
+        if (current !== null && current.backend === backend) {
+          this.guard(() => this.drop(current, 'device removed from vhost_vdpa', true), current);
+        }
+      });
+    };
     try {
-      backend = new VhostUserVdpaBackend({ native, mem: this.options.mem, open: this.options.open });
+      backend = new VhostUserVdpaBackend({
+        native,
+        mem: this.options.mem,
+        open: this.options.open,
+        onRemoved,
+      });
     } catch (err) {
       this.lastClose = `cannot open ${this.options.device}: ${describe(err)}`;
       this.logger.error('vhost-user connection refused', { dev: this.options.device, error: describe(err) });

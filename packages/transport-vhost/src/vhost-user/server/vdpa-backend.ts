@@ -56,6 +56,8 @@ export interface VhostUserVdpaBackendOptions {
   readonly mem: GuestMemory;
   /** Opens the device's vhost-vdpa file (`VhostBus.open(name)`), once now and again after a reset. */
   readonly open: () => VhostVdpaDevice;
+  /** Called when the device leaves `vhost_vdpa` under an open file (unbind, `dev del`). */
+  readonly onRemoved?: () => void;
 }
 
 /**
@@ -254,6 +256,12 @@ export class VhostUserVdpaBackend implements VhostUserBackend {
 
   private openFile(): VhostVdpaDevice {
     const file = this.options.open();
+    const onRemoved = this.options.onRemoved;
+    if (onRemoved !== undefined) {
+      file.released$.subscribe((reason) => {
+        if (reason === 'removed') onRemoved();
+      });
+    }
     try {
       file.setOwner();
       const offered = file.getBackendFeatures();
