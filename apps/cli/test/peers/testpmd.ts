@@ -136,6 +136,16 @@ export class Testpmd {
   }
 }
 
+/**
+ * The bound on `TX - RX` of a stopped `io` loop: the packets that may still be in flight, both rings
+ * of every queue.
+ * @param queues queue pairs
+ * @param ringSize `--rxd`/`--txd`
+ */
+export function inFlightBound(queues: number, ringSize = 1024): number {
+  return 2 * ringSize * queues;
+}
+
 /** The median of `values` (0 when empty). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return 0;
