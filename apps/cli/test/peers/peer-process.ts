@@ -1,4 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** How a {@link PeerProcess} ended. */
 export interface PeerExit {
@@ -122,12 +123,44 @@ export class PeerProcess {
   }
 
   /**
-   * Sends `signal` (coreutils `timeout` relays it to the program) and waits for the exit.
+   * Sends `signal` once to the program itself. Not through `timeout`: it relays a signal both to
+   * its child and to its process group, so the program would get it twice (and a program that
+   * handles the first with `process.once` dies of the second). Falls back to `timeout` when the
+   * program is not started yet or /proc has no children list.
+   */
+  private signalProgram(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    let children: number[] = [];
+    try {
+      if (pid !== undefined) {
+        children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+          .split(/\s+/)
+          .filter((s) => s !== '')
+          .map(Number);
+      }
+    } catch {
+      children = [];
+    }
+    if (children.length === 0) {
+      this.child.kill(signal);
+      return;
+    }
+    for (const child of children) {
+      try {
+        process.kill(child, signal);
+      } catch {
+        // Already gone: `timeout` then exits by itself.
+      }
+    }
+  }
+
+  /**
+   * Sends `signal` to the program and waits for the exit (`timeout` exits with the program's status).
    * @param graceMs after this, SIGKILL to the whole process group (`timeout` leads its own group)
    */
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<PeerExit> {
     if (this.exit !== undefined) return this.exit;
-    this.child.kill(signal);
+    this.signalProgram(signal);
     const timer = setTimeout(() => {
       try {
         if (this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');

@@ -80,7 +80,7 @@ describe.skipIf(mode !== 'all')('vdpa-kit serve ↔ real peers (set VDPA_KIT_PEE
         expect(frontResult.streams.map((s) => s.rxQueue).sort()).toEqual([...Array(queues).keys()]);
         for (const stream of frontResult.streams) expect(stream.rxPackets).toBeGreaterThan(0);
       }
-      expect(serveStop.exit.code, serve.process.tail()).toBe(0);
+      expect(serveStop.exit, serve.process.tail()).toEqual({ code: 0, signal: null });
       expect(serveStop.ms).toBeLessThan(STOP_MS);
       expect(existsSync(socket)).toBe(false);
     });
@@ -114,7 +114,7 @@ describe.skipIf(mode !== 'all')('vdpa-kit serve ↔ real peers (set VDPA_KIT_PEE
     });
     expect(frontResult.rxPackets, serve?.process.tail()).toBeGreaterThan(1000);
     expect(frontResult.txPackets - frontResult.rxPackets).toBeLessThanOrEqual(inFlightBound(1));
-    expect(serveStop?.exit.code, serve?.process.tail()).toBe(0);
+    expect(serveStop?.exit, serve?.process.tail()).toEqual({ code: 0, signal: null });
     expect(serveStop?.ms).toBeLessThan(STOP_MS);
   });
 
@@ -145,7 +145,7 @@ describe.skipIf(mode !== 'all')('vdpa-kit serve ↔ real peers (set VDPA_KIT_PEE
     expect(guest.stats?.['rx_packets'], `${guest.console}\n--- serve:\n${serve.process.tail()}`).toBe(
       broadcasts,
     );
-    expect(serveStop.exit.code, serve.process.tail()).toBe(0);
+    expect(serveStop.exit, serve.process.tail()).toEqual({ code: 0, signal: null });
     expect(existsSync(socket)).toBe(false);
   });
 });
