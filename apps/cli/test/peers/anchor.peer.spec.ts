@@ -3,12 +3,12 @@
 // and QEMU command lines of the harness) and measure the ceiling that `vdpa-kit serve` is compared
 // with in the same run (docs/peers.md). Run with VDPA_KIT_PEER_TESTS=anchor or =1.
 import { existsSync } from 'node:fs';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { runGuest } from './guest.js';
 import { cpuPair, peerTestMode, requirePeers } from './peer-env.js';
 import { figures, recordPeerResult } from './results.js';
 import { runThenStop } from './settle.js';
-import { tempSocket } from './sockets.js';
+import { removeTempDirs, tempSocket } from './sockets.js';
 import { inFlightBound, sleep, Testpmd, type TestpmdOptions, type TestpmdResult } from './testpmd.js';
 
 /** Seconds of traffic per testpmd run. */
@@ -71,6 +71,7 @@ async function dpdkPair(
 }
 
 const mode = peerTestMode();
+afterAll(removeTempDirs);
 
 describe.skipIf(mode === 'off')(
   'peer anchor: DPDK vhost back-end (set VDPA_KIT_PEER_TESTS=anchor or 1)',

@@ -3,13 +3,13 @@
 // "Tests with real peers"). Run with VDPA_KIT_PEER_TESTS=1; the anchor (anchor.peer.spec.ts) gives
 // DPDK's own back-end's figures for the same runs.
 import { existsSync } from 'node:fs';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { runGuest } from './guest.js';
 import { cpuPair, peerTestMode, requirePeers } from './peer-env.js';
 import { figures, recordPeerResult } from './results.js';
 import { VdpaKitServe } from './serve.js';
 import { runThenStop } from './settle.js';
-import { tempSocket } from './sockets.js';
+import { removeTempDirs, tempSocket } from './sockets.js';
 import { inFlightBound, sleep, Testpmd, type TestpmdResult } from './testpmd.js';
 import { type PeerExit } from './peer-process.js';
 
@@ -24,6 +24,7 @@ const STOP_MS = 2_000;
 const ETH_PEER = '--eth-peer=0,ff:ff:ff:ff:ff:ff';
 
 const mode = peerTestMode();
+afterAll(removeTempDirs);
 
 /** The serve side's stop: the exit, its duration and whether the socket file is gone. */
 interface ServeStop {

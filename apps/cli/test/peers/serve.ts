@@ -1,9 +1,8 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN } from '../cli-harness.js';
-import { PeerProcess } from './peer-process.js';
-import { type PeerExit } from './peer-process.js';
+import { type PeerExit, PeerProcess } from './peer-process.js';
+import { tempDir } from './sockets.js';
 
 /**
  * A `vdpa-kit serve …` child process (the vhost-user server of issue 14), bounded like the other
@@ -23,7 +22,7 @@ export class VdpaKitServe {
     readonly args: readonly string[],
     boundSeconds = 180,
   ) {
-    const state = join(mkdtempSync(join(tmpdir(), 'vdpa-kit-peers-')), 'state.jsonl');
+    const state = join(tempDir(), 'state.jsonl');
     this.process = new PeerProcess(
       process.execPath,
       [BIN, '--state', state, 'serve', ...args],
