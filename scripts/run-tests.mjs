@@ -2,6 +2,7 @@
 // Runs every test suite of the monorepo and ends with the line CI reads:
 //   N passed, N failed, N skipped
 // computed from the test reports (vitest JSON reports in reports/, node:test TAP for scripts/).
+// With VDPA_KIT_PEER_TESTS set (anchor or 1) it also runs the real-peer suite (docs/peers.md).
 // Exits non-zero if anything failed, if a package's suite produced no report, or if nothing ran.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,13 @@ for (const top of ['packages', 'apps']) {
 }
 
 const nxStatus = run('npx', ['nx', 'run-many', '-t', 'test', '--parallel=2', '--outputStyle=stream']);
+// The real-peer tests (DPDK testpmd, a QEMU guest; docs/peers.md) run only when asked for with
+// VDPA_KIT_PEER_TESTS=anchor or 1, after everything else, alone on the machine's CPUs.
+const peerTests = (process.env.VDPA_KIT_PEER_TESTS ?? '').trim().toLowerCase();
+if (!['', '0', 'false', 'no'].includes(peerTests)) {
+  expected.push('cli-peers');
+  run('npm', ['run', 'test:peers', '-w', '@vdpa-kit/cli']);
+}
 const tap = spawnSync('node', ['--test', '--test-reporter=tap', 'scripts/test/'], {
   cwd: root,
   env,
