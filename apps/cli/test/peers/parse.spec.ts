@@ -151,8 +151,8 @@ test('median of samples', () => {
   expect(median([4, 1, 3, 2])).toBe(3);
 });
 
-test('VDPA_KIT_PEER_TESTS: unset/0 off, anchor, anything else all', () => {
-  expect(peerTestMode({})).toBe('off');
+test('VDPA_KIT_PEER_TESTS: unset all, empty/0 off, anchor, anything else all', () => {
+  expect(peerTestMode({})).toBe('all');
   expect(peerTestMode({ VDPA_KIT_PEER_TESTS: '' })).toBe('off');
   expect(peerTestMode({ VDPA_KIT_PEER_TESTS: '0' })).toBe('off');
   expect(peerTestMode({ VDPA_KIT_PEER_TESTS: 'anchor' })).toBe('anchor');

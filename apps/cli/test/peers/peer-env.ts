@@ -10,9 +10,9 @@ export const PEERS_REPO_ROOT = fileURLToPath(new URL('../../../..', import.meta.
 export const PEERS_EXIT_SKIP = 77;
 
 /**
- * Which peer tests run, from `VDPA_KIT_PEER_TESTS`: unset, empty or `0` → none (the default, so CI
- * does not install Debian packages); `anchor` → only the DPDK↔DPDK and QEMU↔DPDK anchor runs;
- * anything else (`1`) → the anchors and the `vdpa-kit serve` peer tests.
+ * Which peer tests run, from `VDPA_KIT_PEER_TESTS`: unset → all (the default: the README's test
+ * command and CI run them); empty, `0`, `false` or `no` → none; `anchor` → only the DPDK↔DPDK and
+ * QEMU↔DPDK anchor runs; anything else (`1`) → the anchors and the `vdpa-kit serve` peer tests.
  */
 export type PeerTestMode = 'off' | 'anchor' | 'all';
 
@@ -21,7 +21,7 @@ export type PeerTestMode = 'off' | 'anchor' | 'all';
  * @param env the environment (default `process.env`)
  */
 export function peerTestMode(env: NodeJS.ProcessEnv = process.env): PeerTestMode {
-  const value = (env['VDPA_KIT_PEER_TESTS'] ?? '').trim().toLowerCase();
+  const value = (env['VDPA_KIT_PEER_TESTS'] ?? '1').trim().toLowerCase();
   if (value === '' || value === '0' || value === 'false' || value === 'no') return 'off';
   return value === 'anchor' ? 'anchor' : 'all';
 }
