@@ -243,8 +243,10 @@ export function createProgram(io: CliIo, exit: (code: number) => void): Command 
       const stop = new Promise<void>((resolve) => {
         onSignal = resolve;
       });
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      // `on`, not `once`: a second signal while stopping (GNU timeout signals the child and its
+      // process group) must not kill the stop half-way.
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
         await serveDevices({
           mgmtdev: opts.mgmtdev as string,
