@@ -51,8 +51,8 @@ export class VringError extends Error {
  */
 export const IOVA_MAX = Number.MAX_SAFE_INTEGER;
 
-/** 2^64 - 1, the kernel's `ULONG_MAX`. */
-const U64_MAX = U64_LIMIT - 1n;
+/** 2^64 - 1, the kernel's `ULONG_MAX`: the largest u64 (package-internal, shared by the IOTLB code). */
+export const U64_MAX = U64_LIMIT - 1n;
 
 /** Throws `ERANGE` unless `value` is a non-negative safe integer. */
 export function checkAddress(value: number, what: string): void {

@@ -1,5 +1,5 @@
 import { U64_LIMIT } from '@vdpa-kit/virtio-spec';
-import { IOVA_MAX } from './errors.js';
+import { IOVA_MAX, U64_MAX } from './errors.js';
 import type { IotlbMap } from './iotlb.js';
 
 /** 2^32 as a bigint, to split a u64 into its u32 halves. */
@@ -12,7 +12,6 @@ const ABOVE_NUMBERS = IOVA_MAX + 1;
  */
 const FAR_DELTA = IOVA_MAX + 1;
 const IOVA_MAX_N = BigInt(IOVA_MAX);
-const U64_MAX = U64_LIMIT - 1n;
 
 /**
  * The internal form of one {@link IotlbMap}, built once when the entry is added: number bounds and a

@@ -1,5 +1,5 @@
-import { U32_MAX, U64_LIMIT, VHOST_ACCESS_RO, VHOST_ACCESS_RW, VHOST_ACCESS_WO } from '@vdpa-kit/virtio-spec';
-import { IOVA_MAX, VringError, checkAddress, checkU64 } from './errors.js';
+import { U32_MAX, VHOST_ACCESS_RO, VHOST_ACCESS_RW, VHOST_ACCESS_WO } from '@vdpa-kit/virtio-spec';
+import { IOVA_MAX, U64_MAX, VringError, checkAddress, checkU64 } from './errors.js';
 import type { GuestMemory } from './guest-memory.js';
 import { IotlbEntry } from './iotlb-entry.js';
 import type { Iov } from './iov.js';
@@ -29,7 +29,6 @@ export interface IotlbOptions {
   readonly retire?: boolean;
 }
 
-const U64_MAX = U64_LIMIT - 1n;
 const TWO_32 = 0x1_0000_0000;
 /** Largest high word of a u64 that is still a number IOVA (below 2^53). */
 const SAFE_HI_MAX = 0x1f_ffff;
