@@ -657,6 +657,25 @@ describe('Iotlb translate', () => {
     expect(codeOf(() => tlb.translate(iova, len, VHOST_ACCESS_RO, twoRegions(), new Iov()))).toBe('EFAULT');
   });
 
+  it('names the first physical address outside memory; the segments before it stay appended', () => {
+    const tlb = new Iotlb();
+    tlb.addRange(0n, 0xffffn, 0x1_7ff0n, VHOST_ACCESS_RW);
+    const mem = twoRegions();
+    const iov = new Iov();
+    expect(() => tlb.translate(0, 0x20, VHOST_ACCESS_RO, mem, iov)).toThrow(
+      'physical address 0x18000 (iova 0x0) is outside guest memory',
+    );
+    expect(segments(iov, mem)).toEqual([[0x1_4000, 0x3ff0, 0x10]]);
+  });
+
+  it('throws EFAULT for an entry whose u64 target wraps below 0', () => {
+    const tlb = new Iotlb();
+    tlb.addRange(0x1000n, 0x1fffn, U64_LIMIT - 0x10n, VHOST_ACCESS_RW);
+    const iov = new Iov();
+    expect(codeOf(() => tlb.translate(0x1000, 8, VHOST_ACCESS_RO, twoRegions(), iov))).toBe('EFAULT');
+    expect(iov.count).toBe(0);
+  });
+
   it('throws EFAULT for a target in a gap between memory regions', () => {
     const mem = GuestMemory.create({ size: PAGE, base: 0 });
     mem.addRegion(2 * PAGE, new ArrayBuffer(PAGE));

@@ -325,7 +325,9 @@ export class Iotlb {
       }
       pHi = pHi % TWO_32;
       if (pHi > SAFE_HI_MAX) throw outsideError(hexHalves(pHi, pLo), hexHalves(cHi, cLo));
-      this.addPhysical(pHi * TWO_32 + pLo, n, hexHalves(cHi, cLo), mem, iov);
+      const pa = pHi * TWO_32 + pLo;
+      const unplaced = addPhysical(pa, n, mem, iov);
+      if (unplaced > 0) throw outsideError(`0x${(pa + n - unplaced).toString(16)}`, hexHalves(cHi, cLo));
       left -= n;
       cLo += n % TWO_32;
       cHi += Math.floor(n / TWO_32);
@@ -354,26 +356,11 @@ export class Iotlb {
       if ((m.perm & access) === 0) throw permError(`0x${addr.toString(16)}`, m.perm, access);
       const inEntry = m.last - addr + 1;
       const n = left < inEntry ? left : inEntry;
-      this.addPhysical(addr + m.delta, n, `0x${addr.toString(16)}`, mem, iov);
+      const pa = addr + m.delta;
+      const unplaced = addPhysical(pa, n, mem, iov);
+      if (unplaced > 0) throw outsideError(`0x${(pa + n - unplaced).toString(16)}`, `0x${addr.toString(16)}`);
       addr += n;
       left -= n;
-    }
-  }
-
-  /** Appends physical `[pa, pa + n)` to `iov`, split per guest-memory region. @throws VringError `EFAULT` */
-  private addPhysical(pa: number, n: number, iova: string, mem: GuestMemory, iov: Iov): void {
-    let at = pa;
-    let left = n;
-    while (left > 0) {
-      // Beyond IOVA_MAX a number no longer counts bytes exactly; no region lies there anyway.
-      const r = at <= IOVA_MAX ? mem.findRegion(at, 1) : undefined;
-      if (r === undefined) throw outsideError(`0x${at.toString(16)}`, iova);
-      const off = at - r.gpa;
-      const inRegion = r.size - off;
-      const k = left < inRegion ? left : inRegion;
-      iov.add(r.bytes, off, k);
-      at += k;
-      left -= k;
     }
   }
 
@@ -449,6 +436,28 @@ export class Iotlb {
     this.overlapping = overlapping;
     this.dirty = false;
   }
+}
+
+/**
+ * Appends physical `[pa, pa + n)` to `iov`, split per guest-memory region, up to the first address
+ * outside guest memory (segments before it stay appended). Returns the bytes not appended, 0 when all
+ * were: the caller formats the `EFAULT`, so a translation builds no message string unless it fails.
+ */
+function addPhysical(pa: number, n: number, mem: GuestMemory, iov: Iov): number {
+  let at = pa;
+  let left = n;
+  while (left > 0) {
+    // Beyond IOVA_MAX a number no longer counts bytes exactly; no region lies there anyway.
+    const r = at <= IOVA_MAX ? mem.findRegion(at, 1) : undefined;
+    if (r === undefined) return left;
+    const off = at - r.gpa;
+    const inRegion = r.size - off;
+    const k = left < inRegion ? left : inRegion;
+    iov.add(r.bytes, off, k);
+    at += k;
+    left -= k;
+  }
+  return 0;
 }
 
 function hex(v: bigint): string {
