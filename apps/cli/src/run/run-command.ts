@@ -30,9 +30,11 @@ import {
   RUN_DEVICE_NAME,
 } from '../constants.js';
 import { CliError } from '../errors.js';
+import { macOption } from '../mac-option.js';
+import { mgmtdevNotFound } from '../mgmtdev-not-found.js';
 import { installFaults, parseInjectOptions } from '../trace/inject-faults.js';
 import { runTraceHeader } from '../trace/run-trace-header.js';
-import { parseHexU64, parseLladdr } from '../vdpa/parse-values.js';
+import { parseHexU64 } from '../vdpa/parse-values.js';
 import { formatLladdr } from '../vdpa/show-printers.js';
 import { checkFrameSize } from './packet-generator.js';
 import type { Progress } from './progress.js';
@@ -179,7 +181,8 @@ export async function runStack(options: RunOptions): Promise<RunReport> {
   let recorder: { stop(): void } | undefined;
   let removeFaults: (() => void) | undefined;
   try {
-    const mdev = bus.mgmtdevs().find((m) => m.name === options.mgmtdev) ?? notLoaded(options.mgmtdev, bus);
+    const mdev =
+      bus.mgmtdevs().find((m) => m.name === options.mgmtdev) ?? mgmtdevNotFound(options.mgmtdev, bus);
     const acceptsMac = (mdev.configAttrMask & bit(VDPA_ATTR_DEV_NET_CFG_MACADDR)) !== 0n;
     const mac = explicitMac ?? (acceptsMac ? macOption('--mac', RUN_DEFAULT_MAC) : undefined);
     const deviceFeatures = explicitFeatures ?? (options.promisc === true ? rxModeFeatures(mdev) : undefined);
@@ -334,21 +337,6 @@ function deleteDevice(bus: VdpaBus, name: string): void {
   } catch (err) {
     throw new CliError(`cannot delete device ${name}: ${VdpaError.from(err).message}`, { cause: err });
   }
-}
-
-/** A MAC option read as `vdpa dev add … mac` reads it (`ll_addr_a2n`). */
-function macOption(option: string, text: string): Uint8Array {
-  const parsed = parseLladdr(text);
-  if ('mac' in parsed) return parsed.mac;
-  throw new CliError(`${option} ${text} is not a MAC address`);
-}
-
-function notLoaded(mgmtdev: string, bus: VdpaBus): never {
-  const known = bus
-    .mgmtdevs()
-    .map((m) => m.name)
-    .join(', ');
-  throw new CliError(`management device ${mgmtdev} not found (loaded: ${known}; a plugin's needs --plugin)`);
 }
 
 function addDevice(

@@ -12,8 +12,9 @@ import type { ContainerModule } from 'inversify';
 import type { Subscription } from 'rxjs';
 import { composeCliStack } from '../compose.js';
 import { CliError } from '../errors.js';
+import { macOption } from '../mac-option.js';
+import { mgmtdevNotFound } from '../mgmtdev-not-found.js';
 import { runTraceHeader } from '../trace/run-trace-header.js';
-import { parseLladdr } from '../vdpa/parse-values.js';
 import { formatLladdr } from '../vdpa/show-printers.js';
 import { type ServePackets, formatServeStatus, serveStatusRecord } from './serve-status.js';
 
@@ -71,19 +72,11 @@ export async function serveDevices(options: ServeOptions): Promise<void> {
   if (new Set(options.sockets).size !== options.sockets.length) {
     throw new CliError('each --socket must be a different path');
   }
-  const mac = options.mac === undefined ? undefined : macOption(options.mac);
+  const mac = options.mac === undefined ? undefined : macOption('--mac', options.mac);
 
   const { container, bus } = composeCliStack({ vhost: true, plugins: options.plugins });
-  if (bus.mgmtdevs().every((m) => m.name !== options.mgmtdev)) {
-    const known = bus
-      .mgmtdevs()
-      .map((m) => m.name)
-      .join(', ');
-    throw new CliError(
-      `management device ${options.mgmtdev} not found (loaded: ${known}; a plugin's needs --plugin)`,
-    );
-  }
-  const recorder = options.record === undefined ? undefined : startRecording(bus, options);
+  if (bus.mgmtdevs().every((m) => m.name !== options.mgmtdev)) mgmtdevNotFound(options.mgmtdev, bus);
+  const recorder = options.record === undefined ? undefined : startRecording(bus, options, mac);
   const vhostBus = container.get<VhostBus>(TRANSPORT_VHOST_BUS);
   const mem = container.get<GuestMemory>(GUEST_MEMORY);
   const names = options.sockets.map((_, i) => `vdpa${i}`);
@@ -153,12 +146,6 @@ export async function serveDevices(options: ServeOptions): Promise<void> {
   }
 }
 
-function macOption(text: string): Uint8Array {
-  const parsed = parseLladdr(text);
-  if ('mac' in parsed) return parsed.mac;
-  throw new CliError(`--mac ${text} is not a MAC address`);
-}
-
 /** `mac` plus `n` in its last byte (wrapping), so that several devices get distinct addresses. */
 function nthMac(mac: Uint8Array, n: number): Uint8Array {
   const out = mac.slice();
@@ -211,13 +198,13 @@ function packets(bus: VdpaBus, name: string, pairs: number): ServePackets {
   return { rx, tx };
 }
 
-function startRecording(bus: VdpaBus, options: ServeOptions): { stop(): void } {
+function startRecording(bus: VdpaBus, options: ServeOptions, mac: Uint8Array | undefined): { stop(): void } {
   const record = options.record!;
   const stack: JsonObject = {
     mgmtdev: options.mgmtdev,
     devs: options.sockets.map((_, i) => `vdpa${i}`),
     attrs: {
-      ...(options.mac === undefined ? {} : { mac: formatLladdr(macOption(options.mac)) }),
+      ...(mac === undefined ? {} : { mac: formatLladdr(mac) }),
       ...(options.maxVqp === undefined ? {} : { maxVqPairs: options.maxVqp }),
     },
     transport: 'vhost',

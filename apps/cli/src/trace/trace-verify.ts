@@ -3,6 +3,7 @@ import { type Trace, type VerifyReport, formatDivergence, verifyTrace } from '@v
 import type { ContainerModule } from 'inversify';
 import { composeCliStack } from '../compose.js';
 import { CliError } from '../errors.js';
+import { mgmtdevNotFound } from '../mgmtdev-not-found.js';
 
 /** Options of {@link verifyTraceFile}. */
 export interface VerifyTraceOptions {
@@ -40,14 +41,6 @@ export function recordedMgmtdev(file: string, trace: Trace): string {
   );
 }
 
-function notLoaded(mgmtdev: string, bus: VdpaBus): never {
-  const known = bus
-    .mgmtdevs()
-    .map((m) => m.name)
-    .join(', ');
-  throw new CliError(`management device ${mgmtdev} not found (loaded: ${known}; a plugin's needs --plugin)`);
-}
-
 /**
  * `trace verify` / `trace replay`: composes a stack without a transport (the built-in devices and the
  * plugins), then replays the trace's recorded ops against a fresh device on `mgmtdev` and compares
@@ -68,7 +61,7 @@ export function verifyTraceFile(trace: Trace, options: VerifyTraceOptions): Veri
     throw new CliError(`cannot compose the stack: ${VdpaError.from(err).message}`, { cause: err });
   }
   try {
-    if (!bus.mgmtdevs().some((m) => m.name === mgmtdev)) notLoaded(mgmtdev, bus);
+    if (!bus.mgmtdevs().some((m) => m.name === mgmtdev)) mgmtdevNotFound(mgmtdev, bus);
     let report: VerifyReport;
     try {
       report = verifyTrace(trace, { bus, mgmtdev }, { strict: options.strict });
