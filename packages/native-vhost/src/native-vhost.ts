@@ -1,6 +1,9 @@
 import type { NativeBinding, ReceivedMessage } from './binding.js';
 import type { WatchCallback } from './poll-events.js';
 
+// Built once: eventfdReadNumber() runs on every kick wake-up.
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Options of {@link NativeVhost.listen}. */
 export interface ListenOptions {
   /** Permission bits of the socket file; default 0o600 (only this user may connect). */
@@ -127,7 +130,7 @@ export class NativeVhost {
    */
   eventfdReadNumber(fd: number): number {
     const value = this.binding.eventfdRead(fd);
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    if (value > MAX_SAFE_BIG) {
       throw new RangeError(`eventfd counter ${value} on fd ${fd} is above Number.MAX_SAFE_INTEGER`);
     }
     return Number(value);

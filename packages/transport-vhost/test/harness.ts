@@ -202,3 +202,16 @@ export function writeFrame(mem: GuestMemory, gpa: number, len: number, seed: num
   mem.write(gpa, frame);
   return frame;
 }
+
+/**
+ * The `code` of what `fn` throws (`'EINVAL'`, `'EPERM'`, …), or `'no error'` when it returns: lets a
+ * test compare the errno a vhost ioctl fails with in one `expect`.
+ */
+export function errno(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return 'no error';
+}

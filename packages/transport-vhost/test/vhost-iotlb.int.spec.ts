@@ -26,7 +26,7 @@ import {
   encodeVhostMsgV2,
   transportVhostModule,
 } from '../src/index.js';
-import { TEST_BACKEND_FEATURES, addVdpasim, driverCalls, vhostStack } from './harness.js';
+import { TEST_BACKEND_FEATURES, addVdpasim, driverCalls, errno, vhostStack } from './harness.js';
 
 const PAGE = 0x1000n;
 
@@ -39,15 +39,6 @@ function msg(
   perm = VHOST_ACCESS_RW,
 ): VhostIotlbMsg {
   return { type, asid, iova, size, uaddr, perm };
-}
-
-function errno(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code: string }).code;
-  }
-  return 'no error';
 }
 
 /** vdpasim_net opened, owned, with v2 + batch + ASID messages negotiated. */

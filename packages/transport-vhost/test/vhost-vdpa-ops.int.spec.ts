@@ -31,20 +31,18 @@ import {
   type VhostVdpaDevice,
   transportVhostModule,
 } from '../src/index.js';
-import { TEST_BACKEND_FEATURES, TEST_FEATURES, addVdpasim, driverCalls, vhostStack } from './harness.js';
+import {
+  TEST_BACKEND_FEATURES,
+  TEST_FEATURES,
+  addVdpasim,
+  driverCalls,
+  errno,
+  vhostStack,
+} from './harness.js';
 
 const ACK_DRIVER = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 const FEATURES_OK = ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
 const DRIVER_OK = FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
-
-function errno(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code: string }).code;
-  }
-  return 'no error';
-}
 
 function openSim(): { s: ReturnType<typeof vhostStack>; vhost: VhostVdpaDevice } {
   const s = vhostStack();

@@ -243,19 +243,7 @@ export class NativeFrontend {
     );
     expectZero(await this.reply('u64').then(asU64), 'SET_MEM_TABLE');
     for (const [index, r] of rings.entries()) {
-      const l = r.vq.deviceLayout;
-      this.send(VHOST_USER_SET_VRING_NUM, { kind: 'vring-state', index, num: FE_RING_NUM });
-      this.send(VHOST_USER_SET_VRING_BASE, { kind: 'vring-state', index, num: 0 });
-      this.send(VHOST_USER_SET_VRING_ADDR, {
-        kind: 'vring-addr',
-        index,
-        flags: 0,
-        desc: BigInt(l.descAddr) + this.uvaOffset,
-        avail: BigInt(l.availAddr) + this.uvaOffset,
-        used: BigInt(l.usedAddr) + this.uvaOffset,
-        log: 0n,
-      });
-      this.send(VHOST_USER_SET_VRING_KICK, { kind: 'vring-file', index, noFd: false }, { fds: [r.kickFd] });
+      this.programRing(index, r, 0);
     }
     for (const index of rings.keys())
       this.send(VHOST_USER_SET_VRING_ENABLE, { kind: 'vring-state', index, num: 1 });
@@ -361,22 +349,30 @@ export class NativeFrontend {
     this.send(VHOST_USER_SET_FEATURES, { kind: 'u64', value: features });
     expectZero(await this.u64(VHOST_USER_SET_STATUS, { kind: 'u64', value: 0xbn }, true), 'SET_STATUS 0xb');
     for (const [index, r] of this.rings.entries()) {
-      const l = r.vq.deviceLayout;
-      this.send(VHOST_USER_SET_VRING_NUM, { kind: 'vring-state', index, num: FE_RING_NUM });
-      this.send(VHOST_USER_SET_VRING_BASE, { kind: 'vring-state', index, num: bases[index] ?? 0 });
-      this.send(VHOST_USER_SET_VRING_ADDR, {
-        kind: 'vring-addr',
-        index,
-        flags: 0,
-        desc: BigInt(l.descAddr) + this.uvaOffset,
-        avail: BigInt(l.availAddr) + this.uvaOffset,
-        used: BigInt(l.usedAddr) + this.uvaOffset,
-        log: 0n,
-      });
-      this.send(VHOST_USER_SET_VRING_KICK, { kind: 'vring-file', index, noFd: false }, { fds: [r.kickFd] });
+      this.programRing(index, r, bases[index] ?? 0);
       this.send(VHOST_USER_SET_VRING_ENABLE, { kind: 'vring-state', index, num: 1 });
     }
     expectZero(await this.u64(VHOST_USER_SET_STATUS, { kind: 'u64', value: 0xfn }, true), 'SET_STATUS 0xf');
+  }
+
+  /**
+   * Sends one ring's size, base, addresses (as front-end UVAs) and kick fd, the per-ring part of
+   * both `start()` and `restart()` (vhost-user spec: ring setup before `SET_VRING_ENABLE`).
+   */
+  private programRing(index: number, r: Ring, base: number): void {
+    const l = r.vq.deviceLayout;
+    this.send(VHOST_USER_SET_VRING_NUM, { kind: 'vring-state', index, num: FE_RING_NUM });
+    this.send(VHOST_USER_SET_VRING_BASE, { kind: 'vring-state', index, num: base });
+    this.send(VHOST_USER_SET_VRING_ADDR, {
+      kind: 'vring-addr',
+      index,
+      flags: 0,
+      desc: BigInt(l.descAddr) + this.uvaOffset,
+      avail: BigInt(l.availAddr) + this.uvaOffset,
+      used: BigInt(l.usedAddr) + this.uvaOffset,
+      log: 0n,
+    });
+    this.send(VHOST_USER_SET_VRING_KICK, { kind: 'vring-file', index, noFd: false }, { fds: [r.kickFd] });
   }
 
   /** Closes the socket, the eventfds and the memfd, and unmaps the memory. */
