@@ -13,11 +13,10 @@ export type { VhostVringState, VhostVringAddr, VhostVdpaSnapshot, VhostRingSnaps
 export { InProcessEventfd, type VhostEventfd, type VhostDoorbell, type VhostCall } from './vhost-eventfd.js';
 export { decodeVhostMsg, encodeVhostMsgV2, type VhostIotlbMsg, type DecodedVhostMsg } from './vhost-msg.js';
 
-// The vhost-user protocol layer (src/vhost-user/README.md).
+// The vhost-user protocol layer (src/vhost-user/README.md): codec, framer, request table, memory
+// table and the back-end session over "bytes + received fds"; the device lives behind VhostUserBackend.
+export { VhostUserError, VU_ERROR_CODES, type VhostUserErrorCode } from './vhost-user/errors.js';
 export {
-  VhostUserError,
-  VU_ERROR_CODES,
-  type VhostUserErrorCode,
   vhostUserRequestName,
   vhostUserRequestSpec,
   vhostUserRequestSpecs,
@@ -25,6 +24,8 @@ export {
   type VhostUserLayout,
   type VhostUserReplyRule,
   type VhostUserRequestSpec,
+} from './vhost-user/requests.js';
+export {
   decodeVhostUserHeader,
   decodeVhostUserPayload,
   encodeVhostUserMessage,
@@ -46,26 +47,27 @@ export {
   type VhostUserVringAddrPayload,
   type VhostUserVringFilePayload,
   type VhostUserVringStatePayload,
-  VhostUserFramer,
-  type VhostUserFrame,
-  type VhostUserFramerResult,
-  decodeVhostUserFrame,
-  needsReply,
-  type VhostUserMessage,
+} from './vhost-user/codec.js';
+export { VhostUserFramer, type VhostUserFrame, type VhostUserFramerResult } from './vhost-user/framer.js';
+export { decodeVhostUserFrame, needsReply, type VhostUserMessage } from './vhost-user/message.js';
+export {
   VhostUserMemoryTable,
   type VhostUserMemoryRegion,
   type VhostUserMemoryTableOptions,
   type VhostUserRegionHit,
+} from './vhost-user/memory-table.js';
+export {
   applyVhostUserAction,
   type VhostUserAction,
   type VhostUserBackend,
   type VhostUserRingAddresses,
+} from './vhost-user/backend.js';
+export {
   VhostUserSession,
   type VhostUserClosed,
   type VhostUserSessionOptions,
   type VhostUserStep,
-} from './vhost-user/index.js';
-
+} from './vhost-user/session.js';
 // The vhost-user server: the protocol session over a real socket and a vhost-vdpa file.
 export { NativeEventfd } from './vhost-user/server/native-eventfd.js';
 export {
