@@ -1,6 +1,7 @@
 import { VdpaError, type VdpaMapFile } from '@vdpa-kit/core-bus';
 import { U32_MAX, U64_LIMIT, VHOST_ACCESS_RW } from '@vdpa-kit/virtio-spec';
 import { Iotlb } from '@vdpa-kit/vring';
+import { checkU64Arg } from './u64-arg.js';
 
 /** `ULONG_MAX`, the last IOVA of the identity passthrough `[0, ULONG_MAX]`. */
 const PASSTHROUGH_LAST = U64_LIMIT - 1n;
@@ -153,15 +154,4 @@ export class VdpasimIommu {
  */
 function lastOf(iova: bigint, size: bigint): bigint {
   return BigInt.asUintN(U64_BITS, iova + size - 1n);
-}
-
-/**
- * Refuses a value the kernel's `u64` argument could not hold.
- * @throws VdpaError `ERANGE` unless `value` is a bigint in `[0, 2^64 - 1]`
- */
-function checkU64Arg(value: bigint, what: string): void {
-  if (typeof value !== 'bigint')
-    throw new VdpaError('ERANGE', `${what} ${String(value)} is a ${typeof value}, not a u64 bigint`);
-  if (value < 0n || value >= U64_LIMIT)
-    throw new VdpaError('ERANGE', `${what} ${String(value)} is not a u64`);
 }

@@ -25,6 +25,7 @@ import {
 } from '@vdpa-kit/core-bus';
 import { checkAddress, type GuestMemory, type Iotlb } from '@vdpa-kit/vring';
 import { VDPASIM_QUEUE_ALIGN, VDPASIM_QUEUE_MAX, VDPASIM_VENDOR_ID } from './constants.js';
+import { checkU64Arg } from './u64-arg.js';
 import { VdpasimIommu } from './vdpasim-iommu.js';
 import { VdpasimVirtqueue } from './vdpasim-vq.js';
 
@@ -407,8 +408,7 @@ export abstract class Vdpasim implements VdpaConfigOps {
   setDriverFeatures(features: bigint): void {
     if (typeof features !== 'bigint')
       throw new VdpaError('EINVAL', `driver features ${String(features)} are not a bigint`);
-    if (features < 0n || features >= U64_LIMIT)
-      throw new VdpaError('ERANGE', `driver features ${features.toString()} are not a u64`);
+    checkU64Arg(features, 'driver features');
     if ((features & bit(VIRTIO_F_ACCESS_PLATFORM)) === 0n) {
       throw new VdpaError('EINVAL', `driver features 0x${features.toString(16)} lack ACCESS_PLATFORM`);
     }
